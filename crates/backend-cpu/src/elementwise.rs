@@ -1,0 +1,143 @@
+//! Elementwise ops: unary, binary, where, cast, copy and assign.
+
+use ndarray::{ArrayD, IxDyn, Zip};
+use rayon::prelude::*;
+use tensor_core::{BinaryOp, DType, Float, HostBuffer, Layout, Result, Storage, TensorError, UnaryOp};
+
+use crate::storage::{contiguous, cpu, gather_view, view, wrap};
+
+/// Below this many elements, work stays on the calling thread.
+pub(crate) const PARALLEL_MIN: usize = 1 << 15;
+
+/// `f` applied to every selected element, in row-major order.
+pub(crate) fn map<T: Copy + Send + Sync, U: Send>(data: &[T], layout: &Layout, f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
+    let input = contiguous(data, layout);
+    if input.len() >= PARALLEL_MIN {
+        input.par_iter().map(|&x| f(x)).collect()
+    } else {
+        input.iter().map(|&x| f(x)).collect()
+    }
+}
+
+/// `f` applied to pairs of selected elements (both layouts have the same shape).
+pub(crate) fn zip_map<T: Copy + Send + Sync + Default, U: Copy + Send + Sync + Default>(
+    a: &[T],
+    la: &Layout,
+    b: &[U],
+    lb: &Layout,
+    f: impl Fn(T, U) -> T + Sync + Send,
+) -> Vec<T> {
+    if la.is_contiguous() && lb.is_contiguous() {
+        let (a, b) = (contiguous(a, la), contiguous(b, lb));
+        return if a.len() >= PARALLEL_MIN {
+            a.par_iter().zip(b.par_iter()).map(|(&x, &y)| f(x, y)).collect()
+        } else {
+            a.iter().zip(b.iter()).map(|(&x, &y)| f(x, y)).collect()
+        };
+    }
+    let mut out = ArrayD::<T>::default(IxDyn(la.dims()));
+    let zip = Zip::from(&mut out).and(view(a, la)).and(view(b, lb));
+    if la.numel() >= PARALLEL_MIN {
+        zip.par_for_each(|o, &x, &y| *o = f(x, y));
+    } else {
+        zip.for_each(|o, &x, &y| *o = f(x, y));
+    }
+    out.into_raw_vec_and_offset().0
+}
+
+fn unary_float<F: Float + Default>(op: UnaryOp, data: &[F], layout: &Layout) -> Vec<F> {
+    map(data, layout, |x| op.apply(x))
+}
+
+pub(crate) fn unary(op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage> {
+    let buffer = cpu(x).read();
+    Ok(wrap(match &*buffer {
+        HostBuffer::F32(v) => HostBuffer::F32(unary_float(op, v, layout)),
+        HostBuffer::F64(v) => HostBuffer::F64(unary_float(op, v, layout)),
+        HostBuffer::I64(v) => {
+            op.check_dtype(DType::I64)?;
+            HostBuffer::I64(map(v, layout, |x| op.apply_i64(x).unwrap_or(0)))
+        }
+    }))
+}
+
+pub(crate) fn binary(op: BinaryOp, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
+    let (a, b) = (cpu(lhs).read(), cpu(rhs).read());
+    Ok(wrap(match (&*a, &*b) {
+        (HostBuffer::F32(a), HostBuffer::F32(b)) => HostBuffer::F32(zip_map(a, ll, b, rl, |x, y| op.apply(x, y))),
+        (HostBuffer::F64(a), HostBuffer::F64(b)) => HostBuffer::F64(zip_map(a, ll, b, rl, |x, y| op.apply(x, y))),
+        (HostBuffer::I64(a), HostBuffer::I64(b)) => {
+            op.check_dtype(DType::I64)?;
+            HostBuffer::I64(zip_map(a, ll, b, rl, |x, y| op.apply_i64(x, y).unwrap_or(0)))
+        }
+        (a, b) => return Err(TensorError::DTypeMismatch { op: "binary", lhs: a.dtype(), rhs: b.dtype() }),
+    }))
+}
+
+/// `true` where the selected condition elements are non-zero.
+fn mask(cond: &HostBuffer, layout: &Layout) -> Vec<bool> {
+    match cond {
+        HostBuffer::F32(v) => map(v, layout, |x| x != 0.0),
+        HostBuffer::F64(v) => map(v, layout, |x| x != 0.0),
+        HostBuffer::I64(v) => map(v, layout, |x| x != 0),
+    }
+}
+
+fn select<T: Copy + Send + Sync + Default>(mask: &[bool], t: &[T], tl: &Layout, f: &[T], fl: &Layout) -> Vec<T> {
+    let on_true = contiguous(t, tl);
+    let on_false = contiguous(f, fl);
+    mask.iter().zip(on_true.iter().zip(on_false.iter())).map(|(&m, (&a, &b))| if m { a } else { b }).collect()
+}
+
+pub(crate) fn where_select(c: &Storage, cl: &Layout, t: &Storage, tl: &Layout, f: &Storage, fl: &Layout) -> Result<Storage> {
+    let mask = mask(&cpu(c).read(), cl);
+    let (a, b) = (cpu(t).read(), cpu(f).read());
+    Ok(wrap(match (&*a, &*b) {
+        (HostBuffer::F32(a), HostBuffer::F32(b)) => HostBuffer::F32(select(&mask, a, tl, b, fl)),
+        (HostBuffer::F64(a), HostBuffer::F64(b)) => HostBuffer::F64(select(&mask, a, tl, b, fl)),
+        (HostBuffer::I64(a), HostBuffer::I64(b)) => HostBuffer::I64(select(&mask, a, tl, b, fl)),
+        (a, b) => return Err(TensorError::DTypeMismatch { op: "where", lhs: a.dtype(), rhs: b.dtype() }),
+    }))
+}
+
+/// The selected elements of `buffer` in row-major order, converted to `dtype`.
+pub(crate) fn cast_buffer(buffer: &HostBuffer, layout: &Layout, dtype: DType) -> HostBuffer {
+    match (buffer, dtype) {
+        (HostBuffer::F32(v), DType::F32) => HostBuffer::F32(gather_view(v, layout)),
+        (HostBuffer::F64(v), DType::F64) => HostBuffer::F64(gather_view(v, layout)),
+        (HostBuffer::I64(v), DType::I64) => HostBuffer::I64(gather_view(v, layout)),
+        (HostBuffer::F32(v), DType::F64) => HostBuffer::F64(map(v, layout, |x| x as f64)),
+        (HostBuffer::F32(v), DType::I64) => HostBuffer::I64(map(v, layout, |x| x as i64)),
+        (HostBuffer::F64(v), DType::F32) => HostBuffer::F32(map(v, layout, |x| x as f32)),
+        (HostBuffer::F64(v), DType::I64) => HostBuffer::I64(map(v, layout, |x| x as i64)),
+        (HostBuffer::I64(v), DType::F32) => HostBuffer::F32(map(v, layout, |x| x as f32)),
+        (HostBuffer::I64(v), DType::F64) => HostBuffer::F64(map(v, layout, |x| x as f64)),
+    }
+}
+
+pub(crate) fn cast(x: &Storage, layout: &Layout, dtype: DType) -> Result<Storage> {
+    Ok(wrap(cast_buffer(&cpu(x).read(), layout, dtype)))
+}
+
+fn write_into<T: Copy>(dst: &mut [T], dl: &Layout, src: &[T]) {
+    if dl.is_contiguous() {
+        dst[dl.offset()..dl.offset() + src.len()].copy_from_slice(src);
+    } else {
+        for (off, &value) in dl.offsets().zip(src) {
+            dst[off] = value;
+        }
+    }
+}
+
+pub(crate) fn assign(dst: &Storage, dl: &Layout, src: &Storage, sl: &Layout) -> Result<()> {
+    // Read the source first: it may share the destination's buffer.
+    let values = cast_buffer(&cpu(src).read(), sl, src.dtype());
+    let mut target = cpu(dst).write();
+    match (&mut *target, &values) {
+        (HostBuffer::F32(d), HostBuffer::F32(s)) => write_into(d, dl, s),
+        (HostBuffer::F64(d), HostBuffer::F64(s)) => write_into(d, dl, s),
+        (HostBuffer::I64(d), HostBuffer::I64(s)) => write_into(d, dl, s),
+        (d, s) => return Err(TensorError::DTypeMismatch { op: "assign", lhs: d.dtype(), rhs: s.dtype() }),
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! Tessera's CPU backend.
+//!
+//! Buffers are host vectors; Tessera's [`tensor_core::Layout`] stays the truth and ndarray
+//! views are built from it for iteration. Elementwise ops, reductions and window ops run in
+//! parallel with rayon above a size threshold; matmul runs on the `gemm` crate's kernels,
+//! chosen at run time by CPU features. Every op of the contract, composites included, runs
+//! natively for f32 and f64.
+
+#![warn(missing_docs)]
+
+mod elementwise;
+mod indexing;
+mod matmul;
+mod reduce;
+mod storage;
+mod window;
+
+use std::sync::Arc;
+
+pub use storage::CpuStorage;
+use tensor_core::device::defaults;
+use tensor_core::{
+    ArgReduceOp, BinaryOp, Composite, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage, UnaryOp, Window2d,
+};
+
+use crate::storage::{cpu, wrap};
+
+/// The CPU device. Work runs on the calling thread and rayon's global pool; to limit threads,
+/// run inside a `rayon::ThreadPool::install`.
+#[derive(Debug, Default)]
+pub struct CpuDevice;
+
+impl CpuDevice {
+    /// A new CPU device.
+    pub fn new() -> Self {
+        CpuDevice
+    }
+
+    /// A new CPU device behind the shared handle tensors hold.
+    pub fn shared() -> Arc<dyn Device> {
+        Arc::new(CpuDevice)
+    }
+}
+
+impl Device for CpuDevice {
+    fn name(&self) -> String {
+        "cpu".to_string()
+    }
+
+    fn native_composites(&self) -> Vec<Composite> {
+        Composite::ALL.to_vec()
+    }
+
+    fn upload(&self, data: HostBuffer) -> Result<Storage> {
+        Ok(wrap(data))
+    }
+
+    fn download(&self, x: &Storage, layout: &Layout) -> Result<HostBuffer> {
+        Ok(elementwise::cast_buffer(&cpu(x).read(), layout, x.dtype()))
+    }
+
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn full(&self, dtype: DType, len: usize, value: f64) -> Result<Storage> {
+        Ok(wrap(HostBuffer::filled(dtype, len, value)))
+    }
+
+    fn unary(&self, op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage> {
+        elementwise::unary(op, x, layout)
+    }
+
+    fn binary(&self, op: BinaryOp, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
+        elementwise::binary(op, lhs, ll, rhs, rl)
+    }
+
+    fn where_select(&self, c: &Storage, cl: &Layout, t: &Storage, tl: &Layout, f: &Storage, fl: &Layout) -> Result<Storage> {
+        elementwise::where_select(c, cl, t, tl, f, fl)
+    }
+
+    fn cast(&self, x: &Storage, layout: &Layout, dtype: DType) -> Result<Storage> {
+        elementwise::cast(x, layout, dtype)
+    }
+
+    fn copy(&self, x: &Storage, layout: &Layout) -> Result<Storage> {
+        elementwise::cast(x, layout, x.dtype())
+    }
+
+    fn assign(&self, dst: &Storage, dl: &Layout, src: &Storage, sl: &Layout) -> Result<()> {
+        elementwise::assign(dst, dl, src, sl)
+    }
+
+    fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
+        // Assigning into a zeroed buffer is already a single pass per part on the CPU.
+        defaults::concat(self, parts, axis)
+    }
+
+    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage> {
+        reduce::reduce(op, x, layout, axes)
+    }
+
+    fn arg_reduce(&self, op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
+        reduce::arg_reduce(op, x, layout, axis)
+    }
+
+    fn softmax(&self, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
+        reduce::softmax(x, layout, axis, false)
+    }
+
+    fn log_softmax(&self, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
+        reduce::softmax(x, layout, axis, true)
+    }
+
+    fn matmul(&self, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
+        matmul::matmul(lhs, ll, rhs, rl)
+    }
+
+    fn gather(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
+        indexing::gather(x, layout, axis, index, il)
+    }
+
+    fn scatter_add(
+        &self,
+        dst: &Storage,
+        dl: &Layout,
+        axis: usize,
+        index: &Storage,
+        il: &Layout,
+        src: &Storage,
+        sl: &Layout,
+    ) -> Result<Storage> {
+        indexing::scatter_add(dst, dl, axis, index, il, src, sl)
+    }
+
+    fn index_select(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
+        indexing::index_select_rows(x, layout, axis, index, il)
+            .unwrap_or_else(|| defaults::index_select(self, x, layout, axis, index, il))
+    }
+
+    fn index_add(
+        &self,
+        dst: &Storage,
+        dl: &Layout,
+        axis: usize,
+        index: &Storage,
+        il: &Layout,
+        src: &Storage,
+        sl: &Layout,
+    ) -> Result<Storage> {
+        indexing::index_add_rows(dst, dl, axis, index, il, src, sl)
+            .unwrap_or_else(|| defaults::index_add(self, dst, dl, axis, index, il, src, sl))
+    }
+
+    fn unfold(&self, x: &Storage, layout: &Layout, window: &Window2d, pad_value: f64) -> Result<Storage> {
+        window::unfold(x, layout, window, pad_value)
+    }
+
+    fn fold(&self, cols: &Storage, layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
+        window::fold(cols, layout, window, output)
+    }
+
+    fn max_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<(Storage, Storage)> {
+        window::max_pool2d(x, layout, window)
+    }
+
+    fn avg_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<Storage> {
+        window::avg_pool2d(x, layout, window)
+    }
+}

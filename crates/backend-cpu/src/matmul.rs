@@ -1,0 +1,116 @@
+//! Batched matrix multiplication on the `gemm` crate's kernels.
+//!
+//! `gemm` picks its micro-kernel at run time from the CPU's features (AVX-512 when the
+//! `x86-v4` feature is compiled in and the CPU has it, AVX2/FMA otherwise), and takes signed
+//! row and column strides, so transposed and flipped views multiply without a copy.
+
+use gemm::Parallelism;
+use rayon::prelude::*;
+use tensor_core::{HostBuffer, Layout, Result, Storage, TensorError};
+
+use crate::storage::{cpu, wrap};
+
+/// Below this many multiply-adds a product runs on one thread.
+const PARALLEL_MIN_FLOPS: usize = 96 * 96 * 96;
+
+/// One matrix operand: its element offsets per batch entry and its row/column strides.
+struct Operand {
+    batch_offsets: Vec<usize>,
+    row_stride: isize,
+    col_stride: isize,
+}
+
+impl Operand {
+    fn new(layout: &Layout) -> Self {
+        let rank = layout.rank();
+        let batch = Layout::from_parts(
+            layout.dims()[..rank - 2].to_vec(),
+            layout.strides()[..rank - 2].to_vec(),
+            layout.offset(),
+        )
+        .expect("a prefix of a valid layout is valid");
+        Operand {
+            batch_offsets: batch.offsets().collect(),
+            row_stride: layout.strides()[rank - 2],
+            col_stride: layout.strides()[rank - 1],
+        }
+    }
+}
+
+trait GemmElement: Copy + Default + Send + Sync + 'static {
+    const ZERO: Self;
+    const ONE: Self;
+}
+
+impl GemmElement for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+}
+
+impl GemmElement for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+}
+
+/// `out[b] = a[b] · b[b]` for every batch entry `b`.
+fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T> {
+    let rank = la.rank();
+    let (m, k, n) = (la.dims()[rank - 2], la.dims()[rank - 1], lb.dims()[rank - 1]);
+    let (lhs, rhs) = (Operand::new(la), Operand::new(lb));
+    let batches = lhs.batch_offsets.len();
+    let mut out = vec![T::ZERO; batches * m * n];
+    if m == 0 || n == 0 || k == 0 {
+        return out;
+    }
+    let flops = m * n * k;
+    let threads = rayon::current_num_threads();
+    let one = |(dst, (&ao, &bo)): (&mut [T], (&usize, &usize)), parallelism: Parallelism| {
+        // SAFETY: `dst` holds m·n elements written with row stride n; the operand pointers and
+        // strides come from layouts that the tensor layer checked against their buffers, so
+        // every (row, col) they address lies inside `a` and `b`.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr().add(ao),
+                lhs.col_stride,
+                lhs.row_stride,
+                b.as_ptr().add(bo),
+                rhs.col_stride,
+                rhs.row_stride,
+                T::ZERO,
+                T::ONE,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    };
+    let pairs = lhs.batch_offsets.iter().zip(&rhs.batch_offsets);
+    if threads > 1 && batches >= threads && flops < PARALLEL_MIN_FLOPS * 8 {
+        // Many small products: one per thread at a time.
+        out.par_chunks_mut(m * n).zip(pairs.collect::<Vec<_>>()).for_each(|(dst, pair)| one((dst, pair), Parallelism::None));
+    } else {
+        let parallelism = if threads > 1 && flops >= PARALLEL_MIN_FLOPS { Parallelism::Rayon(threads) } else { Parallelism::None };
+        out.chunks_mut(m * n).zip(pairs).for_each(|job| one(job, parallelism));
+    }
+    out
+}
+
+pub(crate) fn matmul(lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
+    let (a, b) = (cpu(lhs).read(), cpu(rhs).read());
+    Ok(wrap(match (&*a, &*b) {
+        (HostBuffer::F32(a), HostBuffer::F32(b)) => HostBuffer::F32(batched(a, ll, b, rl)),
+        (HostBuffer::F64(a), HostBuffer::F64(b)) => HostBuffer::F64(batched(a, ll, b, rl)),
+        (a, b) if a.dtype() != b.dtype() => {
+            return Err(TensorError::DTypeMismatch { op: "matmul", lhs: a.dtype(), rhs: b.dtype() });
+        }
+        (a, _) => return Err(TensorError::UnsupportedDType { op: "matmul", dtype: a.dtype(), reason: "needs floats" }),
+    }))
+}

@@ -1,0 +1,149 @@
+//! Reductions, arg-reductions and the softmax family.
+
+use ndarray::{ArrayD, ArrayViewMut1, Axis, IxDyn, Zip};
+use rayon::prelude::*;
+use tensor_core::{ArgReduceOp, Float, HostBuffer, Layout, ReduceOp, Result, Storage};
+
+use crate::elementwise::PARALLEL_MIN;
+use crate::storage::{contiguous, cpu, gather_view, view, wrap};
+
+/// Folds a contiguous run with eight independent accumulators, so sums vectorise.
+fn fold_run<F: Float>(op: ReduceOp, run: &[F]) -> F {
+    let mut lanes = [op.identity::<F>(); 8];
+    let mut chunks = run.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (acc, &x) in lanes.iter_mut().zip(chunk) {
+            *acc = op.combine(*acc, x);
+        }
+    }
+    let mut acc = op.identity::<F>();
+    for &x in chunks.remainder().iter().chain(lanes.iter()) {
+        acc = op.combine(acc, x);
+    }
+    acc
+}
+
+/// Whether `axes` (sorted) are the trailing axes of a rank-`rank` tensor.
+fn is_suffix(axes: &[usize], rank: usize) -> bool {
+    axes.iter().enumerate().all(|(i, &a)| a == rank - axes.len() + i)
+}
+
+fn reduce_float<F: Float + Default>(op: ReduceOp, data: &[F], layout: &Layout, axes: &[usize]) -> Vec<F> {
+    if axes.is_empty() {
+        return gather_view(data, layout);
+    }
+    if layout.is_contiguous() && is_suffix(axes, layout.rank()) {
+        let inner: usize = axes.iter().map(|&a| layout.dims()[a]).product();
+        let outer: usize = layout.dims()[..layout.rank() - axes.len()].iter().product();
+        if inner == 0 {
+            return vec![op.identity(); outer];
+        }
+        let input = contiguous(data, layout);
+        return if input.len() >= PARALLEL_MIN && outer > 1 {
+            input.par_chunks(inner).map(|run| fold_run(op, run)).collect()
+        } else {
+            input.chunks(inner).map(|run| fold_run(op, run)).collect()
+        };
+    }
+    let mut current: ArrayD<F> = view(data, layout).to_owned();
+    for &axis in axes.iter().rev() {
+        current = current.map_axis(Axis(axis), |lane| lane.iter().fold(op.identity(), |acc, &x| op.combine(acc, x)));
+    }
+    current.iter().copied().collect()
+}
+
+fn reduce_i64(op: ReduceOp, data: &[i64], layout: &Layout, axes: &[usize]) -> Vec<i64> {
+    let mut current: ArrayD<i64> = view(data, layout).to_owned();
+    for &axis in axes.iter().rev() {
+        current = current.map_axis(Axis(axis), |lane| lane.iter().fold(op.identity_i64(), |acc, &x| op.combine_i64(acc, x)));
+    }
+    current.iter().copied().collect()
+}
+
+pub(crate) fn reduce(op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage> {
+    let buffer = cpu(x).read();
+    Ok(wrap(match &*buffer {
+        HostBuffer::F32(v) => HostBuffer::F32(reduce_float(op, v, layout, axes)),
+        HostBuffer::F64(v) => HostBuffer::F64(reduce_float(op, v, layout, axes)),
+        HostBuffer::I64(v) => HostBuffer::I64(reduce_i64(op, v, layout, axes)),
+    }))
+}
+
+fn arg_lane<T: Copy>(lane: ndarray::ArrayView1<'_, T>, better: impl Fn(T, T) -> bool) -> i64 {
+    let mut best = 0usize;
+    for (i, &x) in lane.iter().enumerate().skip(1) {
+        if better(x, lane[best]) {
+            best = i;
+        }
+    }
+    best as i64
+}
+
+pub(crate) fn arg_reduce(op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
+    let buffer = cpu(x).read();
+    let positions: ArrayD<i64> = match &*buffer {
+        HostBuffer::F32(v) => view(v, layout).map_axis(Axis(axis), |lane| arg_lane(lane, |a, b| op.better(a, b))),
+        HostBuffer::F64(v) => view(v, layout).map_axis(Axis(axis), |lane| arg_lane(lane, |a, b| op.better(a, b))),
+        HostBuffer::I64(v) => view(v, layout).map_axis(Axis(axis), |lane| arg_lane(lane, |a, b| op.better_i64(a, b))),
+    };
+    Ok(wrap(HostBuffer::I64(positions.iter().copied().collect())))
+}
+
+/// Softmax (or log-softmax) of one run of values, in place.
+fn softmax_run<F: Float>(run: &mut [F], log: bool) {
+    let max = fold_run(ReduceOp::Max, run);
+    let shift = if max.abs() < F::INFINITY { max } else { F::ZERO };
+    if log {
+        let sum: F = run.iter().map(|&x| (x - shift).exp()).sum();
+        let lse = shift + sum.ln();
+        run.iter_mut().for_each(|x| *x = *x - lse);
+    } else {
+        let mut sum = F::ZERO;
+        for x in run.iter_mut() {
+            *x = (*x - shift).exp();
+            sum = sum + *x;
+        }
+        let inv = F::ONE / sum;
+        run.iter_mut().for_each(|x| *x = *x * inv);
+    }
+}
+
+fn softmax_lane<F: Float>(mut lane: ArrayViewMut1<'_, F>, log: bool) {
+    let mut run: Vec<F> = lane.iter().copied().collect();
+    softmax_run(&mut run, log);
+    lane.iter_mut().zip(run).for_each(|(dst, v)| *dst = v);
+}
+
+fn softmax_float<F: Float + Default>(data: &[F], layout: &Layout, axis: usize, log: bool) -> Vec<F> {
+    let mut values = gather_view(data, layout);
+    let n = layout.dims()[axis];
+    if n == 0 {
+        return values;
+    }
+    if axis + 1 == layout.rank() {
+        if values.len() >= PARALLEL_MIN {
+            values.par_chunks_mut(n).for_each(|run| softmax_run(run, log));
+        } else {
+            values.chunks_mut(n).for_each(|run| softmax_run(run, log));
+        }
+        return values;
+    }
+    let mut array = ArrayD::from_shape_vec(IxDyn(layout.dims()), values).expect("shape matches");
+    Zip::from(array.lanes_mut(Axis(axis))).for_each(|lane| softmax_lane(lane, log));
+    array.into_raw_vec_and_offset().0
+}
+
+pub(crate) fn softmax(x: &Storage, layout: &Layout, axis: usize, log: bool) -> Result<Storage> {
+    let buffer = cpu(x).read();
+    Ok(wrap(match &*buffer {
+        HostBuffer::F32(v) => HostBuffer::F32(softmax_float(v, layout, axis, log)),
+        HostBuffer::F64(v) => HostBuffer::F64(softmax_float(v, layout, axis, log)),
+        HostBuffer::I64(_) => {
+            return Err(tensor_core::TensorError::UnsupportedDType {
+                op: "softmax",
+                dtype: tensor_core::DType::I64,
+                reason: "needs floats",
+            });
+        }
+    }))
+}

@@ -1,0 +1,169 @@
+//! Sliding-window ops on `[N, C, H, W]`: im2col, col2im and pooling, one plane per task.
+
+use rayon::prelude::*;
+use tensor_core::{Float, HostBuffer, Layout, Result, Storage, TensorError, Window2d};
+
+use crate::storage::{contiguous, cpu, wrap};
+
+/// Input plane size, output size and the number of (n, c) planes.
+struct Plan {
+    planes: usize,
+    input: [usize; 2],
+    out: [usize; 2],
+}
+
+impl Plan {
+    fn new(dims: [usize; 4], window: &Window2d, op: &'static str) -> Result<Self> {
+        let out = window.output_size(op, [dims[2], dims[3]])?;
+        Ok(Plan { planes: dims[0] * dims[1], input: [dims[2], dims[3]], out })
+    }
+
+    fn plane(&self) -> usize {
+        self.input[0] * self.input[1]
+    }
+
+    fn positions(&self) -> usize {
+        self.out[0] * self.out[1]
+    }
+
+    /// Calls `visit(tap, position, input_index)` for every tap inside the input.
+    fn for_each_tap(&self, window: &Window2d, mut visit: impl FnMut(usize, usize, usize)) {
+        let (h, w) = (self.input[0] as isize, self.input[1] as isize);
+        for ky in 0..window.kernel[0] {
+            for kx in 0..window.kernel[1] {
+                let tap = ky * window.kernel[1] + kx;
+                for oy in 0..self.out[0] {
+                    let y = window.input_coord(0, oy, ky);
+                    if !(0..h).contains(&y) {
+                        continue;
+                    }
+                    for ox in 0..self.out[1] {
+                        let x = window.input_coord(1, ox, kx);
+                        if (0..w).contains(&x) {
+                            visit(tap, oy * self.out[1] + ox, (y * w + x) as usize);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn dims4(layout: &Layout) -> [usize; 4] {
+    let d = layout.dims();
+    [d[0], d[1], d[2], d[3]]
+}
+
+fn unfold_t<F: Float>(x: &[F], layout: &Layout, window: &Window2d, pad: f64) -> Result<Vec<F>> {
+    let plan = Plan::new(dims4(layout), window, "unfold")?;
+    let input = contiguous(x, layout);
+    let block = window.taps() * plan.positions();
+    let mut out = vec![F::from_f64(pad); plan.planes * block];
+    if block == 0 || plan.plane() == 0 {
+        return Ok(out);
+    }
+    out.par_chunks_mut(block).zip(input.par_chunks(plan.plane())).for_each(|(cols, plane)| {
+        plan.for_each_tap(window, |tap, pos, at| cols[tap * plan.positions() + pos] = plane[at]);
+    });
+    Ok(out)
+}
+
+fn fold_t<F: Float>(cols: &[F], layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Vec<F>> {
+    let (n, ckk) = (layout.dims()[0], layout.dims()[1]);
+    let plan = Plan::new([n, ckk / window.taps(), output[0], output[1]], window, "fold")?;
+    let input = contiguous(cols, layout);
+    let block = window.taps() * plan.positions();
+    let mut out = vec![F::ZERO; plan.planes * plan.plane()];
+    if block == 0 || plan.plane() == 0 {
+        return Ok(out);
+    }
+    out.par_chunks_mut(plan.plane()).zip(input.par_chunks(block)).for_each(|(image, cols)| {
+        plan.for_each_tap(window, |tap, pos, at| image[at] = image[at] + cols[tap * plan.positions() + pos]);
+    });
+    Ok(out)
+}
+
+fn max_pool_t<F: Float>(x: &[F], layout: &Layout, window: &Window2d) -> Result<(Vec<F>, Vec<i64>)> {
+    let plan = Plan::new(dims4(layout), window, "max_pool2d")?;
+    let input = contiguous(x, layout);
+    let positions = plan.positions();
+    let mut values = vec![F::NEG_INFINITY; plan.planes * positions];
+    let mut indices = vec![-1i64; plan.planes * positions];
+    if positions == 0 || plan.plane() == 0 {
+        return Ok((values, indices));
+    }
+    values
+        .par_chunks_mut(positions)
+        .zip(indices.par_chunks_mut(positions))
+        .zip(input.par_chunks(plan.plane()))
+        .for_each(|((best, at_best), plane)| {
+            // Taps are visited in kernel order per position, so ties keep the first tap.
+            let mut seen = vec![false; positions];
+            plan.for_each_tap(window, |_, pos, at| {
+                let v = plane[at];
+                if !seen[pos] || tensor_core::ArgReduceOp::ArgMax.better(v, best[pos]) {
+                    seen[pos] = true;
+                    best[pos] = v;
+                    at_best[pos] = at as i64;
+                }
+            });
+        });
+    Ok((values, indices))
+}
+
+fn avg_pool_t<F: Float>(x: &[F], layout: &Layout, window: &Window2d) -> Result<Vec<F>> {
+    let plan = Plan::new(dims4(layout), window, "avg_pool2d")?;
+    let input = contiguous(x, layout);
+    let positions = plan.positions();
+    let mut out = vec![F::ZERO; plan.planes * positions];
+    if positions == 0 || plan.plane() == 0 {
+        return Ok(out);
+    }
+    let scale = F::from_f64(1.0 / window.taps() as f64);
+    out.par_chunks_mut(positions).zip(input.par_chunks(plan.plane())).for_each(|(sums, plane)| {
+        plan.for_each_tap(window, |_, pos, at| sums[pos] = sums[pos] + plane[at]);
+        sums.iter_mut().for_each(|s| *s = *s * scale);
+    });
+    Ok(out)
+}
+
+fn floats_only(op: &'static str, buffer: &HostBuffer) -> TensorError {
+    TensorError::UnsupportedDType { op, dtype: buffer.dtype(), reason: "needs floats" }
+}
+
+pub(crate) fn unfold(x: &Storage, layout: &Layout, window: &Window2d, pad: f64) -> Result<Storage> {
+    let buffer = cpu(x).read();
+    Ok(wrap(match &*buffer {
+        HostBuffer::F32(v) => HostBuffer::F32(unfold_t(v, layout, window, pad)?),
+        HostBuffer::F64(v) => HostBuffer::F64(unfold_t(v, layout, window, pad)?),
+        other => return Err(floats_only("unfold", other)),
+    }))
+}
+
+pub(crate) fn fold(cols: &Storage, layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
+    let buffer = cpu(cols).read();
+    Ok(wrap(match &*buffer {
+        HostBuffer::F32(v) => HostBuffer::F32(fold_t(v, layout, window, output)?),
+        HostBuffer::F64(v) => HostBuffer::F64(fold_t(v, layout, window, output)?),
+        other => return Err(floats_only("fold", other)),
+    }))
+}
+
+pub(crate) fn max_pool2d(x: &Storage, layout: &Layout, window: &Window2d) -> Result<(Storage, Storage)> {
+    let buffer = cpu(x).read();
+    let (values, indices) = match &*buffer {
+        HostBuffer::F32(v) => max_pool_t(v, layout, window).map(|(a, i)| (HostBuffer::F32(a), i))?,
+        HostBuffer::F64(v) => max_pool_t(v, layout, window).map(|(a, i)| (HostBuffer::F64(a), i))?,
+        other => return Err(floats_only("max_pool2d", other)),
+    };
+    Ok((wrap(values), wrap(HostBuffer::I64(indices))))
+}
+
+pub(crate) fn avg_pool2d(x: &Storage, layout: &Layout, window: &Window2d) -> Result<Storage> {
+    let buffer = cpu(x).read();
+    Ok(wrap(match &*buffer {
+        HostBuffer::F32(v) => HostBuffer::F32(avg_pool_t(v, layout, window)?),
+        HostBuffer::F64(v) => HostBuffer::F64(avg_pool_t(v, layout, window)?),
+        other => return Err(floats_only("avg_pool2d", other)),
+    }))
+}

@@ -1,0 +1,245 @@
+//! The `Device` contract: what every backend implements.
+//!
+//! The trait is split into op families. Each family has a few **primitives** that every
+//! backend must implement and **composites** with default bodies written in terms of the
+//! primitives (in [`defaults`]), which a backend may override with a native version for speed.
+//! A new backend works once its primitives work; [`Device::native_composites`] tells the
+//! conformance report which composites it runs natively.
+//!
+//! Calling conventions, for every method:
+//! - Inputs are a [`Storage`] plus the [`Layout`] of the view to read. Layouts may be
+//!   non-contiguous (transposed, narrowed, flipped) or broadcast (stride 0).
+//! - Outputs are fresh, contiguous (row-major) storages, except [`Device::assign`] which writes
+//!   into an existing one.
+//! - The caller (the [`crate::Tensor`] layer) has already checked shapes, dtypes and axes, so a
+//!   backend may assume them valid. Index values are data, so backends check those and return
+//!   [`crate::TensorError::IndexOutOfRange`].
+//! - Work may run asynchronously; only [`Device::download`] and [`Device::sync`] wait for it.
+
+pub mod defaults;
+mod primitives_only;
+
+use std::fmt;
+
+pub use primitives_only::PrimitivesOnly;
+
+use crate::{ArgReduceOp, BinaryOp, DType, HostBuffer, Layout, ReduceOp, Result, Storage, UnaryOp, Window2d};
+
+/// The composite ops: those with a default body built from primitives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Composite {
+    /// [`Device::full`].
+    Full,
+    /// [`Device::copy`].
+    Copy,
+    /// [`Device::concat`].
+    Concat,
+    /// [`Device::softmax`].
+    Softmax,
+    /// [`Device::log_softmax`].
+    LogSoftmax,
+    /// [`Device::index_select`].
+    IndexSelect,
+    /// [`Device::index_add`].
+    IndexAdd,
+    /// [`Device::unfold`].
+    Unfold,
+    /// [`Device::fold`].
+    Fold,
+    /// [`Device::max_pool2d`].
+    MaxPool2d,
+    /// [`Device::avg_pool2d`].
+    AvgPool2d,
+}
+
+impl Composite {
+    /// Every composite op.
+    pub const ALL: [Composite; 11] = [
+        Composite::Full,
+        Composite::Copy,
+        Composite::Concat,
+        Composite::Softmax,
+        Composite::LogSoftmax,
+        Composite::IndexSelect,
+        Composite::IndexAdd,
+        Composite::Unfold,
+        Composite::Fold,
+        Composite::MaxPool2d,
+        Composite::AvgPool2d,
+    ];
+}
+
+/// A compute backend. Object-safe: tensors hold an `Arc<dyn Device>` chosen at run time.
+pub trait Device: Send + Sync + fmt::Debug {
+    /// A short human-readable name, e.g. `cpu` or `gpu (NVIDIA H200, Vulkan)`.
+    fn name(&self) -> String;
+
+    /// The composites this backend overrides with a native implementation.
+    fn native_composites(&self) -> Vec<Composite> {
+        Vec::new()
+    }
+
+    // ----- creation and transfer -------------------------------------------------------------
+
+    /// Primitive. Copies host data into a new device buffer.
+    fn upload(&self, data: HostBuffer) -> Result<Storage>;
+
+    /// Primitive. Reads the elements of the view `layout` of `x` back to the host, in row-major
+    /// order. Waits for pending work.
+    fn download(&self, x: &Storage, layout: &Layout) -> Result<HostBuffer>;
+
+    /// Primitive. Waits until all submitted work has finished.
+    fn sync(&self) -> Result<()>;
+
+    /// Composite. A buffer of `len` elements all equal to `value` (converted to `dtype`).
+    fn full(&self, dtype: DType, len: usize, value: f64) -> Result<Storage> {
+        self.upload(HostBuffer::filled(dtype, len, value))
+    }
+
+    // ----- elementwise -----------------------------------------------------------------------
+
+    /// Primitive. `op` applied to every element of the view.
+    fn unary(&self, op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage>;
+
+    /// Primitive. `op` applied elementwise. Both layouts have the output shape (broadcasting
+    /// is expressed with stride-0 axes) and both storages the same dtype.
+    fn binary(
+        &self,
+        op: BinaryOp,
+        lhs: &Storage,
+        lhs_layout: &Layout,
+        rhs: &Storage,
+        rhs_layout: &Layout,
+    ) -> Result<Storage>;
+
+    /// Primitive. `cond != 0 ? on_true : on_false` elementwise; all three layouts have the
+    /// output shape; `on_true` and `on_false` share a dtype, `cond` may have any dtype.
+    fn where_select(
+        &self,
+        cond: &Storage,
+        cond_layout: &Layout,
+        on_true: &Storage,
+        true_layout: &Layout,
+        on_false: &Storage,
+        false_layout: &Layout,
+    ) -> Result<Storage>;
+
+    /// Primitive. Converts every element to `dtype` (floats to integers truncate toward zero,
+    /// saturating; NaN becomes 0).
+    fn cast(&self, x: &Storage, layout: &Layout, dtype: DType) -> Result<Storage>;
+
+    /// Composite. A contiguous copy of the view. Default: a cast to the same dtype.
+    fn copy(&self, x: &Storage, layout: &Layout) -> Result<Storage> {
+        self.cast(x, layout, x.dtype())
+    }
+
+    // ----- movement --------------------------------------------------------------------------
+
+    /// Primitive. Writes the view `src` into the view `dst_layout` of `dst` in place (same
+    /// shape, same dtype). If the two views share a buffer, the result is as if `src` had been
+    /// copied first.
+    fn assign(&self, dst: &Storage, dst_layout: &Layout, src: &Storage, src_layout: &Layout) -> Result<()>;
+
+    /// Composite. Joins views along `axis`; all parts agree on the other axes.
+    /// Default: a zero buffer and one [`Device::assign`] per part.
+    fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
+        defaults::concat(self, parts, axis)
+    }
+
+    // ----- reductions ------------------------------------------------------------------------
+
+    /// Primitive. Reduces over `axes` (sorted, distinct); the output keeps them as size-1 axes.
+    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage>;
+
+    /// Primitive. Position (i64) of the extreme element along `axis`, kept as a size-1 axis.
+    /// The axis is not empty.
+    fn arg_reduce(&self, op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage>;
+
+    /// Composite. `exp(x - max) / sum(exp(x - max))` along `axis`: stable for any magnitude.
+    fn softmax(&self, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
+        defaults::softmax(self, x, layout, axis)
+    }
+
+    /// Composite. `x - max - ln(sum(exp(x - max)))` along `axis`.
+    fn log_softmax(&self, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
+        defaults::log_softmax(self, x, layout, axis)
+    }
+
+    // ----- matmul ----------------------------------------------------------------------------
+
+    /// Primitive. Batched matrix product: `[..., m, k] x [..., k, n] -> [..., m, n]` with
+    /// equal batch axes (the caller broadcasts them with stride 0). Either operand may be a
+    /// transposed or otherwise strided view; backends should not copy it.
+    fn matmul(&self, lhs: &Storage, lhs_layout: &Layout, rhs: &Storage, rhs_layout: &Layout) -> Result<Storage>;
+
+    // ----- indexing --------------------------------------------------------------------------
+
+    /// Primitive. PyTorch's `gather`: `out[p] = x[p with p[axis] = index[p]]`; the output has
+    /// the index's shape, which matches `x` except along `axis` (it may be smaller elsewhere).
+    /// `index` is i64.
+    fn gather(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, index_layout: &Layout) -> Result<Storage>;
+
+    /// Primitive. PyTorch's `scatter_add` without mutation: a copy of `dst` to which each
+    /// `src[p]` is added at `p with p[axis] = index[p]`. `index` and `src` share a shape.
+    fn scatter_add(
+        &self,
+        dst: &Storage,
+        dst_layout: &Layout,
+        axis: usize,
+        index: &Storage,
+        index_layout: &Layout,
+        src: &Storage,
+        src_layout: &Layout,
+    ) -> Result<Storage>;
+
+    /// Composite. Selects the entries `index` (1-D, i64) along `axis` (an embedding lookup
+    /// for `axis = 0`). Default: a [`Device::gather`] with a broadcast index.
+    fn index_select(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, index_layout: &Layout) -> Result<Storage> {
+        defaults::index_select(self, x, layout, axis, index, index_layout)
+    }
+
+    /// Composite. A copy of `dst` with `src` (shaped like `dst` but with `index.len()` entries
+    /// along `axis`) added at the entries `index` (the backward of `index_select`; repeated
+    /// indices accumulate). Default: a [`Device::scatter_add`] with a broadcast index.
+    fn index_add(
+        &self,
+        dst: &Storage,
+        dst_layout: &Layout,
+        axis: usize,
+        index: &Storage,
+        index_layout: &Layout,
+        src: &Storage,
+        src_layout: &Layout,
+    ) -> Result<Storage> {
+        defaults::index_add(self, dst, dst_layout, axis, index, index_layout, src, src_layout)
+    }
+
+    // ----- neural-network windows ------------------------------------------------------------
+
+    /// Composite. im2col (PyTorch's `nn.Unfold`): `[N, C, H, W] -> [N, C·kh·kw, L]` where `L`
+    /// counts output positions and the middle axis runs over `(c, ky, kx)`. Taps in the padding
+    /// read `pad_value`. Default: pad with [`Device::assign`], then one [`Device::gather`].
+    fn unfold(&self, x: &Storage, layout: &Layout, window: &Window2d, pad_value: f64) -> Result<Storage> {
+        defaults::unfold(self, x, layout, window, pad_value)
+    }
+
+    /// Composite. col2im (PyTorch's `nn.Fold`), the adjoint of `unfold`:
+    /// `[N, C·kh·kw, L] -> [N, C, H, W]` summing overlapping taps, with `output = [H, W]`.
+    /// Default: one [`Device::scatter_add`] into a padded buffer.
+    fn fold(&self, cols: &Storage, layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
+        defaults::fold(self, cols, layout, window, output)
+    }
+
+    /// Composite. Max pooling of `[N, C, H, W]` (padding reads -inf). Returns the values
+    /// `[N, C, OH, OW]` and, for the backward, the i64 position `y·W + x` of each maximum in
+    /// its input plane (PyTorch's `return_indices`). Default: unfold, arg-max, gather.
+    fn max_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<(Storage, Storage)> {
+        defaults::max_pool2d(self, x, layout, window)
+    }
+
+    /// Composite. Average pooling of `[N, C, H, W]`; padding counts as zeros in the average
+    /// (PyTorch's `count_include_pad=True`). Default: unfold and sum.
+    fn avg_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<Storage> {
+        defaults::avg_pool2d(self, x, layout, window)
+    }
+}
