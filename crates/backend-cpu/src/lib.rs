@@ -20,7 +20,8 @@ use std::sync::Arc;
 pub use storage::CpuStorage;
 use tensor_core::device::defaults;
 use tensor_core::{
-    ArgReduceOp, BinaryOp, Composite, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage, UnaryOp, Window2d,
+    ArgReduceOp, BinaryOp, Composite, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage,
+    UnaryOp, Window2d,
 };
 
 use crate::storage::{cpu, wrap};
@@ -71,11 +72,26 @@ impl Device for CpuDevice {
         elementwise::unary(op, x, layout)
     }
 
-    fn binary(&self, op: BinaryOp, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
+    fn binary(
+        &self,
+        op: BinaryOp,
+        lhs: &Storage,
+        ll: &Layout,
+        rhs: &Storage,
+        rl: &Layout,
+    ) -> Result<Storage> {
         elementwise::binary(op, lhs, ll, rhs, rl)
     }
 
-    fn where_select(&self, c: &Storage, cl: &Layout, t: &Storage, tl: &Layout, f: &Storage, fl: &Layout) -> Result<Storage> {
+    fn where_select(
+        &self,
+        c: &Storage,
+        cl: &Layout,
+        t: &Storage,
+        tl: &Layout,
+        f: &Storage,
+        fl: &Layout,
+    ) -> Result<Storage> {
         elementwise::where_select(c, cl, t, tl, f, fl)
     }
 
@@ -96,11 +112,23 @@ impl Device for CpuDevice {
         defaults::concat(self, parts, axis)
     }
 
-    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage> {
+    fn reduce(
+        &self,
+        op: ReduceOp,
+        x: &Storage,
+        layout: &Layout,
+        axes: &[usize],
+    ) -> Result<Storage> {
         reduce::reduce(op, x, layout, axes)
     }
 
-    fn arg_reduce(&self, op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
+    fn arg_reduce(
+        &self,
+        op: ArgReduceOp,
+        x: &Storage,
+        layout: &Layout,
+        axis: usize,
+    ) -> Result<Storage> {
         reduce::arg_reduce(op, x, layout, axis)
     }
 
@@ -116,7 +144,14 @@ impl Device for CpuDevice {
         matmul::matmul(lhs, ll, rhs, rl)
     }
 
-    fn gather(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
+    fn gather(
+        &self,
+        x: &Storage,
+        layout: &Layout,
+        axis: usize,
+        index: &Storage,
+        il: &Layout,
+    ) -> Result<Storage> {
         indexing::gather(x, layout, axis, index, il)
     }
 
@@ -133,7 +168,14 @@ impl Device for CpuDevice {
         indexing::scatter_add(dst, dl, axis, index, il, src, sl)
     }
 
-    fn index_select(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
+    fn index_select(
+        &self,
+        x: &Storage,
+        layout: &Layout,
+        axis: usize,
+        index: &Storage,
+        il: &Layout,
+    ) -> Result<Storage> {
         indexing::index_select_rows(x, layout, axis, index, il)
             .unwrap_or_else(|| defaults::index_select(self, x, layout, axis, index, il))
     }
@@ -152,15 +194,32 @@ impl Device for CpuDevice {
             .unwrap_or_else(|| defaults::index_add(self, dst, dl, axis, index, il, src, sl))
     }
 
-    fn unfold(&self, x: &Storage, layout: &Layout, window: &Window2d, pad_value: f64) -> Result<Storage> {
+    fn unfold(
+        &self,
+        x: &Storage,
+        layout: &Layout,
+        window: &Window2d,
+        pad_value: f64,
+    ) -> Result<Storage> {
         window::unfold(x, layout, window, pad_value)
     }
 
-    fn fold(&self, cols: &Storage, layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
+    fn fold(
+        &self,
+        cols: &Storage,
+        layout: &Layout,
+        window: &Window2d,
+        output: [usize; 2],
+    ) -> Result<Storage> {
         window::fold(cols, layout, window, output)
     }
 
-    fn max_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<(Storage, Storage)> {
+    fn max_pool2d(
+        &self,
+        x: &Storage,
+        layout: &Layout,
+        window: &Window2d,
+    ) -> Result<(Storage, Storage)> {
         window::max_pool2d(x, layout, window)
     }
 

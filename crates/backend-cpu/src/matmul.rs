@@ -55,7 +55,11 @@ impl GemmElement for f64 {
 /// `out[b] = a[b] · b[b]` for every batch entry `b`.
 fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T> {
     let rank = la.rank();
-    let (m, k, n) = (la.dims()[rank - 2], la.dims()[rank - 1], lb.dims()[rank - 1]);
+    let (m, k, n) = (
+        la.dims()[rank - 2],
+        la.dims()[rank - 1],
+        lb.dims()[rank - 1],
+    );
     let (lhs, rhs) = (Operand::new(la), Operand::new(lb));
     let batches = lhs.batch_offsets.len();
     let mut out = vec![T::ZERO; batches * m * n];
@@ -95,10 +99,18 @@ fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T>
     let pairs = lhs.batch_offsets.iter().zip(&rhs.batch_offsets);
     if threads > 1 && batches >= threads && flops < PARALLEL_MIN_FLOPS * 8 {
         // Many small products: one per thread at a time.
-        out.par_chunks_mut(m * n).zip(pairs.collect::<Vec<_>>()).for_each(|(dst, pair)| one((dst, pair), Parallelism::None));
+        out.par_chunks_mut(m * n)
+            .zip(pairs.collect::<Vec<_>>())
+            .for_each(|(dst, pair)| one((dst, pair), Parallelism::None));
     } else {
-        let parallelism = if threads > 1 && flops >= PARALLEL_MIN_FLOPS { Parallelism::Rayon(threads) } else { Parallelism::None };
-        out.chunks_mut(m * n).zip(pairs).for_each(|job| one(job, parallelism));
+        let parallelism = if threads > 1 && flops >= PARALLEL_MIN_FLOPS {
+            Parallelism::Rayon(threads)
+        } else {
+            Parallelism::None
+        };
+        out.chunks_mut(m * n)
+            .zip(pairs)
+            .for_each(|job| one(job, parallelism));
     }
     out
 }
@@ -109,8 +121,18 @@ pub(crate) fn matmul(lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> 
         (HostBuffer::F32(a), HostBuffer::F32(b)) => HostBuffer::F32(batched(a, ll, b, rl)),
         (HostBuffer::F64(a), HostBuffer::F64(b)) => HostBuffer::F64(batched(a, ll, b, rl)),
         (a, b) if a.dtype() != b.dtype() => {
-            return Err(TensorError::DTypeMismatch { op: "matmul", lhs: a.dtype(), rhs: b.dtype() });
+            return Err(TensorError::DTypeMismatch {
+                op: "matmul",
+                lhs: a.dtype(),
+                rhs: b.dtype(),
+            });
         }
-        (a, _) => return Err(TensorError::UnsupportedDType { op: "matmul", dtype: a.dtype(), reason: "needs floats" }),
+        (a, _) => {
+            return Err(TensorError::UnsupportedDType {
+                op: "matmul",
+                dtype: a.dtype(),
+                reason: "needs floats",
+            });
+        }
     }))
 }

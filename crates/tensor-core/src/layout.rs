@@ -19,7 +19,11 @@ impl Layout {
     pub fn contiguous(shape: impl Into<Shape>) -> Self {
         let shape = shape.into();
         let strides = shape.contiguous_strides();
-        Layout { shape, strides, offset: 0 }
+        Layout {
+            shape,
+            strides,
+            offset: 0,
+        }
     }
 
     /// A layout from its parts. Every reachable offset must be non-negative; the caller
@@ -32,9 +36,16 @@ impl Layout {
                 format!("{} strides for shape {shape}", strides.len()),
             ));
         }
-        let layout = Layout { shape, strides, offset };
+        let layout = Layout {
+            shape,
+            strides,
+            offset,
+        };
         if layout.numel() > 0 && layout.min_offset() < 0 {
-            return Err(TensorError::invalid("layout", "a stride reaches before the storage start"));
+            return Err(TensorError::invalid(
+                "layout",
+                "a stride reaches before the storage start",
+            ));
         }
         Ok(layout)
     }
@@ -82,10 +93,10 @@ impl Layout {
         true
     }
 
-    /// The range of storage indices this layout can reach, `start..end`; empty for empty views.
+    /// The range of storage indices this layout can reach, `start..end`; `0..0` for empty views.
     pub fn storage_span(&self) -> std::ops::Range<usize> {
         if self.numel() == 0 {
-            return self.offset..self.offset;
+            return 0..0;
         }
         self.min_offset() as usize..self.max_offset() as usize + 1
     }
@@ -111,7 +122,11 @@ impl Layout {
     /// Storage index of the element at `index` (one coordinate per axis).
     pub fn offset_of(&self, index: &[usize]) -> usize {
         debug_assert_eq!(index.len(), self.rank());
-        let off: isize = index.iter().zip(&self.strides).map(|(&i, &s)| i as isize * s).sum();
+        let off: isize = index
+            .iter()
+            .zip(&self.strides)
+            .map(|(&i, &s)| i as isize * s)
+            .sum();
         (self.offset as isize + off) as usize
     }
 
@@ -119,15 +134,25 @@ impl Layout {
     pub fn permute(&self, axes: &[usize]) -> Result<Layout> {
         let rank = self.rank();
         let mut seen = vec![false; rank];
-        if axes.len() != rank || axes.iter().any(|&a| a >= rank || std::mem::replace(&mut seen[a], true))
+        if axes.len() != rank
+            || axes
+                .iter()
+                .any(|&a| a >= rank || std::mem::replace(&mut seen[a], true))
         {
             return Err(TensorError::invalid(
                 "permute",
-                format!("{axes:?} is not a permutation of the axes of shape {}", self.shape),
+                format!(
+                    "{axes:?} is not a permutation of the axes of shape {}",
+                    self.shape
+                ),
             ));
         }
         Ok(Layout {
-            shape: axes.iter().map(|&a| self.dims()[a]).collect::<Vec<_>>().into(),
+            shape: axes
+                .iter()
+                .map(|&a| self.dims()[a])
+                .collect::<Vec<_>>()
+                .into(),
             strides: axes.iter().map(|&a| self.strides[a]).collect(),
             offset: self.offset,
         })
@@ -154,7 +179,10 @@ impl Layout {
         if start + len > dim {
             return Err(TensorError::invalid(
                 "narrow",
-                format!("range {start}..{} exceeds axis {axis} of size {dim}", start + len),
+                format!(
+                    "range {start}..{} exceeds axis {axis} of size {dim}",
+                    start + len
+                ),
             ));
         }
         let mut dims = self.dims().to_vec();
@@ -164,7 +192,11 @@ impl Layout {
         } else {
             (self.offset as isize + start as isize * self.strides[axis]) as usize
         };
-        Ok(Layout { shape: dims.into(), strides: self.strides.clone(), offset })
+        Ok(Layout {
+            shape: dims.into(),
+            strides: self.strides.clone(),
+            offset,
+        })
     }
 
     /// Reverses the order of the elements along `axis` (a negative stride).
@@ -179,14 +211,22 @@ impl Layout {
             (self.offset as isize + (dim as isize - 1) * strides[axis]) as usize
         };
         strides[axis] = -strides[axis];
-        Ok(Layout { shape: self.shape.clone(), strides, offset })
+        Ok(Layout {
+            shape: self.shape.clone(),
+            strides,
+            offset,
+        })
     }
 
     /// Expands to `shape` under NumPy rules: new leading axes and size-1 axes get stride 0.
     pub fn broadcast_to(&self, shape: &Shape) -> Result<Layout> {
         let rank = shape.rank();
         if rank < self.rank() {
-            return Err(TensorError::shape_mismatch("broadcast_to", &self.shape, shape));
+            return Err(TensorError::shape_mismatch(
+                "broadcast_to",
+                &self.shape,
+                shape,
+            ));
         }
         let lead = rank - self.rank();
         let mut strides = vec![0isize; rank];
@@ -197,10 +237,18 @@ impl Layout {
             } else if from == 1 {
                 0
             } else {
-                return Err(TensorError::shape_mismatch("broadcast_to", &self.shape, shape));
+                return Err(TensorError::shape_mismatch(
+                    "broadcast_to",
+                    &self.shape,
+                    shape,
+                ));
             };
         }
-        Ok(Layout { shape: shape.clone(), strides, offset: self.offset })
+        Ok(Layout {
+            shape: shape.clone(),
+            strides,
+            offset: self.offset,
+        })
     }
 
     /// The same elements under a new shape, if that needs no copy (the layout is contiguous).
@@ -208,7 +256,11 @@ impl Layout {
         if shape.numel() != self.numel() || !self.is_contiguous() {
             return None;
         }
-        Some(Layout { shape: shape.clone(), strides: shape.contiguous_strides(), offset: self.offset })
+        Some(Layout {
+            shape: shape.clone(),
+            strides: shape.contiguous_strides(),
+            offset: self.offset,
+        })
     }
 
     /// Inserts a size-1 axis at position `axis` (`0..=rank`).
@@ -221,10 +273,18 @@ impl Layout {
         }
         let mut dims = self.dims().to_vec();
         let mut strides = self.strides.clone();
-        let stride = if axis < self.rank() { strides[axis] * dims[axis] as isize } else { 1 };
+        let stride = if axis < self.rank() {
+            strides[axis] * dims[axis] as isize
+        } else {
+            1
+        };
         dims.insert(axis, 1);
         strides.insert(axis, stride);
-        Ok(Layout { shape: dims.into(), strides, offset: self.offset })
+        Ok(Layout {
+            shape: dims.into(),
+            strides,
+            offset: self.offset,
+        })
     }
 
     /// Removes axis `axis`, which must have size 1.
@@ -239,7 +299,11 @@ impl Layout {
         let mut strides = self.strides.clone();
         dims.remove(axis);
         strides.remove(axis);
-        Ok(Layout { shape: dims.into(), strides, offset: self.offset })
+        Ok(Layout {
+            shape: dims.into(),
+            strides,
+            offset: self.offset,
+        })
     }
 
     /// Storage indices of the logical elements in row-major order.
@@ -305,7 +369,9 @@ mod tests {
         let f = l.flip(1).unwrap();
         assert_eq!(offsets(&f), vec![2, 1, 0, 5, 4, 3]);
         assert_eq!(f.storage_span(), 0..6);
-        let b = Layout::contiguous([3, 1]).broadcast_to(&Shape::new([2, 3, 4])).unwrap();
+        let b = Layout::contiguous([3, 1])
+            .broadcast_to(&Shape::new([2, 3, 4]))
+            .unwrap();
         assert_eq!(b.strides(), &[0, 1, 0]);
         assert_eq!(offsets(&b)[..6], [0, 0, 0, 0, 1, 1]);
     }
@@ -314,14 +380,24 @@ mod tests {
     fn reshape_squeeze_unsqueeze() {
         let l = Layout::contiguous([2, 3]);
         assert_eq!(l.reshape(&Shape::new([3, 2])).unwrap().strides(), &[2, 1]);
-        assert!(l.transpose(0, 1).unwrap().reshape(&Shape::new([6])).is_none());
+        assert!(
+            l.transpose(0, 1)
+                .unwrap()
+                .reshape(&Shape::new([6]))
+                .is_none()
+        );
         let u = l.unsqueeze(1).unwrap();
         assert_eq!(u.dims(), &[2, 1, 3]);
         assert!(u.is_contiguous());
         assert_eq!(u.squeeze(1).unwrap(), l);
         assert!(l.squeeze(0).is_err());
         assert_eq!(Layout::contiguous([2, 0]).offsets().count(), 0);
-        assert_eq!(Layout::contiguous(Shape::scalar()).offsets().collect::<Vec<_>>(), vec![0]);
+        assert_eq!(
+            Layout::contiguous(Shape::scalar())
+                .offsets()
+                .collect::<Vec<_>>(),
+            vec![0]
+        );
     }
 
     #[test]

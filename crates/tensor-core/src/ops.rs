@@ -92,7 +92,9 @@ impl UnaryOp {
                     F::ZERO
                 }
             }
-            UnaryOp::Gelu => half * x * (F::ONE + (x * F::from_f64(std::f64::consts::FRAC_1_SQRT_2)).erf()),
+            UnaryOp::Gelu => {
+                half * x * (F::ONE + (x * F::from_f64(std::f64::consts::FRAC_1_SQRT_2)).erf())
+            }
             UnaryOp::GeluTanh => {
                 let c = F::from_f64((2.0 / std::f64::consts::PI).sqrt());
                 half * x * (F::ONE + (c * (x + F::from_f64(0.044715) * x * x * x)).tanh())
@@ -227,7 +229,11 @@ impl BinaryOp {
         if dtype.is_float() || self != BinaryOp::Pow {
             Ok(())
         } else {
-            Err(TensorError::UnsupportedDType { op: "pow", dtype, reason: "pow needs floats" })
+            Err(TensorError::UnsupportedDType {
+                op: "pow",
+                dtype,
+                reason: "pow needs floats",
+            })
         }
     }
 }
@@ -334,7 +340,12 @@ pub struct Window2d {
 impl Window2d {
     /// A square window with stride 1, no padding and no dilation.
     pub fn new(kernel: [usize; 2]) -> Self {
-        Window2d { kernel, stride: [1, 1], padding: [0, 0], dilation: [1, 1] }
+        Window2d {
+            kernel,
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
+        }
     }
 
     /// Sets the stride.
@@ -365,14 +376,20 @@ impl Window2d {
         let mut out = [0; 2];
         for a in 0..2 {
             if self.kernel[a] == 0 || self.stride[a] == 0 || self.dilation[a] == 0 {
-                return Err(TensorError::invalid(op, format!("kernel, stride and dilation must be positive: {self:?}")));
+                return Err(TensorError::invalid(
+                    op,
+                    format!("kernel, stride and dilation must be positive: {self:?}"),
+                ));
             }
             let span = self.dilation[a] * (self.kernel[a] - 1) + 1;
             let padded = input[a] + 2 * self.padding[a];
             if padded < span {
                 return Err(TensorError::invalid(
                     op,
-                    format!("input {input:?} with padding {:?} is smaller than the window span {span} on axis {a}", self.padding),
+                    format!(
+                        "input {input:?} with padding {:?} is smaller than the window span {span} on axis {a}",
+                        self.padding
+                    ),
                 ));
             }
             out[a] = (padded - span) / self.stride[a] + 1;

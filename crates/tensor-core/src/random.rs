@@ -19,18 +19,40 @@ impl TensorRng {
         TensorRng(ChaCha8Rng::seed_from_u64(seed))
     }
 
-    fn tensor(&mut self, shape: Shape, dtype: DType, device: &Arc<dyn Device>, mut draw: impl FnMut(&mut ChaCha8Rng) -> f64) -> Result<Tensor> {
+    fn tensor(
+        &mut self,
+        shape: Shape,
+        dtype: DType,
+        device: &Arc<dyn Device>,
+        mut draw: impl FnMut(&mut ChaCha8Rng) -> f64,
+    ) -> Result<Tensor> {
         let values: Vec<f64> = (0..shape.numel()).map(|_| draw(&mut self.0)).collect();
         Tensor::from_buffer(HostBuffer::from_f64(dtype, &values), shape, device)
     }
 
     /// Uniform samples in `[low, high)`.
-    pub fn uniform(&mut self, shape: impl Into<Shape>, low: f64, high: f64, dtype: DType, device: &Arc<dyn Device>) -> Result<Tensor> {
-        self.tensor(shape.into(), dtype, device, |r| low + (high - low) * r.random::<f64>())
+    pub fn uniform(
+        &mut self,
+        shape: impl Into<Shape>,
+        low: f64,
+        high: f64,
+        dtype: DType,
+        device: &Arc<dyn Device>,
+    ) -> Result<Tensor> {
+        self.tensor(shape.into(), dtype, device, |r| {
+            low + (high - low) * r.random::<f64>()
+        })
     }
 
     /// Normal samples with the given mean and standard deviation.
-    pub fn normal(&mut self, shape: impl Into<Shape>, mean: f64, std: f64, dtype: DType, device: &Arc<dyn Device>) -> Result<Tensor> {
+    pub fn normal(
+        &mut self,
+        shape: impl Into<Shape>,
+        mean: f64,
+        std: f64,
+        dtype: DType,
+        device: &Arc<dyn Device>,
+    ) -> Result<Tensor> {
         self.tensor(shape.into(), dtype, device, |r| {
             let z: f64 = StandardNormal.sample(r);
             mean + std * z
@@ -38,14 +60,29 @@ impl TensorRng {
     }
 
     /// 1 with probability `p`, else 0.
-    pub fn bernoulli(&mut self, shape: impl Into<Shape>, p: f64, dtype: DType, device: &Arc<dyn Device>) -> Result<Tensor> {
-        self.tensor(shape.into(), dtype, device, |r| if r.random::<f64>() < p { 1.0 } else { 0.0 })
+    pub fn bernoulli(
+        &mut self,
+        shape: impl Into<Shape>,
+        p: f64,
+        dtype: DType,
+        device: &Arc<dyn Device>,
+    ) -> Result<Tensor> {
+        self.tensor(shape.into(), dtype, device, |r| {
+            if r.random::<f64>() < p { 1.0 } else { 0.0 }
+        })
     }
 
     /// Uniform integers in `[0, high)` as an i64 tensor (labels, token ids).
-    pub fn integers(&mut self, shape: impl Into<Shape>, high: u64, device: &Arc<dyn Device>) -> Result<Tensor> {
+    pub fn integers(
+        &mut self,
+        shape: impl Into<Shape>,
+        high: u64,
+        device: &Arc<dyn Device>,
+    ) -> Result<Tensor> {
         let shape = shape.into();
-        let values: Vec<i64> = (0..shape.numel()).map(|_| self.0.random_range(0..high.max(1)) as i64).collect();
+        let values: Vec<i64> = (0..shape.numel())
+            .map(|_| self.0.random_range(0..high.max(1)) as i64)
+            .collect();
         Tensor::from_vec(values, shape, device)
     }
 
