@@ -1,1 +1,36 @@
-fn main() {}
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+//! f32 matmul on backend-cpu: square 64..2048 and 4096x1024 by 1024x256, with the thread count
+//! from `TESSERA_BENCH_THREADS`. Throughput is in FLOPs (2·m·k·n per product).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tensor_core::{DType, TensorRng};
+use tessera_benches::{MATMUL_SHAPES, bench_threads, thread_pool};
+
+fn matmul(c: &mut Criterion) {
+    let threads = bench_threads();
+    let pool = thread_pool(threads);
+    let device = backend_cpu::CpuDevice::shared();
+    let mut rng = TensorRng::new(7);
+    let mut group = c.benchmark_group(format!("cpu/matmul_f32/t{threads}"));
+    group.sample_size(10).warm_up_time(std::time::Duration::from_millis(300));
+    for (m, k, n) in MATMUL_SHAPES {
+        let a = rng.uniform([m, k], -1.0, 1.0, DType::F32, &device).expect("lhs");
+        let b = rng.uniform([k, n], -1.0, 1.0, DType::F32, &device).expect("rhs");
+        group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+        group.measurement_time(std::time::Duration::from_millis(if m * k * n >= 1 << 30 { 3000 } else { 1000 }));
+        group.bench_function(format!("{m}x{k}x{n}"), |bench| {
+            bench.iter(|| {
+                pool.install(|| {
+                    let product = a.matmul(&b);
+                    product.sync().expect("sync");
+                    product
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, matmul);
+criterion_main!(benches);

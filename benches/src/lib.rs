@@ -1,1 +1,27 @@
-//! placeholder
+//! Shared setup for Tessera's criterion benches: thread pools and the shapes each bench uses.
+//!
+//! Bench ids follow `<backend>/<op>/t<threads>/<shape>`; `cargo xtask bench` reads criterion's
+//! estimates under those ids and prints them beside the peers.
+
+#![warn(missing_docs)]
+
+/// Square GEMM sizes, then the 4096x1024 by 1024x256 case (m, k, n).
+pub const MATMUL_SHAPES: [(usize, usize, usize); 7] = [
+    (64, 64, 64),
+    (128, 128, 128),
+    (256, 256, 256),
+    (512, 512, 512),
+    (1024, 1024, 1024),
+    (2048, 2048, 2048),
+    (4096, 1024, 256),
+];
+
+/// Threads to bench with, from `TESSERA_BENCH_THREADS` (default 1).
+pub fn bench_threads() -> usize {
+    std::env::var("TESSERA_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&t| t > 0).unwrap_or(1)
+}
+
+/// A rayon pool with exactly `threads` workers; benches run their work inside it.
+pub fn thread_pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a rayon pool")
+}

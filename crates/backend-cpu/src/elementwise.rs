@@ -2,9 +2,7 @@
 
 use ndarray::{ArrayD, IxDyn, Zip};
 use rayon::prelude::*;
-use tensor_core::{
-    BinaryOp, DType, Float, HostBuffer, Layout, Result, Storage, TensorError, UnaryOp,
-};
+use tensor_core::{BinaryOp, DType, Float, HostBuffer, Layout, Result, Storage, TensorError, UnaryOp};
 
 use crate::storage::{contiguous, cpu, gather_view, view, wrap};
 
@@ -36,10 +34,7 @@ pub(crate) fn zip_map<T: Copy + Send + Sync + Default, U: Copy + Send + Sync + D
     if la.is_contiguous() && lb.is_contiguous() {
         let (a, b) = (contiguous(a, la), contiguous(b, lb));
         return if a.len() >= PARALLEL_MIN {
-            a.par_iter()
-                .zip(b.par_iter())
-                .map(|(&x, &y)| f(x, y))
-                .collect()
+            a.par_iter().zip(b.par_iter()).map(|(&x, &y)| f(x, y)).collect()
         } else {
             a.iter().zip(b.iter()).map(|(&x, &y)| f(x, y)).collect()
         };
@@ -70,33 +65,17 @@ pub(crate) fn unary(op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage
     }))
 }
 
-pub(crate) fn binary(
-    op: BinaryOp,
-    lhs: &Storage,
-    ll: &Layout,
-    rhs: &Storage,
-    rl: &Layout,
-) -> Result<Storage> {
+pub(crate) fn binary(op: BinaryOp, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
     let (a, b) = (cpu(lhs).read(), cpu(rhs).read());
     Ok(wrap(match (&*a, &*b) {
-        (HostBuffer::F32(a), HostBuffer::F32(b)) => {
-            HostBuffer::F32(zip_map(a, ll, b, rl, |x, y| op.apply(x, y)))
-        }
-        (HostBuffer::F64(a), HostBuffer::F64(b)) => {
-            HostBuffer::F64(zip_map(a, ll, b, rl, |x, y| op.apply(x, y)))
-        }
+        (HostBuffer::F32(a), HostBuffer::F32(b)) => HostBuffer::F32(zip_map(a, ll, b, rl, |x, y| op.apply(x, y))),
+        (HostBuffer::F64(a), HostBuffer::F64(b)) => HostBuffer::F64(zip_map(a, ll, b, rl, |x, y| op.apply(x, y))),
         (HostBuffer::I64(a), HostBuffer::I64(b)) => {
             op.check_dtype(DType::I64)?;
-            HostBuffer::I64(zip_map(a, ll, b, rl, |x, y| {
-                op.apply_i64(x, y).unwrap_or(0)
-            }))
+            HostBuffer::I64(zip_map(a, ll, b, rl, |x, y| op.apply_i64(x, y).unwrap_or(0)))
         }
         (a, b) => {
-            return Err(TensorError::DTypeMismatch {
-                op: "binary",
-                lhs: a.dtype(),
-                rhs: b.dtype(),
-            });
+            return Err(TensorError::DTypeMismatch { op: "binary", lhs: a.dtype(), rhs: b.dtype() });
         }
     }))
 }
@@ -110,19 +89,10 @@ fn mask(cond: &HostBuffer, layout: &Layout) -> Vec<bool> {
     }
 }
 
-fn select<T: Copy + Send + Sync + Default>(
-    mask: &[bool],
-    t: &[T],
-    tl: &Layout,
-    f: &[T],
-    fl: &Layout,
-) -> Vec<T> {
+fn select<T: Copy + Send + Sync + Default>(mask: &[bool], t: &[T], tl: &Layout, f: &[T], fl: &Layout) -> Vec<T> {
     let on_true = contiguous(t, tl);
     let on_false = contiguous(f, fl);
-    mask.iter()
-        .zip(on_true.iter().zip(on_false.iter()))
-        .map(|(&m, (&a, &b))| if m { a } else { b })
-        .collect()
+    mask.iter().zip(on_true.iter().zip(on_false.iter())).map(|(&m, (&a, &b))| if m { a } else { b }).collect()
 }
 
 pub(crate) fn where_select(
@@ -140,11 +110,7 @@ pub(crate) fn where_select(
         (HostBuffer::F64(a), HostBuffer::F64(b)) => HostBuffer::F64(select(&mask, a, tl, b, fl)),
         (HostBuffer::I64(a), HostBuffer::I64(b)) => HostBuffer::I64(select(&mask, a, tl, b, fl)),
         (a, b) => {
-            return Err(TensorError::DTypeMismatch {
-                op: "where",
-                lhs: a.dtype(),
-                rhs: b.dtype(),
-            });
+            return Err(TensorError::DTypeMismatch { op: "where", lhs: a.dtype(), rhs: b.dtype() });
         }
     }))
 }
@@ -187,11 +153,7 @@ pub(crate) fn assign(dst: &Storage, dl: &Layout, src: &Storage, sl: &Layout) -> 
         (HostBuffer::F64(d), HostBuffer::F64(s)) => write_into(d, dl, s),
         (HostBuffer::I64(d), HostBuffer::I64(s)) => write_into(d, dl, s),
         (d, s) => {
-            return Err(TensorError::DTypeMismatch {
-                op: "assign",
-                lhs: d.dtype(),
-                rhs: s.dtype(),
-            });
+            return Err(TensorError::DTypeMismatch { op: "assign", lhs: d.dtype(), rhs: s.dtype() });
         }
     }
     Ok(())

@@ -34,12 +34,7 @@ fn checked(op: &'static str, raw: i64, axis: usize, size: usize) -> Result<usize
     if raw >= 0 && (raw as usize) < size {
         Ok(raw as usize)
     } else {
-        Err(TensorError::IndexOutOfRange {
-            op,
-            index: raw,
-            axis,
-            size,
-        })
+        Err(TensorError::IndexOutOfRange { op, index: raw, axis, size })
     }
 }
 
@@ -63,13 +58,7 @@ fn as_i64(buffer: &HostBuffer) -> &[i64] {
     }
 }
 
-fn gather_t<T: Copy>(
-    x: &[T],
-    xl: &Layout,
-    axis: usize,
-    idx: &[i64],
-    il: &Layout,
-) -> Result<Vec<T>> {
+fn gather_t<T: Copy>(x: &[T], xl: &Layout, axis: usize, idx: &[i64], il: &Layout) -> Result<Vec<T>> {
     let size = xl.dims()[axis];
     let mut out = Vec::with_capacity(il.numel());
     for_each_coord(il.dims(), |coord| {
@@ -80,13 +69,7 @@ fn gather_t<T: Copy>(
     Ok(out)
 }
 
-pub(crate) fn gather(
-    x: &Storage,
-    xl: &Layout,
-    axis: usize,
-    index: &Storage,
-    il: &Layout,
-) -> Result<Storage> {
+pub(crate) fn gather(x: &Storage, xl: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
     let guard = index_values(index);
     let idx = as_i64(&guard);
     let buffer = cpu(x).read();
@@ -130,21 +113,11 @@ pub(crate) fn scatter_add(
     let idx = as_i64(&guard);
     let (d, s) = (cpu(dst).read(), cpu(src).read());
     Ok(wrap(match (&*d, &*s) {
-        (HostBuffer::F32(d), HostBuffer::F32(s)) => {
-            HostBuffer::F32(scatter_add_t(d, dl, axis, idx, il, s, sl)?)
-        }
-        (HostBuffer::F64(d), HostBuffer::F64(s)) => {
-            HostBuffer::F64(scatter_add_t(d, dl, axis, idx, il, s, sl)?)
-        }
-        (HostBuffer::I64(d), HostBuffer::I64(s)) => {
-            HostBuffer::I64(scatter_add_t(d, dl, axis, idx, il, s, sl)?)
-        }
+        (HostBuffer::F32(d), HostBuffer::F32(s)) => HostBuffer::F32(scatter_add_t(d, dl, axis, idx, il, s, sl)?),
+        (HostBuffer::F64(d), HostBuffer::F64(s)) => HostBuffer::F64(scatter_add_t(d, dl, axis, idx, il, s, sl)?),
+        (HostBuffer::I64(d), HostBuffer::I64(s)) => HostBuffer::I64(scatter_add_t(d, dl, axis, idx, il, s, sl)?),
         (d, s) => {
-            return Err(TensorError::DTypeMismatch {
-                op: "scatter_add",
-                lhs: d.dtype(),
-                rhs: s.dtype(),
-            });
+            return Err(TensorError::DTypeMismatch { op: "scatter_add", lhs: d.dtype(), rhs: s.dtype() });
         }
     }))
 }
@@ -185,23 +158,14 @@ pub(crate) fn index_select_rows(
     })())
 }
 
-fn add_rows<T: Copy + AddAssign>(
-    dst: &[T],
-    dl: &Layout,
-    idx: &[i64],
-    src: &[T],
-    sl: &Layout,
-) -> Result<Vec<T>> {
+fn add_rows<T: Copy + AddAssign>(dst: &[T], dl: &Layout, idx: &[i64], src: &[T], sl: &Layout) -> Result<Vec<T>> {
     let mut out = gather_view(dst, dl);
     let rows = dl.dims()[0];
     let width = dl.numel().checked_div(rows).unwrap_or(0);
     let src = contiguous(src, sl);
     for (k, &raw) in idx.iter().enumerate() {
         let row = checked("index_add", raw, 0, rows)?;
-        for (o, &s) in out[row * width..(row + 1) * width]
-            .iter_mut()
-            .zip(&src[k * width..(k + 1) * width])
-        {
+        for (o, &s) in out[row * width..(row + 1) * width].iter_mut().zip(&src[k * width..(k + 1) * width]) {
             *o += s;
         }
     }
@@ -226,21 +190,11 @@ pub(crate) fn index_add_rows(
     let (d, s) = (cpu(dst).read(), cpu(src).read());
     Some((|| {
         Ok(wrap(match (&*d, &*s) {
-            (HostBuffer::F32(d), HostBuffer::F32(s)) => {
-                HostBuffer::F32(add_rows(d, dl, &idx, s, sl)?)
-            }
-            (HostBuffer::F64(d), HostBuffer::F64(s)) => {
-                HostBuffer::F64(add_rows(d, dl, &idx, s, sl)?)
-            }
-            (HostBuffer::I64(d), HostBuffer::I64(s)) => {
-                HostBuffer::I64(add_rows(d, dl, &idx, s, sl)?)
-            }
+            (HostBuffer::F32(d), HostBuffer::F32(s)) => HostBuffer::F32(add_rows(d, dl, &idx, s, sl)?),
+            (HostBuffer::F64(d), HostBuffer::F64(s)) => HostBuffer::F64(add_rows(d, dl, &idx, s, sl)?),
+            (HostBuffer::I64(d), HostBuffer::I64(s)) => HostBuffer::I64(add_rows(d, dl, &idx, s, sl)?),
             (d, s) => {
-                return Err(TensorError::DTypeMismatch {
-                    op: "index_add",
-                    lhs: d.dtype(),
-                    rhs: s.dtype(),
-                });
+                return Err(TensorError::DTypeMismatch { op: "index_add", lhs: d.dtype(), rhs: s.dtype() });
             }
         }))
     })())

@@ -5,6 +5,21 @@
 //! parallel with rayon above a size threshold; matmul runs on the `gemm` crate's kernels,
 //! chosen at run time by CPU features. Every op of the contract, composites included, runs
 //! natively for f32 and f64.
+//!
+//! ```
+//! use tensor_core::{DType, Tensor, TensorRng};
+//!
+//! let device = backend_cpu::CpuDevice::shared();
+//! let mut rng = TensorRng::new(0);
+//! let x = rng.normal([64, 784], 0.0, 1.0, DType::F32, &device).unwrap();
+//! let w = rng.uniform([256, 784], -0.05, 0.05, DType::F32, &device).unwrap();
+//! let b = Tensor::zeros([256], DType::F32, &device).unwrap();
+//! let hidden = x.matmul(&w.t()).add(&b).relu(); // w.t() is a view: no copy
+//! let probs = hidden.softmax(-1);
+//! assert_eq!(probs.dims(), &[64, 256]);
+//! let row_sums = probs.sum(&[-1], false).to_vec::<f32>().unwrap();
+//! assert!(row_sums.iter().all(|s| (s - 1.0).abs() < 1e-5));
+//! ```
 
 #![warn(missing_docs)]
 
@@ -20,8 +35,7 @@ use std::sync::Arc;
 pub use storage::CpuStorage;
 use tensor_core::device::defaults;
 use tensor_core::{
-    ArgReduceOp, BinaryOp, Composite, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage,
-    UnaryOp, Window2d,
+    ArgReduceOp, BinaryOp, Composite, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage, UnaryOp, Window2d,
 };
 
 use crate::storage::{cpu, wrap};
@@ -72,14 +86,7 @@ impl Device for CpuDevice {
         elementwise::unary(op, x, layout)
     }
 
-    fn binary(
-        &self,
-        op: BinaryOp,
-        lhs: &Storage,
-        ll: &Layout,
-        rhs: &Storage,
-        rl: &Layout,
-    ) -> Result<Storage> {
+    fn binary(&self, op: BinaryOp, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
         elementwise::binary(op, lhs, ll, rhs, rl)
     }
 
@@ -112,23 +119,11 @@ impl Device for CpuDevice {
         defaults::concat(self, parts, axis)
     }
 
-    fn reduce(
-        &self,
-        op: ReduceOp,
-        x: &Storage,
-        layout: &Layout,
-        axes: &[usize],
-    ) -> Result<Storage> {
+    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage> {
         reduce::reduce(op, x, layout, axes)
     }
 
-    fn arg_reduce(
-        &self,
-        op: ArgReduceOp,
-        x: &Storage,
-        layout: &Layout,
-        axis: usize,
-    ) -> Result<Storage> {
+    fn arg_reduce(&self, op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
         reduce::arg_reduce(op, x, layout, axis)
     }
 
@@ -144,14 +139,7 @@ impl Device for CpuDevice {
         matmul::matmul(lhs, ll, rhs, rl)
     }
 
-    fn gather(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        il: &Layout,
-    ) -> Result<Storage> {
+    fn gather(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
         indexing::gather(x, layout, axis, index, il)
     }
 
@@ -168,14 +156,7 @@ impl Device for CpuDevice {
         indexing::scatter_add(dst, dl, axis, index, il, src, sl)
     }
 
-    fn index_select(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        il: &Layout,
-    ) -> Result<Storage> {
+    fn index_select(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
         indexing::index_select_rows(x, layout, axis, index, il)
             .unwrap_or_else(|| defaults::index_select(self, x, layout, axis, index, il))
     }
@@ -194,32 +175,15 @@ impl Device for CpuDevice {
             .unwrap_or_else(|| defaults::index_add(self, dst, dl, axis, index, il, src, sl))
     }
 
-    fn unfold(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        window: &Window2d,
-        pad_value: f64,
-    ) -> Result<Storage> {
+    fn unfold(&self, x: &Storage, layout: &Layout, window: &Window2d, pad_value: f64) -> Result<Storage> {
         window::unfold(x, layout, window, pad_value)
     }
 
-    fn fold(
-        &self,
-        cols: &Storage,
-        layout: &Layout,
-        window: &Window2d,
-        output: [usize; 2],
-    ) -> Result<Storage> {
+    fn fold(&self, cols: &Storage, layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
         window::fold(cols, layout, window, output)
     }
 
-    fn max_pool2d(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        window: &Window2d,
-    ) -> Result<(Storage, Storage)> {
+    fn max_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<(Storage, Storage)> {
         window::max_pool2d(x, layout, window)
     }
 

@@ -55,11 +55,7 @@ impl GemmElement for f64 {
 /// `out[b] = a[b] · b[b]` for every batch entry `b`.
 fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T> {
     let rank = la.rank();
-    let (m, k, n) = (
-        la.dims()[rank - 2],
-        la.dims()[rank - 1],
-        lb.dims()[rank - 1],
-    );
+    let (m, k, n) = (la.dims()[rank - 2], la.dims()[rank - 1], lb.dims()[rank - 1]);
     let (lhs, rhs) = (Operand::new(la), Operand::new(lb));
     let batches = lhs.batch_offsets.len();
     let mut out = vec![T::ZERO; batches * m * n];
@@ -103,14 +99,9 @@ fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T>
             .zip(pairs.collect::<Vec<_>>())
             .for_each(|(dst, pair)| one((dst, pair), Parallelism::None));
     } else {
-        let parallelism = if threads > 1 && flops >= PARALLEL_MIN_FLOPS {
-            Parallelism::Rayon(threads)
-        } else {
-            Parallelism::None
-        };
-        out.chunks_mut(m * n)
-            .zip(pairs)
-            .for_each(|job| one(job, parallelism));
+        let parallelism =
+            if threads > 1 && flops >= PARALLEL_MIN_FLOPS { Parallelism::Rayon(threads) } else { Parallelism::None };
+        out.chunks_mut(m * n).zip(pairs).for_each(|job| one(job, parallelism));
     }
     out
 }
@@ -121,18 +112,10 @@ pub(crate) fn matmul(lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> 
         (HostBuffer::F32(a), HostBuffer::F32(b)) => HostBuffer::F32(batched(a, ll, b, rl)),
         (HostBuffer::F64(a), HostBuffer::F64(b)) => HostBuffer::F64(batched(a, ll, b, rl)),
         (a, b) if a.dtype() != b.dtype() => {
-            return Err(TensorError::DTypeMismatch {
-                op: "matmul",
-                lhs: a.dtype(),
-                rhs: b.dtype(),
-            });
+            return Err(TensorError::DTypeMismatch { op: "matmul", lhs: a.dtype(), rhs: b.dtype() });
         }
         (a, _) => {
-            return Err(TensorError::UnsupportedDType {
-                op: "matmul",
-                dtype: a.dtype(),
-                reason: "needs floats",
-            });
+            return Err(TensorError::UnsupportedDType { op: "matmul", dtype: a.dtype(), reason: "needs floats" });
         }
     }))
 }

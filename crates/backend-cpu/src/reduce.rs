@@ -25,20 +25,12 @@ fn fold_run<F: Float>(op: ReduceOp, run: &[F]) -> F {
 
 /// Whether `axes` (sorted) are the trailing axes of a rank-`rank` tensor.
 fn is_suffix(axes: &[usize], rank: usize) -> bool {
-    axes.iter()
-        .enumerate()
-        .all(|(i, &a)| a == rank - axes.len() + i)
+    axes.iter().enumerate().all(|(i, &a)| a == rank - axes.len() + i)
 }
 
 /// Number of outputs of a reduction over `axes`.
 fn outputs(layout: &Layout, axes: &[usize]) -> usize {
-    layout
-        .dims()
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !axes.contains(i))
-        .map(|(_, &d)| d)
-        .product()
+    layout.dims().iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).product()
 }
 
 /// The selected elements as an owned standard-layout array (ndarray's `to_owned` keeps
@@ -47,12 +39,7 @@ fn owned<T: Copy>(data: &[T], layout: &Layout) -> ArrayD<T> {
     ArrayD::from_shape_vec(IxDyn(layout.dims()), gather_view(data, layout)).expect("shape matches")
 }
 
-fn reduce_float<F: Float + Default>(
-    op: ReduceOp,
-    data: &[F],
-    layout: &Layout,
-    axes: &[usize],
-) -> Vec<F> {
+fn reduce_float<F: Float + Default>(op: ReduceOp, data: &[F], layout: &Layout, axes: &[usize]) -> Vec<F> {
     if axes.is_empty() {
         return gather_view(data, layout);
     }
@@ -67,20 +54,14 @@ fn reduce_float<F: Float + Default>(
         }
         let input = contiguous(data, layout);
         return if input.len() >= PARALLEL_MIN && outer > 1 {
-            input
-                .par_chunks(inner)
-                .map(|run| fold_run(op, run))
-                .collect()
+            input.par_chunks(inner).map(|run| fold_run(op, run)).collect()
         } else {
             input.chunks(inner).map(|run| fold_run(op, run)).collect()
         };
     }
     let mut current = owned(data, layout);
     for &axis in axes.iter().rev() {
-        current = current.map_axis(Axis(axis), |lane| {
-            lane.iter()
-                .fold(op.identity(), |acc, &x| op.combine(acc, x))
-        });
+        current = current.map_axis(Axis(axis), |lane| lane.iter().fold(op.identity(), |acc, &x| op.combine(acc, x)));
     }
     current.iter().copied().collect()
 }
@@ -91,20 +72,13 @@ fn reduce_i64(op: ReduceOp, data: &[i64], layout: &Layout, axes: &[usize]) -> Ve
     }
     let mut current = owned(data, layout);
     for &axis in axes.iter().rev() {
-        current = current.map_axis(Axis(axis), |lane| {
-            lane.iter()
-                .fold(op.identity_i64(), |acc, &x| op.combine_i64(acc, x))
-        });
+        current =
+            current.map_axis(Axis(axis), |lane| lane.iter().fold(op.identity_i64(), |acc, &x| op.combine_i64(acc, x)));
     }
     current.iter().copied().collect()
 }
 
-pub(crate) fn reduce(
-    op: ReduceOp,
-    x: &Storage,
-    layout: &Layout,
-    axes: &[usize],
-) -> Result<Storage> {
+pub(crate) fn reduce(op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage> {
     let buffer = cpu(x).read();
     Ok(wrap(match &*buffer {
         HostBuffer::F32(v) => HostBuffer::F32(reduce_float(op, v, layout, axes)),
@@ -123,26 +97,15 @@ fn arg_lane<T: Copy>(lane: ndarray::ArrayView1<'_, T>, better: impl Fn(T, T) -> 
     best as i64
 }
 
-pub(crate) fn arg_reduce(
-    op: ArgReduceOp,
-    x: &Storage,
-    layout: &Layout,
-    axis: usize,
-) -> Result<Storage> {
+pub(crate) fn arg_reduce(op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
     if layout.numel() == 0 {
         return Ok(wrap(HostBuffer::I64(Vec::new())));
     }
     let buffer = cpu(x).read();
     let positions: ArrayD<i64> = match &*buffer {
-        HostBuffer::F32(v) => {
-            view(v, layout).map_axis(Axis(axis), |lane| arg_lane(lane, |a, b| op.better(a, b)))
-        }
-        HostBuffer::F64(v) => {
-            view(v, layout).map_axis(Axis(axis), |lane| arg_lane(lane, |a, b| op.better(a, b)))
-        }
-        HostBuffer::I64(v) => view(v, layout).map_axis(Axis(axis), |lane| {
-            arg_lane(lane, |a, b| op.better_i64(a, b))
-        }),
+        HostBuffer::F32(v) => view(v, layout).map_axis(Axis(axis), |lane| arg_lane(lane, |a, b| op.better(a, b))),
+        HostBuffer::F64(v) => view(v, layout).map_axis(Axis(axis), |lane| arg_lane(lane, |a, b| op.better(a, b))),
+        HostBuffer::I64(v) => view(v, layout).map_axis(Axis(axis), |lane| arg_lane(lane, |a, b| op.better_i64(a, b))),
     };
     Ok(wrap(HostBuffer::I64(positions.iter().copied().collect())))
 }
@@ -150,11 +113,7 @@ pub(crate) fn arg_reduce(
 /// Softmax (or log-softmax) of one run of values, in place.
 fn softmax_run<F: Float>(run: &mut [F], log: bool) {
     let max = fold_run(ReduceOp::Max, run);
-    let shift = if max.abs() < F::INFINITY {
-        max
-    } else {
-        F::ZERO
-    };
+    let shift = if max.abs() < F::INFINITY { max } else { F::ZERO };
     if log {
         let sum: F = run.iter().map(|&x| (x - shift).exp()).sum();
         let lse = shift + sum.ln();
@@ -176,12 +135,7 @@ fn softmax_lane<F: Float>(mut lane: ArrayViewMut1<'_, F>, log: bool) {
     lane.iter_mut().zip(run).for_each(|(dst, v)| *dst = v);
 }
 
-fn softmax_float<F: Float + Default>(
-    data: &[F],
-    layout: &Layout,
-    axis: usize,
-    log: bool,
-) -> Vec<F> {
+fn softmax_float<F: Float + Default>(data: &[F], layout: &Layout, axis: usize, log: bool) -> Vec<F> {
     let mut values = gather_view(data, layout);
     let n = layout.dims()[axis];
     if n == 0 {
@@ -189,9 +143,7 @@ fn softmax_float<F: Float + Default>(
     }
     if axis + 1 == layout.rank() {
         if values.len() >= PARALLEL_MIN {
-            values
-                .par_chunks_mut(n)
-                .for_each(|run| softmax_run(run, log));
+            values.par_chunks_mut(n).for_each(|run| softmax_run(run, log));
         } else {
             values.chunks_mut(n).for_each(|run| softmax_run(run, log));
         }

@@ -17,25 +17,17 @@ pub struct CpuStorage {
 impl CpuStorage {
     /// Wraps a host buffer.
     pub fn new(buffer: HostBuffer) -> Self {
-        CpuStorage {
-            dtype: buffer.dtype(),
-            len: buffer.len(),
-            buffer: RwLock::new(buffer),
-        }
+        CpuStorage { dtype: buffer.dtype(), len: buffer.len(), buffer: RwLock::new(buffer) }
     }
 
     /// Shared access to the elements.
     pub fn read(&self) -> RwLockReadGuard<'_, HostBuffer> {
-        self.buffer
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.buffer.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Exclusive access to the elements.
     pub fn write(&self) -> RwLockWriteGuard<'_, HostBuffer> {
-        self.buffer
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.buffer.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -52,9 +44,7 @@ impl BackendStorage for CpuStorage {
 /// The CPU buffer behind a storage handle. Storages of other devices are a programming error
 /// that the tensor layer's device checks prevent.
 pub(crate) fn cpu(storage: &Storage) -> &CpuStorage {
-    storage
-        .downcast_ref::<CpuStorage>()
-        .expect("backend-cpu was handed a storage of another device")
+    storage.downcast_ref::<CpuStorage>().expect("backend-cpu was handed a storage of another device")
 }
 
 /// Wraps a freshly computed buffer as a storage handle.
@@ -65,22 +55,12 @@ pub(crate) fn wrap(buffer: HostBuffer) -> Storage {
 /// An ndarray view of the elements `layout` selects from `data` (negative strides included).
 pub(crate) fn view<'a, T>(data: &'a [T], layout: &Layout) -> ArrayViewD<'a, T> {
     let span = layout.storage_span();
-    assert!(
-        span.end <= data.len(),
-        "layout reaches element {} of a buffer of {}",
-        span.end,
-        data.len()
-    );
+    assert!(span.end <= data.len(), "layout reaches element {} of a buffer of {}", span.end, data.len());
     let strides: Vec<usize> = layout.strides().iter().map(|s| s.unsigned_abs()).collect();
-    let base = if layout.numel() == 0 {
-        data.as_ptr()
-    } else {
-        data[span.start..].as_ptr()
-    };
+    let base = if layout.numel() == 0 { data.as_ptr() } else { data[span.start..].as_ptr() };
     // SAFETY: every element reachable from `base` with these non-negative strides lies inside
     // `data[span]` (checked above), and the view borrows `data` for its lifetime.
-    let mut v =
-        unsafe { ArrayViewD::from_shape_ptr(IxDyn(layout.dims()).strides(IxDyn(&strides)), base) };
+    let mut v = unsafe { ArrayViewD::from_shape_ptr(IxDyn(layout.dims()).strides(IxDyn(&strides)), base) };
     for (axis, &stride) in layout.strides().iter().enumerate() {
         if stride < 0 {
             v.invert_axis(Axis(axis));

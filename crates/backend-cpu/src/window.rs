@@ -15,11 +15,7 @@ struct Plan {
 impl Plan {
     fn new(dims: [usize; 4], window: &Window2d, op: &'static str) -> Result<Self> {
         let out = window.output_size(op, [dims[2], dims[3]])?;
-        Ok(Plan {
-            planes: dims[0] * dims[1],
-            input: [dims[2], dims[3]],
-            out,
-        })
+        Ok(Plan { planes: dims[0] * dims[1], input: [dims[2], dims[3]], out })
     }
 
     fn plane(&self) -> usize {
@@ -66,41 +62,24 @@ fn unfold_t<F: Float>(x: &[F], layout: &Layout, window: &Window2d, pad: f64) -> 
     if block == 0 || plan.plane() == 0 {
         return Ok(out);
     }
-    out.par_chunks_mut(block)
-        .zip(input.par_chunks(plan.plane()))
-        .for_each(|(cols, plane)| {
-            plan.for_each_tap(window, |tap, pos, at| {
-                cols[tap * plan.positions() + pos] = plane[at]
-            });
-        });
+    out.par_chunks_mut(block).zip(input.par_chunks(plan.plane())).for_each(|(cols, plane)| {
+        plan.for_each_tap(window, |tap, pos, at| cols[tap * plan.positions() + pos] = plane[at]);
+    });
     Ok(out)
 }
 
-fn fold_t<F: Float>(
-    cols: &[F],
-    layout: &Layout,
-    window: &Window2d,
-    output: [usize; 2],
-) -> Result<Vec<F>> {
+fn fold_t<F: Float>(cols: &[F], layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Vec<F>> {
     let (n, ckk) = (layout.dims()[0], layout.dims()[1]);
-    let plan = Plan::new(
-        [n, ckk / window.taps(), output[0], output[1]],
-        window,
-        "fold",
-    )?;
+    let plan = Plan::new([n, ckk / window.taps(), output[0], output[1]], window, "fold")?;
     let input = contiguous(cols, layout);
     let block = window.taps() * plan.positions();
     let mut out = vec![F::ZERO; plan.planes * plan.plane()];
     if block == 0 || plan.plane() == 0 {
         return Ok(out);
     }
-    out.par_chunks_mut(plan.plane())
-        .zip(input.par_chunks(block))
-        .for_each(|(image, cols)| {
-            plan.for_each_tap(window, |tap, pos, at| {
-                image[at] = image[at] + cols[tap * plan.positions() + pos]
-            });
-        });
+    out.par_chunks_mut(plan.plane()).zip(input.par_chunks(block)).for_each(|(image, cols)| {
+        plan.for_each_tap(window, |tap, pos, at| image[at] = image[at] + cols[tap * plan.positions() + pos]);
+    });
     Ok(out)
 }
 
@@ -141,21 +120,15 @@ fn avg_pool_t<F: Float>(x: &[F], layout: &Layout, window: &Window2d) -> Result<V
         return Ok(out);
     }
     let scale = F::from_f64(1.0 / window.taps() as f64);
-    out.par_chunks_mut(positions)
-        .zip(input.par_chunks(plan.plane()))
-        .for_each(|(sums, plane)| {
-            plan.for_each_tap(window, |_, pos, at| sums[pos] = sums[pos] + plane[at]);
-            sums.iter_mut().for_each(|s| *s = *s * scale);
-        });
+    out.par_chunks_mut(positions).zip(input.par_chunks(plan.plane())).for_each(|(sums, plane)| {
+        plan.for_each_tap(window, |_, pos, at| sums[pos] = sums[pos] + plane[at]);
+        sums.iter_mut().for_each(|s| *s = *s * scale);
+    });
     Ok(out)
 }
 
 fn floats_only(op: &'static str, buffer: &HostBuffer) -> TensorError {
-    TensorError::UnsupportedDType {
-        op,
-        dtype: buffer.dtype(),
-        reason: "needs floats",
-    }
+    TensorError::UnsupportedDType { op, dtype: buffer.dtype(), reason: "needs floats" }
 }
 
 pub(crate) fn unfold(x: &Storage, layout: &Layout, window: &Window2d, pad: f64) -> Result<Storage> {
@@ -167,12 +140,7 @@ pub(crate) fn unfold(x: &Storage, layout: &Layout, window: &Window2d, pad: f64) 
     }))
 }
 
-pub(crate) fn fold(
-    cols: &Storage,
-    layout: &Layout,
-    window: &Window2d,
-    output: [usize; 2],
-) -> Result<Storage> {
+pub(crate) fn fold(cols: &Storage, layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
     let buffer = cpu(cols).read();
     Ok(wrap(match &*buffer {
         HostBuffer::F32(v) => HostBuffer::F32(fold_t(v, layout, window, output)?),
@@ -181,19 +149,11 @@ pub(crate) fn fold(
     }))
 }
 
-pub(crate) fn max_pool2d(
-    x: &Storage,
-    layout: &Layout,
-    window: &Window2d,
-) -> Result<(Storage, Storage)> {
+pub(crate) fn max_pool2d(x: &Storage, layout: &Layout, window: &Window2d) -> Result<(Storage, Storage)> {
     let buffer = cpu(x).read();
     let (values, indices) = match &*buffer {
-        HostBuffer::F32(v) => {
-            max_pool_t(v, layout, window).map(|(a, i)| (HostBuffer::F32(a), i))?
-        }
-        HostBuffer::F64(v) => {
-            max_pool_t(v, layout, window).map(|(a, i)| (HostBuffer::F64(a), i))?
-        }
+        HostBuffer::F32(v) => max_pool_t(v, layout, window).map(|(a, i)| (HostBuffer::F32(a), i))?,
+        HostBuffer::F64(v) => max_pool_t(v, layout, window).map(|(a, i)| (HostBuffer::F64(a), i))?,
         other => return Err(floats_only("max_pool2d", other)),
     };
     Ok((wrap(values), wrap(HostBuffer::I64(indices))))

@@ -29,12 +29,7 @@ fn cpu_f64() {
 #[test]
 fn defaults_f32() {
     let report = check(Arc::new(PrimitivesOnly(CpuDevice::shared())), DType::F32);
-    assert!(
-        report
-            .ops
-            .iter()
-            .all(|o| o.implementation != Implementation::Native)
-    );
+    assert!(report.ops.iter().all(|o| o.implementation != Implementation::Native));
 }
 
 #[test]

@@ -110,19 +110,11 @@ pub enum TensorError {
 impl TensorError {
     /// Shorthand for [`TensorError::Invalid`].
     pub fn invalid(op: &'static str, msg: impl Into<String>) -> Self {
-        TensorError::Invalid {
-            op,
-            msg: msg.into(),
-        }
+        TensorError::Invalid { op, msg: msg.into() }
     }
 
     /// Shorthand for [`TensorError::ShapeMismatch`] without extra detail.
     pub fn shape_mismatch(op: &'static str, lhs: &Shape, rhs: &Shape) -> Self {
-        TensorError::ShapeMismatch {
-            op,
-            lhs: lhs.clone(),
-            rhs: rhs.clone(),
-            detail: String::new(),
-        }
+        TensorError::ShapeMismatch { op, lhs: lhs.clone(), rhs: rhs.clone(), detail: String::new() }
     }
 }

@@ -19,11 +19,7 @@ impl Layout {
     pub fn contiguous(shape: impl Into<Shape>) -> Self {
         let shape = shape.into();
         let strides = shape.contiguous_strides();
-        Layout {
-            shape,
-            strides,
-            offset: 0,
-        }
+        Layout { shape, strides, offset: 0 }
     }
 
     /// A layout from its parts. Every reachable offset must be non-negative; the caller
@@ -31,21 +27,11 @@ impl Layout {
     pub fn from_parts(shape: impl Into<Shape>, strides: Vec<isize>, offset: usize) -> Result<Self> {
         let shape = shape.into();
         if strides.len() != shape.rank() {
-            return Err(TensorError::invalid(
-                "layout",
-                format!("{} strides for shape {shape}", strides.len()),
-            ));
+            return Err(TensorError::invalid("layout", format!("{} strides for shape {shape}", strides.len())));
         }
-        let layout = Layout {
-            shape,
-            strides,
-            offset,
-        };
+        let layout = Layout { shape, strides, offset };
         if layout.numel() > 0 && layout.min_offset() < 0 {
-            return Err(TensorError::invalid(
-                "layout",
-                "a stride reaches before the storage start",
-            ));
+            return Err(TensorError::invalid("layout", "a stride reaches before the storage start"));
         }
         Ok(layout)
     }
@@ -122,11 +108,7 @@ impl Layout {
     /// Storage index of the element at `index` (one coordinate per axis).
     pub fn offset_of(&self, index: &[usize]) -> usize {
         debug_assert_eq!(index.len(), self.rank());
-        let off: isize = index
-            .iter()
-            .zip(&self.strides)
-            .map(|(&i, &s)| i as isize * s)
-            .sum();
+        let off: isize = index.iter().zip(&self.strides).map(|(&i, &s)| i as isize * s).sum();
         (self.offset as isize + off) as usize
     }
 
@@ -134,25 +116,14 @@ impl Layout {
     pub fn permute(&self, axes: &[usize]) -> Result<Layout> {
         let rank = self.rank();
         let mut seen = vec![false; rank];
-        if axes.len() != rank
-            || axes
-                .iter()
-                .any(|&a| a >= rank || std::mem::replace(&mut seen[a], true))
-        {
+        if axes.len() != rank || axes.iter().any(|&a| a >= rank || std::mem::replace(&mut seen[a], true)) {
             return Err(TensorError::invalid(
                 "permute",
-                format!(
-                    "{axes:?} is not a permutation of the axes of shape {}",
-                    self.shape
-                ),
+                format!("{axes:?} is not a permutation of the axes of shape {}", self.shape),
             ));
         }
         Ok(Layout {
-            shape: axes
-                .iter()
-                .map(|&a| self.dims()[a])
-                .collect::<Vec<_>>()
-                .into(),
+            shape: axes.iter().map(|&a| self.dims()[a]).collect::<Vec<_>>().into(),
             strides: axes.iter().map(|&a| self.strides[a]).collect(),
             offset: self.offset,
         })
@@ -162,10 +133,7 @@ impl Layout {
     pub fn transpose(&self, a: usize, b: usize) -> Result<Layout> {
         let mut axes: Vec<usize> = (0..self.rank()).collect();
         if a >= axes.len() || b >= axes.len() {
-            return Err(TensorError::invalid(
-                "transpose",
-                format!("axes {a} and {b} for shape {}", self.shape),
-            ));
+            return Err(TensorError::invalid("transpose", format!("axes {a} and {b} for shape {}", self.shape)));
         }
         axes.swap(a, b);
         self.permute(&axes)
@@ -173,60 +141,41 @@ impl Layout {
 
     /// Keeps `len` elements of `axis` starting at `start`.
     pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Result<Layout> {
-        let dim = *self.dims().get(axis).ok_or_else(|| {
-            TensorError::invalid("narrow", format!("axis {axis} for shape {}", self.shape))
-        })?;
+        let dim = *self
+            .dims()
+            .get(axis)
+            .ok_or_else(|| TensorError::invalid("narrow", format!("axis {axis} for shape {}", self.shape)))?;
         if start + len > dim {
             return Err(TensorError::invalid(
                 "narrow",
-                format!(
-                    "range {start}..{} exceeds axis {axis} of size {dim}",
-                    start + len
-                ),
+                format!("range {start}..{} exceeds axis {axis} of size {dim}", start + len),
             ));
         }
         let mut dims = self.dims().to_vec();
         dims[axis] = len;
-        let offset = if len == 0 {
-            self.offset
-        } else {
-            (self.offset as isize + start as isize * self.strides[axis]) as usize
-        };
-        Ok(Layout {
-            shape: dims.into(),
-            strides: self.strides.clone(),
-            offset,
-        })
+        let offset =
+            if len == 0 { self.offset } else { (self.offset as isize + start as isize * self.strides[axis]) as usize };
+        Ok(Layout { shape: dims.into(), strides: self.strides.clone(), offset })
     }
 
     /// Reverses the order of the elements along `axis` (a negative stride).
     pub fn flip(&self, axis: usize) -> Result<Layout> {
-        let dim = *self.dims().get(axis).ok_or_else(|| {
-            TensorError::invalid("flip", format!("axis {axis} for shape {}", self.shape))
-        })?;
+        let dim = *self
+            .dims()
+            .get(axis)
+            .ok_or_else(|| TensorError::invalid("flip", format!("axis {axis} for shape {}", self.shape)))?;
         let mut strides = self.strides.clone();
-        let offset = if dim == 0 {
-            self.offset
-        } else {
-            (self.offset as isize + (dim as isize - 1) * strides[axis]) as usize
-        };
+        let offset =
+            if dim == 0 { self.offset } else { (self.offset as isize + (dim as isize - 1) * strides[axis]) as usize };
         strides[axis] = -strides[axis];
-        Ok(Layout {
-            shape: self.shape.clone(),
-            strides,
-            offset,
-        })
+        Ok(Layout { shape: self.shape.clone(), strides, offset })
     }
 
     /// Expands to `shape` under NumPy rules: new leading axes and size-1 axes get stride 0.
     pub fn broadcast_to(&self, shape: &Shape) -> Result<Layout> {
         let rank = shape.rank();
         if rank < self.rank() {
-            return Err(TensorError::shape_mismatch(
-                "broadcast_to",
-                &self.shape,
-                shape,
-            ));
+            return Err(TensorError::shape_mismatch("broadcast_to", &self.shape, shape));
         }
         let lead = rank - self.rank();
         let mut strides = vec![0isize; rank];
@@ -237,18 +186,10 @@ impl Layout {
             } else if from == 1 {
                 0
             } else {
-                return Err(TensorError::shape_mismatch(
-                    "broadcast_to",
-                    &self.shape,
-                    shape,
-                ));
+                return Err(TensorError::shape_mismatch("broadcast_to", &self.shape, shape));
             };
         }
-        Ok(Layout {
-            shape: shape.clone(),
-            strides,
-            offset: self.offset,
-        })
+        Ok(Layout { shape: shape.clone(), strides, offset: self.offset })
     }
 
     /// The same elements under a new shape, if that needs no copy (the layout is contiguous).
@@ -256,35 +197,20 @@ impl Layout {
         if shape.numel() != self.numel() || !self.is_contiguous() {
             return None;
         }
-        Some(Layout {
-            shape: shape.clone(),
-            strides: shape.contiguous_strides(),
-            offset: self.offset,
-        })
+        Some(Layout { shape: shape.clone(), strides: shape.contiguous_strides(), offset: self.offset })
     }
 
     /// Inserts a size-1 axis at position `axis` (`0..=rank`).
     pub fn unsqueeze(&self, axis: usize) -> Result<Layout> {
         if axis > self.rank() {
-            return Err(TensorError::invalid(
-                "unsqueeze",
-                format!("axis {axis} for shape {}", self.shape),
-            ));
+            return Err(TensorError::invalid("unsqueeze", format!("axis {axis} for shape {}", self.shape)));
         }
         let mut dims = self.dims().to_vec();
         let mut strides = self.strides.clone();
-        let stride = if axis < self.rank() {
-            strides[axis] * dims[axis] as isize
-        } else {
-            1
-        };
+        let stride = if axis < self.rank() { strides[axis] * dims[axis] as isize } else { 1 };
         dims.insert(axis, 1);
         strides.insert(axis, stride);
-        Ok(Layout {
-            shape: dims.into(),
-            strides,
-            offset: self.offset,
-        })
+        Ok(Layout { shape: dims.into(), strides, offset: self.offset })
     }
 
     /// Removes axis `axis`, which must have size 1.
@@ -299,11 +225,7 @@ impl Layout {
         let mut strides = self.strides.clone();
         dims.remove(axis);
         strides.remove(axis);
-        Ok(Layout {
-            shape: dims.into(),
-            strides,
-            offset: self.offset,
-        })
+        Ok(Layout { shape: dims.into(), strides, offset: self.offset })
     }
 
     /// Storage indices of the logical elements in row-major order.
@@ -369,9 +291,7 @@ mod tests {
         let f = l.flip(1).unwrap();
         assert_eq!(offsets(&f), vec![2, 1, 0, 5, 4, 3]);
         assert_eq!(f.storage_span(), 0..6);
-        let b = Layout::contiguous([3, 1])
-            .broadcast_to(&Shape::new([2, 3, 4]))
-            .unwrap();
+        let b = Layout::contiguous([3, 1]).broadcast_to(&Shape::new([2, 3, 4])).unwrap();
         assert_eq!(b.strides(), &[0, 1, 0]);
         assert_eq!(offsets(&b)[..6], [0, 0, 0, 0, 1, 1]);
     }
@@ -380,24 +300,14 @@ mod tests {
     fn reshape_squeeze_unsqueeze() {
         let l = Layout::contiguous([2, 3]);
         assert_eq!(l.reshape(&Shape::new([3, 2])).unwrap().strides(), &[2, 1]);
-        assert!(
-            l.transpose(0, 1)
-                .unwrap()
-                .reshape(&Shape::new([6]))
-                .is_none()
-        );
+        assert!(l.transpose(0, 1).unwrap().reshape(&Shape::new([6])).is_none());
         let u = l.unsqueeze(1).unwrap();
         assert_eq!(u.dims(), &[2, 1, 3]);
         assert!(u.is_contiguous());
         assert_eq!(u.squeeze(1).unwrap(), l);
         assert!(l.squeeze(0).is_err());
         assert_eq!(Layout::contiguous([2, 0]).offsets().count(), 0);
-        assert_eq!(
-            Layout::contiguous(Shape::scalar())
-                .offsets()
-                .collect::<Vec<_>>(),
-            vec![0]
-        );
+        assert_eq!(Layout::contiguous(Shape::scalar()).offsets().collect::<Vec<_>>(), vec![0]);
     }
 
     #[test]

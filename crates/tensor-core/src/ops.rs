@@ -84,17 +84,13 @@ impl UnaryOp {
             }
             UnaryOp::Tanh => x.tanh(),
             UnaryOp::Relu => {
-                if x > F::ZERO {
-                    x
-                } else if x.is_nan() {
+                if x > F::ZERO || x.is_nan() {
                     x
                 } else {
                     F::ZERO
                 }
             }
-            UnaryOp::Gelu => {
-                half * x * (F::ONE + (x * F::from_f64(std::f64::consts::FRAC_1_SQRT_2)).erf())
-            }
+            UnaryOp::Gelu => half * x * (F::ONE + (x * F::from_f64(std::f64::consts::FRAC_1_SQRT_2)).erf()),
             UnaryOp::GeluTanh => {
                 let c = F::from_f64((2.0 / std::f64::consts::PI).sqrt());
                 half * x * (F::ONE + (c * (x + F::from_f64(0.044715) * x * x * x)).tanh())
@@ -229,11 +225,7 @@ impl BinaryOp {
         if dtype.is_float() || self != BinaryOp::Pow {
             Ok(())
         } else {
-            Err(TensorError::UnsupportedDType {
-                op: "pow",
-                dtype,
-                reason: "pow needs floats",
-            })
+            Err(TensorError::UnsupportedDType { op: "pow", dtype, reason: "pow needs floats" })
         }
     }
 }
@@ -340,12 +332,7 @@ pub struct Window2d {
 impl Window2d {
     /// A square window with stride 1, no padding and no dilation.
     pub fn new(kernel: [usize; 2]) -> Self {
-        Window2d {
-            kernel,
-            stride: [1, 1],
-            padding: [0, 0],
-            dilation: [1, 1],
-        }
+        Window2d { kernel, stride: [1, 1], padding: [0, 0], dilation: [1, 1] }
     }
 
     /// Sets the stride.

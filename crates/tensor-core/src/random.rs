@@ -39,9 +39,7 @@ impl TensorRng {
         dtype: DType,
         device: &Arc<dyn Device>,
     ) -> Result<Tensor> {
-        self.tensor(shape.into(), dtype, device, |r| {
-            low + (high - low) * r.random::<f64>()
-        })
+        self.tensor(shape.into(), dtype, device, |r| low + (high - low) * r.random::<f64>())
     }
 
     /// Normal samples with the given mean and standard deviation.
@@ -67,22 +65,13 @@ impl TensorRng {
         dtype: DType,
         device: &Arc<dyn Device>,
     ) -> Result<Tensor> {
-        self.tensor(shape.into(), dtype, device, |r| {
-            if r.random::<f64>() < p { 1.0 } else { 0.0 }
-        })
+        self.tensor(shape.into(), dtype, device, |r| if r.random::<f64>() < p { 1.0 } else { 0.0 })
     }
 
     /// Uniform integers in `[0, high)` as an i64 tensor (labels, token ids).
-    pub fn integers(
-        &mut self,
-        shape: impl Into<Shape>,
-        high: u64,
-        device: &Arc<dyn Device>,
-    ) -> Result<Tensor> {
+    pub fn integers(&mut self, shape: impl Into<Shape>, high: u64, device: &Arc<dyn Device>) -> Result<Tensor> {
         let shape = shape.into();
-        let values: Vec<i64> = (0..shape.numel())
-            .map(|_| self.0.random_range(0..high.max(1)) as i64)
-            .collect();
+        let values: Vec<i64> = (0..shape.numel()).map(|_| self.0.random_range(0..high.max(1)) as i64).collect();
         Tensor::from_vec(values, shape, device)
     }
 

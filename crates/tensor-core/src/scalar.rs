@@ -106,19 +106,11 @@ macro_rules! float_impl {
             }
             #[inline]
             fn max_nan(self, other: Self) -> Self {
-                if self.is_nan() || other.is_nan() {
-                    <$t>::NAN
-                } else {
-                    <$t>::max(self, other)
-                }
+                if self.is_nan() || other.is_nan() { <$t>::NAN } else { <$t>::max(self, other) }
             }
             #[inline]
             fn min_nan(self, other: Self) -> Self {
-                if self.is_nan() || other.is_nan() {
-                    <$t>::NAN
-                } else {
-                    <$t>::min(self, other)
-                }
+                if self.is_nan() || other.is_nan() { <$t>::NAN } else { <$t>::min(self, other) }
             }
             #[inline]
             fn is_nan(self) -> bool {

@@ -52,12 +52,7 @@ impl Shape {
         if (0..rank).contains(&resolved) {
             Ok(resolved as usize)
         } else {
-            Err(TensorError::AxisOutOfRange {
-                op,
-                axis,
-                rank: self.rank(),
-                shape: self.clone(),
-            })
+            Err(TensorError::AxisOutOfRange { op, axis, rank: self.rank(), shape: self.clone() })
         }
     }
 
@@ -88,11 +83,7 @@ impl Shape {
 
     /// The `k`-th dimension counted from the end (`0` is the last), 1 beyond the rank.
     fn dim_from_end(&self, k: usize) -> usize {
-        if k < self.rank() {
-            self.0[self.rank() - 1 - k]
-        } else {
-            1
-        }
+        if k < self.rank() { self.0[self.rank() - 1 - k] } else { 1 }
     }
 }
 

@@ -9,10 +9,7 @@ const SHAPES: [&[usize]; 7] = [&[], &[1], &[7], &[3, 1, 5], &[2, 0, 3], &[4, 9],
 /// Views worth trying for a shape (large shapes only contiguously, to stay quick).
 fn views(dims: &[usize]) -> Vec<View> {
     let large = dims.iter().product::<usize>() > 10_000;
-    View::ALL
-        .into_iter()
-        .filter(|v| v.applies(dims) && (!large || *v == View::Contiguous))
-        .collect()
+    View::ALL.into_iter().filter(|v| v.applies(dims) && (!large || *v == View::Contiguous)).collect()
 }
 
 pub(super) fn run(s: &mut Suite) {
@@ -29,31 +26,17 @@ fn transfer(s: &mut Suite) {
     for dims in SHAPES {
         for view in views(dims) {
             let (t, r) = s.input(dims, view, Domain::Any);
-            s.record(
-                "download",
-                None,
-                format!("{dims:?} {view:?}"),
-                Suite::compare(Ok(t), &r, None),
-            );
+            s.record("download", None, format!("{dims:?} {view:?}"), Suite::compare(Ok(t), &r, None));
         }
     }
     for dims in [&[][..], &[3, 0], &[2, 3]] {
         let got = Tensor::full(1.5, dims, s.dtype, &s.device);
         let want = Ref::from_fn(dims, |_| 1.5);
-        s.record(
-            "full",
-            Some(Composite::Full),
-            format!("{dims:?}"),
-            Suite::compare(got, &want, None),
-        );
+        s.record("full", Some(Composite::Full), format!("{dims:?}"), Suite::compare(got, &want, None));
     }
     let bad = Tensor::from_vec(vec![1.0f32; 5], [2, 3], &s.device);
     let outcome = match bad {
-        Err(crate::TensorError::DataLength {
-            expected: 6,
-            got: 5,
-            ..
-        }) => Ok(()),
+        Err(crate::TensorError::DataLength { expected: 6, got: 5, .. }) => Ok(()),
         other => Err(format!("wrong-length data gave {other:?}")),
     };
     s.record("upload", None, "wrong length".into(), outcome);
@@ -81,22 +64,10 @@ fn unary(s: &mut Suite) {
         (Softplus, Domain::Large),
         (Softplus, Domain::Any),
         (LeakyRelu(0.1), Domain::Any),
-        (
-            Affine {
-                mul: 2.5,
-                add: -1.0,
-            },
-            Domain::Any,
-        ),
+        (Affine { mul: 2.5, add: -1.0 }, Domain::Any),
         (Powf(3.0), Domain::Any),
         (Powf(0.5), Domain::Positive),
-        (
-            Clamp {
-                min: -0.5,
-                max: 0.7,
-            },
-            Domain::Any,
-        ),
+        (Clamp { min: -0.5, max: 0.7 }, Domain::Any),
     ];
     for (op, domain) in ops {
         let name = format!("unary:{}", unary_name(op));
@@ -114,17 +85,8 @@ fn unary(s: &mut Suite) {
     }
     // Integers support the sign-like ops only.
     let (t, r) = s.input_typed(&[3, 4], View::Transposed, Domain::Any, DType::I64);
-    s.record(
-        "unary:neg",
-        None,
-        "i64".into(),
-        Suite::compare(t.try_neg(), &r.unary(Neg), None),
-    );
-    let outcome = if t.try_exp().is_err() {
-        Ok(())
-    } else {
-        Err("exp of i64 succeeded".into())
-    };
+    s.record("unary:neg", None, "i64".into(), Suite::compare(t.try_neg(), &r.unary(Neg), None));
+    let outcome = if t.try_exp().is_err() { Ok(()) } else { Err("exp of i64 succeeded".into()) };
     s.record("unary:exp", None, "i64 rejected".into(), outcome);
 }
 
@@ -143,9 +105,7 @@ fn binary(s: &mut Suite) {
         (&[5, 1], &[1, 6]),
         (&[48, 700], &[700]),
     ];
-    for op in [
-        Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge,
-    ] {
+    for op in [Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge] {
         let name = format!("binary:{}", format!("{op:?}").to_lowercase());
         let (lhs_domain, rhs_domain) = match op {
             Pow => (Domain::Positive, Domain::Any),
@@ -155,34 +115,17 @@ fn binary(s: &mut Suite) {
         for (ld, rd) in pairs {
             for view in views(ld) {
                 let (a, ra) = s.input(ld, view, lhs_domain);
-                let rview = if view.applies(rd) && views(rd).contains(&view) {
-                    view
-                } else {
-                    View::Contiguous
-                };
+                let rview = if view.applies(rd) && views(rd).contains(&view) { view } else { View::Contiguous };
                 let (b, rb) = s.input(rd, rview, rhs_domain);
                 let case = format!("{ld:?} {view:?} with {rd:?} {rview:?}");
-                s.record(
-                    &name,
-                    None,
-                    case,
-                    Suite::compare(a.try_binary(op, &b), &ra.binary(op, &rb), None),
-                );
+                s.record(&name, None, case, Suite::compare(a.try_binary(op, &b), &ra.binary(op, &rb), None));
             }
         }
         if op != Pow {
             let (a, ra) = s.input_typed(&[3, 4], View::Flipped, Domain::Any, DType::I64);
             let (b, rb) = s.input_typed(&[4], View::Contiguous, Domain::Any, DType::I64);
-            let want = Ref {
-                dims: vec![3, 4],
-                data: ra.binary(op, &rb).data.iter().map(|v| v.trunc()).collect(),
-            };
-            s.record(
-                &name,
-                None,
-                "i64".into(),
-                Suite::compare(a.try_binary(op, &b), &want, None),
-            );
+            let want = Ref { dims: vec![3, 4], data: ra.binary(op, &rb).data.iter().map(|v| v.trunc()).collect() };
+            s.record(&name, None, "i64".into(), Suite::compare(a.try_binary(op, &b), &want, None));
         }
     }
     let (a, _) = s.input(&[2, 3], View::Contiguous, Domain::Any);
@@ -191,50 +134,21 @@ fn binary(s: &mut Suite) {
         Err(e) if e.to_string().contains("[2, 3]") && e.to_string().contains("[4]") => Ok(()),
         other => Err(format!("mismatched shapes gave {other:?}")),
     };
-    s.record(
-        "binary:add",
-        None,
-        "shape mismatch names both shapes".into(),
-        outcome,
-    );
+    s.record("binary:add", None, "shape mismatch names both shapes".into(), outcome);
 }
 
 fn where_select(s: &mut Suite) {
     for view in View::ALL {
-        let (c, rc) = s.input(
-            &[3, 1, 5],
-            if view == View::Transposed {
-                View::Contiguous
-            } else {
-                view
-            },
-            Domain::Discrete,
-        );
+        let (c, rc) =
+            s.input(&[3, 1, 5], if view == View::Transposed { View::Contiguous } else { view }, Domain::Discrete);
         let (t, rt) = s.input(&[4, 5], view, Domain::Any);
         let (f, rf) = s.input(&[3, 4, 1], View::Contiguous, Domain::Any);
-        let mask = c
-            .try_gt(&Tensor::scalar(0.0, s.dtype, &s.device).expect("scalar"))
-            .expect("gt");
-        let rmask = rc.binary(
-            BinaryOp::Gt,
-            &Ref {
-                dims: vec![],
-                data: vec![0.0],
-            },
-        );
+        let mask = c.try_gt(&Tensor::scalar(0.0, s.dtype, &s.device).expect("scalar")).expect("gt");
+        let rmask = rc.binary(BinaryOp::Gt, &Ref { dims: vec![], data: vec![0.0] });
         let want = Ref::from_fn(&[3, 4, 5], |p| {
-            if rmask.at_broadcast(p) != 0.0 {
-                rt.at_broadcast(p)
-            } else {
-                rf.at_broadcast(p)
-            }
+            if rmask.at_broadcast(p) != 0.0 { rt.at_broadcast(p) } else { rf.at_broadcast(p) }
         });
-        s.record(
-            "where",
-            None,
-            format!("{view:?}"),
-            Suite::compare(mask.try_where_select(&t, &f), &want, None),
-        );
+        s.record("where", None, format!("{view:?}"), Suite::compare(mask.try_where_select(&t, &f), &want, None));
     }
 }
 
@@ -244,10 +158,7 @@ fn cast(s: &mut Suite) {
             let (t, r) = s.input(&[5, 6], view, Domain::Any);
             let mut data = r.data.clone();
             Suite::round(to, &mut data);
-            let want = Ref {
-                dims: r.dims.clone(),
-                data,
-            };
+            let want = Ref { dims: r.dims.clone(), data };
             s.record(
                 "cast",
                 None,
@@ -255,12 +166,7 @@ fn cast(s: &mut Suite) {
                 Suite::compare(t.try_cast(to), &want, None),
             );
             let (t, r) = s.input_typed(&[5, 6], view, Domain::Any, DType::I64);
-            s.record(
-                "cast",
-                None,
-                format!("i64 -> {to} {view:?}"),
-                Suite::compare(t.try_cast(to), &r, None),
-            );
+            s.record("cast", None, format!("i64 -> {to} {view:?}"), Suite::compare(t.try_cast(to), &r, None));
         }
     }
 }
@@ -268,22 +174,14 @@ fn cast(s: &mut Suite) {
 fn views_and_copies(s: &mut Suite) {
     for view in View::ALL {
         let (t, r) = s.input(&[3, 4, 5], view, Domain::Any);
-        s.record(
-            "copy",
-            Some(Composite::Copy),
-            format!("{view:?}"),
-            Suite::compare(t.try_contiguous(), &r, None),
-        );
+        s.record("copy", Some(Composite::Copy), format!("{view:?}"), Suite::compare(t.try_contiguous(), &r, None));
         let permuted = Ref::from_fn(&[5, 3, 4], |c| r.at(&[c[1], c[2], c[0]]));
         s.record_tensor_layer(
             "views",
             format!("permute {view:?}"),
             Suite::compare(t.try_permute(&[2, 0, 1]), &permuted, None),
         );
-        let reshaped = Ref {
-            dims: vec![12, 5],
-            data: r.data.clone(),
-        };
+        let reshaped = Ref { dims: vec![12, 5], data: r.data.clone() };
         s.record_tensor_layer(
             "views",
             format!("reshape {view:?}"),
@@ -296,23 +194,10 @@ fn views_and_copies(s: &mut Suite) {
             Suite::compare(t.try_narrow(1, 1, 2), &narrowed, None),
         );
         let flipped = Ref::from_fn(&[3, 4, 5], |c| r.at(&[2 - c[0], c[1], c[2]]));
-        s.record_tensor_layer(
-            "views",
-            format!("flip {view:?}"),
-            Suite::compare(t.try_flip(0), &flipped, None),
-        );
-        let unsqueezed = Ref {
-            dims: vec![3, 1, 4, 5],
-            data: r.data.clone(),
-        };
-        let round_trip = t
-            .try_unsqueeze(1)
-            .and_then(|u| u.try_squeeze(1)?.try_unsqueeze(1));
-        s.record_tensor_layer(
-            "views",
-            format!("unsqueeze {view:?}"),
-            Suite::compare(round_trip, &unsqueezed, None),
-        );
+        s.record_tensor_layer("views", format!("flip {view:?}"), Suite::compare(t.try_flip(0), &flipped, None));
+        let unsqueezed = Ref { dims: vec![3, 1, 4, 5], data: r.data.clone() };
+        let round_trip = t.try_unsqueeze(1).and_then(|u| u.try_squeeze(1)?.try_unsqueeze(1));
+        s.record_tensor_layer("views", format!("unsqueeze {view:?}"), Suite::compare(round_trip, &unsqueezed, None));
         let broadcast = Ref::from_fn(&[2, 3, 4, 5], |c| r.at(&c[1..]));
         s.record_tensor_layer(
             "views",
@@ -327,11 +212,7 @@ fn movement(s: &mut Suite) {
         let (dst, rd) = s.input(&[4, 6], View::Contiguous, Domain::Any);
         let (src, rs) = s.input(&[2, 3], view, Domain::Any);
         let want = Ref::from_fn(&[4, 6], |c| {
-            if (1..3).contains(&c[0]) && (2..5).contains(&c[1]) {
-                rs.at(&[c[0] - 1, c[1] - 2])
-            } else {
-                rd.at(c)
-            }
+            if (1..3).contains(&c[0]) && (2..5).contains(&c[1]) { rs.at(&[c[0] - 1, c[1] - 2]) } else { rd.at(c) }
         });
         s.record(
             "assign",
@@ -339,41 +220,24 @@ fn movement(s: &mut Suite) {
             format!("slice_assign {view:?}"),
             Suite::compare(dst.try_slice_assign(&[1, 2], &src), &want, None),
         );
-        let untouched = Suite::compare(Ok(dst.clone()), &rd, None)
-            .map_err(|e| format!("slice_assign changed its input: {e}"));
-        s.record(
-            "assign",
-            None,
-            format!("slice_assign is out of place {view:?}"),
-            untouched,
-        );
+        let untouched =
+            Suite::compare(Ok(dst.clone()), &rd, None).map_err(|e| format!("slice_assign changed its input: {e}"));
+        s.record("assign", None, format!("slice_assign is out of place {view:?}"), untouched);
     }
     // Overlapping in-place assignment behaves as if the source were copied first.
     let (x, r) = s.input(&[3, 6], View::Contiguous, Domain::Any);
-    let outcome = x
-        .try_narrow(1, 1, 5)
-        .and_then(|dst| dst.try_assign(&x.try_narrow(1, 0, 5)?));
-    let want = Ref::from_fn(&[3, 6], |c| {
-        if c[1] == 0 {
-            r.at(c)
-        } else {
-            r.at(&[c[0], c[1] - 1])
-        }
-    });
+    let outcome = x.try_narrow(1, 1, 5).and_then(|dst| dst.try_assign(&x.try_narrow(1, 0, 5)?));
+    let want = Ref::from_fn(&[3, 6], |c| if c[1] == 0 { r.at(c) } else { r.at(&[c[0], c[1] - 1]) });
     s.record(
         "assign",
         None,
         "overlapping shift".into(),
-        outcome
-            .map_err(|e| e.to_string())
-            .and_then(|_| Suite::compare(Ok(x), &want, None)),
+        outcome.map_err(|e| e.to_string()).and_then(|_| Suite::compare(Ok(x), &want, None)),
     );
 
     for view in View::ALL {
-        let parts: Vec<(Tensor, Ref)> = [&[2, 3][..], &[2, 0], &[2, 4]]
-            .iter()
-            .map(|d| s.input(d, view, Domain::Any))
-            .collect();
+        let parts: Vec<(Tensor, Ref)> =
+            [&[2, 3][..], &[2, 0], &[2, 4]].iter().map(|d| s.input(d, view, Domain::Any)).collect();
         let tensors: Vec<&Tensor> = parts.iter().map(|(t, _)| t).collect();
         let refs: Vec<Ref> = parts.iter().map(|(_, r)| r.clone()).collect();
         s.record(
@@ -382,10 +246,7 @@ fn movement(s: &mut Suite) {
             format!("axis 1 {view:?}"),
             Suite::compare(Tensor::try_cat(&tensors, 1), &Ref::concat(&refs, 1), None),
         );
-        let parts: Vec<(Tensor, Ref)> = [&[1, 5][..], &[3, 5]]
-            .iter()
-            .map(|d| s.input(d, view, Domain::Any))
-            .collect();
+        let parts: Vec<(Tensor, Ref)> = [&[1, 5][..], &[3, 5]].iter().map(|d| s.input(d, view, Domain::Any)).collect();
         let tensors: Vec<&Tensor> = parts.iter().map(|(t, _)| t).collect();
         let refs: Vec<Ref> = parts.iter().map(|(_, r)| r.clone()).collect();
         s.record(

@@ -74,11 +74,7 @@ fn gather_scatter(s: &mut Suite) {
                 "gather",
                 None,
                 case.clone(),
-                Suite::compare(
-                    x.try_gather(axis as isize, &index),
-                    &rx.gather(axis, &ri),
-                    None,
-                ),
+                Suite::compare(x.try_gather(axis as isize, &index), &rx.gather(axis, &ri), None),
             );
             let (src, rs) = s.input(&index_dims, View::Contiguous, Domain::Any);
             let (dst, rd) = s.input(&[4, 9, 9], view, Domain::Any);
@@ -88,57 +84,30 @@ fn gather_scatter(s: &mut Suite) {
                 "scatter_add",
                 None,
                 case,
-                Suite::compare(
-                    dst.try_scatter_add(axis as isize, &index, &src),
-                    &want,
-                    None,
-                ),
+                Suite::compare(dst.try_scatter_add(axis as isize, &index, &src), &want, None),
             );
         }
     }
     let (x, _) = s.input(&[3, 4], View::Contiguous, Domain::Any);
     let bad = Tensor::from_vec(vec![0i64, 4, 1], [1, 3], &s.device).expect("upload");
-    s.record(
-        "gather",
-        None,
-        "index out of range".into(),
-        expect_index_error(x.try_gather(1, &bad)),
-    );
+    s.record("gather", None, "index out of range".into(), expect_index_error(x.try_gather(1, &bad)));
     let src = Tensor::ones([1, 3], s.dtype, &s.device).expect("ones");
-    s.record(
-        "scatter_add",
-        None,
-        "index out of range".into(),
-        expect_index_error(x.try_scatter_add(1, &bad, &src)),
-    );
+    s.record("scatter_add", None, "index out of range".into(), expect_index_error(x.try_scatter_add(1, &bad, &src)));
 }
 
 fn select_add(s: &mut Suite) {
     for view in View::ALL {
-        for (dims, axis) in [
-            (&[6, 5][..], 0usize),
-            (&[6, 5], 1),
-            (&[3, 4, 5], 2),
-            (&[3, 4, 5], 0),
-        ] {
+        for (dims, axis) in [(&[6, 5][..], 0usize), (&[6, 5], 1), (&[3, 4, 5], 2), (&[3, 4, 5], 0)] {
             let (x, rx) = s.input(dims, view, Domain::Any);
             let picks: Vec<usize> = vec![dims[axis] - 1, 0, 2, 2, 1];
-            let index = Tensor::from_vec(
-                picks.iter().map(|&p| p as i64).collect::<Vec<_>>(),
-                [picks.len()],
-                &s.device,
-            )
-            .expect("upload");
+            let index = Tensor::from_vec(picks.iter().map(|&p| p as i64).collect::<Vec<_>>(), [picks.len()], &s.device)
+                .expect("upload");
             let case = format!("{dims:?} axis {axis} {view:?}");
             s.record(
                 "index_select",
                 Some(Composite::IndexSelect),
                 case.clone(),
-                Suite::compare(
-                    x.try_index_select(axis as isize, &index),
-                    &rx.index_select(axis, &picks),
-                    None,
-                ),
+                Suite::compare(x.try_index_select(axis as isize, &index), &rx.index_select(axis, &picks), None),
             );
             let mut src_dims = dims.to_vec();
             src_dims[axis] = picks.len();
@@ -147,19 +116,13 @@ fn select_add(s: &mut Suite) {
                 "index_add",
                 Some(Composite::IndexAdd),
                 case,
-                Suite::compare(
-                    x.try_index_add(axis as isize, &index, &src),
-                    &rx.index_add(axis, &picks, &rs),
-                    None,
-                ),
+                Suite::compare(x.try_index_add(axis as isize, &index, &src), &rx.index_add(axis, &picks, &rs), None),
             );
         }
     }
     let (table, rt) = s.input(&[10, 4], View::Narrowed, Domain::Any);
     let ids = Tensor::from_vec(vec![3i64, 9, 0, 3, 7, 1], [2, 3], &s.device).expect("upload");
-    let want = Ref::from_fn(&[2, 3, 4], |c| {
-        rt.at(&[[3, 9, 0, 3, 7, 1][c[0] * 3 + c[1]], c[2]])
-    });
+    let want = Ref::from_fn(&[2, 3, 4], |c| rt.at(&[[3, 9, 0, 3, 7, 1][c[0] * 3 + c[1]], c[2]]));
     s.record_tensor_layer(
         "embedding",
         "[10, 4] ids [2, 3]".into(),
@@ -177,10 +140,7 @@ fn select_add(s: &mut Suite) {
 fn windows(s: &mut Suite) {
     let configs = [
         ([2, 3, 7, 8], Window2d::new([3, 3]).padding([1, 1])),
-        (
-            [2, 3, 7, 8],
-            Window2d::new([3, 3]).padding([1, 1]).stride([2, 2]),
-        ),
+        ([2, 3, 7, 8], Window2d::new([3, 3]).padding([1, 1]).stride([2, 2])),
         ([1, 2, 9, 6], Window2d::new([3, 2]).dilation([2, 1])),
         ([2, 2, 6, 6], Window2d::new([2, 2]).stride([2, 2])),
         ([3, 4, 1, 11], Window2d::new([1, 3]).padding([0, 2])),
@@ -188,12 +148,7 @@ fn windows(s: &mut Suite) {
         ([0, 2, 4, 4], Window2d::new([2, 2])),
     ];
     for (dims, w) in configs {
-        for view in [
-            View::Contiguous,
-            View::Transposed,
-            View::Flipped,
-            View::Narrowed,
-        ] {
+        for view in [View::Contiguous, View::Transposed, View::Flipped, View::Narrowed] {
             let case = format!("{dims:?} {w:?} {view:?}");
             let (x, rx) = s.input(&dims, view, Domain::Any);
             s.record(
@@ -208,12 +163,7 @@ fn windows(s: &mut Suite) {
                 Ok((v, p)) => (Ok(v), Ok(p)),
                 Err(e) => (Err(e.clone()), Err(e)),
             };
-            s.record(
-                "max_pool2d",
-                Some(Composite::MaxPool2d),
-                case.clone(),
-                Suite::compare(got_values, &values, None),
-            );
+            s.record("max_pool2d", Some(Composite::MaxPool2d), case.clone(), Suite::compare(got_values, &values, None));
             s.record(
                 "max_pool2d",
                 Some(Composite::MaxPool2d),
@@ -227,20 +177,12 @@ fn windows(s: &mut Suite) {
                 Suite::compare(x.try_avg_pool2d(&w), &rx.avg_pool2d(&w), None),
             );
             let out = w.output_size("case", [dims[2], dims[3]]).expect("valid");
-            let (cols, rc) = s.input(
-                &[dims[0], dims[1] * w.taps(), out[0] * out[1]],
-                view,
-                Domain::Any,
-            );
+            let (cols, rc) = s.input(&[dims[0], dims[1] * w.taps(), out[0] * out[1]], view, Domain::Any);
             s.record(
                 "fold",
                 Some(Composite::Fold),
                 case,
-                Suite::compare(
-                    cols.try_fold(&w, [dims[2], dims[3]]),
-                    &rc.fold(&w, [dims[2], dims[3]]),
-                    None,
-                ),
+                Suite::compare(cols.try_fold(&w, [dims[2], dims[3]]), &rc.fold(&w, [dims[2], dims[3]]), None),
             );
         }
     }

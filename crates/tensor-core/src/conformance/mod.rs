@@ -5,7 +5,7 @@
 //!
 //! Each backend crate runs it from its own tests:
 //!
-//! ```ignore
+//! ```text
 //! let report = tensor_core::conformance::run(&device, DType::F32);
 //! println!("{report}");
 //! report.assert_passed();
@@ -71,18 +71,10 @@ impl Report {
 
     /// Composites run natively and the number of composites checked.
     pub fn native_composites(&self) -> (usize, usize) {
-        let composites = self.ops.iter().filter(|o| {
-            matches!(
-                o.implementation,
-                Implementation::Native | Implementation::Default
-            )
-        });
-        let (native, total) = composites.fold((0, 0), |(n, t), o| {
-            (
-                n + (o.implementation == Implementation::Native) as usize,
-                t + 1,
-            )
-        });
+        let composites =
+            self.ops.iter().filter(|o| matches!(o.implementation, Implementation::Native | Implementation::Default));
+        let (native, total) =
+            composites.fold((0, 0), |(n, t), o| (n + (o.implementation == Implementation::Native) as usize, t + 1));
         (native, total)
     }
 
@@ -90,11 +82,8 @@ impl Report {
     #[track_caller]
     pub fn assert_passed(&self) {
         if self.failures() > 0 {
-            let lines: Vec<String> = self
-                .ops
-                .iter()
-                .flat_map(|o| o.failures.iter().map(move |f| format!("{}: {f}", o.op)))
-                .collect();
+            let lines: Vec<String> =
+                self.ops.iter().flat_map(|o| o.failures.iter().map(move |f| format!("{}: {f}", o.op))).collect();
             panic!(
                 "conformance failed on {} ({}): {} cases\n{}",
                 self.device,
@@ -119,18 +108,8 @@ impl fmt::Display for Report {
             self.failures()
         )?;
         for op in &self.ops {
-            let status = if op.failures.is_empty() {
-                "ok"
-            } else {
-                "FAILED"
-            };
-            writeln!(
-                f,
-                "  {:<22} {:<12} {:>4} cases  {status}",
-                op.op,
-                format!("{:?}", op.implementation),
-                op.cases
-            )?;
+            let status = if op.failures.is_empty() { "ok" } else { "FAILED" };
+            writeln!(f, "  {:<22} {:<12} {:>4} cases  {status}", op.op, format!("{:?}", op.implementation), op.cases)?;
         }
         Ok(())
     }
@@ -142,11 +121,7 @@ pub fn run(device: &Arc<dyn Device>, dtype: DType) -> Report {
     elementwise::run(&mut suite);
     reduce::run(&mut suite);
     linalg::run(&mut suite);
-    Report {
-        device: device.name(),
-        dtype,
-        ops: suite.results.into_values().collect(),
-    }
+    Report { device: device.name(), dtype, ops: suite.results.into_values().collect() }
 }
 
 /// How a test input is laid out in memory.
@@ -164,13 +139,8 @@ pub(crate) enum View {
 }
 
 impl View {
-    pub(crate) const ALL: [View; 5] = [
-        View::Contiguous,
-        View::Transposed,
-        View::Narrowed,
-        View::Flipped,
-        View::Broadcast,
-    ];
+    pub(crate) const ALL: [View; 5] =
+        [View::Contiguous, View::Transposed, View::Narrowed, View::Flipped, View::Broadcast];
 
     fn applies(self, dims: &[usize]) -> bool {
         match self {
@@ -205,13 +175,7 @@ pub(crate) struct Suite {
 impl Suite {
     fn new(device: Arc<dyn Device>, dtype: DType) -> Self {
         let native = device.native_composites();
-        Suite {
-            device,
-            dtype,
-            rng: ChaCha8Rng::seed_from_u64(0x7e55e7a),
-            native,
-            results: BTreeMap::new(),
-        }
+        Suite { device, dtype, rng: ChaCha8Rng::seed_from_u64(0x7e55e7a), native, results: BTreeMap::new() }
     }
 
     fn value(&mut self, domain: Domain) -> f64 {
@@ -240,13 +204,7 @@ impl Suite {
         self.input_typed(dims, view, domain, self.dtype)
     }
 
-    pub(crate) fn input_typed(
-        &mut self,
-        dims: &[usize],
-        view: View,
-        domain: Domain,
-        dtype: DType,
-    ) -> (Tensor, Ref) {
+    pub(crate) fn input_typed(&mut self, dims: &[usize], view: View, domain: Domain, dtype: DType) -> (Tensor, Ref) {
         let rank = dims.len();
         let mut base = dims.to_vec();
         match view {
@@ -258,49 +216,28 @@ impl Suite {
         let base_layout = Layout::contiguous(base.clone());
         let layout = match view {
             View::Contiguous => base_layout,
-            View::Transposed => base_layout
-                .transpose(rank - 2, rank - 1)
-                .expect("rank >= 2"),
+            View::Transposed => base_layout.transpose(rank - 2, rank - 1).expect("rank >= 2"),
             View::Narrowed => base_layout.narrow(0, 2, dims[0]).expect("inside"),
             View::Flipped => base_layout.flip(rank - 1).expect("rank >= 1"),
-            View::Broadcast => base_layout
-                .broadcast_to(&dims.into())
-                .expect("broadcastable"),
+            View::Broadcast => base_layout.broadcast_to(&dims.into()).expect("broadcastable"),
         };
-        let mut host: Vec<f64> = (0..base.iter().product::<usize>())
-            .map(|_| self.value(domain))
-            .collect();
+        let mut host: Vec<f64> = (0..base.iter().product::<usize>()).map(|_| self.value(domain)).collect();
         if dtype == DType::I64 {
             host.iter_mut().for_each(|v| *v = (*v * 4.0).round());
         }
         Self::round(dtype, &mut host);
-        let storage = self
-            .device
-            .upload(HostBuffer::from_f64(dtype, &host))
-            .expect("upload");
-        let tensor = Tensor::from_storage(storage, layout.clone(), self.device.clone())
-            .expect("layout fits");
+        let storage = self.device.upload(HostBuffer::from_f64(dtype, &host)).expect("upload");
+        let tensor = Tensor::from_storage(storage, layout.clone(), self.device.clone()).expect("layout fits");
         (tensor, Ref::view(&host, &layout))
     }
 
     /// A random i64 index tensor with entries in `0..high`.
     pub(crate) fn index(&mut self, dims: &[usize], high: usize) -> (Tensor, Ref) {
-        let values: Vec<f64> = (0..dims.iter().product::<usize>())
-            .map(|_| self.rng.random_range(0..high) as f64)
-            .collect();
-        let tensor = Tensor::from_buffer(
-            HostBuffer::from_f64(DType::I64, &values),
-            dims,
-            &self.device,
-        )
-        .expect("upload");
-        (
-            tensor,
-            Ref {
-                dims: dims.to_vec(),
-                data: values,
-            },
-        )
+        let values: Vec<f64> =
+            (0..dims.iter().product::<usize>()).map(|_| self.rng.random_range(0..high) as f64).collect();
+        let tensor =
+            Tensor::from_buffer(HostBuffer::from_f64(DType::I64, &values), dims, &self.device).expect("upload");
+        (tensor, Ref { dims: dims.to_vec(), data: values })
     }
 
     fn entry(&mut self, op: &str, composite: Option<Composite>) -> &mut OpReport {
@@ -313,14 +250,12 @@ impl Suite {
     }
 
     fn entry_as(&mut self, op: &str, implementation: Implementation) -> &mut OpReport {
-        self.results
-            .entry(op.to_string())
-            .or_insert_with(|| OpReport {
-                op: op.to_string(),
-                implementation,
-                cases: 0,
-                failures: Vec::new(),
-            })
+        self.results.entry(op.to_string()).or_insert_with(|| OpReport {
+            op: op.to_string(),
+            implementation,
+            cases: 0,
+            failures: Vec::new(),
+        })
     }
 
     /// Records one case of `op`: `outcome` is `Err(reason)` when it failed.
@@ -339,12 +274,7 @@ impl Suite {
     }
 
     /// Records a case of an op composed in the tensor layer.
-    pub(crate) fn record_tensor_layer(
-        &mut self,
-        op: &str,
-        case: String,
-        outcome: std::result::Result<(), String>,
-    ) {
+    pub(crate) fn record_tensor_layer(&mut self, op: &str, case: String, outcome: std::result::Result<(), String>) {
         self.entry_as(op, Implementation::TensorLayer);
         self.record(op, None, case, outcome);
     }
@@ -367,11 +297,7 @@ impl Suite {
     ) -> std::result::Result<(), String> {
         let got = got.map_err(|e| format!("error: {e}"))?;
         if got.dims() != want.dims.as_slice() {
-            return Err(format!(
-                "shape {} but expected {:?}",
-                got.shape(),
-                want.dims
-            ));
+            return Err(format!("shape {} but expected {:?}", got.shape(), want.dims));
         }
         let values = got.to_f64_vec().map_err(|e| format!("download: {e}"))?;
         let (rtol, atol) = Self::tolerance(got.dtype());

@@ -46,20 +46,12 @@ fn reductions(s: &mut Suite) {
         }
         let (t, r) = s.input_typed(&[3, 4, 5], View::Transposed, Domain::Any, DType::I64);
         let (want, _) = r.reduce(op, &[0, 2]);
-        s.record(
-            &name,
-            None,
-            "i64".into(),
-            Suite::compare(t.try_reduce(op, &[0, 2], true), &want, None),
-        );
+        s.record(&name, None, "i64".into(), Suite::compare(t.try_reduce(op, &[0, 2], true), &want, None));
     }
     // mean: the sum scaled, in the tensor layer.
     let (t, r) = s.input(&[3, 4, 5], View::Flipped, Domain::Any);
     let (sum, magnitude) = r.reduce(ReduceOp::Sum, &[1]);
-    let want = Ref {
-        dims: vec![3, 5],
-        data: sum.data.iter().map(|v| v / 4.0).collect(),
-    };
+    let want = Ref { dims: vec![3, 5], data: sum.data.iter().map(|v| v / 4.0).collect() };
     s.record_tensor_layer(
         "mean",
         "[3, 4, 5] axis 1".into(),
@@ -70,13 +62,7 @@ fn reductions(s: &mut Suite) {
 fn arg_reductions(s: &mut Suite) {
     for op in [ArgReduceOp::ArgMax, ArgReduceOp::ArgMin] {
         let name = format!("arg_reduce:{}", format!("{op:?}").to_lowercase());
-        for (dims, axis) in [
-            (&[7][..], 0),
-            (&[3, 4, 5], 0),
-            (&[3, 4, 5], 1),
-            (&[3, 4, 5], 2),
-            (&[64, 600], 1),
-        ] {
+        for (dims, axis) in [(&[7][..], 0), (&[3, 4, 5], 0), (&[3, 4, 5], 1), (&[3, 4, 5], 2), (&[64, 600], 1)] {
             for view in views_for(dims) {
                 for domain in [Domain::Any, Domain::Discrete] {
                     let (t, r) = s.input(dims, view, domain);
@@ -91,24 +77,14 @@ fn arg_reductions(s: &mut Suite) {
             }
         }
         let (t, r) = s.input_typed(&[4, 6], View::Flipped, Domain::Any, DType::I64);
-        s.record(
-            &name,
-            None,
-            "i64".into(),
-            Suite::compare(t.try_arg_reduce(op, 1, true), &r.arg_reduce(op, 1), None),
-        );
+        s.record(&name, None, "i64".into(), Suite::compare(t.try_arg_reduce(op, 1, true), &r.arg_reduce(op, 1), None));
     }
 }
 
 fn softmax_family(s: &mut Suite) {
-    for (dims, axis) in [
-        (&[5][..], 0usize),
-        (&[3, 4, 5], 0),
-        (&[3, 4, 5], 1),
-        (&[3, 4, 5], 2),
-        (&[64, 600], 1),
-        (&[2, 0, 3], 2),
-    ] {
+    for (dims, axis) in
+        [(&[5][..], 0usize), (&[3, 4, 5], 0), (&[3, 4, 5], 1), (&[3, 4, 5], 2), (&[64, 600], 1), (&[2, 0, 3], 2)]
+    {
         for view in views_for(dims) {
             for domain in [Domain::Any, Domain::Large] {
                 let (t, r) = s.input(dims, view, domain);
@@ -132,17 +108,10 @@ fn softmax_family(s: &mut Suite) {
                 if dims.iter().product::<usize>() > 0 {
                     let lse = Ref::from_fn(&want.dims, |c| r.at(c) - want.at(c));
                     let (lse, _) = lse.reduce(ReduceOp::Max, &[axis]);
-                    let (lane_magnitude, _) = Ref {
-                        dims: r.dims.clone(),
-                        data: magnitude,
-                    }
-                    .reduce(ReduceOp::Max, &[axis]);
+                    let (lane_magnitude, _) =
+                        Ref { dims: r.dims.clone(), data: magnitude }.reduce(ReduceOp::Max, &[axis]);
                     let got = t.try_logsumexp(axis as isize, true);
-                    s.record_tensor_layer(
-                        "logsumexp",
-                        case,
-                        Suite::compare(got, &lse, Some(&lane_magnitude.data)),
-                    );
+                    s.record_tensor_layer("logsumexp", case, Suite::compare(got, &lse, Some(&lane_magnitude.data)));
                 }
             }
         }

@@ -30,10 +30,7 @@ pub fn coords(dims: &[usize]) -> Vec<Vec<usize>> {
 impl Ref {
     /// An array whose element at each coordinate is `f(coord)`.
     pub fn from_fn(dims: &[usize], mut f: impl FnMut(&[usize]) -> f64) -> Ref {
-        Ref {
-            dims: dims.to_vec(),
-            data: coords(dims).iter().map(|c| f(c)).collect(),
-        }
+        Ref { dims: dims.to_vec(), data: coords(dims).iter().map(|c| f(c)).collect() }
     }
 
     /// The elements a layout selects from a flat buffer.
@@ -43,10 +40,7 @@ impl Ref {
 
     /// Flat index of a coordinate.
     pub fn index(&self, coord: &[usize]) -> usize {
-        coord
-            .iter()
-            .zip(&self.dims)
-            .fold(0, |acc, (&c, &d)| acc * d + c)
+        coord.iter().zip(&self.dims).fold(0, |acc, (&c, &d)| acc * d + c)
     }
 
     /// Element at a coordinate.
@@ -57,51 +51,31 @@ impl Ref {
     /// Element at a coordinate of a broadcast shape (trailing alignment, size-1 axes repeat).
     pub fn at_broadcast(&self, coord: &[usize]) -> f64 {
         let lead = coord.len() - self.dims.len();
-        let c: Vec<usize> = self
-            .dims
-            .iter()
-            .enumerate()
-            .map(|(i, &d)| if d == 1 { 0 } else { coord[lead + i] })
-            .collect();
+        let c: Vec<usize> =
+            self.dims.iter().enumerate().map(|(i, &d)| if d == 1 { 0 } else { coord[lead + i] }).collect();
         self.at(&c)
     }
 
     /// `op` on every element.
     pub fn unary(&self, op: UnaryOp) -> Ref {
-        Ref {
-            dims: self.dims.clone(),
-            data: self.data.iter().map(|&x| op.apply(x)).collect(),
-        }
+        Ref { dims: self.dims.clone(), data: self.data.iter().map(|&x| op.apply(x)).collect() }
     }
 
     /// `op` with NumPy broadcasting.
     pub fn binary(&self, op: BinaryOp, rhs: &Ref) -> Ref {
         let dims = self.binary_dims(rhs);
-        Ref::from_fn(&dims, |c| {
-            op.apply(self.at_broadcast(c), rhs.at_broadcast(c))
-        })
+        Ref::from_fn(&dims, |c| op.apply(self.at_broadcast(c), rhs.at_broadcast(c)))
     }
 
     /// Reduction over `axes`, keeping them as size 1, and the sum of |x| per output (the scale
     /// of the rounding error a backend may make).
     pub fn reduce(&self, op: ReduceOp, axes: &[usize]) -> (Ref, Vec<f64>) {
-        let dims: Vec<usize> = self
-            .dims
-            .iter()
-            .enumerate()
-            .map(|(i, &d)| if axes.contains(&i) { 1 } else { d })
-            .collect();
-        let mut out = Ref {
-            data: vec![op.identity::<f64>(); dims.iter().product()],
-            dims,
-        };
+        let dims: Vec<usize> =
+            self.dims.iter().enumerate().map(|(i, &d)| if axes.contains(&i) { 1 } else { d }).collect();
+        let mut out = Ref { data: vec![op.identity::<f64>(); dims.iter().product()], dims };
         let mut magnitude = vec![0.0; out.data.len()];
         for c in coords(&self.dims) {
-            let oc: Vec<usize> = c
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| if axes.contains(&i) { 0 } else { x })
-                .collect();
+            let oc: Vec<usize> = c.iter().enumerate().map(|(i, &x)| if axes.contains(&i) { 0 } else { x }).collect();
             let k = out.index(&oc);
             out.data[k] = op.combine(out.data[k], self.at(&c));
             magnitude[k] += self.at(&c).abs();
@@ -141,11 +115,7 @@ impl Ref {
             let max = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let sum: f64 = values.iter().map(|v| (v - max).exp()).sum();
             let x = self.at(c);
-            if log {
-                x - max - sum.ln()
-            } else {
-                (x - max).exp() / sum
-            }
+            if log { x - max - sum.ln() } else { (x - max).exp() / sum }
         })
     }
 
@@ -153,14 +123,8 @@ impl Ref {
     pub fn matmul(&self, rhs: &Ref) -> (Ref, Vec<f64>) {
         let (lr, rr) = (self.dims.len(), rhs.dims.len());
         let (m, k, n) = (self.dims[lr - 2], self.dims[lr - 1], rhs.dims[rr - 1]);
-        let lb = Ref {
-            dims: self.dims[..lr - 2].to_vec(),
-            data: vec![],
-        };
-        let rb = Ref {
-            dims: rhs.dims[..rr - 2].to_vec(),
-            data: vec![],
-        };
+        let lb = Ref { dims: self.dims[..lr - 2].to_vec(), data: vec![] };
+        let rb = Ref { dims: rhs.dims[..rr - 2].to_vec(), data: vec![] };
         let batch = lb.binary_dims(&rb);
         let mut dims = batch.clone();
         dims.extend([m, n]);
@@ -189,21 +153,9 @@ impl Ref {
     pub fn binary_dims(&self, rhs: &Ref) -> Vec<usize> {
         let rank = self.dims.len().max(rhs.dims.len());
         let dim = |r: &Ref, i: usize| {
-            if i + r.dims.len() >= rank {
-                r.dims[i + r.dims.len() - rank]
-            } else {
-                1
-            }
+            if i + r.dims.len() >= rank { r.dims[i + r.dims.len() - rank] } else { 1 }
         };
-        (0..rank)
-            .map(|i| {
-                if dim(self, i) == 1 {
-                    dim(rhs, i)
-                } else {
-                    dim(self, i)
-                }
-            })
-            .collect()
+        (0..rank).map(|i| if dim(self, i) == 1 { dim(rhs, i) } else { dim(self, i) }).collect()
     }
 
     /// PyTorch's gather.
@@ -276,14 +228,11 @@ impl Ref {
 
     /// im2col with padding value `pad`.
     pub fn unfold(&self, w: &Window2d, pad: f64) -> Ref {
-        let [oh, ow] = w
-            .output_size("ref", [self.dims[2], self.dims[3]])
-            .expect("valid window");
+        let [oh, ow] = w.output_size("ref", [self.dims[2], self.dims[3]]).expect("valid window");
         let (kh, kw) = (w.kernel[0], w.kernel[1]);
         Ref::from_fn(&[self.dims[0], self.dims[1] * kh * kw, oh * ow], |c| {
             let (ch, tap) = (c[1] / (kh * kw), c[1] % (kh * kw));
-            self.tap(w, c[0], ch, [c[2] / ow, c[2] % ow], [tap / kw, tap % kw])
-                .unwrap_or(pad)
+            self.tap(w, c[0], ch, [c[2] / ow, c[2] % ow], [tap / kw, tap % kw]).unwrap_or(pad)
         })
     }
 
@@ -292,10 +241,7 @@ impl Ref {
         let [_, ow] = w.output_size("ref", output).expect("valid window");
         let (kh, kw) = (w.kernel[0], w.kernel[1]);
         let channels = self.dims[1] / (kh * kw);
-        let mut out = Ref {
-            dims: vec![self.dims[0], channels, output[0], output[1]],
-            data: vec![],
-        };
+        let mut out = Ref { dims: vec![self.dims[0], channels, output[0], output[1]], data: vec![] };
         out.data = vec![0.0; out.dims.iter().product()];
         for c in coords(&self.dims) {
             let (ch, tap) = (c[1] / (kh * kw), c[1] % (kh * kw));
@@ -324,23 +270,11 @@ impl Ref {
 
     /// Average pooling counting padding as zeros.
     pub fn avg_pool2d(&self, w: &Window2d) -> Ref {
-        self.pool(w, |taps| {
-            (
-                taps.iter().flatten().map(|(v, _)| v).sum::<f64>() / taps.len() as f64,
-                0.0,
-            )
-        })
-        .0
+        self.pool(w, |taps| (taps.iter().flatten().map(|(v, _)| v).sum::<f64>() / taps.len() as f64, 0.0)).0
     }
 
-    fn pool(
-        &self,
-        w: &Window2d,
-        combine: impl Fn(&[Option<(f64, usize)>]) -> (f64, f64),
-    ) -> (Ref, Ref) {
-        let [oh, ow] = w
-            .output_size("ref", [self.dims[2], self.dims[3]])
-            .expect("valid window");
+    fn pool(&self, w: &Window2d, combine: impl Fn(&[Option<(f64, usize)>]) -> (f64, f64)) -> (Ref, Ref) {
+        let [oh, ow] = w.output_size("ref", [self.dims[2], self.dims[3]]).expect("valid window");
         let dims = [self.dims[0], self.dims[1], oh, ow];
         let mut positions = Vec::new();
         let values = Ref::from_fn(&dims, |c| {
@@ -357,12 +291,6 @@ impl Ref {
             positions.push(p);
             v
         });
-        (
-            values,
-            Ref {
-                dims: dims.to_vec(),
-                data: positions,
-            },
-        )
+        (values, Ref { dims: dims.to_vec(), data: positions })
     }
 }

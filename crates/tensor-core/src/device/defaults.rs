@@ -4,23 +4,15 @@
 //! backend that overrides a composite may still call these for shapes it does not handle.
 
 use super::Device;
-use crate::{
-    ArgReduceOp, BinaryOp, HostBuffer, Layout, ReduceOp, Result, Shape, Storage, UnaryOp, Window2d,
-};
+use crate::{ArgReduceOp, BinaryOp, HostBuffer, Layout, ReduceOp, Result, Shape, Storage, UnaryOp, Window2d};
 
 /// The layout that broadcasts a keepdim reduction result back over `shape`.
 fn broadcast_reduced(shape: &Shape, axis: usize) -> Layout {
-    reduced_contiguous(shape, axis)
-        .broadcast_to(shape)
-        .expect("keepdim shape broadcasts")
+    reduced_contiguous(shape, axis).broadcast_to(shape).expect("keepdim shape broadcasts")
 }
 
 /// Default [`Device::concat`].
-pub fn concat<D: Device + ?Sized>(
-    dev: &D,
-    parts: &[(&Storage, &Layout)],
-    axis: usize,
-) -> Result<Storage> {
+pub fn concat<D: Device + ?Sized>(dev: &D, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
     let first = parts[0].1;
     let mut dims = first.dims().to_vec();
     dims[axis] = parts.iter().map(|(_, l)| l.dims()[axis]).sum();
@@ -36,64 +28,27 @@ pub fn concat<D: Device + ?Sized>(
 }
 
 /// `x - max(x)` along `axis`, contiguous.
-fn shifted<D: Device + ?Sized>(
-    dev: &D,
-    x: &Storage,
-    layout: &Layout,
-    axis: usize,
-) -> Result<Storage> {
+fn shifted<D: Device + ?Sized>(dev: &D, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
     let max = dev.reduce(ReduceOp::Max, x, layout, &[axis])?;
-    dev.binary(
-        BinaryOp::Sub,
-        x,
-        layout,
-        &max,
-        &broadcast_reduced(layout.shape(), axis),
-    )
+    dev.binary(BinaryOp::Sub, x, layout, &max, &broadcast_reduced(layout.shape(), axis))
 }
 
 /// Default [`Device::softmax`].
-pub fn softmax<D: Device + ?Sized>(
-    dev: &D,
-    x: &Storage,
-    layout: &Layout,
-    axis: usize,
-) -> Result<Storage> {
+pub fn softmax<D: Device + ?Sized>(dev: &D, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
     let contiguous = Layout::contiguous(layout.shape().clone());
     let exp = dev.unary(UnaryOp::Exp, &shifted(dev, x, layout, axis)?, &contiguous)?;
     let sum = dev.reduce(ReduceOp::Sum, &exp, &contiguous, &[axis])?;
-    dev.binary(
-        BinaryOp::Div,
-        &exp,
-        &contiguous,
-        &sum,
-        &broadcast_reduced(layout.shape(), axis),
-    )
+    dev.binary(BinaryOp::Div, &exp, &contiguous, &sum, &broadcast_reduced(layout.shape(), axis))
 }
 
 /// Default [`Device::log_softmax`].
-pub fn log_softmax<D: Device + ?Sized>(
-    dev: &D,
-    x: &Storage,
-    layout: &Layout,
-    axis: usize,
-) -> Result<Storage> {
+pub fn log_softmax<D: Device + ?Sized>(dev: &D, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
     let contiguous = Layout::contiguous(layout.shape().clone());
     let shifted = shifted(dev, x, layout, axis)?;
     let exp = dev.unary(UnaryOp::Exp, &shifted, &contiguous)?;
     let sum = dev.reduce(ReduceOp::Sum, &exp, &contiguous, &[axis])?;
-    let log_sum = dev.unary(
-        UnaryOp::Log,
-        &sum,
-        &reduced_contiguous(layout.shape(), axis),
-    )?;
-    dev.binary(
-        BinaryOp::Sub,
-        &shifted,
-        &contiguous,
-        &log_sum,
-        &broadcast_reduced(layout.shape(), axis),
-    )
+    let log_sum = dev.unary(UnaryOp::Log, &sum, &reduced_contiguous(layout.shape(), axis))?;
+    dev.binary(BinaryOp::Sub, &shifted, &contiguous, &log_sum, &broadcast_reduced(layout.shape(), axis))
 }
 
 fn reduced_contiguous(shape: &Shape, axis: usize) -> Layout {
@@ -121,13 +76,7 @@ pub fn index_select<D: Device + ?Sized>(
     index: &Storage,
     index_layout: &Layout,
 ) -> Result<Storage> {
-    dev.gather(
-        x,
-        layout,
-        axis,
-        index,
-        &broadcast_index(layout.shape(), axis, index_layout),
-    )
+    dev.gather(x, layout, axis, index, &broadcast_index(layout.shape(), axis, index_layout))
 }
 
 /// Default [`Device::index_add`].
@@ -161,14 +110,7 @@ impl WindowPlan {
         let (n, c, h, w) = (dims[0], dims[1], dims[2], dims[3]);
         let out = window.output_size(op, [h, w])?;
         let padded = [h + 2 * window.padding[0], w + 2 * window.padding[1]];
-        Ok(WindowPlan {
-            n,
-            c,
-            h,
-            w,
-            padded,
-            out,
-        })
+        Ok(WindowPlan { n, c, h, w, padded, out })
     }
 
     fn positions(&self) -> usize {
@@ -177,11 +119,7 @@ impl WindowPlan {
 
     /// For each `(tap, position)`, the flat index into the padded plane it reads.
     fn padded_taps(&self, window: &Window2d) -> Vec<i64> {
-        self.taps(
-            window,
-            |y, x| (y as usize * self.padded[1] + x as usize) as i64,
-            window.padding,
-        )
+        self.taps(window, |y, x| (y as usize * self.padded[1] + x as usize) as i64, window.padding)
     }
 
     /// For each `(tap, position)`, the flat index into the unpadded plane (-1 in the padding).
@@ -190,22 +128,13 @@ impl WindowPlan {
         self.taps(
             window,
             |y, x| {
-                if (0..h).contains(&y) && (0..w).contains(&x) {
-                    (y * w + x) as i64
-                } else {
-                    -1
-                }
+                if (0..h).contains(&y) && (0..w).contains(&x) { (y * w + x) as i64 } else { -1 }
             },
             [0, 0],
         )
     }
 
-    fn taps(
-        &self,
-        window: &Window2d,
-        at: impl Fn(isize, isize) -> i64,
-        shift: [usize; 2],
-    ) -> Vec<i64> {
+    fn taps(&self, window: &Window2d, at: impl Fn(isize, isize) -> i64, shift: [usize; 2]) -> Vec<i64> {
         let mut table = Vec::with_capacity(window.taps() * self.positions());
         for ky in 0..window.kernel[0] {
             for kx in 0..window.kernel[1] {
@@ -250,13 +179,7 @@ pub fn unfold<D: Device + ?Sized>(
     let entries = table.len();
     let index = dev.upload(HostBuffer::I64(table))?;
     let padded_layout = Layout::contiguous([plan.n, plan.c, plane]);
-    dev.gather(
-        &padded,
-        &padded_layout,
-        2,
-        &index,
-        &plan.table_view(entries),
-    )
+    dev.gather(&padded, &padded_layout, 2, &index, &plan.table_view(entries))
 }
 
 /// Default [`Device::fold`].
@@ -278,15 +201,7 @@ pub fn fold<D: Device + ?Sized>(
     let cols = dev.copy(cols, layout)?;
     let cols_layout = Layout::contiguous([n, c, entries]);
     let padded_layout = Layout::contiguous([n, c, plane]);
-    let summed = dev.scatter_add(
-        &padded,
-        &padded_layout,
-        2,
-        &index,
-        &plan.table_view(entries),
-        &cols,
-        &cols_layout,
-    )?;
+    let summed = dev.scatter_add(&padded, &padded_layout, 2, &index, &plan.table_view(entries), &cols, &cols_layout)?;
     dev.copy(&summed, &plan.centre(window)?)
 }
 
@@ -326,21 +241,9 @@ pub fn max_pool2d<D: Device + ?Sized>(
 }
 
 /// Default [`Device::avg_pool2d`].
-pub fn avg_pool2d<D: Device + ?Sized>(
-    dev: &D,
-    x: &Storage,
-    layout: &Layout,
-    window: &Window2d,
-) -> Result<Storage> {
+pub fn avg_pool2d<D: Device + ?Sized>(dev: &D, x: &Storage, layout: &Layout, window: &Window2d) -> Result<Storage> {
     let (cols, cols_layout, plan) = windows(dev, x, layout, window, 0.0)?;
     let sum = dev.reduce(ReduceOp::Sum, &cols, &cols_layout, &[2])?;
-    let scale = UnaryOp::Affine {
-        mul: 1.0 / window.taps() as f64,
-        add: 0.0,
-    };
-    dev.unary(
-        scale,
-        &sum,
-        &Layout::contiguous([plan.n, plan.c, 1, plan.positions()]),
-    )
+    let scale = UnaryOp::Affine { mul: 1.0 / window.taps() as f64, add: 0.0 };
+    dev.unary(scale, &sum, &Layout::contiguous([plan.n, plan.c, 1, plan.positions()]))
 }

@@ -23,9 +23,7 @@ use std::fmt;
 
 pub use primitives_only::PrimitivesOnly;
 
-use crate::{
-    ArgReduceOp, BinaryOp, DType, HostBuffer, Layout, ReduceOp, Result, Storage, UnaryOp, Window2d,
-};
+use crate::{ArgReduceOp, BinaryOp, DType, HostBuffer, Layout, ReduceOp, Result, Storage, UnaryOp, Window2d};
 
 /// The composite ops: those with a default body built from primitives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -140,13 +138,7 @@ pub trait Device: Send + Sync + fmt::Debug {
     /// Primitive. Writes the view `src` into the view `dst_layout` of `dst` in place (same
     /// shape, same dtype). If the two views share a buffer, the result is as if `src` had been
     /// copied first.
-    fn assign(
-        &self,
-        dst: &Storage,
-        dst_layout: &Layout,
-        src: &Storage,
-        src_layout: &Layout,
-    ) -> Result<()>;
+    fn assign(&self, dst: &Storage, dst_layout: &Layout, src: &Storage, src_layout: &Layout) -> Result<()>;
 
     /// Composite. Joins views along `axis`; all parts agree on the other axes.
     /// Default: a zero buffer and one [`Device::assign`] per part.
@@ -157,18 +149,11 @@ pub trait Device: Send + Sync + fmt::Debug {
     // ----- reductions ------------------------------------------------------------------------
 
     /// Primitive. Reduces over `axes` (sorted, distinct); the output keeps them as size-1 axes.
-    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize])
-    -> Result<Storage>;
+    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage>;
 
     /// Primitive. Position (i64) of the extreme element along `axis`, kept as a size-1 axis.
     /// The axis is not empty.
-    fn arg_reduce(
-        &self,
-        op: ArgReduceOp,
-        x: &Storage,
-        layout: &Layout,
-        axis: usize,
-    ) -> Result<Storage>;
+    fn arg_reduce(&self, op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage>;
 
     /// Composite. `exp(x - max) / sum(exp(x - max))` along `axis`: stable for any magnitude.
     fn softmax(&self, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
@@ -185,13 +170,7 @@ pub trait Device: Send + Sync + fmt::Debug {
     /// Primitive. Batched matrix product: `[..., m, k] x [..., k, n] -> [..., m, n]` with
     /// equal batch axes (the caller broadcasts them with stride 0). Either operand may be a
     /// transposed or otherwise strided view; backends should not copy it.
-    fn matmul(
-        &self,
-        lhs: &Storage,
-        lhs_layout: &Layout,
-        rhs: &Storage,
-        rhs_layout: &Layout,
-    ) -> Result<Storage>;
+    fn matmul(&self, lhs: &Storage, lhs_layout: &Layout, rhs: &Storage, rhs_layout: &Layout) -> Result<Storage>;
 
     // ----- indexing --------------------------------------------------------------------------
 
@@ -246,16 +225,7 @@ pub trait Device: Send + Sync + fmt::Debug {
         src: &Storage,
         src_layout: &Layout,
     ) -> Result<Storage> {
-        defaults::index_add(
-            self,
-            dst,
-            dst_layout,
-            axis,
-            index,
-            index_layout,
-            src,
-            src_layout,
-        )
+        defaults::index_add(self, dst, dst_layout, axis, index, index_layout, src, src_layout)
     }
 
     // ----- neural-network windows ------------------------------------------------------------
@@ -263,38 +233,21 @@ pub trait Device: Send + Sync + fmt::Debug {
     /// Composite. im2col (PyTorch's `nn.Unfold`): `[N, C, H, W] -> [N, C·kh·kw, L]` where `L`
     /// counts output positions and the middle axis runs over `(c, ky, kx)`. Taps in the padding
     /// read `pad_value`. Default: pad with [`Device::assign`], then one [`Device::gather`].
-    fn unfold(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        window: &Window2d,
-        pad_value: f64,
-    ) -> Result<Storage> {
+    fn unfold(&self, x: &Storage, layout: &Layout, window: &Window2d, pad_value: f64) -> Result<Storage> {
         defaults::unfold(self, x, layout, window, pad_value)
     }
 
     /// Composite. col2im (PyTorch's `nn.Fold`), the adjoint of `unfold`:
     /// `[N, C·kh·kw, L] -> [N, C, H, W]` summing overlapping taps, with `output = [H, W]`.
     /// Default: one [`Device::scatter_add`] into a padded buffer.
-    fn fold(
-        &self,
-        cols: &Storage,
-        layout: &Layout,
-        window: &Window2d,
-        output: [usize; 2],
-    ) -> Result<Storage> {
+    fn fold(&self, cols: &Storage, layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
         defaults::fold(self, cols, layout, window, output)
     }
 
     /// Composite. Max pooling of `[N, C, H, W]` (padding reads -inf). Returns the values
     /// `[N, C, OH, OW]` and, for the backward, the i64 position `y·W + x` of each maximum in
     /// its input plane (PyTorch's `return_indices`). Default: unfold, arg-max, gather.
-    fn max_pool2d(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        window: &Window2d,
-    ) -> Result<(Storage, Storage)> {
+    fn max_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<(Storage, Storage)> {
         defaults::max_pool2d(self, x, layout, window)
     }
 

@@ -26,14 +26,7 @@ impl Device for PrimitivesOnly {
     fn unary(&self, op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage> {
         self.0.unary(op, x, layout)
     }
-    fn binary(
-        &self,
-        op: BinaryOp,
-        lhs: &Storage,
-        ll: &Layout,
-        rhs: &Storage,
-        rl: &Layout,
-    ) -> Result<Storage> {
+    fn binary(&self, op: BinaryOp, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
         self.0.binary(op, lhs, ll, rhs, rl)
     }
     fn where_select(
@@ -53,35 +46,16 @@ impl Device for PrimitivesOnly {
     fn assign(&self, dst: &Storage, dl: &Layout, src: &Storage, sl: &Layout) -> Result<()> {
         self.0.assign(dst, dl, src, sl)
     }
-    fn reduce(
-        &self,
-        op: ReduceOp,
-        x: &Storage,
-        layout: &Layout,
-        axes: &[usize],
-    ) -> Result<Storage> {
+    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage> {
         self.0.reduce(op, x, layout, axes)
     }
-    fn arg_reduce(
-        &self,
-        op: ArgReduceOp,
-        x: &Storage,
-        layout: &Layout,
-        axis: usize,
-    ) -> Result<Storage> {
+    fn arg_reduce(&self, op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
         self.0.arg_reduce(op, x, layout, axis)
     }
     fn matmul(&self, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
         self.0.matmul(lhs, ll, rhs, rl)
     }
-    fn gather(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        il: &Layout,
-    ) -> Result<Storage> {
+    fn gather(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
         self.0.gather(x, layout, axis, index, il)
     }
     fn scatter_add(

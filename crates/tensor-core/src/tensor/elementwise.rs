@@ -111,10 +111,7 @@ impl Tensor {
     pub fn try_broadcast_pair(&self, op: &'static str, rhs: &Tensor) -> Result<(Tensor, Tensor)> {
         self.check_same_device(op, rhs)?;
         let shape = Shape::broadcast(op, self.shape(), rhs.shape())?;
-        Ok((
-            self.try_broadcast_to(shape.clone())?,
-            rhs.try_broadcast_to(shape)?,
-        ))
+        Ok((self.try_broadcast_to(shape.clone())?, rhs.try_broadcast_to(shape)?))
     }
 
     /// Applies any [`BinaryOp`] elementwise with NumPy broadcasting.
@@ -123,9 +120,7 @@ impl Tensor {
         self.check_same_dtype(name, rhs)?;
         op.check_dtype(self.dtype())?;
         let (lhs, rhs) = self.try_broadcast_pair(name, rhs)?;
-        let out =
-            self.device()
-                .binary(op, lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout())?;
+        let out = self.device().binary(op, lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout())?;
         Ok(Tensor::fresh(out, lhs.shape().clone(), self.device()))
     }
 
@@ -168,24 +163,15 @@ impl Tensor {
         on_true.check_same_dtype("where", on_false)?;
         self.check_same_device("where", on_true)?;
         self.check_same_device("where", on_false)?;
-        let shape = Shape::broadcast(
-            "where",
-            &Shape::broadcast("where", self.shape(), on_true.shape())?,
-            on_false.shape(),
-        )?;
+        let shape =
+            Shape::broadcast("where", &Shape::broadcast("where", self.shape(), on_true.shape())?, on_false.shape())?;
         let (c, t, f) = (
             self.try_broadcast_to(shape.clone())?,
             on_true.try_broadcast_to(shape.clone())?,
             on_false.try_broadcast_to(shape.clone())?,
         );
-        let out = self.device().where_select(
-            c.storage(),
-            c.layout(),
-            t.storage(),
-            t.layout(),
-            f.storage(),
-            f.layout(),
-        )?;
+        let out =
+            self.device().where_select(c.storage(), c.layout(), t.storage(), t.layout(), f.storage(), f.layout())?;
         Ok(Tensor::fresh(out, shape, self.device()))
     }
 

@@ -10,12 +10,7 @@ impl Tensor {
         index.check_dtype(op, DType::I64)?;
         self.check_same_device(op, index)?;
         let fits = index.rank() == self.rank()
-            && index
-                .dims()
-                .iter()
-                .zip(self.dims())
-                .enumerate()
-                .all(|(d, (&i, &s))| d == axis || i <= s);
+            && index.dims().iter().zip(self.dims()).enumerate().all(|(d, (&i, &s))| d == axis || i <= s);
         if fits {
             Ok(())
         } else {
@@ -32,13 +27,7 @@ impl Tensor {
     pub fn try_gather(&self, axis: isize, index: &Tensor) -> Result<Tensor> {
         let axis = self.shape().axis("gather", axis)?;
         self.check_index("gather", axis, index)?;
-        let out = self.device().gather(
-            self.storage(),
-            self.layout(),
-            axis,
-            index.storage(),
-            index.layout(),
-        )?;
+        let out = self.device().gather(self.storage(), self.layout(), axis, index.storage(), index.layout())?;
         Ok(Tensor::fresh(out, index.shape().clone(), self.device()))
     }
 
@@ -55,11 +44,7 @@ impl Tensor {
         self.check_same_dtype("scatter_add", src)?;
         self.check_same_device("scatter_add", src)?;
         if index.shape() != src.shape() {
-            return Err(TensorError::shape_mismatch(
-                "scatter_add",
-                index.shape(),
-                src.shape(),
-            ));
+            return Err(TensorError::shape_mismatch("scatter_add", index.shape(), src.shape()));
         }
         let out = self.device().scatter_add(
             self.storage(),
@@ -82,10 +67,7 @@ impl Tensor {
         index.check_dtype(op, DType::I64)?;
         self.check_same_device(op, index)?;
         if index.rank() != 1 {
-            return Err(TensorError::invalid(
-                op,
-                format!("index must be 1-D, got shape {}", index.shape()),
-            ));
+            return Err(TensorError::invalid(op, format!("index must be 1-D, got shape {}", index.shape())));
         }
         Ok(())
     }
@@ -94,13 +76,7 @@ impl Tensor {
     pub fn try_index_select(&self, axis: isize, index: &Tensor) -> Result<Tensor> {
         let axis = self.shape().axis("index_select", axis)?;
         self.check_index_vector("index_select", index)?;
-        let out = self.device().index_select(
-            self.storage(),
-            self.layout(),
-            axis,
-            index.storage(),
-            index.layout(),
-        )?;
+        let out = self.device().index_select(self.storage(), self.layout(), axis, index.storage(), index.layout())?;
         let mut dims = self.dims().to_vec();
         dims[axis] = index.numel();
         Ok(Tensor::fresh(out, dims, self.device()))
@@ -149,10 +125,7 @@ impl Tensor {
     /// shape), giving `ids.shape + [dim]`.
     pub fn try_embedding(&self, ids: &Tensor) -> Result<Tensor> {
         if self.rank() != 2 {
-            return Err(TensorError::invalid(
-                "embedding",
-                format!("table must be [vocab, dim], got {}", self.shape()),
-            ));
+            return Err(TensorError::invalid("embedding", format!("table must be [vocab, dim], got {}", self.shape())));
         }
         let rows = self.try_index_select(0, &ids.try_reshape([ids.numel()])?)?;
         let mut dims = ids.dims().to_vec();
@@ -167,9 +140,7 @@ impl Tensor {
 
     /// Joins tensors along `axis`; they agree on every other axis.
     pub fn try_cat(tensors: &[&Tensor], axis: isize) -> Result<Tensor> {
-        let first = *tensors
-            .first()
-            .ok_or_else(|| TensorError::invalid("cat", "no tensors to join"))?;
+        let first = *tensors.first().ok_or_else(|| TensorError::invalid("cat", "no tensors to join"))?;
         let axis = first.shape().axis("cat", axis)?;
         let mut dims = first.dims().to_vec();
         dims[axis] = 0;
@@ -177,11 +148,7 @@ impl Tensor {
             first.check_same_device("cat", t)?;
             first.check_same_dtype("cat", t)?;
             let agrees = t.rank() == first.rank()
-                && t.dims()
-                    .iter()
-                    .zip(first.dims())
-                    .enumerate()
-                    .all(|(d, (a, b))| d == axis || a == b);
+                && t.dims().iter().zip(first.dims()).enumerate().all(|(d, (a, b))| d == axis || a == b);
             if !agrees {
                 return Err(TensorError::ShapeMismatch {
                     op: "cat",
@@ -209,8 +176,7 @@ impl Tensor {
         self.check_same_device("assign", src)?;
         self.check_same_dtype("assign", src)?;
         let src = src.try_broadcast_to(self.shape().clone())?;
-        self.device()
-            .assign(self.storage(), self.layout(), src.storage(), src.layout())
+        self.device().assign(self.storage(), self.layout(), src.storage(), src.layout())
     }
 
     /// See [`Tensor::try_assign`].
@@ -230,11 +196,8 @@ impl Tensor {
                 detail: format!(" (start {start:?} needs one offset per axis)"),
             });
         }
-        let out = Tensor::fresh(
-            self.device().copy(self.storage(), self.layout())?,
-            self.shape().clone(),
-            self.device(),
-        );
+        let out =
+            Tensor::fresh(self.device().copy(self.storage(), self.layout())?, self.shape().clone(), self.device());
         let mut region = out.clone();
         for (axis, (&s, &len)) in start.iter().zip(src.dims()).enumerate() {
             region = region.try_narrow(axis as isize, s, len)?;

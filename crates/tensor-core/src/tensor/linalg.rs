@@ -10,11 +10,7 @@ impl Tensor {
         self.check_same_device("matmul", rhs)?;
         self.check_same_dtype("matmul", rhs)?;
         if !self.dtype().is_float() {
-            return Err(TensorError::UnsupportedDType {
-                op: "matmul",
-                dtype: self.dtype(),
-                reason: "needs floats",
-            });
+            return Err(TensorError::UnsupportedDType { op: "matmul", dtype: self.dtype(), reason: "needs floats" });
         }
         if self.rank() < 2 || rhs.rank() < 2 {
             return Err(TensorError::ShapeMismatch {
@@ -35,11 +31,7 @@ impl Tensor {
                 detail: format!(" (inner dimensions differ: {k} != {k2})"),
             });
         }
-        let batch = Shape::broadcast(
-            "matmul",
-            &ld[..ld.len() - 2].into(),
-            &rd[..rd.len() - 2].into(),
-        )?;
+        let batch = Shape::broadcast("matmul", &ld[..ld.len() - 2].into(), &rd[..rd.len() - 2].into())?;
         let with = |a: usize, b: usize| {
             let mut dims = batch.dims().to_vec();
             dims.extend([a, b]);
@@ -47,9 +39,7 @@ impl Tensor {
         };
         let lhs = self.try_broadcast_to(with(m, k))?;
         let rhs = rhs.try_broadcast_to(with(k, n))?;
-        let out = self
-            .device()
-            .matmul(lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout())?;
+        let out = self.device().matmul(lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout())?;
         Ok(Tensor::fresh(out, with(m, n), self.device()))
     }
 

@@ -37,105 +37,51 @@ pub struct Tensor {
 
 impl Tensor {
     /// Wraps a storage and a layout that fits inside it.
-    pub fn from_storage(
-        storage: Storage,
-        layout: Layout,
-        device: Arc<dyn Device>,
-    ) -> Result<Tensor> {
+    pub fn from_storage(storage: Storage, layout: Layout, device: Arc<dyn Device>) -> Result<Tensor> {
         let span = layout.storage_span();
         if span.end > storage.len() {
             return Err(TensorError::invalid(
                 "from_storage",
-                format!(
-                    "layout reaches element {} of a buffer of {}",
-                    span.end,
-                    storage.len()
-                ),
+                format!("layout reaches element {} of a buffer of {}", span.end, storage.len()),
             ));
         }
-        Ok(Tensor {
-            storage,
-            layout,
-            device,
-        })
+        Ok(Tensor { storage, layout, device })
     }
 
     /// A tensor over a fresh contiguous storage (the output of a device op).
-    pub(crate) fn fresh(
-        storage: Storage,
-        shape: impl Into<Shape>,
-        device: &Arc<dyn Device>,
-    ) -> Tensor {
+    pub(crate) fn fresh(storage: Storage, shape: impl Into<Shape>, device: &Arc<dyn Device>) -> Tensor {
         let layout = Layout::contiguous(shape);
-        debug_assert_eq!(
-            layout.numel(),
-            storage.len(),
-            "device returned a buffer of the wrong size"
-        );
-        Tensor {
-            storage,
-            layout,
-            device: device.clone(),
-        }
+        debug_assert_eq!(layout.numel(), storage.len(), "device returned a buffer of the wrong size");
+        Tensor { storage, layout, device: device.clone() }
     }
 
     /// A view of the same storage with another layout.
     pub(crate) fn with_layout(&self, layout: Layout) -> Tensor {
-        Tensor {
-            storage: self.storage.clone(),
-            layout,
-            device: self.device.clone(),
-        }
+        Tensor { storage: self.storage.clone(), layout, device: self.device.clone() }
     }
 
     /// Uploads host data of any element type; errors when its length does not fit `shape`.
-    pub fn from_vec<T: Element>(
-        data: Vec<T>,
-        shape: impl Into<Shape>,
-        device: &Arc<dyn Device>,
-    ) -> Result<Tensor> {
+    pub fn from_vec<T: Element>(data: Vec<T>, shape: impl Into<Shape>, device: &Arc<dyn Device>) -> Result<Tensor> {
         Self::from_buffer(T::into_buffer(data), shape, device)
     }
 
     /// Uploads a host buffer; errors when its length does not fit `shape`.
-    pub fn from_buffer(
-        data: HostBuffer,
-        shape: impl Into<Shape>,
-        device: &Arc<dyn Device>,
-    ) -> Result<Tensor> {
+    pub fn from_buffer(data: HostBuffer, shape: impl Into<Shape>, device: &Arc<dyn Device>) -> Result<Tensor> {
         let shape = shape.into();
         if data.len() != shape.numel() {
-            return Err(TensorError::DataLength {
-                op: "from_vec",
-                expected: shape.numel(),
-                got: data.len(),
-                shape,
-            });
+            return Err(TensorError::DataLength { op: "from_vec", expected: shape.numel(), got: data.len(), shape });
         }
         Ok(Self::fresh(device.upload(data)?, shape, device))
     }
 
     /// A tensor of `value` (converted to `dtype`).
-    pub fn full(
-        value: f64,
-        shape: impl Into<Shape>,
-        dtype: DType,
-        device: &Arc<dyn Device>,
-    ) -> Result<Tensor> {
+    pub fn full(value: f64, shape: impl Into<Shape>, dtype: DType, device: &Arc<dyn Device>) -> Result<Tensor> {
         let shape = shape.into();
-        Ok(Self::fresh(
-            device.full(dtype, shape.numel(), value)?,
-            shape,
-            device,
-        ))
+        Ok(Self::fresh(device.full(dtype, shape.numel(), value)?, shape, device))
     }
 
     /// A tensor of zeros.
-    pub fn zeros(
-        shape: impl Into<Shape>,
-        dtype: DType,
-        device: &Arc<dyn Device>,
-    ) -> Result<Tensor> {
+    pub fn zeros(shape: impl Into<Shape>, dtype: DType, device: &Arc<dyn Device>) -> Result<Tensor> {
         Self::full(0.0, shape, dtype, device)
     }
 
@@ -219,11 +165,7 @@ impl Tensor {
         if self.same_device(other) {
             Ok(())
         } else {
-            Err(TensorError::DeviceMismatch {
-                op,
-                lhs: self.device.name(),
-                rhs: other.device.name(),
-            })
+            Err(TensorError::DeviceMismatch { op, lhs: self.device.name(), rhs: other.device.name() })
         }
     }
 
@@ -231,11 +173,7 @@ impl Tensor {
         if self.dtype() == other.dtype() {
             Ok(())
         } else {
-            Err(TensorError::DTypeMismatch {
-                op,
-                lhs: self.dtype(),
-                rhs: other.dtype(),
-            })
+            Err(TensorError::DTypeMismatch { op, lhs: self.dtype(), rhs: other.dtype() })
         }
     }
 
@@ -243,11 +181,7 @@ impl Tensor {
         if self.dtype() == dtype {
             Ok(())
         } else {
-            Err(TensorError::DTypeMismatch {
-                op,
-                lhs: self.dtype(),
-                rhs: dtype,
-            })
+            Err(TensorError::DTypeMismatch { op, lhs: self.dtype(), rhs: dtype })
         }
     }
 
@@ -288,11 +222,7 @@ impl Tensor {
         if self.is_contiguous() && self.layout.offset() == 0 && self.storage.len() == self.numel() {
             return Ok(self.clone());
         }
-        Ok(Self::fresh(
-            self.device.copy(&self.storage, &self.layout)?,
-            self.shape().clone(),
-            &self.device,
-        ))
+        Ok(Self::fresh(self.device.copy(&self.storage, &self.layout)?, self.shape().clone(), &self.device))
     }
 
     infallible!(
@@ -313,12 +243,6 @@ impl Tensor {
 
 impl fmt::Debug for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Tensor({}, {}, {})",
-            self.shape(),
-            self.dtype(),
-            self.device.name()
-        )
+        write!(f, "Tensor({}, {}, {})", self.shape(), self.dtype(), self.device.name())
     }
 }

@@ -6,17 +6,10 @@ use crate::{Result, TensorError, Window2d};
 impl Tensor {
     fn check_nchw(&self, op: &'static str, window: &Window2d) -> Result<[usize; 2]> {
         if self.rank() != 4 {
-            return Err(TensorError::invalid(
-                op,
-                format!("expects [N, C, H, W], got {}", self.shape()),
-            ));
+            return Err(TensorError::invalid(op, format!("expects [N, C, H, W], got {}", self.shape())));
         }
         if !self.dtype().is_float() {
-            return Err(TensorError::UnsupportedDType {
-                op,
-                dtype: self.dtype(),
-                reason: "needs floats",
-            });
+            return Err(TensorError::UnsupportedDType { op, dtype: self.dtype(), reason: "needs floats" });
         }
         window.output_size(op, [self.dims()[2], self.dims()[3]])
     }
@@ -24,15 +17,9 @@ impl Tensor {
     /// im2col: `[N, C, H, W] -> [N, C·kh·kw, OH·OW]`, zero padding (PyTorch's `F.unfold`).
     pub fn try_unfold(&self, window: &Window2d) -> Result<Tensor> {
         let out = self.check_nchw("unfold", window)?;
-        let cols = self
-            .device()
-            .unfold(self.storage(), self.layout(), window, 0.0)?;
+        let cols = self.device().unfold(self.storage(), self.layout(), window, 0.0)?;
         let (n, c) = (self.dims()[0], self.dims()[1]);
-        Ok(Tensor::fresh(
-            cols,
-            [n, c * window.taps(), out[0] * out[1]],
-            self.device(),
-        ))
+        Ok(Tensor::fresh(cols, [n, c * window.taps(), out[0] * out[1]], self.device()))
     }
 
     infallible!(
@@ -45,9 +32,8 @@ impl Tensor {
     pub fn try_fold(&self, window: &Window2d, output: [usize; 2]) -> Result<Tensor> {
         let positions = window.output_size("fold", output)?;
         let taps = window.taps();
-        let valid = self.rank() == 3
-            && self.dims()[1] % taps == 0
-            && self.dims()[2] == positions[0] * positions[1];
+        let valid =
+            self.rank() == 3 && self.dims()[1].is_multiple_of(taps) && self.dims()[2] == positions[0] * positions[1];
         if !valid {
             return Err(TensorError::invalid(
                 "fold",
@@ -58,14 +44,8 @@ impl Tensor {
                 ),
             ));
         }
-        let image = self
-            .device()
-            .fold(self.storage(), self.layout(), window, output)?;
-        Ok(Tensor::fresh(
-            image,
-            [self.dims()[0], self.dims()[1] / taps, output[0], output[1]],
-            self.device(),
-        ))
+        let image = self.device().fold(self.storage(), self.layout(), window, output)?;
+        Ok(Tensor::fresh(image, [self.dims()[0], self.dims()[1] / taps, output[0], output[1]], self.device()))
     }
 
     infallible!(
@@ -77,14 +57,9 @@ impl Tensor {
     /// within its input plane (for the backward).
     pub fn try_max_pool2d(&self, window: &Window2d) -> Result<(Tensor, Tensor)> {
         let out = self.check_nchw("max_pool2d", window)?;
-        let (values, indices) = self
-            .device()
-            .max_pool2d(self.storage(), self.layout(), window)?;
+        let (values, indices) = self.device().max_pool2d(self.storage(), self.layout(), window)?;
         let dims = [self.dims()[0], self.dims()[1], out[0], out[1]];
-        Ok((
-            Tensor::fresh(values, dims, self.device()),
-            Tensor::fresh(indices, dims, self.device()),
-        ))
+        Ok((Tensor::fresh(values, dims, self.device()), Tensor::fresh(indices, dims, self.device())))
     }
 
     infallible!(
@@ -95,14 +70,8 @@ impl Tensor {
     /// Average pooling; padding counts as zeros (`count_include_pad=True`).
     pub fn try_avg_pool2d(&self, window: &Window2d) -> Result<Tensor> {
         let out = self.check_nchw("avg_pool2d", window)?;
-        let values = self
-            .device()
-            .avg_pool2d(self.storage(), self.layout(), window)?;
-        Ok(Tensor::fresh(
-            values,
-            [self.dims()[0], self.dims()[1], out[0], out[1]],
-            self.device(),
-        ))
+        let values = self.device().avg_pool2d(self.storage(), self.layout(), window)?;
+        Ok(Tensor::fresh(values, [self.dims()[0], self.dims()[1], out[0], out[1]], self.device()))
     }
 
     infallible!(

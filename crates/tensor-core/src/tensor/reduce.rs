@@ -6,10 +6,7 @@ use crate::{ArgReduceOp, DType, ReduceOp, Result, TensorError};
 impl Tensor {
     /// Resolves axes (negative counts from the end), sorted and without repeats.
     fn resolve_axes(&self, op: &'static str, axes: &[isize]) -> Result<Vec<usize>> {
-        let mut resolved = axes
-            .iter()
-            .map(|&a| self.shape().axis(op, a))
-            .collect::<Result<Vec<_>>>()?;
+        let mut resolved = axes.iter().map(|&a| self.shape().axis(op, a)).collect::<Result<Vec<_>>>()?;
         resolved.sort_unstable();
         resolved.dedup();
         Ok(resolved)
@@ -31,14 +28,8 @@ impl Tensor {
     /// Applies any [`ReduceOp`] over `axes`; an empty `axes` reduces nothing.
     pub fn try_reduce(&self, op: ReduceOp, axes: &[isize], keepdim: bool) -> Result<Tensor> {
         let axes = self.resolve_axes("reduce", axes)?;
-        let out = self
-            .device()
-            .reduce(op, self.storage(), self.layout(), &axes)?;
-        Ok(Tensor::fresh(
-            out,
-            self.reduced_dims(&axes, keepdim),
-            self.device(),
-        ))
+        let out = self.device().reduce(op, self.storage(), self.layout(), &axes)?;
+        Ok(Tensor::fresh(out, self.reduced_dims(&axes, keepdim), self.device()))
     }
 
     infallible!(
@@ -83,10 +74,7 @@ impl Tensor {
         let resolved = self.resolve_axes("mean", axes)?;
         let count: usize = resolved.iter().map(|&a| self.dims()[a]).product();
         self.try_reduce(ReduceOp::Sum, axes, keepdim)?
-            .try_unary(crate::UnaryOp::Affine {
-                mul: 1.0 / count as f64,
-                add: 0.0,
-            })
+            .try_unary(crate::UnaryOp::Affine { mul: 1.0 / count as f64, add: 0.0 })
     }
 
     infallible!(
@@ -105,42 +93,27 @@ impl Tensor {
     pub fn try_arg_reduce(&self, op: ArgReduceOp, axis: isize, keepdim: bool) -> Result<Tensor> {
         let axis = self.shape().axis("argmax", axis)?;
         if self.dims()[axis] == 0 {
-            return Err(TensorError::invalid(
-                "argmax",
-                format!("axis {axis} of shape {} is empty", self.shape()),
-            ));
+            return Err(TensorError::invalid("argmax", format!("axis {axis} of shape {} is empty", self.shape())));
         }
-        let out = self
-            .device()
-            .arg_reduce(op, self.storage(), self.layout(), axis)?;
-        Ok(Tensor::fresh(
-            out,
-            self.reduced_dims(&[axis], keepdim),
-            self.device(),
-        ))
+        let out = self.device().arg_reduce(op, self.storage(), self.layout(), axis)?;
+        Ok(Tensor::fresh(out, self.reduced_dims(&[axis], keepdim), self.device()))
     }
 
     /// Position of the maximum along `axis`.
     #[track_caller]
     pub fn argmax(&self, axis: isize, keepdim: bool) -> Tensor {
-        self.try_arg_reduce(ArgReduceOp::ArgMax, axis, keepdim)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_arg_reduce(ArgReduceOp::ArgMax, axis, keepdim).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Position of the minimum along `axis`.
     #[track_caller]
     pub fn argmin(&self, axis: isize, keepdim: bool) -> Tensor {
-        self.try_arg_reduce(ArgReduceOp::ArgMin, axis, keepdim)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_arg_reduce(ArgReduceOp::ArgMin, axis, keepdim).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn float_axis(&self, op: &'static str, axis: isize) -> Result<usize> {
         if !self.dtype().is_float() {
-            return Err(TensorError::UnsupportedDType {
-                op,
-                dtype: self.dtype(),
-                reason: "needs floats",
-            });
+            return Err(TensorError::UnsupportedDType { op, dtype: self.dtype(), reason: "needs floats" });
         }
         self.shape().axis(op, axis)
     }
@@ -160,9 +133,7 @@ impl Tensor {
     /// Numerically stable log-softmax along `axis`.
     pub fn try_log_softmax(&self, axis: isize) -> Result<Tensor> {
         let axis = self.float_axis("log_softmax", axis)?;
-        let out = self
-            .device()
-            .log_softmax(self.storage(), self.layout(), axis)?;
+        let out = self.device().log_softmax(self.storage(), self.layout(), axis)?;
         Ok(Tensor::fresh(out, self.shape().clone(), self.device()))
     }
 
@@ -176,21 +147,11 @@ impl Tensor {
         let axis_index = self.float_axis("logsumexp", axis)? as isize;
         let max = self.try_reduce(ReduceOp::Max, &[axis_index], true)?;
         // An all -inf row has max -inf; shift by 0 there so the result is -inf, not NaN.
-        let finite =
-            max.try_abs()?
-                .try_lt(&Tensor::scalar(f64::INFINITY, self.dtype(), self.device())?)?;
-        let shift =
-            finite.try_where_select(&max, &Tensor::scalar(0.0, self.dtype(), self.device())?)?;
-        let sum =
-            self.try_sub(&shift)?
-                .try_exp()?
-                .try_reduce(ReduceOp::Sum, &[axis_index], true)?;
+        let finite = max.try_abs()?.try_lt(&Tensor::scalar(f64::INFINITY, self.dtype(), self.device())?)?;
+        let shift = finite.try_where_select(&max, &Tensor::scalar(0.0, self.dtype(), self.device())?)?;
+        let sum = self.try_sub(&shift)?.try_exp()?.try_reduce(ReduceOp::Sum, &[axis_index], true)?;
         let out = sum.try_log()?.try_add(&shift)?;
-        if keepdim {
-            Ok(out)
-        } else {
-            out.try_squeeze(axis_index)
-        }
+        if keepdim { Ok(out) } else { out.try_squeeze(axis_index) }
     }
 
     infallible!(

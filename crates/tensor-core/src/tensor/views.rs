@@ -45,10 +45,7 @@ impl Tensor {
 
     /// Swaps two axes (negative counts from the end).
     pub fn try_transpose(&self, a: isize, b: isize) -> Result<Tensor> {
-        let (a, b) = (
-            self.shape().axis("transpose", a)?,
-            self.shape().axis("transpose", b)?,
-        );
+        let (a, b) = (self.shape().axis("transpose", a)?, self.shape().axis("transpose", b)?);
         Ok(self.with_layout(self.layout().transpose(a, b)?))
     }
 
@@ -93,8 +90,7 @@ impl Tensor {
     /// See [`Tensor::try_broadcast_to`].
     #[track_caller]
     pub fn broadcast_to(&self, shape: impl Into<Shape>) -> Tensor {
-        self.try_broadcast_to(shape)
-            .unwrap_or_else(|e| panic!("{e}"))
+        self.try_broadcast_to(shape).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Removes `axis`, which must have size 1.

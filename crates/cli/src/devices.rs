@@ -1,0 +1,56 @@
+//! The devices this build offers, chosen at run time by name.
+
+use std::sync::Arc;
+
+use backend_cpu::CpuDevice;
+use tensor_core::Device;
+
+use crate::error::CliError;
+
+/// A device the user can pick with `--device`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceKind {
+    /// The CPU backend (ndarray, rayon, gemm kernels).
+    Cpu,
+}
+
+impl DeviceKind {
+    /// Opens the device.
+    pub fn open(self) -> Result<Arc<dyn Device>, CliError> {
+        match self {
+            DeviceKind::Cpu => Ok(CpuDevice::shared()),
+        }
+    }
+}
+
+/// `tessera devices`.
+pub fn list() -> Result<(), CliError> {
+    for kind in <DeviceKind as clap::ValueEnum>::value_variants() {
+        let device = kind.open()?;
+        println!("{:<6} {}", format!("{kind:?}").to_lowercase(), describe(&device));
+    }
+    Ok(())
+}
+
+/// One line about a device: its name and, for the CPU, threads and vector features.
+pub fn describe(device: &Arc<dyn Device>) -> String {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut features = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            features.push("avx512f");
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            features.push("avx2");
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            features.push("fma");
+        }
+    }
+    format!(
+        "{} — {threads} threads, {}",
+        device.name(),
+        if features.is_empty() { "scalar".into() } else { features.join(" ") }
+    )
+}

@@ -1,0 +1,14 @@
+//! Errors the command line reports (never panics on them).
+
+use tensor_core::TensorError;
+
+/// Everything a `tessera` command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A tensor operation or a device failed.
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+    /// A check that the command runs did not pass.
+    #[error("check failed: {0}")]
+    Check(String),
+}
