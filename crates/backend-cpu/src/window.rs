@@ -29,23 +29,11 @@ impl Plan {
     /// Calls `visit(tap, position, input_index)` for every tap inside the input.
     fn for_each_tap(&self, window: &Window2d, mut visit: impl FnMut(usize, usize, usize)) {
         let (h, w) = (self.input[0] as isize, self.input[1] as isize);
-        for ky in 0..window.kernel[0] {
-            for kx in 0..window.kernel[1] {
-                let tap = ky * window.kernel[1] + kx;
-                for oy in 0..self.out[0] {
-                    let y = window.input_coord(0, oy, ky);
-                    if !(0..h).contains(&y) {
-                        continue;
-                    }
-                    for ox in 0..self.out[1] {
-                        let x = window.input_coord(1, ox, kx);
-                        if (0..w).contains(&x) {
-                            visit(tap, oy * self.out[1] + ox, (y * w + x) as usize);
-                        }
-                    }
-                }
+        window.for_each_tap(self.out, |tap, pos, y, x| {
+            if (0..h).contains(&y) && (0..w).contains(&x) {
+                visit(tap, pos, (y * w + x) as usize);
             }
-        }
+        });
     }
 }
 

@@ -12,7 +12,9 @@ fn wrong_length_data_is_an_error_not_a_panic() {
 }
 
 #[test]
-#[should_panic(expected = "matmul: shapes do not match: lhs [32, 784] vs rhs [256, 10] (inner dimensions differ: 784 != 256)")]
+#[should_panic(
+    expected = "matmul: shapes do not match: lhs [32, 784] vs rhs [256, 10] (inner dimensions differ: 784 != 256)"
+)]
 fn matmul_mismatch_panics_naming_both_shapes() {
     let device = CpuDevice::shared();
     let a = Tensor::zeros([32, 784], DType::F32, &device).unwrap();
@@ -45,7 +47,8 @@ impl SumAxis for Tensor {
 #[test]
 fn seeds_fix_the_numbers() {
     let device = CpuDevice::shared();
-    let draw = |seed| TensorRng::new(seed).normal([1000], 0.0, 1.0, DType::F64, &device).unwrap().to_vec::<f64>().unwrap();
+    let draw =
+        |seed| TensorRng::new(seed).normal([1000], 0.0, 1.0, DType::F64, &device).unwrap().to_vec::<f64>().unwrap();
     assert_eq!(draw(3), draw(3));
     assert_ne!(draw(3), draw(4));
     let values = draw(3);

@@ -384,6 +384,23 @@ impl Window2d {
         Ok(out)
     }
 
+    /// Calls `visit(tap, position, y, x)` for every kernel tap (row-major over the kernel) of
+    /// every output position (row-major over `out`), tap-major, with the input coordinates the
+    /// tap reads; they are negative or past the input inside the padding.
+    pub fn for_each_tap(&self, out: [usize; 2], mut visit: impl FnMut(usize, usize, isize, isize)) {
+        for ky in 0..self.kernel[0] {
+            for kx in 0..self.kernel[1] {
+                let tap = ky * self.kernel[1] + kx;
+                for oy in 0..out[0] {
+                    let y = self.input_coord(0, oy, ky);
+                    for ox in 0..out[1] {
+                        visit(tap, oy * out[1] + ox, y, self.input_coord(1, ox, kx));
+                    }
+                }
+            }
+        }
+    }
+
     /// Input coordinate (may be outside `0..input`, i.e. in the padding) read by output
     /// position `o` at kernel tap `k` on axis `axis`.
     #[inline]

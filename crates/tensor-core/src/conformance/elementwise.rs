@@ -236,24 +236,20 @@ fn movement(s: &mut Suite) {
     );
 
     for view in View::ALL {
-        let parts: Vec<(Tensor, Ref)> =
-            [&[2, 3][..], &[2, 0], &[2, 4]].iter().map(|d| s.input(d, view, Domain::Any)).collect();
-        let tensors: Vec<&Tensor> = parts.iter().map(|(t, _)| t).collect();
-        let refs: Vec<Ref> = parts.iter().map(|(_, r)| r.clone()).collect();
-        s.record(
-            "concat",
-            Some(Composite::Concat),
-            format!("axis 1 {view:?}"),
-            Suite::compare(Tensor::try_cat(&tensors, 1), &Ref::concat(&refs, 1), None),
-        );
-        let parts: Vec<(Tensor, Ref)> = [&[1, 5][..], &[3, 5]].iter().map(|d| s.input(d, view, Domain::Any)).collect();
-        let tensors: Vec<&Tensor> = parts.iter().map(|(t, _)| t).collect();
-        let refs: Vec<Ref> = parts.iter().map(|(_, r)| r.clone()).collect();
-        s.record(
-            "concat",
-            Some(Composite::Concat),
-            format!("axis 0 {view:?}"),
-            Suite::compare(Tensor::try_cat(&tensors, 0), &Ref::concat(&refs, 0), None),
-        );
+        concat_case(s, &[&[2, 3], &[2, 0], &[2, 4]], 1, view);
+        concat_case(s, &[&[1, 5], &[3, 5]], 0, view);
     }
+}
+
+fn concat_case(s: &mut Suite, shapes: &[&[usize]], axis: usize, view: View) {
+    let parts: Vec<(Tensor, Ref)> = shapes.iter().map(|d| s.input(d, view, Domain::Any)).collect();
+    let tensors: Vec<&Tensor> = parts.iter().map(|(t, _)| t).collect();
+    let refs: Vec<Ref> = parts.iter().map(|(_, r)| r.clone()).collect();
+    let got = Tensor::try_cat(&tensors, axis as isize);
+    s.record(
+        "concat",
+        Some(Composite::Concat),
+        format!("axis {axis} {view:?}"),
+        Suite::compare(got, &Ref::concat(&refs, axis), None),
+    );
 }

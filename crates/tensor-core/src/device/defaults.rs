@@ -119,34 +119,19 @@ impl WindowPlan {
 
     /// For each `(tap, position)`, the flat index into the padded plane it reads.
     fn padded_taps(&self, window: &Window2d) -> Vec<i64> {
-        self.taps(window, |y, x| (y as usize * self.padded[1] + x as usize) as i64, window.padding)
+        let [pad_y, pad_x] = window.padding.map(|p| p as isize);
+        self.taps(window, |y, x| ((y + pad_y) * self.padded[1] as isize + x + pad_x) as i64)
     }
 
     /// For each `(tap, position)`, the flat index into the unpadded plane (-1 in the padding).
     fn plane_taps(&self, window: &Window2d) -> Vec<i64> {
         let (h, w) = (self.h as isize, self.w as isize);
-        self.taps(
-            window,
-            |y, x| {
-                if (0..h).contains(&y) && (0..w).contains(&x) { (y * w + x) as i64 } else { -1 }
-            },
-            [0, 0],
-        )
+        self.taps(window, |y, x| if (0..h).contains(&y) && (0..w).contains(&x) { (y * w + x) as i64 } else { -1 })
     }
 
-    fn taps(&self, window: &Window2d, at: impl Fn(isize, isize) -> i64, shift: [usize; 2]) -> Vec<i64> {
+    fn taps(&self, window: &Window2d, at: impl Fn(isize, isize) -> i64) -> Vec<i64> {
         let mut table = Vec::with_capacity(window.taps() * self.positions());
-        for ky in 0..window.kernel[0] {
-            for kx in 0..window.kernel[1] {
-                for oy in 0..self.out[0] {
-                    for ox in 0..self.out[1] {
-                        let y = window.input_coord(0, oy, ky) + shift[0] as isize;
-                        let x = window.input_coord(1, ox, kx) + shift[1] as isize;
-                        table.push(at(y, x));
-                    }
-                }
-            }
-        }
+        window.for_each_tap(self.out, |_, _, y, x| table.push(at(y, x)));
         table
     }
 
