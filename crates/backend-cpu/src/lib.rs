@@ -30,7 +30,7 @@ mod reduce;
 mod storage;
 mod window;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub use storage::CpuStorage;
 use tensor_core::device::defaults;
@@ -51,9 +51,10 @@ impl CpuDevice {
         CpuDevice
     }
 
-    /// A new CPU device behind the shared handle tensors hold.
+    /// The process-wide CPU device behind the shared handle tensors hold.
     pub fn shared() -> Arc<dyn Device> {
-        Arc::new(CpuDevice)
+        static SHARED: OnceLock<Arc<dyn Device>> = OnceLock::new();
+        SHARED.get_or_init(|| Arc::new(CpuDevice)).clone()
     }
 }
 

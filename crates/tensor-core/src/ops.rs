@@ -37,6 +37,8 @@ pub enum UnaryOp {
     Sin,
     /// cos x.
     Cos,
+    /// The error function erf x.
+    Erf,
     /// -1, 0 or 1.
     Sign,
     /// ln(1 + e^x), evaluated stably.
@@ -97,6 +99,7 @@ impl UnaryOp {
             }
             UnaryOp::Sin => x.sin(),
             UnaryOp::Cos => x.cos(),
+            UnaryOp::Erf => x.erf(),
             UnaryOp::Sign => {
                 if x > F::ZERO {
                     F::ONE

@@ -60,6 +60,7 @@ fn unary(s: &mut Suite) {
         (GeluTanh, Domain::Any),
         (Sin, Domain::Any),
         (Cos, Domain::Any),
+        (Erf, Domain::Any),
         (Sign, Domain::Any),
         (Softplus, Domain::Large),
         (Softplus, Domain::Any),

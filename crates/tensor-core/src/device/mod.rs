@@ -74,6 +74,12 @@ pub trait Device: Send + Sync + fmt::Debug {
     /// A short human-readable name, e.g. `cpu` or `gpu (NVIDIA H200, Vulkan)`.
     fn name(&self) -> String;
 
+    /// Which buffers this device can use: two devices with the same identity accept each other's
+    /// storages (every CPU device instance is the same device). Defaults to the name.
+    fn identity(&self) -> String {
+        self.name()
+    }
+
     /// The composites this backend overrides with a native implementation.
     fn native_composites(&self) -> Vec<Composite> {
         Vec::new()

@@ -65,6 +65,8 @@ impl Tensor {
         sin try_sin => UnaryOp::Sin;
         /// cos x.
         cos try_cos => UnaryOp::Cos;
+        /// erf x.
+        erf try_erf => UnaryOp::Erf;
         /// Sign: -1, 0 or 1.
         sign try_sign => UnaryOp::Sign;
         /// ln(1 + e^x).

@@ -156,9 +156,11 @@ impl Tensor {
         self.layout.is_contiguous()
     }
 
-    /// Whether two tensors live on the same device instance.
+    /// Whether two tensors live on the same device (the same instance, or instances with the
+    /// same [`Device::identity`]).
     pub fn same_device(&self, other: &Tensor) -> bool {
         Arc::as_ptr(&self.device) as *const () == Arc::as_ptr(&other.device) as *const ()
+            || self.device.identity() == other.device.identity()
     }
 
     pub(crate) fn check_same_device(&self, op: &'static str, other: &Tensor) -> Result<()> {

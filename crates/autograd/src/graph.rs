@@ -1,0 +1,114 @@
+//! The core of reverse-mode differentiation, in one place: ops record a node (their inputs and
+//! a backward closure) when an input needs a gradient; `backward` orders the nodes
+//! topologically and applies each closure once, in reverse, accumulating gradients.
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tensor_core::{Result, Tensor, TensorError};
+
+use crate::Var;
+
+/// A backward rule: given the gradient of the op's output, the gradients of its inputs
+/// (`None` for inputs that need none). Run at most once, then dropped with what it saved.
+pub(crate) type BackwardFn = Box<dyn FnOnce(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync>;
+
+/// What an op recorded: its inputs and its backward rule.
+pub(crate) struct Node {
+    pub(crate) inputs: Vec<Var>,
+    pub(crate) backward: BackwardFn,
+}
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether ops currently record graph nodes (false inside [`no_grad`]).
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(Cell::get)
+}
+
+/// Runs `f` without recording any graph (inference, optimizer updates); restores the previous
+/// mode afterwards, even if `f` panics.
+pub fn no_grad<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            GRAD_ENABLED.with(|g| g.set(self.0));
+        }
+    }
+    let _restore = Restore(GRAD_ENABLED.with(|g| g.replace(false)));
+    f()
+}
+
+fn key(var: &Var) -> usize {
+    Arc::as_ptr(&var.inner) as *const () as usize
+}
+
+/// The non-leaf vars reachable from `root`, each after every var that uses it.
+fn topological_order(root: &Var) -> Vec<Var> {
+    let mut order = Vec::new();
+    let mut visited = HashSet::new();
+    // Iterative post-order DFS: (var, inputs already pushed).
+    let mut stack = vec![(root.clone(), false)];
+    while let Some((var, expanded)) = stack.pop() {
+        if expanded {
+            order.push(var);
+            continue;
+        }
+        if !visited.insert(key(&var)) {
+            continue;
+        }
+        if var.is_leaf() {
+            continue;
+        }
+        // A freed node keeps its place in the order, so `backward` reports it.
+        let inputs = var.node_inputs().unwrap_or_default();
+        stack.push((var, true));
+        for input in inputs {
+            if input.requires_grad() && !visited.contains(&key(&input)) {
+                stack.push((input, false));
+            }
+        }
+    }
+    order.reverse();
+    order
+}
+
+/// Back-propagates `seed` (the gradient of `root`) to every leaf that requires a gradient,
+/// adding into the leaves' `.grad()`. Frees the graph as it goes.
+pub(crate) fn backward(root: &Var, seed: Tensor) -> Result<()> {
+    if !root.requires_grad() {
+        return Err(TensorError::invalid("backward", "the output does not depend on any var that requires a gradient"));
+    }
+    if root.is_leaf() {
+        return root.accumulate_grad(seed);
+    }
+    let mut pending: HashMap<usize, Tensor> = HashMap::from([(key(root), seed)]);
+    for var in topological_order(root) {
+        let Some(grad) = pending.remove(&key(&var)) else { continue };
+        let node = var.take_node().ok_or_else(|| {
+            TensorError::invalid(
+                "backward",
+                "the graph was already freed by an earlier backward; run the forward pass again",
+            )
+        })?;
+        let input_grads = (node.backward)(&grad)?;
+        for (input, input_grad) in node.inputs.iter().zip(input_grads) {
+            let Some(input_grad) = input_grad else { continue };
+            if !input.requires_grad() {
+                continue;
+            }
+            if input.is_leaf() {
+                input.accumulate_grad(input_grad)?;
+            } else {
+                match pending.remove(&key(input)) {
+                    Some(existing) => pending.insert(key(input), existing.try_add(&input_grad)?),
+                    None => pending.insert(key(input), input_grad),
+                };
+            }
+        }
+    }
+    Ok(())
+}

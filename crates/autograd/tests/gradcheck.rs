@@ -1,0 +1,184 @@
+//! Gradient checks for every differentiable op, on backend-cpu in f64: fixed cases per op,
+//! then property-based shapes for broadcasting and non-contiguous inputs.
+
+use std::sync::Arc;
+
+use autograd::{GradcheckOptions, Var, gradcheck};
+use backend_cpu::CpuDevice;
+use proptest::prelude::*;
+use tensor_core::{BinaryOp, DType, Device, Tensor, TensorRng, UnaryOp, Window2d};
+
+fn device() -> Arc<dyn Device> {
+    CpuDevice::shared()
+}
+
+/// Values in ±[0.2, 1.2] (away from the kinks of relu, abs, clamp at ±0.1… and from zero).
+fn input(dims: &[usize], seed: u64) -> Tensor {
+    let dev = device();
+    let mut rng = TensorRng::new(seed);
+    let magnitude = rng.uniform(dims, 0.2, 1.2, DType::F64, &dev).unwrap();
+    let sign = rng.bernoulli(dims, 0.5, DType::F64, &dev).unwrap().affine(2.0, -1.0);
+    magnitude.mul(&sign)
+}
+
+fn positive(dims: &[usize], seed: u64) -> Tensor {
+    input(dims, seed).abs()
+}
+
+fn check(name: &str, f: impl Fn(&[Var]) -> tensor_core::Result<Var>, inputs: Vec<Tensor>) {
+    if let Err(e) = gradcheck(f, &inputs, GradcheckOptions::default()) {
+        panic!("{name}: {e}");
+    }
+}
+
+#[test]
+fn unary_ops() {
+    use UnaryOp::*;
+    let ops = [
+        Neg,
+        Exp,
+        Log,
+        Sqrt,
+        Abs,
+        Recip,
+        Square,
+        Sigmoid,
+        Tanh,
+        Relu,
+        Gelu,
+        GeluTanh,
+        Sin,
+        Cos,
+        Erf,
+        Sign,
+        Softplus,
+        LeakyRelu(0.1),
+        Affine { mul: 2.5, add: -1.0 },
+        Powf(3.0),
+        Powf(0.5),
+        Clamp { min: -0.5, max: 0.7 },
+    ];
+    for op in ops {
+        let x = if matches!(op, Log | Sqrt | Powf(0.5)) { positive(&[3, 4], 1) } else { input(&[3, 4], 1) };
+        // Through a transposed view, so rules see strided inputs.
+        check(&format!("{op:?}"), |v| v[0].transpose(0, 1)?.unary(op), vec![x]);
+    }
+}
+
+#[test]
+fn binary_ops_broadcast() {
+    use BinaryOp::*;
+    for op in [Add, Sub, Mul, Div, Pow, Maximum, Minimum] {
+        let a = if op == Pow { positive(&[3, 1, 4], 2) } else { input(&[3, 1, 4], 2) };
+        let b = input(&[2, 4], 3);
+        check(&format!("{op:?}"), |v| v[0].binary(op, &v[1]), vec![a, b]);
+    }
+}
+
+#[test]
+fn where_select() {
+    let cond = input(&[3, 4], 9).gt(&Tensor::scalar(0.0, DType::F64, &device()).unwrap());
+    check("where", |v| v[0].where_select(&cond, &v[1]), vec![input(&[3, 4], 4), input(&[4], 5)]);
+}
+
+#[test]
+fn reductions_and_softmax() {
+    let x = input(&[3, 4, 5], 6);
+    check("sum", |v| v[0].sum(&[0, 2], false), vec![x.clone()]);
+    check("sum keepdim", |v| v[0].sum(&[1], true), vec![x.clone()]);
+    check("mean", |v| v[0].mean(&[-1], false), vec![x.clone()]);
+    check("max", |v| v[0].max(&[1], false), vec![x.clone()]);
+    check("min", |v| v[0].min(&[0, 2], true), vec![x.clone()]);
+    check("softmax", |v| v[0].softmax(1), vec![x.clone()]);
+    check("log_softmax", |v| v[0].log_softmax(-1), vec![x.clone()]);
+    check("logsumexp", |v| v[0].logsumexp(2, false), vec![x.clone()]);
+    check("logsumexp keepdim", |v| v[0].logsumexp(0, true), vec![x]);
+}
+
+#[test]
+fn matmul_batched_and_transposed() {
+    check("matmul", |v| v[0].matmul(&v[1]), vec![input(&[2, 3, 4], 7), input(&[4, 5], 8)]);
+    check("matmul bcast", |v| v[0].matmul(&v[1]), vec![input(&[2, 1, 3, 4], 7), input(&[3, 4, 2], 8)]);
+    check(
+        "matmul transposed",
+        |v| v[0].transpose(0, 1)?.matmul(&v[1].transpose(0, 1)?),
+        vec![input(&[4, 3], 9), input(&[5, 4], 10)],
+    );
+}
+
+#[test]
+fn views_and_joins() {
+    let x = input(&[2, 3, 4], 11);
+    check("reshape", |v| v[0].reshape([6, 4]), vec![x.clone()]);
+    check("permute", |v| v[0].permute(&[2, 0, 1]), vec![x.clone()]);
+    check("narrow", |v| v[0].narrow(2, 1, 2), vec![x.clone()]);
+    check("flip", |v| v[0].flip(1), vec![x.clone()]);
+    check("broadcast", |v| v[0].broadcast_to([5, 2, 3, 4]), vec![x.clone()]);
+    check("unsqueeze/squeeze", |v| v[0].unsqueeze(1)?.exp()?.squeeze(1), vec![x.clone()]);
+    check("cat", |v| Var::cat(&[&v[0], &v[1]], 1), vec![x, input(&[2, 2, 4], 12)]);
+}
+
+#[test]
+fn indexing() {
+    let dev = device();
+    let index = Tensor::from_vec(vec![0i64, 2, 2, 1, 0, 1], [2, 3], &dev).unwrap();
+    check("gather", |v| v[0].gather(1, &index), vec![input(&[2, 4], 13)]);
+    check("scatter_add", |v| v[0].scatter_add(1, &index, &v[1]), vec![input(&[2, 4], 14), input(&[2, 3], 15)]);
+    let picks = Tensor::from_vec(vec![3i64, 0, 3, 1], [4], &dev).unwrap();
+    check("index_select", |v| v[0].index_select(0, &picks), vec![input(&[5, 3], 16)]);
+    check("index_select axis 1", |v| v[0].index_select(1, &picks), vec![input(&[2, 5], 16)]);
+    check("index_add", |v| v[0].index_add(0, &picks, &v[1]), vec![input(&[5, 3], 17), input(&[4, 3], 18)]);
+    let ids = Tensor::from_vec(vec![1i64, 4, 4, 0], [2, 2], &dev).unwrap();
+    check("embedding", |v| v[0].embedding(&ids), vec![input(&[5, 3], 19)]);
+}
+
+#[test]
+fn windows() {
+    let x = input(&[2, 2, 5, 6], 20);
+    let conv = Window2d::new([3, 3]).padding([1, 1]).stride([2, 1]);
+    check("unfold", |v| v[0].unfold(&conv), vec![x.clone()]);
+    let cols = input(&[2, 18, 18], 21);
+    check("fold", |v| v[0].fold(&conv, [5, 6]), vec![cols]);
+    let pool = Window2d::new([2, 2]).stride([2, 2]);
+    check("max_pool2d", |v| v[0].max_pool2d(&pool), vec![x.clone()]);
+    check("max_pool2d padded", |v| v[0].max_pool2d(&Window2d::new([3, 3]).padding([1, 1])), vec![x.clone()]);
+    check("avg_pool2d", |v| v[0].avg_pool2d(&Window2d::new([3, 2]).padding([1, 0]).dilation([1, 2])), vec![x]);
+}
+
+/// A shape and a second shape that broadcasts against it (some axes set to 1, leading axes
+/// dropped).
+fn broadcast_pair() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
+    prop::collection::vec(1usize..4, 1..4).prop_flat_map(|dims| {
+        let rank = dims.len();
+        (Just(dims.clone()), prop::collection::vec(any::<bool>(), rank), 0..rank).prop_map(|(dims, ones, drop)| {
+            let other: Vec<usize> = dims.iter().zip(&ones).map(|(&d, &one)| if one { 1 } else { d }).collect();
+            (dims, other[drop..].to_vec())
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn binary_broadcasting_any_shapes((a, b) in broadcast_pair(), swap in any::<bool>(), seed in 0u64..1000) {
+        let (a, b) = if swap { (b, a) } else { (a, b) };
+        for op in [BinaryOp::Add, BinaryOp::Mul, BinaryOp::Div] {
+            let inputs = [input(&a, seed), input(&b, seed + 1)];
+            prop_assert!(gradcheck(|v| v[0].binary(op, &v[1]), &inputs, GradcheckOptions::default()).is_ok(), "{op:?} {a:?} {b:?}");
+        }
+    }
+
+    #[test]
+    fn non_contiguous_inputs(m in 1usize..5, k in 1usize..5, n in 1usize..5, flip in any::<bool>(), seed in 0u64..1000) {
+        // lhs arrives transposed (and maybe flipped), rhs narrowed: strided views everywhere.
+        let lhs = input(&[k, m], seed);
+        let rhs = input(&[k, n + 2], seed + 1);
+        let f = |v: &[Var]| {
+            let a = v[0].transpose(0, 1)?;
+            let a = if flip { a.flip(1)? } else { a };
+            a.matmul(&v[1].narrow(1, 1, n)?)?.tanh()?.sum(&[0], false)
+        };
+        prop_assert!(gradcheck(f, &[lhs, rhs], GradcheckOptions::default()).is_ok());
+    }
+}
