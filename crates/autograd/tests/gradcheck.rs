@@ -182,3 +182,13 @@ proptest! {
         prop_assert!(gradcheck(f, &[lhs, rhs], GradcheckOptions::default()).is_ok());
     }
 }
+
+#[test]
+fn fused_linear() {
+    check(
+        "linear",
+        |v| v[0].linear(&v[1], Some(&v[2])),
+        vec![input(&[2, 3, 4], 30), input(&[5, 4], 31), input(&[5], 32)],
+    );
+    check("linear no bias", |v| v[0].linear(&v[1], None), vec![input(&[3, 4], 33), input(&[2, 4], 34)]);
+}

@@ -9,18 +9,29 @@ use crate::storage::{contiguous, cpu, gather_view, view, wrap};
 /// Below this many elements, work stays on the calling thread.
 pub(crate) const PARALLEL_MIN: usize = 1 << 15;
 
+/// Elements per parallel task: large enough that a task is mostly vectorised work.
+const CHUNK: usize = 1 << 13;
+
+/// Whether `len` elements are worth splitting across the current pool's threads.
+pub(crate) fn parallel(len: usize) -> bool {
+    len >= PARALLEL_MIN && rayon::current_num_threads() > 1
+}
+
 /// `f` applied to every selected element, in row-major order.
-pub(crate) fn map<T: Copy + Send + Sync, U: Send>(
+pub(crate) fn map<T: Copy + Send + Sync, U: Copy + Default + Send + Sync>(
     data: &[T],
     layout: &Layout,
     f: impl Fn(T) -> U + Sync + Send,
 ) -> Vec<U> {
     let input = contiguous(data, layout);
-    if input.len() >= PARALLEL_MIN {
-        input.par_iter().map(|&x| f(x)).collect()
-    } else {
-        input.iter().map(|&x| f(x)).collect()
+    if !parallel(input.len()) {
+        return input.iter().map(|&x| f(x)).collect();
     }
+    let mut out = vec![U::default(); input.len()];
+    out.par_chunks_mut(CHUNK).zip(input.par_chunks(CHUNK)).for_each(|(o, i)| {
+        o.iter_mut().zip(i).for_each(|(o, &x)| *o = f(x));
+    });
+    out
 }
 
 /// `f` applied to pairs of selected elements (both layouts have the same shape).
@@ -33,15 +44,18 @@ pub(crate) fn zip_map<T: Copy + Send + Sync + Default, U: Copy + Send + Sync + D
 ) -> Vec<T> {
     if la.is_contiguous() && lb.is_contiguous() {
         let (a, b) = (contiguous(a, la), contiguous(b, lb));
-        return if a.len() >= PARALLEL_MIN {
-            a.par_iter().zip(b.par_iter()).map(|(&x, &y)| f(x, y)).collect()
-        } else {
-            a.iter().zip(b.iter()).map(|(&x, &y)| f(x, y)).collect()
-        };
+        if !parallel(a.len()) {
+            return a.iter().zip(b.iter()).map(|(&x, &y)| f(x, y)).collect();
+        }
+        let mut out = vec![T::default(); a.len()];
+        out.par_chunks_mut(CHUNK).zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK))).for_each(|(o, (a, b))| {
+            o.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (&x, &y))| *o = f(x, y));
+        });
+        return out;
     }
     let mut out = ArrayD::<T>::default(IxDyn(la.dims()));
     let zip = Zip::from(&mut out).and(view(a, la)).and(view(b, lb));
-    if la.numel() >= PARALLEL_MIN {
+    if parallel(la.numel()) {
         zip.par_for_each(|o, &x, &y| *o = f(x, y));
     } else {
         zip.for_each(|o, &x, &y| *o = f(x, y));
@@ -49,8 +63,32 @@ pub(crate) fn zip_map<T: Copy + Send + Sync + Default, U: Copy + Send + Sync + D
     out.into_raw_vec_and_offset().0
 }
 
+/// `op` over the view, with one monomorphic loop per variant: inside each arm the variant is a
+/// constant, so `apply` folds to straight-line code the compiler can vectorise.
 fn unary_float<F: Float + Default>(op: UnaryOp, data: &[F], layout: &Layout) -> Vec<F> {
-    map(data, layout, |x| op.apply(x))
+    use UnaryOp::*;
+    macro_rules! arms {
+        ($($variant:pat => $constant:expr),* $(,)?) => {
+            match op { $($variant => map(data, layout, move |x| $constant.apply(x)),)* }
+        };
+    }
+    arms! {
+        Neg => Neg, Exp => Exp, Log => Log, Sqrt => Sqrt, Abs => Abs, Recip => Recip, Square => Square,
+        Sigmoid => Sigmoid, Tanh => Tanh, Relu => Relu, Gelu => Gelu, GeluTanh => GeluTanh, Sin => Sin,
+        Cos => Cos, Erf => Erf, Sign => Sign, Softplus => Softplus, LeakyRelu(s) => LeakyRelu(s),
+        Affine { mul, add } => Affine { mul, add }, Powf(p) => Powf(p), Clamp { min, max } => Clamp { min, max },
+    }
+}
+
+/// `op` over two views, one monomorphic loop per variant (see [`unary_float`]).
+fn binary_float<F: Float + Default>(op: BinaryOp, a: &[F], la: &Layout, b: &[F], lb: &Layout) -> Vec<F> {
+    use BinaryOp::*;
+    macro_rules! arms {
+        ($($variant:ident),*) => {
+            match op { $($variant => zip_map(a, la, b, lb, |x, y| $variant.apply(x, y)),)* }
+        };
+    }
+    arms!(Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge)
 }
 
 pub(crate) fn unary(op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage> {
@@ -68,8 +106,8 @@ pub(crate) fn unary(op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage
 pub(crate) fn binary(op: BinaryOp, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
     let (a, b) = (cpu(lhs).read(), cpu(rhs).read());
     Ok(wrap(match (&*a, &*b) {
-        (HostBuffer::F32(a), HostBuffer::F32(b)) => HostBuffer::F32(zip_map(a, ll, b, rl, |x, y| op.apply(x, y))),
-        (HostBuffer::F64(a), HostBuffer::F64(b)) => HostBuffer::F64(zip_map(a, ll, b, rl, |x, y| op.apply(x, y))),
+        (HostBuffer::F32(a), HostBuffer::F32(b)) => HostBuffer::F32(binary_float(op, a, ll, b, rl)),
+        (HostBuffer::F64(a), HostBuffer::F64(b)) => HostBuffer::F64(binary_float(op, a, ll, b, rl)),
         (HostBuffer::I64(a), HostBuffer::I64(b)) => {
             op.check_dtype(DType::I64)?;
             HostBuffer::I64(zip_map(a, ll, b, rl, |x, y| op.apply_i64(x, y).unwrap_or(0)))

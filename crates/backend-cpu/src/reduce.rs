@@ -4,7 +4,6 @@ use ndarray::{ArrayD, ArrayViewMut1, Axis, IxDyn, Zip};
 use rayon::prelude::*;
 use tensor_core::{ArgReduceOp, Float, HostBuffer, Layout, ReduceOp, Result, Storage};
 
-use crate::elementwise::PARALLEL_MIN;
 use crate::storage::{contiguous, cpu, gather_view, view, wrap};
 
 /// Folds a contiguous run with eight independent accumulators, so sums vectorise.
@@ -53,7 +52,7 @@ fn reduce_float<F: Float + Default>(op: ReduceOp, data: &[F], layout: &Layout, a
             return vec![op.identity(); outer];
         }
         let input = contiguous(data, layout);
-        return if input.len() >= PARALLEL_MIN && outer > 1 {
+        return if crate::elementwise::parallel(input.len()) && outer > 1 {
             input.par_chunks(inner).map(|run| fold_run(op, run)).collect()
         } else {
             input.chunks(inner).map(|run| fold_run(op, run)).collect()
@@ -142,7 +141,7 @@ fn softmax_float<F: Float + Default>(data: &[F], layout: &Layout, axis: usize, l
         return values;
     }
     if axis + 1 == layout.rank() {
-        if values.len() >= PARALLEL_MIN {
+        if crate::elementwise::parallel(values.len()) {
             values.par_chunks_mut(n).for_each(|run| softmax_run(run, log));
         } else {
             values.chunks_mut(n).for_each(|run| softmax_run(run, log));

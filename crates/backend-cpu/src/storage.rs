@@ -69,6 +69,9 @@ pub(crate) fn view<'a, T>(data: &'a [T], layout: &Layout) -> ArrayViewD<'a, T> {
     v
 }
 
+/// Side of the square tiles in which transposed views are copied (cache-friendly on both sides).
+const TILE: usize = 32;
+
 /// The selected elements in row-major order, as a new vector.
 pub(crate) fn gather_view<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
     if layout.numel() == 0 {
@@ -78,7 +81,52 @@ pub(crate) fn gather_view<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
         let start = layout.offset();
         return data[start..start + layout.numel()].to_vec();
     }
-    view(data, layout).iter().copied().collect()
+    let (dims, strides) = (layout.dims(), layout.strides());
+    let rank = dims.len();
+    let mut out = Vec::with_capacity(layout.numel());
+    // Odometer over all but the last two axes; the last two are copied as a matrix, in tiles
+    // when the view is transposed (unit stride on the second-last axis).
+    let (rows, cols) = if rank >= 2 { (dims[rank - 2], dims[rank - 1]) } else { (1, dims[0]) };
+    let (row_stride, col_stride) = if rank >= 2 { (strides[rank - 2], strides[rank - 1]) } else { (0, strides[0]) };
+    let outer = &dims[..rank.saturating_sub(2)];
+    let mut index = vec![0usize; outer.len()];
+    let mut base = layout.offset() as isize;
+    loop {
+        if row_stride.abs() == 1 && cols > 1 && rows > 1 {
+            let start = out.len();
+            out.resize(start + rows * cols, data[base as usize]);
+            for r0 in (0..rows).step_by(TILE) {
+                for c0 in (0..cols).step_by(TILE) {
+                    for c in c0..(c0 + TILE).min(cols) {
+                        let col_base = base + c as isize * col_stride;
+                        for r in r0..(r0 + TILE).min(rows) {
+                            out[start + r * cols + c] = data[(col_base + r as isize * row_stride) as usize];
+                        }
+                    }
+                }
+            }
+        } else {
+            for r in 0..rows {
+                let row_base = base + r as isize * row_stride;
+                out.extend((0..cols).map(|c| data[(row_base + c as isize * col_stride) as usize]));
+            }
+        }
+        // Advance the odometer over the outer axes.
+        let mut axis = outer.len();
+        loop {
+            if axis == 0 {
+                return out;
+            }
+            axis -= 1;
+            index[axis] += 1;
+            base += strides[axis];
+            if index[axis] < outer[axis] {
+                break;
+            }
+            base -= strides[axis] * outer[axis] as isize;
+            index[axis] = 0;
+        }
+    }
 }
 
 /// The selected elements as a contiguous slice, borrowed when possible.

@@ -18,3 +18,31 @@ impl Var {
         }))
     }
 }
+
+impl Var {
+    /// A fully connected layer in one op: `self · weightᵀ + bias`, with `weight` as
+    /// `[out, in]` (PyTorch's layout). Its backward writes the weight gradient directly in
+    /// that layout (`gᵀ · x`), so no transposed copy is made.
+    pub fn linear(&self, weight: &Var, bias: Option<&Var>) -> Result<Var> {
+        let (x, w) = (self.value(), weight.value());
+        let mut y = x.try_matmul(&w.try_transpose(-2, -1)?)?;
+        if let Some(b) = bias {
+            y = y.try_add(&b.value())?;
+        }
+        let has_bias = bias.is_some();
+        let inputs: Vec<&Var> = [self, weight].into_iter().chain(bias).collect();
+        Ok(Var::from_op(y, &inputs, move |grad| {
+            let gx = grad.try_matmul(&w)?;
+            // Flatten leading axes so the weight gradient is one [out, in] product.
+            let rows = grad.numel() / grad.dims()[grad.rank() - 1].max(1);
+            let g2 = grad.try_reshape([rows, w.dims()[0]])?;
+            let x2 = x.try_reshape([rows, w.dims()[1]])?;
+            let gw = g2.try_transpose(0, 1)?.try_matmul(&x2)?;
+            let mut grads = vec![Some(gx), Some(gw)];
+            if has_bias {
+                grads.push(Some(g2.try_reduce(tensor_core::ReduceOp::Sum, &[0], false)?));
+            }
+            Ok(grads)
+        }))
+    }
+}

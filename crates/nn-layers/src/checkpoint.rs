@@ -1,0 +1,147 @@
+//! Checkpoints in safetensors, with PyTorch's names and layouts, written atomically.
+//!
+//! Model parameters keep their names (`0.weight`); optimizer buffers, when saved, are stored
+//! under `optimizer.<param>.<buffer>`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, TensorView};
+use tensor_core::{DType, HostBuffer, Shape, Tensor};
+
+use crate::optim::Optimizer;
+use crate::{Module, ModuleExt, NnError, Result};
+
+/// Prefix of optimizer buffers inside a checkpoint.
+pub const OPTIMIZER_PREFIX: &str = "optimizer.";
+
+/// What a load found besides the tensors it applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Model parameters the checkpoint lacks (left as they were).
+    pub missing: Vec<String>,
+    /// Checkpoint tensors the model has no parameter for.
+    pub unexpected: Vec<String>,
+}
+
+fn to_bytes(tensor: &Tensor) -> Result<(Dtype, Vec<u8>)> {
+    Ok(match tensor.to_buffer()? {
+        HostBuffer::F32(v) => (Dtype::F32, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        HostBuffer::F64(v) => (Dtype::F64, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        HostBuffer::I64(v) => (Dtype::I64, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+    })
+}
+
+/// Writes named tensors to `path` atomically: a temporary file in the same folder, then a rename,
+/// so an interrupted save never leaves a half-written checkpoint.
+pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
+    let encoded: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(name, t)| to_bytes(t).map(|(dtype, bytes)| (name.clone(), dtype, t.dims().to_vec(), bytes)))
+        .collect::<Result<_>>()?;
+    let views: Vec<(String, TensorView<'_>)> = encoded
+        .iter()
+        .map(|(name, dtype, dims, bytes)| {
+            TensorView::new(*dtype, dims.clone(), bytes)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| NnError::format(path, e.to_string()))
+        })
+        .collect::<Result<_>>()?;
+    let data = safetensors::serialize(views, None).map_err(|e| NnError::format(path, e.to_string()))?;
+    let tmp = temp_path(path);
+    std::fs::write(&tmp, data).map_err(|e| NnError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| NnError::io(path, e))
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".tmp{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Reads every tensor of a safetensors file onto `device`.
+pub fn load_tensors(path: &Path, device: &std::sync::Arc<dyn tensor_core::Device>) -> Result<Vec<(String, Tensor)>> {
+    let data = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
+    let file = safetensors::SafeTensors::deserialize(&data)
+        .map_err(|e| NnError::format(path, format!("not a safetensors file: {e}")))?;
+    let mut out = Vec::new();
+    for (name, view) in file.tensors() {
+        let bytes = view.data();
+        let buffer = match view.dtype() {
+            Dtype::F32 => HostBuffer::F32(
+                bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect(),
+            ),
+            Dtype::F64 => HostBuffer::F64(
+                bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+            ),
+            Dtype::I64 => HostBuffer::I64(
+                bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+            ),
+            other => {
+                return Err(NnError::format(
+                    path,
+                    format!("tensor `{name}` has dtype {other:?}; Tessera reads F32, F64 and I64"),
+                ));
+            }
+        };
+        out.push((name.clone(), Tensor::from_buffer(buffer, view.shape().to_vec(), device)?));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Saves a model's parameters, and the optimizer's buffers when given.
+pub fn save(path: &Path, model: &dyn Module, optimizer: Option<&dyn Optimizer>) -> Result<()> {
+    let mut tensors: Vec<(String, Tensor)> = model.parameters().into_iter().map(|(n, p)| (n, p.value())).collect();
+    if let Some(opt) = optimizer {
+        tensors.extend(opt.state()?.into_iter().map(|(n, t)| (format!("{OPTIMIZER_PREFIX}{n}"), t)));
+    }
+    save_tensors(path, &tensors)
+}
+
+/// Loads parameters into `model` (and buffers into `optimizer`). Tensors are converted to the
+/// parameter's dtype; a shape mismatch is an error and changes nothing.
+pub fn load(path: &Path, model: &dyn Module, optimizer: Option<&mut dyn Optimizer>) -> Result<LoadReport> {
+    let params = model.parameters();
+    let device = match params.first() {
+        Some((_, p)) => p.value().device().clone(),
+        None => return Ok(LoadReport::default()),
+    };
+    let mut stored: HashMap<String, Tensor> = load_tensors(path, &device)?.into_iter().collect();
+    let mut report = LoadReport::default();
+    let mut updates = Vec::new();
+    for (name, param) in &params {
+        match stored.remove(name) {
+            None => report.missing.push(name.clone()),
+            Some(t) => {
+                let expected = param.value();
+                if t.shape() != expected.shape() {
+                    return Err(NnError::ShapeMismatch {
+                        path: path.to_path_buf(),
+                        key: name.clone(),
+                        expected: expected.shape().clone(),
+                        found: Shape::from(t.dims()),
+                    });
+                }
+                updates.push((param.clone(), cast(t, expected.dtype())?));
+            }
+        }
+    }
+    for (param, value) in updates {
+        param.set_value(value)?;
+    }
+    let optimizer_state: Vec<(String, Tensor)> = stored
+        .iter()
+        .filter_map(|(k, t)| k.strip_prefix(OPTIMIZER_PREFIX).map(|n| (n.to_string(), t.clone())))
+        .collect();
+    if let Some(opt) = optimizer {
+        opt.load_state(&optimizer_state)?;
+    }
+    report.unexpected = stored.into_keys().filter(|k| !k.starts_with(OPTIMIZER_PREFIX)).collect();
+    report.unexpected.sort();
+    Ok(report)
+}
+
+fn cast(t: Tensor, dtype: DType) -> Result<Tensor> {
+    Ok(if t.dtype() == dtype { t } else { t.try_cast(dtype)? })
+}

@@ -1,0 +1,59 @@
+//! Errors of layers, checkpoints and datasets: each names the file and what was wrong.
+
+use std::path::PathBuf;
+
+use tensor_core::{Shape, TensorError};
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, NnError>;
+
+/// What can go wrong outside pure tensor math.
+#[derive(Debug, thiserror::Error)]
+pub enum NnError {
+    /// A tensor operation failed.
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A file does not have the expected format.
+    #[error("{path}: {msg}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What was expected and found.
+        msg: String,
+    },
+    /// A checkpoint entry has another shape than the model's parameter.
+    #[error("{path}: tensor `{key}` has shape {found} in the checkpoint but the model expects {expected}")]
+    ShapeMismatch {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Parameter name.
+        key: String,
+        /// The model's shape.
+        expected: Shape,
+        /// The checkpoint's shape.
+        found: Shape,
+    },
+    /// An invalid configuration or argument.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl NnError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        NnError::Io { path: path.into(), source }
+    }
+
+    /// A format error on `path`.
+    pub fn format(path: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
+        NnError::Format { path: path.into(), msg: msg.into() }
+    }
+}

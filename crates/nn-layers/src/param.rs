@@ -1,0 +1,65 @@
+//! Trainable parameters that can be frozen.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use autograd::Var;
+use tensor_core::{Result, Tensor};
+
+/// A named model weight. Cloning shares it. A frozen parameter enters the graph as a constant
+/// (no gradient is computed for it) and optimizers leave it untouched.
+#[derive(Clone, Debug)]
+pub struct Param {
+    var: Var,
+    frozen: Arc<AtomicBool>,
+}
+
+impl Param {
+    /// A trainable parameter with an initial value.
+    pub fn new(value: Tensor) -> Self {
+        Param { var: Var::parameter(value), frozen: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// The var to use in a forward pass: the parameter, or a constant when frozen.
+    pub fn var(&self) -> Var {
+        if self.is_frozen() { Var::constant(self.var.value()) } else { self.var.clone() }
+    }
+
+    /// The current value.
+    pub fn value(&self) -> Tensor {
+        self.var.value()
+    }
+
+    /// Replaces the value (same shape).
+    pub fn set_value(&self, value: Tensor) -> Result<()> {
+        self.var.set_value(value)
+    }
+
+    /// The accumulated gradient.
+    pub fn grad(&self) -> Option<Tensor> {
+        self.var.grad()
+    }
+
+    /// Clears the gradient.
+    pub fn zero_grad(&self) {
+        self.var.zero_grad()
+    }
+
+    /// The underlying leaf var (for clipping and gradient access).
+    pub fn leaf(&self) -> &Var {
+        &self.var
+    }
+
+    /// Whether the parameter is frozen.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.load(Ordering::Relaxed)
+    }
+
+    /// Freezes or unfreezes the parameter.
+    pub fn set_frozen(&self, frozen: bool) {
+        self.frozen.store(frozen, Ordering::Relaxed);
+        if frozen {
+            self.var.zero_grad();
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! A training loop for classifiers: batches, cross-entropy, optimizer steps, per-epoch
+//! evaluation, progress and a summary per epoch.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use autograd::{Var, clip_grad_norm, no_grad};
+use tensor_core::Device;
+
+use super::{Mean, Progress};
+use crate::data::{Dataset, LastBatch};
+use crate::loss::{CrossEntropy, cross_entropy};
+use crate::optim::Optimizer;
+use crate::{Module, ModuleExt, Result};
+
+/// Settings of [`fit_classifier`].
+#[derive(Clone, Copy, Debug)]
+pub struct FitConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Examples per step.
+    pub batch_size: usize,
+    /// Seed of the shuffles (epoch `e` uses `seed + e`).
+    pub seed: u64,
+    /// Clip the gradient norm to this value before each step.
+    pub clip_norm: Option<f64>,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// What one epoch achieved.
+#[derive(Clone, Copy, Debug)]
+pub struct EpochStats {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Training accuracy over the epoch's batches.
+    pub train_accuracy: f64,
+    /// Loss and accuracy on the evaluation set, if one was given.
+    pub eval: Option<(f64, f64)>,
+    /// Wall time of the epoch.
+    pub seconds: f64,
+}
+
+/// Trains `model` (logits out) with cross-entropy; evaluates on `eval` after each epoch.
+pub fn fit_classifier(
+    model: &dyn Module,
+    optimizer: &mut dyn Optimizer,
+    train: &Dataset,
+    eval: Option<&Dataset>,
+    config: FitConfig,
+    device: &Arc<dyn Device>,
+    mut on_epoch: impl FnMut(&EpochStats),
+) -> Result<Vec<EpochStats>> {
+    let params: Vec<Var> = model.parameters().iter().map(|(_, p)| p.leaf().clone()).collect();
+    let mut history = Vec::new();
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        model.train();
+        let batches = train.batches(config.batch_size, Some(config.seed + epoch as u64), LastBatch::Keep);
+        let progress = config.progress.then(|| Progress::new(batches.count_total() as u64, &format!("epoch {epoch}")));
+        let (mut loss_mean, mut hit_mean) = (Mean::default(), Mean::default());
+        for indices in batches {
+            let (x, y) = train.batch(&indices, device)?;
+            optimizer.zero_grad();
+            let logits = model.forward(&Var::constant(x))?;
+            let loss = cross_entropy(&logits, &y, CrossEntropy::default())?;
+            loss.backward()?;
+            if let Some(max) = config.clip_norm {
+                clip_grad_norm(&params, max)?;
+            }
+            optimizer.step()?;
+            let n = indices.len() as f64;
+            loss_mean.add(loss.value().to_scalar()?, n);
+            hit_mean.add(logits.value().try_accuracy(&y)?, n);
+            if let Some(p) = &progress {
+                p.step(format!("loss {:.4}", loss_mean.value()));
+            }
+        }
+        if let Some(p) = progress {
+            p.finish();
+        }
+        let eval = eval.map(|d| evaluate_classifier(model, d, 1000, device)).transpose()?;
+        let stats = EpochStats {
+            epoch,
+            train_loss: loss_mean.value(),
+            train_accuracy: hit_mean.value(),
+            eval,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        on_epoch(&stats);
+        history.push(stats);
+    }
+    Ok(history)
+}
+
+/// Mean cross-entropy and accuracy of `model` on `data`, in eval mode, without a graph.
+pub fn evaluate_classifier(
+    model: &dyn Module,
+    data: &Dataset,
+    batch_size: usize,
+    device: &Arc<dyn Device>,
+) -> Result<(f64, f64)> {
+    model.eval();
+    let (mut loss_mean, mut hit_mean) = (Mean::default(), Mean::default());
+    no_grad(|| -> Result<()> {
+        for indices in data.batches(batch_size, None, LastBatch::Keep) {
+            let (x, y) = data.batch(&indices, device)?;
+            let logits = model.forward(&Var::constant(x))?;
+            let n = indices.len() as f64;
+            loss_mean.add(cross_entropy(&logits, &y, CrossEntropy::default())?.value().to_scalar()?, n);
+            hit_mean.add(logits.value().try_accuracy(&y)?, n);
+        }
+        Ok(())
+    })?;
+    Ok((loss_mean.value(), hit_mean.value()))
+}

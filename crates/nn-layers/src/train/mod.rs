@@ -1,0 +1,29 @@
+//! Training utilities: running metrics, a progress bar, and loss curves as SVG.
+
+mod fit;
+mod plot;
+mod progress;
+
+pub use fit::{EpochStats, FitConfig, evaluate_classifier, fit_classifier};
+pub use plot::write_loss_svg;
+pub use progress::Progress;
+
+/// A running mean (of a loss, an accuracy…).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mean {
+    sum: f64,
+    weight: f64,
+}
+
+impl Mean {
+    /// Adds a value with a weight (e.g. the batch size).
+    pub fn add(&mut self, value: f64, weight: f64) {
+        self.sum += value * weight;
+        self.weight += weight;
+    }
+
+    /// The mean so far (0 when empty).
+    pub fn value(&self) -> f64 {
+        if self.weight == 0.0 { 0.0 } else { self.sum / self.weight }
+    }
+}
