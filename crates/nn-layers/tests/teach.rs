@@ -128,7 +128,7 @@ fn softmax_head_classifies_ten_digits() {
         .push(Activation::Relu)
         .push(Linear::new(64, 10, &mut rng, &dev).unwrap());
     let mut opt = Adam::new(model.parameters(), AdamConfig::adam(0.01));
-    let config = FitConfig { epochs: 25, batch_size: 32, seed: 7, clip_norm: None, progress: false };
+    let config = FitConfig::new(25, 32, 7);
     fit_classifier(&model, &mut opt, &train, None, config, &dev, |_| {}).unwrap();
     let (loss, acc) = evaluate_classifier(&model, &test, 256, &dev).unwrap();
     assert!(acc >= 0.95, "10-class digits accuracy {acc} (loss {loss})");

@@ -10,11 +10,11 @@ use tensor_core::Device;
 use super::{Mean, Progress};
 use crate::data::{Dataset, LastBatch};
 use crate::loss::{CrossEntropy, cross_entropy};
-use crate::optim::Optimizer;
+use crate::optim::{LrSchedule, Optimizer};
 use crate::{Module, ModuleExt, Result};
 
 /// Settings of [`fit_classifier`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct FitConfig {
     /// Passes over the training set.
     pub epochs: usize,
@@ -26,6 +26,16 @@ pub struct FitConfig {
     pub clip_norm: Option<f64>,
     /// Show a progress bar.
     pub progress: bool,
+    /// Learning rate per step (over all epochs); the optimizer's own rate when `None`.
+    pub schedule: Option<Arc<dyn LrSchedule + Send + Sync>>,
+}
+
+impl FitConfig {
+    /// `epochs` passes in batches of `batch_size`, shuffled from `seed`; no clipping, no
+    /// progress bar, the optimizer's own learning rate.
+    pub fn new(epochs: usize, batch_size: usize, seed: u64) -> Self {
+        FitConfig { epochs, batch_size, seed, clip_norm: None, progress: false, schedule: None }
+    }
 }
 
 /// What one epoch achieved.
@@ -55,6 +65,7 @@ pub fn fit_classifier(
 ) -> Result<Vec<EpochStats>> {
     let params: Vec<Var> = model.parameters().iter().map(|(_, p)| p.leaf().clone()).collect();
     let mut history = Vec::new();
+    let mut step = 0;
     for epoch in 1..=config.epochs {
         let started = Instant::now();
         model.train();
@@ -63,6 +74,10 @@ pub fn fit_classifier(
         let (mut loss_mean, mut hit_mean) = (Mean::default(), Mean::default());
         for indices in batches {
             let (x, y) = train.batch(&indices, device)?;
+            if let Some(schedule) = &config.schedule {
+                optimizer.set_lr(schedule.lr(step));
+            }
+            step += 1;
             optimizer.zero_grad();
             let logits = model.forward(&Var::constant(x))?;
             let loss = cross_entropy(&logits, &y, CrossEntropy::default())?;

@@ -1,0 +1,92 @@
+//! Losses against hand computations, stability for large logits, and optimizer updates
+//! against PyTorch's formulas.
+
+use autograd::Var;
+use backend_cpu::CpuDevice;
+use nn_layers::Param;
+use nn_layers::loss::{CrossEntropy, Reduction, bce_with_logits, cross_entropy, mse};
+use nn_layers::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use tensor_core::Tensor;
+
+fn t(values: &[f32], dims: &[usize]) -> Tensor {
+    Tensor::from_vec(values.to_vec(), dims, &CpuDevice::shared()).unwrap()
+}
+
+fn labels(values: &[i64]) -> Tensor {
+    Tensor::from_vec(values.to_vec(), [values.len()], &CpuDevice::shared()).unwrap()
+}
+
+fn scalar(v: Var) -> f64 {
+    v.value().to_scalar().unwrap()
+}
+
+#[test]
+fn cross_entropy_matches_the_formula() {
+    let logits = [1.0f32, 2.0, 0.5, -1.0, 0.0, 3.0];
+    let lse = |r: &[f32]| r.iter().map(|&v| (v as f64).exp()).sum::<f64>().ln();
+    let nll0 = lse(&logits[..3]) - 2.0;
+    let nll1 = lse(&logits[3..]) - (-1.0);
+    let x = Var::constant(t(&logits, &[2, 3]));
+    let y = labels(&[1, 0]);
+    let mean = scalar(cross_entropy(&x, &y, CrossEntropy::default()).unwrap());
+    assert!((mean - (nll0 + nll1) / 2.0).abs() < 1e-6);
+    let ignored = CrossEntropy { ignore_index: Some(0), ..Default::default() };
+    let only_first = scalar(cross_entropy(&x, &labels(&[1, 0]), ignored).unwrap());
+    assert!((only_first - nll0).abs() < 1e-6, "ignored targets are not counted");
+    let smooth = CrossEntropy { label_smoothing: 0.1, reduction: Reduction::Sum, ..Default::default() };
+    let uniform = |r: &[f32]| lse(r) - r.iter().map(|&v| v as f64).sum::<f64>() / 3.0;
+    let want = 0.9 * (nll0 + nll1) + 0.1 * (uniform(&logits[..3]) + uniform(&logits[3..]));
+    assert!((scalar(cross_entropy(&x, &y, smooth).unwrap()) - want).abs() < 1e-5);
+}
+
+#[test]
+fn losses_stay_finite_for_huge_logits() {
+    let x = Var::parameter(t(&[1000.0, -1000.0, 0.0, 500.0, -500.0, 0.0], &[2, 3]));
+    let loss = cross_entropy(&x, &labels(&[1, 0]), CrossEntropy::default()).unwrap();
+    assert!((scalar(loss.clone()) - 1000.0).abs() < 1e-3);
+    loss.backward().unwrap();
+    assert!(x.grad().unwrap().to_vec::<f32>().unwrap().iter().all(|g| g.is_finite()));
+    let b = bce_with_logits(&Var::constant(t(&[800.0, -800.0], &[2])), &t(&[0.0, 1.0], &[2]), Reduction::Mean).unwrap();
+    assert!((scalar(b) - 800.0).abs() < 1e-3);
+    let m = mse(&Var::constant(t(&[1.0, 2.0], &[2])), &Var::constant(t(&[0.0, 0.0], &[2])), Reduction::Sum).unwrap();
+    assert_eq!(scalar(m), 5.0);
+}
+
+fn param_with_grad(value: f32, grad: f32) -> Param {
+    let p = Param::new(t(&[value], &[1]));
+    p.leaf().set_grad(Some(t(&[grad], &[1])));
+    p
+}
+
+#[test]
+fn sgd_momentum_nesterov_and_weight_decay_follow_pytorch() {
+    let p = param_with_grad(1.0, 0.5);
+    let config = SgdConfig { lr: 0.1, momentum: 0.9, nesterov: true, weight_decay: 0.01 };
+    let mut opt = Sgd::new(vec![("w".into(), p.clone())], config);
+    opt.step().unwrap();
+    // g = 0.5 + 0.01·1 = 0.51; v = g; nesterov: d = g + 0.9 v = 0.969; p = 1 - 0.0969
+    let after_one = p.value().to_vec::<f32>().unwrap()[0] as f64;
+    assert!((after_one - (1.0 - 0.1 * 0.969)).abs() < 1e-6);
+    p.leaf().set_grad(Some(t(&[0.5], &[1])));
+    opt.step().unwrap();
+    let g = 0.5 + 0.01 * after_one;
+    let v = 0.9 * 0.51 + g;
+    let want = after_one - 0.1 * (g + 0.9 * v);
+    assert!((p.value().to_vec::<f32>().unwrap()[0] as f64 - want).abs() < 1e-6);
+}
+
+#[test]
+fn adam_first_step_moves_by_lr_and_frozen_params_stay() {
+    let p = param_with_grad(1.0, -3.0);
+    let frozen = param_with_grad(2.0, 1.0);
+    frozen.set_frozen(true);
+    frozen.leaf().set_grad(Some(t(&[1.0], &[1])));
+    let mut opt = Adam::new(vec![("p".into(), p.clone()), ("f".into(), frozen.clone())], AdamConfig::adam(0.01));
+    opt.step().unwrap();
+    assert!((p.value().to_vec::<f32>().unwrap()[0] - 1.01).abs() < 1e-6, "the first Adam step is lr·sign(g)");
+    assert_eq!(frozen.value().to_vec::<f32>().unwrap(), vec![2.0]);
+    let decayed = param_with_grad(1.0, 0.0);
+    let mut adamw = Adam::new(vec![("d".into(), decayed.clone())], AdamConfig::adamw(0.1));
+    adamw.step().unwrap();
+    assert!((decayed.value().to_vec::<f32>().unwrap()[0] - 0.999).abs() < 1e-6, "AdamW decays the weight itself");
+}
