@@ -16,6 +16,7 @@ pub fn run(kind: DeviceKind) -> Result<(), CliError> {
     stage("1. A neuron layer with broadcasting", || neuron(&device))?;
     stage("2. Matrix multiply, timed and checked against an f64 reference", || matmul(&device))?;
     stage("3. Op conformance against the f64 reference", || conformance_summary(&device))?;
+    stage("4. An MLP learns handwritten digits (backprop, Adam, softmax head)", || digits(kind))?;
     println!("demo finished: all stages passed");
     Ok(())
 }
@@ -102,6 +103,35 @@ pub fn conformance(kind: DeviceKind, verbose: bool) -> Result<(), CliError> {
         if report.failures() > 0 {
             return Err(CliError::Check(format!("{} conformance cases failed", report.failures())));
         }
+    }
+    Ok(())
+}
+
+/// Trains a 64-64-10 MLP on the shipped 8x8 digits, reloads the checkpoint and re-evaluates.
+fn digits(kind: DeviceKind) -> Result<(), CliError> {
+    let dir = std::env::temp_dir().join(format!("tessera-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| nn_layers::NnError::io(&dir, e))?;
+    let out = dir.join("digits-mlp.safetensors");
+    let args = crate::train::TrainArgs {
+        dataset: crate::train::DatasetKind::Digits,
+        data_dir: None,
+        device: kind,
+        hidden: 64,
+        epochs: 20,
+        batch_size: 32,
+        lr: 5e-3,
+        seed: 0,
+        out: out.clone(),
+    };
+    let history = crate::train::train(&args)?;
+    let trained = history.last().and_then(|e| e.eval).map_or(0.0, |(_, a)| a);
+    let eval_args = crate::train::EvalArgs { checkpoint: out, dataset: args.dataset, data_dir: None, device: kind };
+    let (_, reloaded) = crate::train::eval(&eval_args)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if (reloaded - trained).abs() > 1e-9 || reloaded < 0.9 {
+        return Err(CliError::Check(format!(
+            "digits accuracy {trained:.4} after training, {reloaded:.4} after reload"
+        )));
     }
     Ok(())
 }

@@ -8,6 +8,9 @@ pub enum CliError {
     /// A tensor operation or a device failed.
     #[error(transparent)]
     Tensor(#[from] TensorError),
+    /// Training, checkpoints or datasets failed.
+    #[error(transparent)]
+    Nn(#[from] nn_layers::NnError),
     /// A check that the command runs did not pass.
     #[error("check failed: {0}")]
     Check(String),

@@ -5,6 +5,7 @@
 mod demo;
 mod devices;
 mod error;
+mod train;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,11 @@ enum Command {
     },
     /// List the devices this build can run on.
     Devices,
+    /// Train a model.
+    #[command(subcommand)]
+    Train(TrainCommand),
+    /// Evaluate a checkpoint written by `train mlp` on a dataset's test split.
+    Eval(train::EvalArgs),
     /// Run the op conformance suite against the f64 reference on a device.
     Conformance {
         /// Device to check.
@@ -41,11 +47,19 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum TrainCommand {
+    /// An MLP classifier (Adam, cosine schedule) on MNIST or the 8x8 digits.
+    Mlp(train::TrainArgs),
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { device } => demo::run(device),
         Command::Devices => devices::list(),
+        Command::Train(TrainCommand::Mlp(args)) => train::train(&args).map(|_| ()),
+        Command::Eval(args) => train::eval(&args).map(|_| ()),
         Command::Conformance { device, verbose } => demo::conformance(device, verbose),
     };
     match result {
