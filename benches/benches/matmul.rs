@@ -5,11 +5,10 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tensor_core::{DType, TensorRng};
-use tessera_benches::{MATMUL_SHAPES, bench_threads, thread_pool};
+use tessera_benches::{MATMUL_SHAPES, init_threads};
 
 fn matmul(c: &mut Criterion) {
-    let threads = bench_threads();
-    let pool = thread_pool(threads);
+    let threads = init_threads();
     let device = backend_cpu::CpuDevice::shared();
     let mut rng = TensorRng::new(7);
     let mut group = c.benchmark_group(format!("cpu/matmul_f32/t{threads}"));
@@ -21,11 +20,9 @@ fn matmul(c: &mut Criterion) {
         group.measurement_time(std::time::Duration::from_millis(if m * k * n >= 1 << 30 { 3000 } else { 1000 }));
         group.bench_function(format!("{m}x{k}x{n}"), |bench| {
             bench.iter(|| {
-                pool.install(|| {
-                    let product = a.matmul(&b);
-                    product.sync().expect("sync");
-                    product
-                })
+                let product = a.matmul(&b);
+                product.sync().expect("sync");
+                product
             })
         });
     }

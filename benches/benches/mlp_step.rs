@@ -11,11 +11,10 @@ use nn_layers::layers::{Activation, Linear, Sequential};
 use nn_layers::loss::{CrossEntropy, cross_entropy};
 use nn_layers::optim::{Optimizer, Sgd, SgdConfig};
 use tensor_core::{DType, TensorRng};
-use tessera_benches::{bench_threads, thread_pool};
+use tessera_benches::init_threads;
 
 fn mlp_step(c: &mut Criterion) {
-    let threads = bench_threads();
-    let pool = thread_pool(threads);
+    let threads = init_threads();
     let device = backend_cpu::CpuDevice::shared();
     let mut rng = TensorRng::new(0);
     let model = Sequential::new()
@@ -29,14 +28,12 @@ fn mlp_step(c: &mut Criterion) {
     group.sample_size(30);
     group.bench_function("784-256-10_b64", |b| {
         b.iter(|| {
-            pool.install(|| {
-                opt.zero_grad();
-                let logits = model.forward(&Var::constant(x.clone())).unwrap();
-                let loss = cross_entropy(&logits, &y, CrossEntropy::default()).unwrap();
-                loss.backward().unwrap();
-                opt.step().unwrap();
-                model.parameters()[0].1.value().sync().unwrap();
-            })
+            opt.zero_grad();
+            let logits = model.forward(&Var::constant(x.clone())).unwrap();
+            let loss = cross_entropy(&logits, &y, CrossEntropy::default()).unwrap();
+            loss.backward().unwrap();
+            opt.step().unwrap();
+            model.parameters()[0].1.value().sync().unwrap();
         })
     });
     group.finish();

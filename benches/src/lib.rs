@@ -21,7 +21,12 @@ pub fn bench_threads() -> usize {
     std::env::var("TESSERA_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&t| t > 0).unwrap_or(1)
 }
 
-/// A rayon pool with exactly `threads` workers; benches run their work inside it.
-pub fn thread_pool(threads: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a rayon pool")
+/// Sizes rayon's global pool to [`bench_threads`] (once per process) and returns the count.
+/// Benches then run on the calling thread with no per-iteration hand-off; Tessera's kernels
+/// use `rayon::current_num_threads()` threads, so 1 means fully serial.
+pub fn init_threads() -> usize {
+    let threads = bench_threads();
+    // An error means the pool was already built by an earlier bench in this process.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    threads
 }

@@ -1,0 +1,44 @@
+//! The `tessera` binary end to end: train, evaluate the checkpoint, and fail cleanly (a message,
+//! a non-zero exit, no panic) on bad input.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn tessera(args: &[&str]) -> (bool, String) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_tessera")).args(args).current_dir(root).output().expect("tessera runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+#[test]
+fn train_then_eval_the_checkpoint() {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("digits.safetensors");
+    let out_arg = out.to_str().unwrap();
+    let (ok, text) =
+        tessera(&["train", "mlp", "--dataset", "digits", "--epochs", "3", "--hidden", "32", "--out", out_arg]);
+    assert!(ok, "{text}");
+    assert!(text.contains("summary: test accuracy"), "{text}");
+    assert!(out.exists() && out.with_extension("svg").exists());
+    let svg = std::fs::read_to_string(out.with_extension("svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("polyline"));
+    let (ok, text) = tessera(&["eval", "--dataset", "digits", "--checkpoint", out_arg]);
+    assert!(ok && text.contains("accuracy"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_input_is_a_message_not_a_panic() {
+    let (ok, text) = tessera(&["train", "mlp", "--dataset", "mnist", "--data-dir", "/nonexistent/mnist"]);
+    assert!(!ok && text.contains("/nonexistent/mnist") && !text.contains("panicked"), "{text}");
+    let (ok, text) = tessera(&["eval", "--checkpoint", "/nonexistent/model.safetensors"]);
+    assert!(!ok && text.contains("/nonexistent/model.safetensors") && !text.contains("panicked"), "{text}");
+    let bogus = std::env::temp_dir().join(format!("tessera-bogus-{}.safetensors", std::process::id()));
+    std::fs::write(&bogus, b"garbage").unwrap();
+    let (ok, text) = tessera(&["eval", "--checkpoint", bogus.to_str().unwrap()]);
+    assert!(!ok && text.contains("not a safetensors file") && !text.contains("panicked"), "{text}");
+    std::fs::remove_file(bogus).unwrap();
+}
