@@ -112,10 +112,9 @@ fn digits(kind: DeviceKind) -> Result<(), CliError> {
     let dir = std::env::temp_dir().join(format!("tessera-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| nn_layers::NnError::io(&dir, e))?;
     let out = dir.join("digits-mlp.safetensors");
+    let data = crate::train::DataArgs { dataset: crate::train::DatasetKind::Digits, data_dir: None, device: kind };
     let args = crate::train::TrainArgs {
-        dataset: crate::train::DatasetKind::Digits,
-        data_dir: None,
-        device: kind,
+        data: data.clone(),
         hidden: 64,
         epochs: 20,
         batch_size: 32,
@@ -125,7 +124,7 @@ fn digits(kind: DeviceKind) -> Result<(), CliError> {
     };
     let history = crate::train::train(&args)?;
     let trained = history.last().and_then(|e| e.eval).map_or(0.0, |(_, a)| a);
-    let eval_args = crate::train::EvalArgs { checkpoint: out, dataset: args.dataset, data_dir: None, device: kind };
+    let eval_args = crate::train::EvalArgs { checkpoint: out, data };
     let (_, reloaded) = crate::train::eval(&eval_args)?;
     let _ = std::fs::remove_dir_all(&dir);
     if (reloaded - trained).abs() > 1e-9 || reloaded < 0.9 {

@@ -24,18 +24,26 @@ pub enum DatasetKind {
     Digits,
 }
 
-/// Options of `tessera train mlp`.
-#[derive(clap::Args, Debug)]
-pub struct TrainArgs {
-    /// Dataset to train on.
+/// Where the data is and where to run: shared by `train` and `eval`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Dataset (`eval` uses its test split).
     #[arg(long, value_enum, default_value_t = DatasetKind::Digits)]
     pub dataset: DatasetKind,
     /// Folder of the dataset (MNIST: the four IDX files; digits: digits.csv.gz).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Device to train on.
+    /// Device to run on.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
+}
+
+/// Options of `tessera train mlp`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Data and device.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Hidden units.
     #[arg(long, default_value_t = 256)]
     pub hidden: usize,
@@ -62,15 +70,9 @@ pub struct EvalArgs {
     /// Checkpoint written by `tessera train mlp`.
     #[arg(long, default_value = "mlp.safetensors")]
     pub checkpoint: PathBuf,
-    /// Dataset to evaluate on (its test split).
-    #[arg(long, value_enum, default_value_t = DatasetKind::Digits)]
-    pub dataset: DatasetKind,
-    /// Folder of the dataset.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Device to run on.
-    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
-    pub device: DeviceKind,
+    /// Data and device.
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 fn default_dir(kind: DatasetKind) -> PathBuf {
@@ -108,8 +110,8 @@ pub fn mlp(sizes: &[usize], rng: &mut TensorRng, device: &Arc<dyn Device>) -> Re
 
 /// Trains and returns the per-epoch history; prints a summary line per epoch.
 pub fn train(args: &TrainArgs) -> Result<Vec<EpochStats>, CliError> {
-    let device = args.device.open()?;
-    let (train_set, test_set) = load_dataset(args.dataset, args.data_dir.as_deref())?;
+    let device = args.data.device.open()?;
+    let (train_set, test_set) = load_dataset(args.data.dataset, args.data.data_dir.as_deref())?;
     let inputs = train_set.feature_dims().iter().product::<usize>();
     let classes = 1 + train_set.labels().iter().copied().max().unwrap_or(0) as usize;
     let model = mlp(&[inputs, args.hidden, classes], &mut TensorRng::new(args.seed), &device)?;
@@ -117,7 +119,7 @@ pub fn train(args: &TrainArgs) -> Result<Vec<EpochStats>, CliError> {
         "training MLP {inputs}-{}-{classes} ({} weights) on {:?}: {} train / {} test examples, {} epochs, batch {}",
         args.hidden,
         model.num_weights(),
-        args.dataset,
+        args.data.dataset,
         train_set.len(),
         test_set.len(),
         args.epochs,
@@ -161,7 +163,7 @@ pub fn train(args: &TrainArgs) -> Result<Vec<EpochStats>, CliError> {
 
 /// Reloads a checkpoint (its layer sizes come from the stored shapes) and evaluates it.
 pub fn eval(args: &EvalArgs) -> Result<(f64, f64), CliError> {
-    let device = args.device.open()?;
+    let device = args.data.device.open()?;
     let stored = load_tensors(&args.checkpoint, &device)?;
     let mut sizes = Vec::new();
     for layer in (0..).step_by(2) {
@@ -183,13 +185,13 @@ pub fn eval(args: &EvalArgs) -> Result<(f64, f64), CliError> {
     if !report.missing.is_empty() {
         return Err(NnError::format(&args.checkpoint, format!("missing tensors {:?}", report.missing)).into());
     }
-    let (_, test_set) = load_dataset(args.dataset, args.data_dir.as_deref())?;
+    let (_, test_set) = load_dataset(args.data.dataset, args.data.data_dir.as_deref())?;
     let (loss, accuracy) = evaluate_classifier(&model, &test_set, 1000, &device)?;
     println!(
         "{}: MLP {:?} on {:?} test ({} examples): loss {loss:.4}, accuracy {:.2}%",
         args.checkpoint.display(),
         sizes,
-        args.dataset,
+        args.data.dataset,
         test_set.len(),
         100.0 * accuracy
     );
