@@ -10,11 +10,12 @@ impl Var {
     pub fn matmul(&self, rhs: &Var) -> Result<Var> {
         let (a, b) = (self.value(), rhs.value());
         let y = a.try_matmul(&b)?;
+        let (need_a, need_b) = (self.requires_grad(), rhs.requires_grad());
         Ok(Var::from_op(y, &[self, rhs], move |grad| {
-            // dA = G Bᵀ, dB = Aᵀ G; the transposes are views.
-            let ga = grad.try_matmul(&b.try_transpose(-2, -1)?)?;
-            let gb = a.try_transpose(-2, -1)?.try_matmul(grad)?;
-            Ok(vec![Some(sum_to(&ga, a.shape())?), Some(sum_to(&gb, b.shape())?)])
+            // dA = G Bᵀ, dB = Aᵀ G; the transposes are views. Only the products needed run.
+            let ga = need_a.then(|| sum_to(&grad.try_matmul(&b.try_transpose(-2, -1)?)?, a.shape())).transpose()?;
+            let gb = need_b.then(|| sum_to(&a.try_transpose(-2, -1)?.try_matmul(grad)?, b.shape())).transpose()?;
+            Ok(vec![ga, gb])
         }))
     }
 }
@@ -30,15 +31,17 @@ impl Var {
             y = y.try_add(&b.value())?;
         }
         let has_bias = bias.is_some();
+        let (need_x, need_w) = (self.requires_grad(), weight.requires_grad());
         let inputs: Vec<&Var> = [self, weight].into_iter().chain(bias).collect();
         Ok(Var::from_op(y, &inputs, move |grad| {
-            let gx = grad.try_matmul(&w)?;
+            // The input gradient is skipped when the input is data (a constant).
+            let gx = need_x.then(|| grad.try_matmul(&w)).transpose()?;
             // Flatten leading axes so the weight gradient is one [out, in] product.
             let rows = grad.numel() / grad.dims()[grad.rank() - 1].max(1);
             let g2 = grad.try_reshape([rows, w.dims()[0]])?;
             let x2 = x.try_reshape([rows, w.dims()[1]])?;
-            let gw = g2.try_transpose(0, 1)?.try_matmul(&x2)?;
-            let mut grads = vec![Some(gx), Some(gw)];
+            let gw = need_w.then(|| g2.try_transpose(0, 1)?.try_matmul(&x2)).transpose()?;
+            let mut grads = vec![gx, gw];
             if has_bias {
                 grads.push(Some(g2.try_reduce(tensor_core::ReduceOp::Sum, &[0], false)?));
             }
