@@ -13,6 +13,9 @@ use crate::storage::{cpu, wrap};
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_MIN_FLOPS: usize = 96 * 96 * 96;
 
+/// Row bands split across threads are multiples of this (a multiple of the kernels' row tile).
+const ROW_BLOCK: usize = 48;
+
 /// One matrix operand: its element offsets per batch entry and its row/column strides.
 struct Operand {
     batch_offsets: Vec<usize>,
@@ -64,20 +67,21 @@ fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T>
     }
     let flops = m * n * k;
     let threads = rayon::current_num_threads();
-    let one = |(dst, (&ao, &bo)): (&mut [T], (&usize, &usize)), parallelism: Parallelism| {
-        // SAFETY: `dst` holds m·n elements written with row stride n; the operand pointers and
+    // Multiplies rows `first..first + rows` of the lhs into `dst`.
+    let one = |dst: &mut [T], (&ao, &bo): (&usize, &usize), first: usize, rows: usize, parallelism: Parallelism| {
+        // SAFETY: `dst` holds rows·n elements written with row stride n; the operand pointers and
         // strides come from layouts that the tensor layer checked against their buffers, so
         // every (row, col) they address lies inside `a` and `b`.
         unsafe {
             gemm::gemm(
-                m,
+                rows,
                 n,
                 k,
                 dst.as_mut_ptr(),
                 1,
                 n as isize,
                 false,
-                a.as_ptr().add(ao),
+                a.as_ptr().offset(ao as isize + first as isize * lhs.row_stride),
                 lhs.col_stride,
                 lhs.row_stride,
                 b.as_ptr().add(bo),
@@ -92,16 +96,24 @@ fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T>
             );
         }
     };
-    let pairs = lhs.batch_offsets.iter().zip(&rhs.batch_offsets);
+    let pairs: Vec<(&usize, &usize)> = lhs.batch_offsets.iter().zip(&rhs.batch_offsets).collect();
     if threads > 1 && batches >= threads && flops < PARALLEL_MIN_FLOPS * 8 {
         // Many small products: one per thread at a time.
-        out.par_chunks_mut(m * n)
-            .zip(pairs.collect::<Vec<_>>())
-            .for_each(|(dst, pair)| one((dst, pair), Parallelism::None));
+        out.par_chunks_mut(m * n).zip(pairs).for_each(|(dst, pair)| one(dst, pair, 0, m, Parallelism::None));
+    } else if threads > 1 && flops >= PARALLEL_MIN_FLOPS && m >= threads * ROW_BLOCK {
+        // Tall products: each thread multiplies its own band of rows, single-threaded.
+        let band = m.div_ceil(threads).div_ceil(ROW_BLOCK) * ROW_BLOCK;
+        for (dst, pair) in out.chunks_mut(m * n).zip(pairs) {
+            dst.par_chunks_mut(band * n)
+                .enumerate()
+                .for_each(|(i, rows)| one(rows, pair, i * band, rows.len() / n, Parallelism::None));
+        }
     } else {
         let parallelism =
             if threads > 1 && flops >= PARALLEL_MIN_FLOPS { Parallelism::Rayon(threads) } else { Parallelism::None };
-        out.chunks_mut(m * n).zip(pairs).for_each(|job| one(job, parallelism));
+        for (dst, pair) in out.chunks_mut(m * n).zip(pairs) {
+            one(dst, pair, 0, m, parallelism);
+        }
     }
     out
 }
