@@ -196,3 +196,49 @@ pub(crate) fn assign(dst: &Storage, dl: &Layout, src: &Storage, sl: &Layout) -> 
     }
     Ok(())
 }
+
+/// `dst[view] += alpha · src` for contiguous `src` values in the view's order.
+fn add_scaled_into<F: Float>(dst: &mut [F], dl: &Layout, alpha: F, src: &[F]) {
+    if dl.is_contiguous() {
+        let target = &mut dst[dl.offset()..dl.offset() + src.len()];
+        if parallel(src.len()) {
+            target.par_chunks_mut(CHUNK).zip(src.par_chunks(CHUNK)).for_each(|(d, s)| {
+                d.iter_mut().zip(s).for_each(|(d, &s)| *d = *d + alpha * s);
+            });
+        } else {
+            target.iter_mut().zip(src).for_each(|(d, &s)| *d = *d + alpha * s);
+        }
+    } else {
+        for (off, &s) in dl.offsets().zip(src) {
+            dst[off] = dst[off] + alpha * s;
+        }
+    }
+}
+
+fn add_scaled_buffers(
+    target: &mut HostBuffer,
+    dl: &Layout,
+    alpha: f64,
+    values: &HostBuffer,
+    sl: &Layout,
+) -> Result<()> {
+    match (target, values) {
+        (HostBuffer::F32(d), HostBuffer::F32(s)) => add_scaled_into(d, dl, alpha as f32, &contiguous(s, sl)),
+        (HostBuffer::F64(d), HostBuffer::F64(s)) => add_scaled_into(d, dl, alpha, &contiguous(s, sl)),
+        (d, s) => return Err(TensorError::DTypeMismatch { op: "add_scaled", lhs: d.dtype(), rhs: s.dtype() }),
+    }
+    Ok(())
+}
+
+pub(crate) fn add_scaled(dst: &Storage, dl: &Layout, alpha: f64, src: &Storage, sl: &Layout) -> Result<()> {
+    if !dst.same_buffer(src) {
+        let source = cpu(src).read();
+        // Never wait for the destination while holding the source: fall back to a copy instead.
+        if let Some(mut target) = cpu(dst).try_write() {
+            return add_scaled_buffers(&mut target, dl, alpha, &source, sl);
+        }
+    }
+    let values = cast_buffer(&cpu(src).read(), sl, src.dtype());
+    let contiguous_layout = Layout::contiguous(sl.shape().clone());
+    add_scaled_buffers(&mut cpu(dst).write(), dl, alpha, &values, &contiguous_layout)
+}

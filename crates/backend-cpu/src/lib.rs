@@ -111,6 +111,10 @@ impl Device for CpuDevice {
         elementwise::cast(x, layout, x.dtype())
     }
 
+    fn add_scaled(&self, dst: &Storage, dl: &Layout, alpha: f64, src: &Storage, sl: &Layout) -> Result<()> {
+        elementwise::add_scaled(dst, dl, alpha, src, sl)
+    }
+
     fn assign(&self, dst: &Storage, dl: &Layout, src: &Storage, sl: &Layout) -> Result<()> {
         elementwise::assign(dst, dl, src, sl)
     }

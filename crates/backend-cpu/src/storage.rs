@@ -29,6 +29,15 @@ impl CpuStorage {
     pub fn write(&self) -> RwLockWriteGuard<'_, HostBuffer> {
         self.buffer.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Exclusive access if nobody else holds the buffer right now.
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, HostBuffer>> {
+        match self.buffer.try_write() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
 }
 
 impl BackendStorage for CpuStorage {

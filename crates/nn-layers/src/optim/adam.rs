@@ -56,9 +56,9 @@ impl Optimizer for Adam {
         let (b1, b2) = c.betas;
         no_grad(|| {
             for (name, param, grad) in with_grads(&self.params) {
-                let mut p = param.value();
+                let p = param.value();
                 if c.decoupled && c.weight_decay != 0.0 {
-                    p = p.try_unary(UnaryOp::Affine { mul: 1.0 - c.lr * c.weight_decay, add: 0.0 })?;
+                    p.try_add_scaled_(-c.lr * c.weight_decay, &p.clone())?;
                 }
                 let g =
                     if !c.decoupled && c.weight_decay != 0.0 { axpby(1.0, &grad, c.weight_decay, &p)? } else { grad };
@@ -76,8 +76,8 @@ impl Optimizer for Adam {
                     .try_unary(UnaryOp::Affine { mul: 1.0 / c2, add: 0.0 })?
                     .try_sqrt()?
                     .try_unary(UnaryOp::Affine { mul: 1.0, add: c.eps })?;
-                let update = m.try_div(&denom)?.try_unary(UnaryOp::Affine { mul: -c.lr / c1, add: 0.0 })?;
-                param.set_value(p.try_add(&update)?)?;
+                // In place: no new buffer for the weights.
+                p.try_add_scaled_(-c.lr / c1, &m.try_div(&denom)?)?;
                 self.moments.insert(name.clone(), (m, v));
             }
             Ok(())

@@ -60,7 +60,8 @@ impl Optimizer for Sgd {
                 } else {
                     g
                 };
-                param.set_value(axpby(1.0, &p, -c.lr, &direction)?)?;
+                // In place: no new buffer for the weights.
+                p.try_add_scaled_(-c.lr, &direction)?;
             }
             Ok(())
         })

@@ -225,6 +225,23 @@ fn movement(s: &mut Suite) {
             Suite::compare(Ok(dst.clone()), &rd, None).map_err(|e| format!("slice_assign changed its input: {e}"));
         s.record("assign", None, format!("slice_assign is out of place {view:?}"), untouched);
     }
+    for view in View::ALL {
+        let (dst, rd) = s.input(&[4, 6], View::Contiguous, Domain::Any);
+        let (src, rs) = s.input(&[2, 6], view, Domain::Any);
+        let outcome = dst.try_narrow(0, 1, 2).and_then(|region| region.try_add_scaled_(-0.5, &src));
+        let want = Ref::from_fn(&[4, 6], |c| {
+            if (1..3).contains(&c[0]) { rd.at(c) - 0.5 * rs.at(&[c[0] - 1, c[1]]) } else { rd.at(c) }
+        });
+        let checked = outcome.map_err(|e| e.to_string()).and_then(|_| Suite::compare(Ok(dst), &want, None));
+        s.record("add_scaled", Some(Composite::AddScaled), format!("into a narrowed view {view:?}"), checked);
+    }
+    let (big, rb) = s.input(&[300, 1000], View::Contiguous, Domain::Any);
+    let (step, rs) = s.input(&[1000], View::Contiguous, Domain::Any);
+    let outcome = big.try_add_scaled_(2.0, &step);
+    let want = Ref::from_fn(&[300, 1000], |c| rb.at(c) + 2.0 * rs.at(&c[1..]));
+    let checked = outcome.map_err(|e| e.to_string()).and_then(|_| Suite::compare(Ok(big), &want, None));
+    s.record("add_scaled", Some(Composite::AddScaled), "large, broadcast source".into(), checked);
+
     // Overlapping in-place assignment behaves as if the source were copied first.
     let (x, r) = s.input(&[3, 6], View::Contiguous, Domain::Any);
     let outcome = x.try_narrow(1, 1, 5).and_then(|dst| dst.try_assign(&x.try_narrow(1, 0, 5)?));

@@ -11,6 +11,21 @@ fn broadcast_reduced(shape: &Shape, axis: usize) -> Layout {
     reduced_contiguous(shape, axis).broadcast_to(shape).expect("keepdim shape broadcasts")
 }
 
+/// Default [`Device::add_scaled`].
+pub fn add_scaled<D: Device + ?Sized>(
+    dev: &D,
+    dst: &Storage,
+    dst_layout: &Layout,
+    alpha: f64,
+    src: &Storage,
+    src_layout: &Layout,
+) -> Result<()> {
+    let contiguous = Layout::contiguous(dst_layout.shape().clone());
+    let scaled = dev.unary(UnaryOp::Affine { mul: alpha, add: 0.0 }, src, src_layout)?;
+    let sum = dev.binary(BinaryOp::Add, dst, dst_layout, &scaled, &contiguous)?;
+    dev.assign(dst, dst_layout, &sum, &contiguous)
+}
+
 /// Default [`Device::concat`].
 pub fn concat<D: Device + ?Sized>(dev: &D, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
     let first = parts[0].1;

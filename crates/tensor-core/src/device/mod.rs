@@ -32,6 +32,8 @@ pub enum Composite {
     Full,
     /// [`Device::copy`].
     Copy,
+    /// [`Device::add_scaled`].
+    AddScaled,
     /// [`Device::concat`].
     Concat,
     /// [`Device::softmax`].
@@ -54,9 +56,10 @@ pub enum Composite {
 
 impl Composite {
     /// Every composite op.
-    pub const ALL: [Composite; 11] = [
+    pub const ALL: [Composite; 12] = [
         Composite::Full,
         Composite::Copy,
+        Composite::AddScaled,
         Composite::Concat,
         Composite::Softmax,
         Composite::LogSoftmax,
@@ -145,6 +148,20 @@ pub trait Device: Send + Sync + fmt::Debug {
     /// shape, same dtype). If the two views share a buffer, the result is as if `src` had been
     /// copied first.
     fn assign(&self, dst: &Storage, dst_layout: &Layout, src: &Storage, src_layout: &Layout) -> Result<()>;
+
+    /// Composite. `dst += alpha · src` in place over the view `dst_layout` (same shape, same
+    /// float dtype): the fused update of optimizers, with no new buffer. Default: scale, add,
+    /// then [`Device::assign`].
+    fn add_scaled(
+        &self,
+        dst: &Storage,
+        dst_layout: &Layout,
+        alpha: f64,
+        src: &Storage,
+        src_layout: &Layout,
+    ) -> Result<()> {
+        defaults::add_scaled(self, dst, dst_layout, alpha, src, src_layout)
+    }
 
     /// Composite. Joins views along `axis`; all parts agree on the other axes.
     /// Default: a zero buffer and one [`Device::assign`] per part.

@@ -185,6 +185,22 @@ impl Tensor {
         self.try_assign(src).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// `self += alpha · src` in place (src broadcast to this view's shape; floats only): the
+    /// fused, allocation-free update optimizers use. Every tensor sharing the storage sees it.
+    pub fn try_add_scaled_(&self, alpha: f64, src: &Tensor) -> Result<()> {
+        self.check_same_device("add_scaled", src)?;
+        self.check_same_dtype("add_scaled", src)?;
+        if !self.dtype().is_float() {
+            return Err(TensorError::UnsupportedDType {
+                op: "add_scaled",
+                dtype: self.dtype(),
+                reason: "needs floats",
+            });
+        }
+        let src = src.try_broadcast_to(self.shape().clone())?;
+        self.device().add_scaled(self.storage(), self.layout(), alpha, src.storage(), src.layout())
+    }
+
     /// A copy of `self` whose block starting at `start` (one offset per axis) is replaced by
     /// `src`.
     pub fn try_slice_assign(&self, start: &[usize], src: &Tensor) -> Result<Tensor> {
