@@ -12,7 +12,8 @@ pub(super) fn run(s: &mut Suite) {
 }
 
 fn matmul(s: &mut Suite) {
-    let shapes: [(&[usize], &[usize]); 9] = [
+    // The last two are above backend-cpu's threading thresholds (row bands; gemm's own split).
+    let shapes: [(&[usize], &[usize]); 11] = [
         (&[1, 1], &[1, 1]),
         (&[3, 5], &[5, 4]),
         (&[17, 33], &[33, 9]),
@@ -22,6 +23,8 @@ fn matmul(s: &mut Suite) {
         (&[2, 1, 3, 4], &[5, 4, 6]),
         (&[8, 16, 12], &[8, 12, 10]),
         (&[128, 96], &[96, 112]),
+        (&[320, 200], &[200, 300]),
+        (&[64, 640], &[640, 448]),
     ];
     for (ld, rd) in shapes {
         for (lv, rv) in [

@@ -128,25 +128,29 @@ impl Ref {
         let batch = lb.binary_dims(&rb);
         let mut dims = batch.clone();
         dims.extend([m, n]);
-        let mut magnitude = Vec::new();
-        let out = Ref::from_fn(&dims, |c| {
-            let b = &c[..c.len() - 2];
-            let (i, j) = (c[c.len() - 2], c[c.len() - 1]);
-            let mut acc = 0.0;
-            let mut mag = 0.0;
-            for p in 0..k {
-                let mut a_c = b.to_vec();
-                a_c.extend([i, p]);
-                let mut b_c = b.to_vec();
-                b_c.extend([p, j]);
-                let prod = self.at_broadcast(&a_c) * rhs.at_broadcast(&b_c);
-                acc += prod;
-                mag += prod.abs();
+        let (mut data, mut magnitude) = (Vec::new(), Vec::new());
+        for b in coords(&batch) {
+            // This batch entry's operands as dense row-major matrices.
+            let matrix = |r: &Ref, rows: usize, cols: usize| -> Vec<f64> {
+                (0..rows * cols)
+                    .map(|t| {
+                        let mut c = b.clone();
+                        c.extend([t / cols, t % cols]);
+                        r.at_broadcast(&c)
+                    })
+                    .collect()
+            };
+            let (a, bm) = (matrix(self, m, k), matrix(rhs, k, n));
+            for i in 0..m {
+                for j in 0..n {
+                    let products = (0..k).map(|p| a[i * k + p] * bm[p * n + j]);
+                    let (sum, mag) = products.fold((0.0, 0.0), |(s, g), x| (s + x, g + f64::abs(x)));
+                    data.push(sum);
+                    magnitude.push(mag);
+                }
             }
-            magnitude.push(mag);
-            acc
-        });
-        (out, magnitude)
+        }
+        (Ref { dims, data }, magnitude)
     }
 
     /// The broadcast shape of two arrays.
