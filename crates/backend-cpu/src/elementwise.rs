@@ -242,3 +242,59 @@ pub(crate) fn add_scaled(dst: &Storage, dl: &Layout, alpha: f64, src: &Storage, 
     let contiguous_layout = Layout::contiguous(sl.shape().clone());
     add_scaled_buffers(&mut cpu(dst).write(), dl, alpha, &values, &contiguous_layout)
 }
+
+/// Joins contiguous copies of the parts: for each index of the axes before `axis`, one run of
+/// each part in turn.
+fn concat_runs<T: Copy>(parts: &[(&[T], &Layout)], axis: usize) -> Vec<T> {
+    let outer: usize = parts[0].1.dims()[..axis].iter().product();
+    let pieces: Vec<_> = parts.iter().map(|(data, layout)| contiguous(data, layout)).collect();
+    let total = pieces.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(total);
+    if outer == 0 {
+        return out;
+    }
+    for o in 0..outer {
+        for piece in &pieces {
+            let run = piece.len() / outer;
+            out.extend_from_slice(&piece[o * run..(o + 1) * run]);
+        }
+    }
+    out
+}
+
+/// The parts' buffers as slices of one element type, or a dtype mismatch.
+fn typed<'a, T>(
+    buffers: &'a [std::sync::RwLockReadGuard<'_, HostBuffer>],
+    parts: &[(&Storage, &'a Layout)],
+    pick: impl Fn(&HostBuffer) -> Option<&[T]>,
+) -> Result<Vec<(&'a [T], &'a Layout)>> {
+    buffers
+        .iter()
+        .zip(parts)
+        .map(|(buffer, (_, layout))| {
+            pick(buffer).map(|slice| (slice, *layout)).ok_or(TensorError::DTypeMismatch {
+                op: "concat",
+                lhs: buffers[0].dtype(),
+                rhs: buffer.dtype(),
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn concat(parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
+    let buffers: Vec<_> = parts.iter().map(|(storage, _)| cpu(storage).read()).collect();
+    Ok(wrap(match &*buffers[0] {
+        HostBuffer::F32(_) => HostBuffer::F32(concat_runs(
+            &typed(&buffers, parts, |b| if let HostBuffer::F32(v) = b { Some(v.as_slice()) } else { None })?,
+            axis,
+        )),
+        HostBuffer::F64(_) => HostBuffer::F64(concat_runs(
+            &typed(&buffers, parts, |b| if let HostBuffer::F64(v) = b { Some(v.as_slice()) } else { None })?,
+            axis,
+        )),
+        HostBuffer::I64(_) => HostBuffer::I64(concat_runs(
+            &typed(&buffers, parts, |b| if let HostBuffer::I64(v) = b { Some(v.as_slice()) } else { None })?,
+            axis,
+        )),
+    }))
+}
