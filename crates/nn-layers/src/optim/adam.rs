@@ -63,12 +63,10 @@ impl Optimizer for Adam {
                 let g =
                     if !c.decoupled && c.weight_decay != 0.0 { axpby(1.0, &grad, c.weight_decay, &p)? } else { grad };
                 let (m, v) = match self.moments.remove(name) {
-                    Some((m, v)) => (axpby(b1, &m, 1.0 - b1, &g)?, axpby(b2, &v, 1.0 - b2, &g.try_square()?)?),
-                    None => (
-                        g.try_unary(UnaryOp::Affine { mul: 1.0 - b1, add: 0.0 })?,
-                        g.try_square()?.try_unary(UnaryOp::Affine { mul: 1.0 - b2, add: 0.0 })?,
-                    ),
+                    Some(moments) => moments,
+                    None => (g.try_zeros_like()?, g.try_zeros_like()?),
                 };
+                let (m, v) = (axpby(b1, &m, 1.0 - b1, &g)?, axpby(b2, &v, 1.0 - b2, &g.try_square()?)?);
                 let t = self.steps.entry(name.clone()).or_insert(0);
                 *t += 1;
                 let (c1, c2) = (1.0 - b1.powi(*t as i32), 1.0 - b2.powi(*t as i32));
