@@ -6,7 +6,7 @@ use std::sync::Arc;
 use autograd::{GradcheckOptions, Var, gradcheck};
 use backend_cpu::CpuDevice;
 use proptest::prelude::*;
-use tensor_core::{BinaryOp, DType, Device, Tensor, TensorRng, UnaryOp, Window2d};
+use tensor_core::{BinaryOp, DType, Device, Tensor, TensorRng, UnaryOp, Window1d, Window2d};
 
 fn device() -> Arc<dyn Device> {
     CpuDevice::shared()
@@ -143,6 +143,33 @@ fn windows() {
     check("max_pool2d", |v| v[0].max_pool2d(&pool), vec![x.clone()]);
     check("max_pool2d padded", |v| v[0].max_pool2d(&Window2d::new([3, 3]).padding([1, 1])), vec![x.clone()]);
     check("avg_pool2d", |v| v[0].avg_pool2d(&Window2d::new([3, 2]).padding([1, 0]).dilation([1, 2])), vec![x]);
+}
+
+#[test]
+fn convolutions() {
+    // Odd, non-square shapes; stride 2 with padding; dilation 2; groups; and 1-D forms.
+    let x = input(&[2, 4, 5, 7], 22);
+    let cases = [
+        ("conv2d 3x2 stride 2 pad 1", Window2d::new([3, 2]).stride([2, 2]).padding([1, 1]), 1),
+        ("conv2d dilation 2", Window2d::new([2, 3]).dilation([2, 2]).padding([1, 0]), 1),
+        ("conv2d groups 2", Window2d::new([3, 3]).padding([1, 1]).stride([1, 2]), 2),
+    ];
+    for (name, window, groups) in cases {
+        let w = input(&[6, 4 / groups, window.kernel[0], window.kernel[1]], 23);
+        let b = input(&[6], 24);
+        check(name, |v| v[0].conv2d(&v[1], Some(&v[2]), &window, groups), vec![x.clone(), w, b]);
+    }
+    let depthwise = Window2d::new([2, 2]);
+    check("conv2d depthwise no bias", |v| v[0].conv2d(&v[1], None, &depthwise, 4), vec![x, input(&[4, 1, 2, 2], 25)]);
+    let seq = input(&[2, 3, 9], 26);
+    let w1 = Window1d::new(3).padding(1).stride(2).dilation(2);
+    check(
+        "conv1d",
+        |v| v[0].conv1d(&v[1], Some(&v[2]), &w1, 1),
+        vec![seq.clone(), input(&[5, 3, 3], 27), input(&[5], 28)],
+    );
+    check("max_pool1d", |v| v[0].max_pool1d(&Window1d::new(2).stride(2)), vec![seq.clone()]);
+    check("avg_pool1d", |v| v[0].avg_pool1d(&Window1d::new(3).padding(1)), vec![seq]);
 }
 
 /// A shape and a second shape that broadcasts against it (some axes set to 1, leading axes

@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+mod conv;
 mod elementwise;
 mod indexing;
 mod matmul;
@@ -35,7 +36,8 @@ use std::sync::{Arc, OnceLock};
 pub use storage::CpuStorage;
 use tensor_core::device::defaults;
 use tensor_core::{
-    ArgReduceOp, BinaryOp, Composite, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage, UnaryOp, Window2d,
+    ArgReduceOp, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage,
+    UnaryOp, Window2d,
 };
 
 use crate::storage::{cpu, wrap};
@@ -193,5 +195,33 @@ impl Device for CpuDevice {
 
     fn avg_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<Storage> {
         window::avg_pool2d(x, layout, window)
+    }
+
+    fn conv2d(&self, x: &Storage, lx: &Layout, w: &Storage, lw: &Layout, spec: &ConvSpec) -> Result<Storage> {
+        conv::conv2d(x, lx, w, lw, spec)
+    }
+
+    fn conv2d_input_grad(
+        &self,
+        grad: &Storage,
+        lg: &Layout,
+        w: &Storage,
+        lw: &Layout,
+        spec: &ConvSpec,
+        plan: &ConvPlan,
+    ) -> Result<Storage> {
+        conv::conv2d_input_grad(grad, lg, w, lw, spec, plan)
+    }
+
+    fn conv2d_weight_grad(
+        &self,
+        x: &Storage,
+        lx: &Layout,
+        grad: &Storage,
+        lg: &Layout,
+        spec: &ConvSpec,
+        plan: &ConvPlan,
+    ) -> Result<Storage> {
+        conv::conv2d_weight_grad(x, lx, grad, lg, spec, plan)
     }
 }

@@ -42,7 +42,57 @@ impl Operand {
     }
 }
 
-trait GemmElement: Copy + Default + Send + Sync + 'static {
+/// A strided matrix operand: a pointer to its element (0, 0) and its strides in elements.
+#[derive(Clone, Copy)]
+pub(crate) struct Matrix<T> {
+    pub ptr: *const T,
+    pub row_stride: isize,
+    pub col_stride: isize,
+}
+
+/// `dst = lhs · rhs` (or `dst += lhs · rhs` with `accumulate`) for `[m, n, k]` = `dims`, with
+/// `dst` row-major at row stride `dst_row_stride`.
+///
+/// # Safety
+/// Every element the strides address for an `[m, k]` lhs, a `[k, n]` rhs and an `[m, n]` dst
+/// must lie inside live allocations, and `dst` must not overlap the operands.
+pub(crate) unsafe fn gemm_raw<T: GemmElement>(
+    [m, n, k]: [usize; 3],
+    dst: *mut T,
+    dst_row_stride: isize,
+    accumulate: bool,
+    lhs: Matrix<T>,
+    rhs: Matrix<T>,
+    parallelism: Parallelism,
+) {
+    // SAFETY: forwarded from the caller. `gemm` takes column strides before row strides.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_row_stride,
+            accumulate,
+            lhs.ptr,
+            lhs.col_stride,
+            lhs.row_stride,
+            rhs.ptr,
+            rhs.col_stride,
+            rhs.row_stride,
+            if accumulate { T::ONE } else { T::ZERO },
+            T::ONE,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// Element types the `gemm` kernels multiply.
+pub(crate) trait GemmElement: Copy + Default + Send + Sync + 'static {
     const ZERO: Self;
     const ONE: Self;
 }
@@ -71,31 +121,16 @@ fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T>
     let threads = rayon::current_num_threads();
     // Multiplies rows `first..first + rows` of the lhs into `dst`.
     let one = |dst: &mut [T], (&ao, &bo): (&usize, &usize), first: usize, rows: usize, parallelism: Parallelism| {
+        let lhs_start = ao as isize + first as isize * lhs.row_stride;
         // SAFETY: `dst` holds rows·n elements written with row stride n; the operand pointers and
         // strides come from layouts that the tensor layer checked against their buffers, so
         // every (row, col) they address lies inside `a` and `b`.
         unsafe {
-            gemm::gemm(
-                rows,
-                n,
-                k,
-                dst.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                a.as_ptr().offset(ao as isize + first as isize * lhs.row_stride),
-                lhs.col_stride,
-                lhs.row_stride,
-                b.as_ptr().add(bo),
-                rhs.col_stride,
-                rhs.row_stride,
-                T::ZERO,
-                T::ONE,
-                false,
-                false,
-                false,
-                parallelism,
-            );
+            let lhs_ptr = a.as_ptr().offset(lhs_start);
+            let rhs_ptr = b.as_ptr().add(bo);
+            let lhs_view = Matrix { ptr: lhs_ptr, row_stride: lhs.row_stride, col_stride: lhs.col_stride };
+            let rhs_view = Matrix { ptr: rhs_ptr, row_stride: rhs.row_stride, col_stride: rhs.col_stride };
+            gemm_raw([rows, n, k], dst.as_mut_ptr(), n as isize, false, lhs_view, rhs_view, parallelism);
         }
     };
     let pairs: Vec<(&usize, &usize)> = lhs.batch_offsets.iter().zip(&rhs.batch_offsets).collect();

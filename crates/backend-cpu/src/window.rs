@@ -6,13 +6,18 @@ use tensor_core::{Float, HostBuffer, Layout, Result, Storage, TensorError, Windo
 use crate::storage::{contiguous, cpu, wrap};
 
 /// Input plane size, output size and the number of (n, c) planes.
-struct Plan {
+pub(crate) struct Plan {
     planes: usize,
     input: [usize; 2],
     out: [usize; 2],
 }
 
 impl Plan {
+    /// The plan of one sample's planes for a convolution's geometry.
+    pub(crate) fn for_conv(plan: &tensor_core::ConvPlan) -> Self {
+        Plan { planes: plan.in_channels(), input: plan.input, out: plan.output }
+    }
+
     fn new(dims: [usize; 4], window: &Window2d, op: &'static str) -> Result<Self> {
         let out = window.output_size(op, [dims[2], dims[3]])?;
         Ok(Plan { planes: dims[0] * dims[1], input: [dims[2], dims[3]], out })
@@ -42,32 +47,95 @@ fn dims4(layout: &Layout) -> [usize; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
+/// For kernel tap `k` on one axis: the output positions `lo..hi` whose tap lands inside an
+/// input of length `len`, and the input coordinate read by position `lo`.
+fn valid_span(window: &Window2d, axis: usize, k: usize, len: usize, out: usize) -> (usize, usize, usize) {
+    let (s, offset) = (window.stride[axis], k * window.dilation[axis]);
+    let pad = window.padding[axis];
+    // First position with o·s + offset >= pad, last with o·s + offset < pad + len.
+    let lo = pad.saturating_sub(offset).div_ceil(s).min(out);
+    let hi = if pad + len > offset { ((pad + len - offset - 1) / s + 1).min(out) } else { 0 };
+    let hi = hi.max(lo);
+    (lo, hi, (lo * s + offset).saturating_sub(pad))
+}
+
+/// Calls `visit(tap, out_row_start, in_row_start, run)` for every run of output positions of
+/// one output row whose taps fall inside the input: the run reads `run` inputs spaced by the
+/// horizontal stride, starting at `in_row_start` of the input plane, and writes
+/// `out_row_start..+run` of the tap's block. Padding positions are never visited.
+fn for_each_run(plan: &Plan, window: &Window2d, mut visit: impl FnMut(usize, usize, usize, usize)) {
+    let ([h, w], [oh, ow]) = (plan.input, plan.out);
+    for ky in 0..window.kernel[0] {
+        let (y_lo, y_hi, y_first) = valid_span(window, 0, ky, h, oh);
+        for kx in 0..window.kernel[1] {
+            let tap = ky * window.kernel[1] + kx;
+            let (x_lo, x_hi, x_first) = valid_span(window, 1, kx, w, ow);
+            if x_hi == x_lo {
+                continue;
+            }
+            for oy in y_lo..y_hi {
+                let y = y_first + (oy - y_lo) * window.stride[0];
+                visit(tap, oy * ow + x_lo, y * w + x_first, x_hi - x_lo);
+            }
+        }
+    }
+}
+
 fn unfold_t<F: Float>(x: &[F], layout: &Layout, window: &Window2d, pad: f64) -> Result<Vec<F>> {
     let plan = Plan::new(dims4(layout), window, "unfold")?;
     let input = contiguous(x, layout);
-    let block = window.taps() * plan.positions();
+    let positions = plan.positions();
+    let block = window.taps() * positions;
     let mut out = vec![F::from_f64(pad); plan.planes * block];
     if block == 0 || plan.plane() == 0 {
         return Ok(out);
     }
-    out.par_chunks_mut(block).zip(input.par_chunks(plan.plane())).for_each(|(cols, plane)| {
-        plan.for_each_tap(window, |tap, pos, at| cols[tap * plan.positions() + pos] = plane[at]);
-    });
+    out.par_chunks_mut(block)
+        .zip(input.par_chunks(plan.plane()))
+        .for_each(|(cols, plane)| unfold_plane(plane, cols, &plan, window));
     Ok(out)
+}
+
+/// im2col of one input plane into its `[taps, positions]` block; padding entries are left as
+/// they are (the caller fills them).
+pub(crate) fn unfold_plane<F: Float>(plane: &[F], cols: &mut [F], plan: &Plan, window: &Window2d) {
+    let (positions, sx) = (plan.positions(), window.stride[1]);
+    for_each_run(plan, window, |tap, at, from, run| {
+        let dst = &mut cols[tap * positions + at..][..run];
+        if sx == 1 {
+            dst.copy_from_slice(&plane[from..from + run]);
+        } else {
+            dst.iter_mut().zip(plane[from..].iter().step_by(sx)).for_each(|(d, &v)| *d = v);
+        }
+    });
+}
+
+/// col2im of one `[taps, positions]` block, added into its image plane.
+pub(crate) fn fold_plane<F: Float>(cols: &[F], image: &mut [F], plan: &Plan, window: &Window2d) {
+    let (positions, sx) = (plan.positions(), window.stride[1]);
+    for_each_run(plan, window, |tap, at, to, run| {
+        let src = &cols[tap * positions + at..][..run];
+        if sx == 1 {
+            image[to..to + run].iter_mut().zip(src).for_each(|(d, &v)| *d = *d + v);
+        } else {
+            image[to..].iter_mut().step_by(sx).zip(src).for_each(|(d, &v)| *d = *d + v);
+        }
+    });
 }
 
 fn fold_t<F: Float>(cols: &[F], layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Vec<F>> {
     let (n, ckk) = (layout.dims()[0], layout.dims()[1]);
     let plan = Plan::new([n, ckk / window.taps(), output[0], output[1]], window, "fold")?;
     let input = contiguous(cols, layout);
-    let block = window.taps() * plan.positions();
+    let positions = plan.positions();
+    let block = window.taps() * positions;
     let mut out = vec![F::ZERO; plan.planes * plan.plane()];
     if block == 0 || plan.plane() == 0 {
         return Ok(out);
     }
-    out.par_chunks_mut(plan.plane()).zip(input.par_chunks(block)).for_each(|(image, cols)| {
-        plan.for_each_tap(window, |tap, pos, at| image[at] = image[at] + cols[tap * plan.positions() + pos]);
-    });
+    out.par_chunks_mut(plan.plane())
+        .zip(input.par_chunks(block))
+        .for_each(|(image, cols)| fold_plane(cols, image, &plan, window));
     Ok(out)
 }
 

@@ -8,6 +8,7 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod conv;
 pub mod device;
 mod dtype;
 mod error;
@@ -19,11 +20,12 @@ mod shape;
 mod storage;
 mod tensor;
 
+pub use conv::{ConvPlan, ConvSpec};
 pub use device::{Composite, Device, PrimitivesOnly};
 pub use dtype::{DType, Element, HostBuffer};
 pub use error::{Result, TensorError};
 pub use layout::{Layout, OffsetIter};
-pub use ops::{ArgReduceOp, BinaryOp, ReduceOp, UnaryOp, Window2d};
+pub use ops::{ArgReduceOp, BinaryOp, ReduceOp, UnaryOp, Window1d, Window2d};
 pub use random::TensorRng;
 pub use scalar::Float;
 pub use shape::Shape;

@@ -413,6 +413,60 @@ impl Window2d {
     }
 }
 
+/// The geometry of a 1-D sliding window over the last axis of `[N, C, L]`; it runs as a
+/// [`Window2d`] of height 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Window1d {
+    /// Kernel length.
+    pub kernel: usize,
+    /// Step between windows.
+    pub stride: usize,
+    /// Implicit padding added on both ends.
+    pub padding: usize,
+    /// Spacing between kernel taps.
+    pub dilation: usize,
+}
+
+impl Window1d {
+    /// A window with stride 1, no padding and no dilation.
+    pub fn new(kernel: usize) -> Self {
+        Window1d { kernel, stride: 1, padding: 0, dilation: 1 }
+    }
+
+    /// Sets the stride.
+    pub fn stride(mut self, stride: usize) -> Self {
+        self.stride = stride;
+        self
+    }
+
+    /// Sets the padding.
+    pub fn padding(mut self, padding: usize) -> Self {
+        self.padding = padding;
+        self
+    }
+
+    /// Sets the dilation.
+    pub fn dilation(mut self, dilation: usize) -> Self {
+        self.dilation = dilation;
+        self
+    }
+
+    /// The same window as a 2-D window of height 1.
+    pub fn as_2d(&self) -> Window2d {
+        Window2d {
+            kernel: [1, self.kernel],
+            stride: [1, self.stride],
+            padding: [0, self.padding],
+            dilation: [1, self.dilation],
+        }
+    }
+
+    /// Output length for an input of length `input`.
+    pub fn output_size(&self, op: &'static str, input: usize) -> Result<usize> {
+        Ok(self.as_2d().output_size(op, [1, input])?[1])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

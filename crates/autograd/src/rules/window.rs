@@ -1,6 +1,6 @@
 //! Convolution windows and pooling.
 
-use tensor_core::{Result, Window2d};
+use tensor_core::{Result, Window1d, Window2d};
 
 use crate::Var;
 
@@ -51,5 +51,15 @@ impl Var {
                 .try_unary(tensor_core::UnaryOp::Affine { mul: 1.0 / taps as f64, add: 0.0 })?;
             Ok(vec![Some(spread.try_fold(&window, [x.dims()[2], x.dims()[3]])?)])
         }))
+    }
+
+    /// 1-D max pooling of `[N, C, L]`.
+    pub fn max_pool1d(&self, window: &Window1d) -> Result<Var> {
+        self.unsqueeze(2)?.max_pool2d(&window.as_2d())?.squeeze(2)
+    }
+
+    /// 1-D average pooling of `[N, C, L]` (padding counts as zeros).
+    pub fn avg_pool1d(&self, window: &Window1d) -> Result<Var> {
+        self.unsqueeze(2)?.avg_pool2d(&window.as_2d())?.squeeze(2)
     }
 }

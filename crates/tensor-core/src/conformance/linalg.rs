@@ -148,6 +148,7 @@ fn windows(s: &mut Suite) {
         ([2, 2, 6, 6], Window2d::new([2, 2]).stride([2, 2])),
         ([3, 4, 1, 11], Window2d::new([1, 3]).padding([0, 2])),
         ([1, 1, 5, 5], Window2d::new([5, 5])),
+        ([2, 2, 7, 9], Window2d::new([3, 3]).stride([1, 2]).padding([2, 3]).dilation([2, 2])),
         ([0, 2, 4, 4], Window2d::new([2, 2])),
     ];
     for (dims, w) in configs {

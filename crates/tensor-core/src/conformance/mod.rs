@@ -11,6 +11,7 @@
 //! report.assert_passed();
 //! ```
 
+mod conv;
 mod elementwise;
 mod linalg;
 mod reduce;
@@ -121,6 +122,7 @@ pub fn run(device: &Arc<dyn Device>, dtype: DType) -> Report {
     elementwise::run(&mut suite);
     reduce::run(&mut suite);
     linalg::run(&mut suite);
+    conv::run(&mut suite);
     Report { device: device.name(), dtype, ops: suite.results.into_values().collect() }
 }
 

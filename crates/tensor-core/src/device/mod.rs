@@ -16,6 +16,7 @@
 //!   [`crate::TensorError::IndexOutOfRange`].
 //! - Work may run asynchronously; only [`Device::download`] and [`Device::sync`] wait for it.
 
+mod conv_defaults;
 pub mod defaults;
 mod primitives_only;
 
@@ -23,7 +24,9 @@ use std::fmt;
 
 pub use primitives_only::PrimitivesOnly;
 
-use crate::{ArgReduceOp, BinaryOp, DType, HostBuffer, Layout, ReduceOp, Result, Storage, UnaryOp, Window2d};
+use crate::{
+    ArgReduceOp, BinaryOp, ConvPlan, ConvSpec, DType, HostBuffer, Layout, ReduceOp, Result, Storage, UnaryOp, Window2d,
+};
 
 /// The composite ops: those with a default body built from primitives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,11 +55,17 @@ pub enum Composite {
     MaxPool2d,
     /// [`Device::avg_pool2d`].
     AvgPool2d,
+    /// [`Device::conv2d`].
+    Conv2d,
+    /// [`Device::conv2d_input_grad`].
+    Conv2dInputGrad,
+    /// [`Device::conv2d_weight_grad`].
+    Conv2dWeightGrad,
 }
 
 impl Composite {
     /// Every composite op.
-    pub const ALL: [Composite; 12] = [
+    pub const ALL: [Composite; 15] = [
         Composite::Full,
         Composite::Copy,
         Composite::AddScaled,
@@ -69,6 +78,9 @@ impl Composite {
         Composite::Fold,
         Composite::MaxPool2d,
         Composite::AvgPool2d,
+        Composite::Conv2d,
+        Composite::Conv2dInputGrad,
+        Composite::Conv2dWeightGrad,
     ];
 }
 
@@ -278,5 +290,49 @@ pub trait Device: Send + Sync + fmt::Debug {
     /// (PyTorch's `count_include_pad=True`). Default: unfold and sum.
     fn avg_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<Storage> {
         defaults::avg_pool2d(self, x, layout, window)
+    }
+
+    /// Composite. Grouped 2-D cross-correlation (PyTorch's `conv2d` without bias): `x` =
+    /// `[N, C, H, W]` with `weight` = `[O, C/groups, kh, kw]` gives `[N, O, OH, OW]`.
+    /// Default: [`Device::unfold`], then one [`Device::matmul`] per sample and group.
+    fn conv2d(
+        &self,
+        x: &Storage,
+        x_layout: &Layout,
+        weight: &Storage,
+        weight_layout: &Layout,
+        spec: &ConvSpec,
+    ) -> Result<Storage> {
+        conv_defaults::conv2d(self, x, x_layout, weight, weight_layout, spec)
+    }
+
+    /// Composite. The gradient of [`Device::conv2d`] with respect to its input, `[N, C, H, W]`
+    /// from the output gradient `[N, O, OH, OW]` (a transposed convolution).
+    /// Default: [`Device::matmul`] with the transposed weight, then [`Device::fold`].
+    fn conv2d_input_grad(
+        &self,
+        grad: &Storage,
+        grad_layout: &Layout,
+        weight: &Storage,
+        weight_layout: &Layout,
+        spec: &ConvSpec,
+        plan: &ConvPlan,
+    ) -> Result<Storage> {
+        conv_defaults::conv2d_input_grad(self, grad, grad_layout, weight, weight_layout, spec, plan)
+    }
+
+    /// Composite. The gradient of [`Device::conv2d`] with respect to its weight,
+    /// `[O, C/groups, kh, kw]`, summed over the batch.
+    /// Default: [`Device::unfold`], a per-sample [`Device::matmul`], and a sum over samples.
+    fn conv2d_weight_grad(
+        &self,
+        x: &Storage,
+        x_layout: &Layout,
+        grad: &Storage,
+        grad_layout: &Layout,
+        spec: &ConvSpec,
+        plan: &ConvPlan,
+    ) -> Result<Storage> {
+        conv_defaults::conv2d_weight_grad(self, x, x_layout, grad, grad_layout, spec, plan)
     }
 }
