@@ -1,6 +1,6 @@
 //! Checkpoints in safetensors, with PyTorch's names and layouts, written atomically.
 //!
-//! Model parameters keep their names (`0.weight`); optimizer buffers, when saved, are stored
+//! Model parameters and buffers keep their names (`0.weight`, `1.running_mean`); optimizer buffers, when saved, are stored
 //! under `optimizer.<param>.<buffer>`.
 
 use std::collections::HashMap;
@@ -10,7 +10,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use tensor_core::{DType, HostBuffer, Shape, Tensor};
 
 use crate::optim::Optimizer;
-use crate::{Module, ModuleExt, NnError, Result};
+use crate::{Buffer, Module, ModuleExt, NnError, Param, Result};
 
 /// Prefix of optimizer buffers inside a checkpoint.
 pub const OPTIMIZER_PREFIX: &str = "optimizer.";
@@ -93,6 +93,7 @@ pub fn load_tensors(path: &Path, device: &std::sync::Arc<dyn tensor_core::Device
 /// Saves a model's parameters, and the optimizer's buffers when given.
 pub fn save(path: &Path, model: &dyn Module, optimizer: Option<&dyn Optimizer>) -> Result<()> {
     let mut tensors: Vec<(String, Tensor)> = model.parameters().into_iter().map(|(n, p)| (n, p.value())).collect();
+    tensors.extend(model.buffers().into_iter().map(|(n, b)| (n, b.value())));
     if let Some(opt) = optimizer {
         tensors.extend(opt.state()?.into_iter().map(|(n, t)| (format!("{OPTIMIZER_PREFIX}{n}"), t)));
     }
@@ -109,26 +110,35 @@ pub fn load(path: &Path, model: &dyn Module, optimizer: Option<&mut dyn Optimize
     };
     let mut stored: HashMap<String, Tensor> = load_tensors(path, &device)?.into_iter().collect();
     let mut report = LoadReport::default();
-    let mut updates = Vec::new();
-    for (name, param) in &params {
-        match stored.remove(name) {
-            None => report.missing.push(name.clone()),
+    // Every tensor is checked before any is applied, so a bad checkpoint changes nothing.
+    let mut updates: Vec<(Target, Tensor)> = Vec::new();
+    let targets = params
+        .iter()
+        .map(|(n, p)| (n.clone(), Target::Param(p.clone())))
+        .chain(model.buffers().into_iter().map(|(n, b)| (n, Target::Buffer(b))));
+    for (name, target) in targets {
+        match stored.remove(&name) {
+            None => report.missing.push(name),
             Some(t) => {
-                let expected = param.value();
+                let expected = target.value();
                 if t.shape() != expected.shape() {
                     return Err(NnError::ShapeMismatch {
                         path: path.to_path_buf(),
-                        key: name.clone(),
+                        key: name,
                         expected: expected.shape().clone(),
                         found: Shape::from(t.dims()),
                     });
                 }
-                updates.push((param.clone(), cast(t, expected.dtype())?));
+                let value = cast(t, expected.dtype())?;
+                updates.push((target, value));
             }
         }
     }
-    for (param, value) in updates {
-        param.set_value(value)?;
+    for (target, value) in updates {
+        match target {
+            Target::Param(p) => p.set_value(value)?,
+            Target::Buffer(b) => b.set_value(value)?,
+        }
     }
     let optimizer_state: Vec<(String, Tensor)> = stored
         .iter()
@@ -140,6 +150,21 @@ pub fn load(path: &Path, model: &dyn Module, optimizer: Option<&mut dyn Optimize
     report.unexpected = stored.into_keys().filter(|k| !k.starts_with(OPTIMIZER_PREFIX)).collect();
     report.unexpected.sort();
     Ok(report)
+}
+
+/// A model tensor a checkpoint entry loads into.
+enum Target {
+    Param(Param),
+    Buffer(Buffer),
+}
+
+impl Target {
+    fn value(&self) -> Tensor {
+        match self {
+            Target::Param(p) => p.value(),
+            Target::Buffer(b) => b.value(),
+        }
+    }
 }
 
 fn cast(t: Tensor, dtype: DType) -> Result<Tensor> {

@@ -19,4 +19,4 @@ pub mod train;
 pub use error::{NnError, Result};
 pub use init::{Init, fans};
 pub use module::{Module, ModuleExt, glob_match, join};
-pub use param::Param;
+pub use param::{Buffer, Param};

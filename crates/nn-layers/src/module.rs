@@ -3,7 +3,7 @@
 use autograd::Var;
 use tensor_core::Result;
 
-use crate::Param;
+use crate::{Buffer, Param};
 
 /// A layer or a model. Parameters are named hierarchically (`encoder.0.weight`), as in PyTorch,
 /// so checkpoints interoperate.
@@ -14,7 +14,12 @@ pub trait Module: Send + Sync {
     /// Calls `visit(name, param)` for every parameter, names prefixed with `prefix`.
     fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &Param));
 
-    /// Switches training behaviour (dropout) on or off; containers pass it on.
+    /// Calls `visit(name, buffer)` for every buffer (state saved with the model but not
+    /// trained, such as running statistics). Most layers have none.
+    fn visit_buffers(&self, _prefix: &str, _visit: &mut dyn FnMut(&str, &Buffer)) {}
+
+    /// Switches training behaviour (dropout, batch statistics) on or off; containers pass it
+    /// on.
     fn set_training(&self, _training: bool) {}
 }
 
@@ -29,6 +34,13 @@ pub trait ModuleExt: Module {
     fn parameters(&self) -> Vec<(String, Param)> {
         let mut out = Vec::new();
         self.visit_params("", &mut |name, p| out.push((name.to_string(), p.clone())));
+        out
+    }
+
+    /// Every buffer with its full name, in definition order.
+    fn buffers(&self) -> Vec<(String, Buffer)> {
+        let mut out = Vec::new();
+        self.visit_buffers("", &mut |name, b| out.push((name.to_string(), b.clone())));
         out
     }
 

@@ -63,3 +63,32 @@ impl Param {
         }
     }
 }
+
+/// A named model state that is not trained by gradients (BatchNorm's running statistics), saved
+/// and loaded with the parameters, as PyTorch's registered buffers. Cloning shares it.
+#[derive(Clone, Debug)]
+pub struct Buffer {
+    value: Arc<std::sync::RwLock<Tensor>>,
+}
+
+impl Buffer {
+    /// A buffer holding `value`.
+    pub fn new(value: Tensor) -> Self {
+        Buffer { value: Arc::new(std::sync::RwLock::new(value)) }
+    }
+
+    /// The current value.
+    pub fn value(&self) -> Tensor {
+        self.value.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the value; the shape must stay the same.
+    pub fn set_value(&self, value: Tensor) -> Result<()> {
+        let mut slot = self.value.write().unwrap_or_else(|e| e.into_inner());
+        if slot.shape() != value.shape() {
+            return Err(tensor_core::TensorError::shape_mismatch("buffer set_value", slot.shape(), value.shape()));
+        }
+        *slot = value;
+        Ok(())
+    }
+}

@@ -1,15 +1,21 @@
 //! Layers: each a [`crate::Module`] with PyTorch's parameter names and layouts.
 
 mod activation;
+mod batch_norm;
+mod conv;
 mod dropout;
 mod embedding;
 mod layer_norm;
 mod linear;
+mod pool;
 mod sequential;
 
 pub use activation::Activation;
+pub use batch_norm::BatchNorm;
+pub use conv::{Conv1d, Conv2d, ConvConfig};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
+pub use pool::{Flatten, GlobalPool, Pool};
 pub use sequential::Sequential;

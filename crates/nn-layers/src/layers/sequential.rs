@@ -3,7 +3,7 @@
 use autograd::Var;
 use tensor_core::Result;
 
-use crate::{Module, Param, module::join};
+use crate::{Buffer, Module, Param, module::join};
 
 /// Runs its modules in order.
 #[derive(Default)]
@@ -42,6 +42,12 @@ impl Module for Sequential {
     fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &Param)) {
         for (i, layer) in self.layers.iter().enumerate() {
             layer.visit_params(&join(prefix, &i.to_string()), visit);
+        }
+    }
+
+    fn visit_buffers(&self, prefix: &str, visit: &mut dyn FnMut(&str, &Buffer)) {
+        for (i, layer) in self.layers.iter().enumerate() {
+            layer.visit_buffers(&join(prefix, &i.to_string()), visit);
         }
     }
 
