@@ -8,6 +8,7 @@ use tensor_core::{DType, Device, Tensor, TensorRng};
 
 use crate::devices::{self, DeviceKind};
 use crate::error::CliError;
+use crate::train::Arch;
 
 /// Runs every stage on `kind` and prints a summary.
 pub fn run(kind: DeviceKind) -> Result<(), CliError> {
@@ -16,7 +17,10 @@ pub fn run(kind: DeviceKind) -> Result<(), CliError> {
     stage("1. A neuron layer with broadcasting", || neuron(&device))?;
     stage("2. Matrix multiply, timed and checked against an f64 reference", || matmul(&device))?;
     stage("3. Op conformance against the f64 reference", || conformance_summary(&device))?;
-    stage("4. An MLP learns handwritten digits (backprop, Adam, softmax head)", || digits(kind))?;
+    stage("4. An MLP learns handwritten digits (backprop, Adam, softmax head)", || digits(kind, Arch::Mlp))?;
+    stage("5. A CNN learns the same digits (convolution, max pooling, fully connected head)", || {
+        digits(kind, Arch::Cnn)
+    })?;
     println!("demo finished: all stages passed");
     Ok(())
 }
@@ -107,29 +111,34 @@ pub fn conformance(kind: DeviceKind, verbose: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Trains a 64-64-10 MLP on the shipped 8x8 digits, reloads the checkpoint and re-evaluates.
-fn digits(kind: DeviceKind) -> Result<(), CliError> {
+/// Trains a small MLP (64-64-10) or CNN on the shipped 8x8 digits, reloads the checkpoint and
+/// re-evaluates it.
+fn digits(kind: DeviceKind, arch: Arch) -> Result<(), CliError> {
     let dir = std::env::temp_dir().join(format!("tessera-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| nn_layers::NnError::io(&dir, e))?;
-    let out = dir.join("digits-mlp.safetensors");
+    let out = dir.join(format!("digits-{arch:?}.safetensors"));
     let data = crate::train::DataArgs { dataset: crate::train::DatasetKind::Digits, data_dir: None, device: kind };
+    let (epochs, lr) = match arch {
+        Arch::Mlp => (20, 5e-3),
+        Arch::Cnn => (12, 3e-3),
+    };
     let args = crate::train::TrainArgs {
         data: data.clone(),
-        hidden: 64,
-        epochs: 20,
+        hidden: Some(64),
+        epochs,
         batch_size: 32,
-        lr: 5e-3,
+        lr,
         seed: 0,
-        out: out.clone(),
+        out: Some(out.clone()),
     };
-    let history = crate::train::train(&args)?;
+    let history = crate::train::train(&args, arch)?;
     let trained = history.last().and_then(|e| e.eval).map_or(0.0, |(_, a)| a);
     let eval_args = crate::train::EvalArgs { checkpoint: out, data };
     let (_, reloaded) = crate::train::eval(&eval_args)?;
     let _ = std::fs::remove_dir_all(&dir);
     if (reloaded - trained).abs() > 1e-9 || reloaded < 0.9 {
         return Err(CliError::Check(format!(
-            "digits accuracy {trained:.4} after training, {reloaded:.4} after reload"
+            "{arch:?} digits accuracy {trained:.4} after training, {reloaded:.4} after reload"
         )));
     }
     Ok(())

@@ -5,6 +5,8 @@
 mod demo;
 mod devices;
 mod error;
+mod inspect;
+mod picture;
 mod train;
 
 use std::process::ExitCode;
@@ -34,8 +36,11 @@ enum Command {
     /// Train a model.
     #[command(subcommand)]
     Train(TrainCommand),
-    /// Evaluate a checkpoint written by `train mlp` on a dataset's test split.
+    /// Evaluate a checkpoint written by `train mlp|cnn` on a dataset's test split.
     Eval(train::EvalArgs),
+    /// Look inside a trained model.
+    #[command(subcommand)]
+    Inspect(InspectCommand),
     /// Run the op conformance suite against the f64 reference on a device.
     Conformance {
         /// Device to check.
@@ -51,6 +56,14 @@ enum Command {
 enum TrainCommand {
     /// An MLP classifier (Adam, cosine schedule) on MNIST or the 8x8 digits.
     Mlp(train::TrainArgs),
+    /// A LeNet-style CNN classifier (Adam, cosine schedule) on MNIST or the 8x8 digits.
+    Cnn(train::TrainArgs),
+}
+
+#[derive(Subcommand)]
+enum InspectCommand {
+    /// A CNN's first-layer kernels and one test image's feature maps, as a PNG grid.
+    Cnn(inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,8 +71,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo { device } => demo::run(device),
         Command::Devices => devices::list(),
-        Command::Train(TrainCommand::Mlp(args)) => train::train(&args).map(|_| ()),
+        Command::Train(TrainCommand::Mlp(args)) => train::train(&args, train::Arch::Mlp).map(|_| ()),
+        Command::Train(TrainCommand::Cnn(args)) => train::train(&args, train::Arch::Cnn).map(|_| ()),
         Command::Eval(args) => train::eval(&args).map(|_| ()),
+        Command::Inspect(InspectCommand::Cnn(args)) => inspect::cnn(&args).map(|_| ()),
         Command::Conformance { device, verbose } => demo::conformance(device, verbose),
     };
     match result {

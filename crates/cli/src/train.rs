@@ -1,5 +1,5 @@
-//! `tessera train mlp` and `tessera eval`: an MLP classifier on MNIST or the digits set, with
-//! progress, a summary, a checkpoint and a loss curve.
+//! `tessera train mlp|cnn` and `tessera eval`: an MLP or a LeNet-style CNN classifier on MNIST
+//! or the digits set, with progress, a summary, a checkpoint and a loss curve.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,7 +7,8 @@ use std::sync::Arc;
 use nn_layers::checkpoint::{self, load_tensors};
 use nn_layers::data::{Dataset, read_digits_csv, read_mnist};
 use nn_layers::layers::{Activation, Linear, Sequential};
-use nn_layers::optim::{Adam, AdamConfig, Cosine};
+use nn_layers::models::{LeNetConfig, lenet};
+use nn_layers::optim::{Adam, AdamConfig};
 use nn_layers::train::{EpochStats, FitConfig, evaluate_classifier, fit_classifier, write_loss_svg};
 use nn_layers::{ModuleExt, NnError};
 use tensor_core::{Device, TensorRng};
@@ -38,15 +39,33 @@ pub struct DataArgs {
     pub device: DeviceKind,
 }
 
-/// Options of `tessera train mlp`.
+/// The classifier architectures `train` builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    /// Fully connected: `in -> hidden -> ReLU -> classes`.
+    Mlp,
+    /// LeNet-style: two conv + ReLU + max-pool stages, `hidden` units, classes.
+    Cnn,
+}
+
+impl Arch {
+    fn name(self) -> &'static str {
+        match self {
+            Arch::Mlp => "mlp",
+            Arch::Cnn => "cnn",
+        }
+    }
+}
+
+/// Options of `tessera train mlp|cnn`.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
     /// Data and device.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Hidden units.
-    #[arg(long, default_value_t = 256)]
-    pub hidden: usize,
+    /// Hidden units of the fully connected layer (default: 256 for the MLP, 128 for the CNN).
+    #[arg(long)]
+    pub hidden: Option<usize>,
     /// Passes over the training set.
     #[arg(long, default_value_t = 6)]
     pub epochs: usize,
@@ -59,15 +78,16 @@ pub struct TrainArgs {
     /// Seed of initialisation and shuffles.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Where to write the checkpoint (a loss curve `.svg` is written beside it).
-    #[arg(long, default_value = "mlp.safetensors")]
-    pub out: PathBuf,
+    /// Where to write the checkpoint, a loss curve `.svg` beside it (default: `mlp.safetensors`
+    /// or `cnn.safetensors`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Options of `tessera eval`.
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
-    /// Checkpoint written by `tessera train mlp`.
+    /// Checkpoint written by `tessera train mlp` or `tessera train cnn`.
     #[arg(long, default_value = "mlp.safetensors")]
     pub checkpoint: PathBuf,
     /// Data and device.
@@ -108,16 +128,66 @@ pub fn mlp(sizes: &[usize], rng: &mut TensorRng, device: &Arc<dyn Device>) -> Re
     Ok(model)
 }
 
+/// Side of the square single-channel images in `data` (8 for the digits, 28 for MNIST).
+fn image_side(data: &Dataset) -> usize {
+    (data.feature_dims().iter().product::<usize>() as f64).sqrt().round() as usize
+}
+
+/// The dataset shaped for `arch`: flat vectors for the MLP, `[1, side, side]` images for the CNN.
+fn shaped(arch: Arch, data: Dataset) -> Result<Dataset, CliError> {
+    Ok(match arch {
+        Arch::Mlp => data,
+        Arch::Cnn => {
+            let side = image_side(&data);
+            data.with_feature_dims(vec![1, side, side])?
+        }
+    })
+}
+
+/// A LeNet for `side`-pixel digits with the given widths.
+fn cnn(
+    side: usize,
+    channels: [usize; 2],
+    hidden: usize,
+    classes: usize,
+    device: &Arc<dyn Device>,
+    seed: u64,
+) -> Result<(Sequential, LeNetConfig), CliError> {
+    let config = LeNetConfig { channels, hidden, ..LeNetConfig::for_digits([side, side], classes) };
+    Ok((lenet(&config, &mut TensorRng::new(seed), device)?, config))
+}
+
 /// Trains and returns the per-epoch history; prints a summary line per epoch.
-pub fn train(args: &TrainArgs) -> Result<Vec<EpochStats>, CliError> {
+pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> {
     let device = args.data.device.open()?;
     let (train_set, test_set) = load_dataset(args.data.dataset, args.data.data_dir.as_deref())?;
-    let inputs = train_set.feature_dims().iter().product::<usize>();
+    let (train_set, test_set) = (shaped(arch, train_set)?, shaped(arch, test_set)?);
     let classes = 1 + train_set.labels().iter().copied().max().unwrap_or(0) as usize;
-    let model = mlp(&[inputs, args.hidden, classes], &mut TensorRng::new(args.seed), &device)?;
+    let (model, description) = match arch {
+        Arch::Mlp => {
+            let inputs = train_set.feature_dims().iter().product::<usize>();
+            let hidden = args.hidden.unwrap_or(256);
+            (
+                mlp(&[inputs, hidden, classes], &mut TensorRng::new(args.seed), &device)?,
+                format!("MLP {inputs}-{hidden}-{classes}"),
+            )
+        }
+        Arch::Cnn => {
+            let side = image_side(&train_set);
+            let (model, c) = cnn(side, [16, 32], args.hidden.unwrap_or(128), classes, &device, args.seed)?;
+            let text = format!(
+                "LeNet CNN {side}x{side} -> conv{k}x{k}({}) -> pool -> conv{k}x{k}({}) -> pool -> {} -> {} -> {classes}",
+                c.channels[0],
+                c.channels[1],
+                c.flat_features()?,
+                c.hidden,
+                k = c.kernel
+            );
+            (model, text)
+        }
+    };
     println!(
-        "training MLP {inputs}-{}-{classes} ({} weights) on {:?}: {} train / {} test examples, {} epochs, batch {}",
-        args.hidden,
+        "training {description} ({} weights) on {:?}: {} train / {} test examples, {} epochs, batch {}",
         model.num_weights(),
         args.data.dataset,
         train_set.len(),
@@ -126,11 +196,9 @@ pub fn train(args: &TrainArgs) -> Result<Vec<EpochStats>, CliError> {
         args.batch_size
     );
     let mut optimizer = Adam::new(model.parameters(), AdamConfig::adam(args.lr));
-    let steps = args.epochs * train_set.len().div_ceil(args.batch_size);
     let config = FitConfig {
         progress: true,
-        schedule: Some(Arc::new(Cosine { base: args.lr, min: 0.0, total: steps })),
-        ..FitConfig::new(args.epochs, args.batch_size, args.seed)
+        ..FitConfig::new(args.epochs, args.batch_size, args.seed).with_cosine(args.lr, train_set.len())
     };
     let history = fit_classifier(&model, &mut optimizer, &train_set, Some(&test_set), config, &device, |e| {
         let (loss, acc) = e.eval.unwrap_or((f64::NAN, f64::NAN));
@@ -143,54 +211,69 @@ pub fn train(args: &TrainArgs) -> Result<Vec<EpochStats>, CliError> {
             e.seconds
         );
     })?;
-    checkpoint::save(&args.out, &model, Some(&optimizer))?;
-    let curve = args.out.with_extension("svg");
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", arch.name())));
+    checkpoint::save(&out, &model, Some(&optimizer))?;
+    let curve = out.with_extension("svg");
     let train_losses: Vec<f64> = history.iter().map(|e| e.train_loss).collect();
     let test_losses: Vec<f64> = history.iter().filter_map(|e| e.eval.map(|(l, _)| l)).collect();
-    write_loss_svg(&curve, "MLP cross-entropy per epoch", &[("train", &train_losses), ("test", &test_losses)])?;
+    let title = format!("{} cross-entropy per epoch", arch.name().to_uppercase());
+    write_loss_svg(&curve, &title, &[("train", &train_losses), ("test", &test_losses)])?;
     if let Some(last) = history.last() {
         let total: f64 = history.iter().map(|e| e.seconds).sum();
         println!(
             "summary: test accuracy {:.2}% after {} epochs in {total:.1} s; checkpoint {}, loss curve {}",
             100.0 * last.eval.map_or(f64::NAN, |(_, a)| a),
             history.len(),
-            args.out.display(),
+            out.display(),
             curve.display()
         );
     }
     Ok(history)
 }
 
+/// Rebuilds the model a checkpoint of `train mlp|cnn` holds, from its stored shapes.
+pub fn model_from_checkpoint(
+    path: &Path,
+    stored: &[(String, tensor_core::Tensor)],
+    test_set: &Dataset,
+    device: &Arc<dyn Device>,
+) -> Result<(Sequential, Arch, String), CliError> {
+    let shape = |name: &str| stored.iter().find(|(n, _)| n == name).map(|(_, t)| t.dims().to_vec());
+    let not_ours = || NnError::format(path, "no `0.weight` tensor: not a checkpoint from `tessera train mlp|cnn`");
+    let first = shape("0.weight").ok_or_else(not_ours)?;
+    if first.len() == 4 {
+        let (Some(second), Some(hidden), Some(head)) = (shape("3.weight"), shape("7.weight"), shape("9.weight")) else {
+            return Err(NnError::format(path, "a CNN checkpoint needs `3.weight`, `7.weight` and `9.weight`").into());
+        };
+        let (model, config) = cnn(image_side(test_set), [first[0], second[0]], hidden[0], head[0], device, 0)?;
+        return Ok((model, Arch::Cnn, format!("CNN {config:?}")));
+    }
+    let mut sizes = Vec::new();
+    for layer in (0..).step_by(2) {
+        let Some(w) = shape(&format!("{layer}.weight")) else { break };
+        if sizes.is_empty() {
+            sizes.push(w[1]);
+        }
+        sizes.push(w[0]);
+    }
+    Ok((mlp(&sizes, &mut TensorRng::new(0), device)?, Arch::Mlp, format!("MLP {sizes:?}")))
+}
+
 /// Reloads a checkpoint (its layer sizes come from the stored shapes) and evaluates it.
 pub fn eval(args: &EvalArgs) -> Result<(f64, f64), CliError> {
     let device = args.data.device.open()?;
     let stored = load_tensors(&args.checkpoint, &device)?;
-    let mut sizes = Vec::new();
-    for layer in (0..).step_by(2) {
-        let Some((_, w)) = stored.iter().find(|(n, _)| *n == format!("{layer}.weight")) else { break };
-        if sizes.is_empty() {
-            sizes.push(w.dims()[1]);
-        }
-        sizes.push(w.dims()[0]);
-    }
-    if sizes.len() < 2 {
-        return Err(NnError::format(
-            &args.checkpoint,
-            "no `0.weight` tensor: not an MLP checkpoint from `tessera train mlp`",
-        )
-        .into());
-    }
-    let model = mlp(&sizes, &mut TensorRng::new(0), &device)?;
+    let (_, test_set) = load_dataset(args.data.dataset, args.data.data_dir.as_deref())?;
+    let (model, arch, description) = model_from_checkpoint(&args.checkpoint, &stored, &test_set, &device)?;
     let report = checkpoint::load(&args.checkpoint, &model, None)?;
     if !report.missing.is_empty() {
         return Err(NnError::format(&args.checkpoint, format!("missing tensors {:?}", report.missing)).into());
     }
-    let (_, test_set) = load_dataset(args.data.dataset, args.data.data_dir.as_deref())?;
+    let test_set = shaped(arch, test_set)?;
     let (loss, accuracy) = evaluate_classifier(&model, &test_set, 1000, &device)?;
     println!(
-        "{}: MLP {:?} on {:?} test ({} examples): loss {loss:.4}, accuracy {:.2}%",
+        "{}: {description} on {:?} test ({} examples): loss {loss:.4}, accuracy {:.2}%",
         args.checkpoint.display(),
-        sizes,
         args.data.dataset,
         test_set.len(),
         100.0 * accuracy

@@ -31,6 +31,30 @@ fn train_then_eval_the_checkpoint() {
 }
 
 #[test]
+fn train_a_cnn_then_eval_and_inspect_it() {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-cnn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("cnn.safetensors");
+    let out_arg = out.to_str().unwrap();
+    let (ok, text) =
+        tessera(&["train", "cnn", "--dataset", "digits", "--epochs", "2", "--hidden", "32", "--out", out_arg]);
+    assert!(ok, "{text}");
+    assert!(text.contains("LeNet CNN 8x8") && text.contains("summary: test accuracy"), "{text}");
+    assert!(out.with_extension("svg").exists());
+    let (ok, text) = tessera(&["eval", "--dataset", "digits", "--checkpoint", out_arg]);
+    assert!(ok && text.contains("CNN") && text.contains("accuracy"), "{text}");
+    let png = dir.join("maps.png");
+    let (ok, text) =
+        tessera(&["inspect", "cnn", "--dataset", "digits", "--checkpoint", out_arg, "--out", png.to_str().unwrap()]);
+    assert!(ok && text.contains("16 kernels 3x3") && text.contains("16 feature maps 8x8"), "{text}");
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let (ok, text) = tessera(&["inspect", "cnn", "--dataset", "digits", "--checkpoint", out_arg, "--index", "99999"]);
+    assert!(!ok && text.contains("99999") && !text.contains("panicked"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn bad_input_is_a_message_not_a_panic() {
     let (ok, text) = tessera(&["train", "mlp", "--dataset", "mnist", "--data-dir", "/nonexistent/mnist"]);
     assert!(!ok && text.contains("/nonexistent/mnist") && !text.contains("panicked"), "{text}");

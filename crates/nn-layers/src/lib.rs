@@ -11,6 +11,7 @@ mod error;
 mod init;
 pub mod layers;
 pub mod loss;
+pub mod models;
 mod module;
 pub mod optim;
 mod param;

@@ -4,7 +4,7 @@ use backend_cpu::CpuDevice;
 use nn_layers::ModuleExt;
 use nn_layers::data::{read_mnist, shared_data};
 use nn_layers::layers::{Activation, Linear, Sequential};
-use nn_layers::optim::{Adam, AdamConfig, Cosine};
+use nn_layers::optim::{Adam, AdamConfig};
 use nn_layers::train::{FitConfig, fit_classifier};
 use tensor_core::TensorRng;
 
@@ -21,11 +21,7 @@ fn mlp_reaches_98_percent() {
         .push(Linear::new(256, 10, &mut rng, &dev).unwrap());
     let mut opt = Adam::new(model.parameters(), AdamConfig::adam(1e-3));
     let (epochs, batch) = (6, 64);
-    let steps = epochs * train.len().div_ceil(batch);
-    let config = FitConfig {
-        schedule: Some(std::sync::Arc::new(Cosine { base: 2e-3, min: 0.0, total: steps })),
-        ..FitConfig::new(epochs, batch, 0)
-    };
+    let config = FitConfig::new(epochs, batch, 0).with_cosine(2e-3, train.len());
     let history = fit_classifier(&model, &mut opt, &train, Some(&test), config, &dev, |e| {
         let (loss, acc) = e.eval.unwrap();
         println!(

@@ -37,6 +37,16 @@ impl Dataset {
         Ok(Dataset { features, feature_dims, labels })
     }
 
+    /// The same examples with each viewed as `dims` (e.g. `[1, 28, 28]` images for a CNN
+    /// from flat `[784]` pixels); the number of values per example must stay the same.
+    pub fn with_feature_dims(mut self, dims: Vec<usize>) -> Result<Self> {
+        if dims.iter().product::<usize>() != self.width() {
+            return Err(NnError::Invalid(format!("cannot view examples of shape {:?} as {dims:?}", self.feature_dims)));
+        }
+        self.feature_dims = dims;
+        Ok(self)
+    }
+
     /// Number of examples.
     pub fn len(&self) -> usize {
         self.labels.len()
@@ -104,16 +114,32 @@ impl Dataset {
 
     /// Batches of example indices: shuffled with `seed` (or in order for `None`).
     pub fn batches(&self, batch_size: usize, shuffle: Option<u64>, last: LastBatch) -> Batches {
-        let order = match shuffle {
-            Some(seed) => permutation(self.len(), seed),
-            None => (0..self.len()).collect(),
-        };
-        Batches { order, batch_size: batch_size.max(1), next: 0, last }
+        Batches::over(self.len(), batch_size, shuffle, last)
+    }
+}
+
+/// Labelled examples a training loop can draw batches from: fixed-size features
+/// ([`Dataset`]) or, in other crates, variable-length token sequences padded per batch.
+pub trait Examples: Sync {
+    /// Number of examples.
+    fn count(&self) -> usize;
+
+    /// Inputs `[n, ...]` and i64 labels `[n]` of the examples at `indices`, on `device`.
+    fn batch_of(&self, indices: &[usize], device: &Arc<dyn Device>) -> Result<(Tensor, Tensor)>;
+}
+
+impl Examples for Dataset {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn batch_of(&self, indices: &[usize], device: &Arc<dyn Device>) -> Result<(Tensor, Tensor)> {
+        self.batch(indices, device)
     }
 }
 
 /// A seeded Fisher-Yates permutation of `0..n`.
-fn permutation(n: usize, seed: u64) -> Vec<usize> {
+pub fn permutation(n: usize, seed: u64) -> Vec<usize> {
     let mut rng = TensorRng::new(seed);
     let mut order: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
@@ -133,6 +159,15 @@ pub struct Batches {
 }
 
 impl Batches {
+    /// Batches of `0..len` of at most `batch_size`: shuffled with `seed` (or in order for `None`).
+    pub fn over(len: usize, batch_size: usize, shuffle: Option<u64>, last: LastBatch) -> Self {
+        let order = match shuffle {
+            Some(seed) => permutation(len, seed),
+            None => (0..len).collect(),
+        };
+        Batches { order, batch_size: batch_size.max(1), next: 0, last }
+    }
+
     /// Number of batches this iterator yields in total.
     pub fn count_total(&self) -> usize {
         match self.last {

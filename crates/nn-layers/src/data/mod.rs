@@ -6,7 +6,7 @@ mod loader;
 mod table;
 
 pub use idx::{read_idx_images, read_idx_labels, read_mnist};
-pub use loader::{Batches, Dataset, LastBatch};
+pub use loader::{Batches, Dataset, Examples, LastBatch, permutation};
 pub use table::read_digits_csv;
 
 use std::io::Read;

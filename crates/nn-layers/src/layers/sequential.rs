@@ -23,6 +23,12 @@ impl Sequential {
         self
     }
 
+    /// Runs only the first `count` modules (e.g. a CNN's first convolution and its ReLU, to
+    /// look at its feature maps).
+    pub fn forward_prefix(&self, input: &Var, count: usize) -> Result<Var> {
+        self.layers.iter().take(count).try_fold(input.clone(), |x, layer| layer.forward(&x))
+    }
+
     /// Number of modules.
     pub fn len(&self) -> usize {
         self.layers.len()

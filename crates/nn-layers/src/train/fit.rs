@@ -8,7 +8,7 @@ use autograd::{Var, clip_grad_norm, no_grad};
 use tensor_core::Device;
 
 use super::{Mean, Progress};
-use crate::data::{Dataset, LastBatch};
+use crate::data::{Batches, Examples, LastBatch};
 use crate::loss::{CrossEntropy, cross_entropy};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::{Module, ModuleExt, Result};
@@ -36,6 +36,13 @@ impl FitConfig {
     pub fn new(epochs: usize, batch_size: usize, seed: u64) -> Self {
         FitConfig { epochs, batch_size, seed, clip_norm: None, progress: false, schedule: None }
     }
+
+    /// The same, with the learning rate decaying from `lr` to 0 along a cosine over every step
+    /// of the run (`examples` per epoch).
+    pub fn with_cosine(self, lr: f64, examples: usize) -> Self {
+        let total = self.epochs * examples.div_ceil(self.batch_size.max(1));
+        FitConfig { schedule: Some(Arc::new(crate::optim::Cosine { base: lr, min: 0.0, total })), ..self }
+    }
 }
 
 /// What one epoch achieved.
@@ -57,8 +64,8 @@ pub struct EpochStats {
 pub fn fit_classifier(
     model: &dyn Module,
     optimizer: &mut dyn Optimizer,
-    train: &Dataset,
-    eval: Option<&Dataset>,
+    train: &dyn Examples,
+    eval: Option<&dyn Examples>,
     config: FitConfig,
     device: &Arc<dyn Device>,
     mut on_epoch: impl FnMut(&EpochStats),
@@ -69,11 +76,12 @@ pub fn fit_classifier(
     for epoch in 1..=config.epochs {
         let started = Instant::now();
         model.train();
-        let batches = train.batches(config.batch_size, Some(config.seed + epoch as u64), LastBatch::Keep);
+        let batches =
+            Batches::over(train.count(), config.batch_size, Some(config.seed + epoch as u64), LastBatch::Keep);
         let progress = config.progress.then(|| Progress::new(batches.count_total() as u64, &format!("epoch {epoch}")));
         let (mut loss_mean, mut hit_mean) = (Mean::default(), Mean::default());
         for indices in batches {
-            let (x, y) = train.batch(&indices, device)?;
+            let (x, y) = train.batch_of(&indices, device)?;
             if let Some(schedule) = &config.schedule {
                 optimizer.set_lr(schedule.lr(step));
             }
@@ -113,15 +121,15 @@ pub fn fit_classifier(
 /// Mean cross-entropy and accuracy of `model` on `data`, in eval mode, without a graph.
 pub fn evaluate_classifier(
     model: &dyn Module,
-    data: &Dataset,
+    data: &dyn Examples,
     batch_size: usize,
     device: &Arc<dyn Device>,
 ) -> Result<(f64, f64)> {
     model.eval();
     let (mut loss_mean, mut hit_mean) = (Mean::default(), Mean::default());
     no_grad(|| -> Result<()> {
-        for indices in data.batches(batch_size, None, LastBatch::Keep) {
-            let (x, y) = data.batch(&indices, device)?;
+        for indices in Batches::over(data.count(), batch_size, None, LastBatch::Keep) {
+            let (x, y) = data.batch_of(&indices, device)?;
             let logits = model.forward(&Var::constant(x))?;
             let n = indices.len() as f64;
             loss_mean.add(cross_entropy(&logits, &y, CrossEntropy::default())?.value().to_scalar()?, n);

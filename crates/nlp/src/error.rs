@@ -1,0 +1,41 @@
+//! Errors of text input: each names the file and, where it applies, the line.
+
+use std::path::PathBuf;
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, NlpError>;
+
+/// What can go wrong reading text or building text models.
+#[derive(Debug, thiserror::Error)]
+pub enum NlpError {
+    /// Reading a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A line of a file is malformed.
+    #[error("{path}:{line}: {msg}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What was expected and found.
+        msg: String,
+    },
+    /// An invalid configuration or argument.
+    #[error("{0}")]
+    Invalid(String),
+    /// A layer, dataset or tensor operation failed.
+    #[error(transparent)]
+    Nn(#[from] nn_layers::NnError),
+}
+
+impl From<tensor_core::TensorError> for NlpError {
+    fn from(e: tensor_core::TensorError) -> Self {
+        NlpError::Nn(e.into())
+    }
+}
