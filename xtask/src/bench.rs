@@ -184,7 +184,10 @@ fn training_report(root: &Path, jax: &PeerRows) -> String {
         let _ = writeln!(out, "JAX peer unavailable: {why}\n");
     }
     let _ = writeln!(out, "| threads | workload | tessera | jax | jax / tessera |\n|---|---|---|---|---|");
-    let cases = [("mlp_step", "784-256-10_b64", "mlp784-256-10_b64_step")];
+    let cases = [
+        ("mlp_step", "784-256-10_b64", "mlp784-256-10_b64_step"),
+        ("conv2d", "3x3_16-32_32x32_b32_fwdbwd", "conv3x3_16to32_32x32_b32_fwdbwd"),
+    ];
     for threads in THREADS {
         for (bench, id, peer_case) in cases {
             let ours = criterion_nanos(root, &format!("cpu_{bench}_t{threads}"), id).map(|ns| ns / 1e6);

@@ -38,10 +38,10 @@ impl Sizes {
     }
 }
 
-/// im2col of one sample into `cols` (zero where the window reads padding).
+/// im2col of one sample into `cols`. Entries that read padding are never written: they sit at
+/// the same places for every sample, so a buffer zeroed once serves a whole batch.
 fn unfold_sample<F: Float>(x: &[F], cols: &mut [F], sizes: &Sizes, spec: &ConvSpec) {
     let planes = Plan::for_conv(&sizes.plan);
-    cols.fill(<F as Float>::ZERO);
     let block = sizes.plan.taps * sizes.plan.positions();
     let plane = sizes.plan.input[0] * sizes.plan.input[1];
     for (c, dst) in cols.chunks_mut(block).enumerate() {
@@ -53,9 +53,16 @@ fn matrix<T>(data: &[T], row_stride: usize, col_stride: usize) -> Matrix<T> {
     Matrix { ptr: data.as_ptr(), row_stride: row_stride as isize, col_stride: col_stride as isize }
 }
 
-fn forward<F: Float + GemmElement>(x: &[F], w: &[F], sizes: &Sizes, spec: &ConvSpec) -> Vec<F> {
+/// The output, each channel's plane starting at its bias (the products then accumulate).
+fn forward<F: Float + GemmElement>(x: &[F], w: &[F], bias: Option<&[F]>, sizes: &Sizes, spec: &ConvSpec) -> Vec<F> {
     let (rows, out_rows, positions) = sizes.group_dims();
     let mut out = vec![<F as Float>::ZERO; sizes.plan.batch * sizes.sample_out];
+    if let Some(bias) = bias {
+        for (plane, &b) in out.chunks_mut(positions.max(1)).zip(bias.iter().cycle()) {
+            plane.fill(b);
+        }
+    }
+    let accumulate = bias.is_some();
     out.par_chunks_mut(sizes.sample_out.max(1)).zip(x.par_chunks(sizes.sample_in.max(1))).for_each_init(
         || vec![<F as Float>::ZERO; sizes.sample_cols],
         |cols, (y, x)| {
@@ -71,7 +78,7 @@ fn forward<F: Float + GemmElement>(x: &[F], w: &[F], sizes: &Sizes, spec: &ConvS
                         [out_rows, positions, rows],
                         dst.as_mut_ptr(),
                         positions as isize,
-                        false,
+                        accumulate,
                         lhs,
                         rhs,
                         gemm::Parallelism::None,
@@ -182,9 +189,40 @@ fn with_pair(
     }))
 }
 
-pub(crate) fn conv2d(x: &Storage, lx: &Layout, w: &Storage, lw: &Layout, spec: &ConvSpec) -> Result<Storage> {
+pub(crate) fn conv2d(
+    x: &Storage,
+    lx: &Layout,
+    w: &Storage,
+    lw: &Layout,
+    bias: Option<(&Storage, &Layout)>,
+    spec: &ConvSpec,
+) -> Result<Storage> {
     let sizes = Sizes::new(spec.plan("conv2d", lx.shape(), lw.shape())?);
-    with_pair("conv2d", (x, lx), (w, lw), |x, w| forward(x, w, &sizes, spec), |x, w| forward(x, w, &sizes, spec))
+    if let Some((b, _)) = bias
+        && b.dtype() != x.dtype()
+    {
+        return Err(TensorError::DTypeMismatch { op: "conv2d", lhs: x.dtype(), rhs: b.dtype() });
+    }
+    // Each arm below runs only the closure of the bias's dtype, which the check above made x's.
+    let bias = bias.map(|(b, lb)| (cpu(b).read(), lb));
+    match bias.as_ref().map(|(buffer, lb)| (&**buffer, *lb)) {
+        None => with_pair(
+            "conv2d",
+            (x, lx),
+            (w, lw),
+            |x, w| forward(x, w, None, &sizes, spec),
+            |x, w| forward(x, w, None, &sizes, spec),
+        ),
+        Some((HostBuffer::F32(b), lb)) => {
+            let b = contiguous(b, lb);
+            with_pair("conv2d", (x, lx), (w, lw), |x, w| forward(x, w, Some(&b), &sizes, spec), |_, _| Vec::new())
+        }
+        Some((HostBuffer::F64(b), lb)) => {
+            let b = contiguous(b, lb);
+            with_pair("conv2d", (x, lx), (w, lw), |_, _| Vec::new(), |x, w| forward(x, w, Some(&b), &sizes, spec))
+        }
+        Some((other, _)) => Err(floats_only("conv2d", other)),
+    }
 }
 
 pub(crate) fn conv2d_input_grad(

@@ -197,8 +197,16 @@ impl Device for CpuDevice {
         window::avg_pool2d(x, layout, window)
     }
 
-    fn conv2d(&self, x: &Storage, lx: &Layout, w: &Storage, lw: &Layout, spec: &ConvSpec) -> Result<Storage> {
-        conv::conv2d(x, lx, w, lw, spec)
+    fn conv2d(
+        &self,
+        x: &Storage,
+        lx: &Layout,
+        w: &Storage,
+        lw: &Layout,
+        bias: Option<(&Storage, &Layout)>,
+        spec: &ConvSpec,
+    ) -> Result<Storage> {
+        conv::conv2d(x, lx, w, lw, bias, spec)
     }
 
     fn conv2d_input_grad(

@@ -12,23 +12,14 @@ impl Var {
     pub fn conv2d(&self, weight: &Var, bias: Option<&Var>, window: &Window2d, groups: usize) -> Result<Var> {
         let (x, w) = (self.value(), weight.value());
         let spec = ConvSpec::new(*window, groups);
-        let mut y = x.try_conv2d(&w, &spec)?;
-        if let Some(b) = bias {
-            let channels = y.dims()[1];
-            if b.dims() != [channels] {
-                return Err(TensorError::ShapeMismatch {
-                    op: "conv2d",
-                    lhs: w.shape().clone(),
-                    rhs: b.shape(),
-                    detail: " (bias must be [out_channels])".into(),
-                });
-            }
-            y = y.try_add(&b.value().try_reshape([channels, 1, 1])?)?;
-        }
+        let y = x.try_conv2d(&w, bias.map(Var::value).as_ref(), &spec)?;
         let (need_x, need_w, has_bias) = (self.requires_grad(), weight.requires_grad(), bias.is_some());
         let input = [x.dims()[2], x.dims()[3]];
         let inputs: Vec<&Var> = [self, weight].into_iter().chain(bias).collect();
         Ok(Var::from_op(y, &inputs, move |grad| {
+            // Both gradients read the output gradient whole; a broadcast one (from a sum) is
+            // laid out once, not once per product.
+            let grad = &grad.try_contiguous()?;
             let gx = need_x.then(|| grad.try_conv2d_input_grad(&w, &spec, input)).transpose()?;
             let gw = need_w.then(|| x.try_conv2d_weight_grad(grad, &spec)).transpose()?;
             let mut grads = vec![gx, gw];

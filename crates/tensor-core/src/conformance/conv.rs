@@ -70,7 +70,17 @@ pub(super) fn run(s: &mut Suite) {
                 "conv2d",
                 Some(Composite::Conv2d),
                 case.clone(),
-                Suite::compare(x.try_conv2d(&w, &spec), &want, Some(&magnitude)),
+                Suite::compare(x.try_conv2d(&w, None, &spec), &want, Some(&magnitude)),
+            );
+            let (b, rb) = s.input(&[out], View::Contiguous, Domain::Any);
+            let biased = Ref::from_fn(&yd, |c| want.at(c) + rb.data[c[1]]);
+            let biased_magnitude: Vec<f64> =
+                magnitude.iter().enumerate().map(|(i, m)| m + rb.data[(i / (oh * ow)) % out].abs()).collect();
+            s.record(
+                "conv2d",
+                Some(Composite::Conv2d),
+                format!("{case} with bias"),
+                Suite::compare(x.try_conv2d(&w, Some(&b), &spec), &biased, Some(&biased_magnitude)),
             );
             let gw: Vec<_> = terms.iter().map(|&(xi, wi, yi)| (yi, wi, xi)).collect();
             let (want, magnitude) = accumulate(&dims, &gw, &rg, &rw);
@@ -92,7 +102,7 @@ pub(super) fn run(s: &mut Suite) {
     }
     let (x, _) = s.input(&[1, 4, 5, 5], View::Contiguous, Domain::Any);
     let (w, _) = s.input(&[6, 3, 3, 3], View::Contiguous, Domain::Any);
-    let outcome = match x.try_conv2d(&w, &ConvSpec::new(Window2d::new([3, 3]), 1)) {
+    let outcome = match x.try_conv2d(&w, None, &ConvSpec::new(Window2d::new([3, 3]), 1)) {
         Err(e) if e.to_string().contains("[1, 4, 5, 5]") && e.to_string().contains("[6, 3, 3, 3]") => Ok(()),
         other => Err(format!("mismatched channels gave {other:?}")),
     };

@@ -3,7 +3,7 @@
 //! gradient.
 
 use super::Device;
-use crate::{ConvPlan, ConvSpec, Layout, ReduceOp, Result, Storage};
+use crate::{BinaryOp, ConvPlan, ConvSpec, Layout, ReduceOp, Result, Storage};
 
 /// The weight `[O, C/g, kh, kw]` as `[N, g, O/g, C/g·taps]` (broadcast over the batch), made
 /// contiguous first when it is a view.
@@ -53,12 +53,20 @@ pub fn conv2d<D: Device + ?Sized>(
     x_layout: &Layout,
     weight: &Storage,
     w_layout: &Layout,
+    bias: Option<(&Storage, &Layout)>,
     spec: &ConvSpec,
 ) -> Result<Storage> {
     let plan = spec.plan("conv2d", x_layout.shape(), w_layout.shape())?;
     let (cols, cols_layout) = columns(dev, x, x_layout, spec, &plan)?;
     let (w, w_view) = weight_per_sample(dev, weight, w_layout, &plan)?;
-    dev.matmul(&w, &w_view, &cols, &cols_layout)
+    let y = dev.matmul(&w, &w_view, &cols, &cols_layout)?;
+    let Some((b, b_layout)) = bias else { return Ok(y) };
+    let out = plan.output_shape();
+    let per_channel = b_layout.reshape(&[plan.out_channels(), 1, 1].into()).map_or_else(
+        || dev.copy(b, b_layout).map(|c| (c, Layout::contiguous([plan.out_channels(), 1, 1]))),
+        |l| Ok((b.clone(), l)),
+    )?;
+    dev.binary(BinaryOp::Add, &y, &Layout::contiguous(out.clone()), &per_channel.0, &per_channel.1.broadcast_to(&out)?)
 }
 
 /// Default [`Device::conv2d_input_grad`].

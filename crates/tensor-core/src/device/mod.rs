@@ -292,18 +292,20 @@ pub trait Device: Send + Sync + fmt::Debug {
         defaults::avg_pool2d(self, x, layout, window)
     }
 
-    /// Composite. Grouped 2-D cross-correlation (PyTorch's `conv2d` without bias): `x` =
-    /// `[N, C, H, W]` with `weight` = `[O, C/groups, kh, kw]` gives `[N, O, OH, OW]`.
-    /// Default: [`Device::unfold`], then one [`Device::matmul`] per sample and group.
+    /// Composite. Grouped 2-D cross-correlation (PyTorch's `conv2d`): `x` = `[N, C, H, W]`
+    /// with `weight` = `[O, C/groups, kh, kw]` and an optional `bias` = `[O]` gives
+    /// `[N, O, OH, OW]`. Default: [`Device::unfold`], one [`Device::matmul`] per sample and
+    /// group, and a broadcast [`Device::binary`] add of the bias.
     fn conv2d(
         &self,
         x: &Storage,
         x_layout: &Layout,
         weight: &Storage,
         weight_layout: &Layout,
+        bias: Option<(&Storage, &Layout)>,
         spec: &ConvSpec,
     ) -> Result<Storage> {
-        conv_defaults::conv2d(self, x, x_layout, weight, weight_layout, spec)
+        conv_defaults::conv2d(self, x, x_layout, weight, weight_layout, bias, spec)
     }
 
     /// Composite. The gradient of [`Device::conv2d`] with respect to its input, `[N, C, H, W]`

@@ -14,18 +14,31 @@ impl Tensor {
         Ok(())
     }
 
-    /// 2-D cross-correlation (PyTorch's `F.conv2d` without bias): `self` = `[N, C, H, W]`,
-    /// `weight` = `[O, C/groups, kh, kw]`, result `[N, O, OH, OW]`.
-    pub fn try_conv2d(&self, weight: &Tensor, spec: &ConvSpec) -> Result<Tensor> {
+    /// 2-D cross-correlation (PyTorch's `F.conv2d`): `self` = `[N, C, H, W]`, `weight` =
+    /// `[O, C/groups, kh, kw]`, optional `bias` = `[O]`, result `[N, O, OH, OW]`.
+    pub fn try_conv2d(&self, weight: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec) -> Result<Tensor> {
         self.check_conv_operands("conv2d", weight)?;
         let plan = spec.plan("conv2d", self.shape(), weight.shape())?;
-        let out = self.device().conv2d(self.storage(), self.layout(), weight.storage(), weight.layout(), spec)?;
+        if let Some(b) = bias {
+            self.check_conv_operands("conv2d", b)?;
+            if b.dims() != [plan.out_channels()] {
+                return Err(TensorError::ShapeMismatch {
+                    op: "conv2d",
+                    lhs: weight.shape().clone(),
+                    rhs: b.shape().clone(),
+                    detail: " (bias must be [out_channels])".into(),
+                });
+            }
+        }
+        let bias = bias.map(|b| (b.storage(), b.layout()));
+        let out = self.device().conv2d(self.storage(), self.layout(), weight.storage(), weight.layout(), bias, spec)?;
         Ok(Tensor::fresh(out, plan.output_shape(), self.device()))
     }
 
     infallible!(
-        /// 2-D cross-correlation: `[N, C, H, W]` with `[O, C/groups, kh, kw]` -> `[N, O, OH, OW]`.
-        conv2d => try_conv2d(weight: &Tensor, spec: &ConvSpec) -> Tensor
+        /// 2-D cross-correlation: `[N, C, H, W]` with `[O, C/groups, kh, kw]` (and a bias `[O]`)
+        /// -> `[N, O, OH, OW]`.
+        conv2d => try_conv2d(weight: &Tensor, bias: Option<&Tensor>, spec: &ConvSpec) -> Tensor
     );
 
     /// The input gradient of [`Tensor::try_conv2d`]: `self` is the output gradient
