@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use tensor_core::{ConvPlan, ConvSpec, Float, HostBuffer, Layout, Result, Storage, TensorError};
 
 use crate::matmul::{GemmElement, Matrix, gemm_raw};
+use crate::small_gemm;
 use crate::storage::{contiguous, cpu, wrap};
 use crate::window::{Plan, fold_plane, unfold_plane};
 
@@ -49,12 +50,67 @@ fn unfold_sample<F: Float>(x: &[F], cols: &mut [F], sizes: &Sizes, spec: &ConvSp
     }
 }
 
-fn matrix<T>(data: &[T], row_stride: usize, col_stride: usize) -> Matrix<T> {
-    Matrix { ptr: data.as_ptr(), row_stride: row_stride as isize, col_stride: col_stride as isize }
+/// Element types the per-sample products run on: f32 through the packing-free kernel of
+/// [`crate::small_gemm`], f64 through the `gemm` crate.
+pub(crate) trait ConvElement: Float + GemmElement {
+    /// `C[m, n] (+)= A[m, k] · B[k, n]` with `A` strided (`a_strides` = row, column), `B`
+    /// row-major at row stride `ldb` and `C` row-major at row stride `ldc`.
+    fn product(
+        dims: [usize; 3],
+        a: &[Self],
+        a_strides: [usize; 2],
+        b: &[Self],
+        ldb: usize,
+        c: &mut [Self],
+        ldc: usize,
+        accumulate: bool,
+    );
+}
+
+impl ConvElement for f32 {
+    fn product(
+        dims: [usize; 3],
+        a: &[f32],
+        [rs, cs]: [usize; 2],
+        b: &[f32],
+        ldb: usize,
+        c: &mut [f32],
+        ldc: usize,
+        accumulate: bool,
+    ) {
+        let lhs = small_gemm::Lhs { data: a, row_stride: rs, col_stride: cs };
+        small_gemm::gemm(dims, lhs, small_gemm::Rhs { data: b, row_stride: ldb }, c, ldc, accumulate);
+    }
+}
+
+impl ConvElement for f64 {
+    fn product(
+        dims: [usize; 3],
+        a: &[f64],
+        [rs, cs]: [usize; 2],
+        b: &[f64],
+        ldb: usize,
+        c: &mut [f64],
+        ldc: usize,
+        accumulate: bool,
+    ) {
+        let [m, n, k] = dims;
+        if m == 0 || n == 0 {
+            return;
+        }
+        assert!(
+            c.len() >= (m - 1) * ldc + n
+                && (k == 0 || (a.len() > (m - 1) * rs + (k - 1) * cs && b.len() >= (k - 1) * ldb + n))
+        );
+        let lhs = Matrix { ptr: a.as_ptr(), row_stride: rs as isize, col_stride: cs as isize };
+        let rhs = Matrix { ptr: b.as_ptr(), row_stride: ldb as isize, col_stride: 1 };
+        // SAFETY: the assertion above keeps every addressed element inside `a`, `b` and `c`.
+        unsafe { gemm_raw(dims, c.as_mut_ptr(), ldc as isize, accumulate, lhs, rhs, gemm::Parallelism::None) };
+    }
 }
 
 /// The output, each channel's plane starting at its bias (the products then accumulate).
-fn forward<F: Float + GemmElement>(x: &[F], w: &[F], bias: Option<&[F]>, sizes: &Sizes, spec: &ConvSpec) -> Vec<F> {
+fn forward<F: ConvElement>(x: &[F], w: &[F], bias: Option<&[F]>, sizes: &Sizes, spec: &ConvSpec) -> Vec<F> {
     let (rows, out_rows, positions) = sizes.group_dims();
     let mut out = vec![<F as Float>::ZERO; sizes.plan.batch * sizes.sample_out];
     if let Some(bias) = bias {
@@ -62,35 +118,29 @@ fn forward<F: Float + GemmElement>(x: &[F], w: &[F], bias: Option<&[F]>, sizes: 
             plane.fill(b);
         }
     }
-    let accumulate = bias.is_some();
     out.par_chunks_mut(sizes.sample_out.max(1)).zip(x.par_chunks(sizes.sample_in.max(1))).for_each_init(
         || vec![<F as Float>::ZERO; sizes.sample_cols],
         |cols, (y, x)| {
             unfold_sample(x, cols, sizes, spec);
             for g in 0..sizes.plan.groups {
-                let dst = &mut y[g * out_rows * positions..];
-                let (lhs, rhs) =
-                    (matrix(&w[g * out_rows * rows..], rows, 1), matrix(&cols[g * rows * positions..], positions, 1));
-                // SAFETY: W[g] is out_rows x rows, cols[g] is rows x positions and dst[g] is
-                // out_rows x positions, all inside their buffers (sizes from the checked plan).
-                unsafe {
-                    gemm_raw(
-                        [out_rows, positions, rows],
-                        dst.as_mut_ptr(),
-                        positions as isize,
-                        accumulate,
-                        lhs,
-                        rhs,
-                        gemm::Parallelism::None,
-                    )
-                };
+                // y[g] (out_rows x positions) (+)= W[g] (out_rows x rows) · cols[g] (rows x positions).
+                F::product(
+                    [out_rows, positions, rows],
+                    &w[g * out_rows * rows..],
+                    [rows, 1],
+                    &cols[g * rows * positions..],
+                    positions,
+                    &mut y[g * out_rows * positions..],
+                    positions,
+                    bias.is_some(),
+                );
             }
         },
     );
     out
 }
 
-fn input_grad<F: Float + GemmElement>(grad: &[F], w: &[F], sizes: &Sizes, spec: &ConvSpec) -> Vec<F> {
+fn input_grad<F: ConvElement>(grad: &[F], w: &[F], sizes: &Sizes, spec: &ConvSpec) -> Vec<F> {
     let (rows, out_rows, positions) = sizes.group_dims();
     let planes = Plan::for_conv(&sizes.plan);
     let plane = sizes.plan.input[0] * sizes.plan.input[1];
@@ -100,24 +150,17 @@ fn input_grad<F: Float + GemmElement>(grad: &[F], w: &[F], sizes: &Sizes, spec: 
         || vec![<F as Float>::ZERO; sizes.sample_cols],
         |dcols, (dx, g)| {
             for grp in 0..sizes.plan.groups {
-                let dst = &mut dcols[grp * rows * positions..];
-                let (lhs, rhs) = (
-                    matrix(&w[grp * out_rows * rows..], 1, rows),
-                    matrix(&g[grp * out_rows * positions..], positions, 1),
+                // dcols[g] (rows x positions) = W[g]ᵀ (rows x out_rows) · grad[g] (out_rows x positions).
+                F::product(
+                    [rows, positions, out_rows],
+                    &w[grp * out_rows * rows..],
+                    [1, rows],
+                    &g[grp * out_rows * positions..],
+                    positions,
+                    &mut dcols[grp * rows * positions..],
+                    positions,
+                    false,
                 );
-                // SAFETY: W[g]ᵀ is rows x out_rows (read through W[g]'s buffer transposed),
-                // grad[g] is out_rows x positions, dcols[g] rows x positions.
-                unsafe {
-                    gemm_raw(
-                        [rows, positions, out_rows],
-                        dst.as_mut_ptr(),
-                        positions as isize,
-                        false,
-                        lhs,
-                        rhs,
-                        gemm::Parallelism::None,
-                    )
-                };
             }
             for (c, image) in dx.chunks_mut(plane).enumerate() {
                 fold_plane(&dcols[c * block..][..block], image, &planes, &spec.window);
@@ -127,42 +170,62 @@ fn input_grad<F: Float + GemmElement>(grad: &[F], w: &[F], sizes: &Sizes, spec: 
     dx
 }
 
-fn weight_grad<F: Float + GemmElement>(x: &[F], grad: &[F], sizes: &Sizes, spec: &ConvSpec) -> Vec<F> {
+/// Per-thread state of the weight gradient: dWᵀ per group (`rows x out_rows`), the sample's
+/// columns, and its output gradient transposed (`positions x out_rows`).
+struct WeightGradScratch<F> {
+    dw_t: Vec<F>,
+    cols: Vec<F>,
+    grad_t: Vec<F>,
+}
+
+fn weight_grad<F: ConvElement>(x: &[F], grad: &[F], sizes: &Sizes, spec: &ConvSpec) -> Vec<F> {
     let (rows, out_rows, positions) = sizes.group_dims();
-    let weights = sizes.plan.out_channels() * rows;
-    let zeros = || (vec![<F as Float>::ZERO; weights], vec![<F as Float>::ZERO; sizes.sample_cols]);
-    let (dw, _) = x
+    let groups = sizes.plan.groups;
+    let scratch = || WeightGradScratch {
+        dw_t: vec![<F as Float>::ZERO; groups * rows * out_rows],
+        cols: vec![<F as Float>::ZERO; sizes.sample_cols],
+        grad_t: vec![<F as Float>::ZERO; positions * out_rows],
+    };
+    let summed = x
         .par_chunks(sizes.sample_in.max(1))
         .zip(grad.par_chunks(sizes.sample_out.max(1)))
         .take(sizes.plan.batch)
-        .fold(zeros, |(mut dw, mut cols), (x, g)| {
-            unfold_sample(x, &mut cols, sizes, spec);
-            for grp in 0..sizes.plan.groups {
-                let dst = &mut dw[grp * out_rows * rows..];
-                let (lhs, rhs) = (
-                    matrix(&g[grp * out_rows * positions..], positions, 1),
-                    matrix(&cols[grp * rows * positions..], 1, positions),
+        .fold(scratch, |mut s, (x, g)| {
+            unfold_sample(x, &mut s.cols, sizes, spec);
+            for grp in 0..groups {
+                let g = &g[grp * out_rows * positions..][..out_rows * positions];
+                for (o, row) in g.chunks(positions).enumerate() {
+                    for (l, &v) in row.iter().enumerate() {
+                        s.grad_t[l * out_rows + o] = v;
+                    }
+                }
+                // dWᵀ[g] (rows x out_rows) += cols[g] (rows x positions) · gradᵀ (positions x out_rows).
+                F::product(
+                    [rows, out_rows, positions],
+                    &s.cols[grp * rows * positions..],
+                    [positions, 1],
+                    &s.grad_t,
+                    out_rows,
+                    &mut s.dw_t[grp * rows * out_rows..],
+                    out_rows,
+                    true,
                 );
-                // SAFETY: grad[g] is out_rows x positions, cols[g]ᵀ is positions x rows and
-                // dW[g] is out_rows x rows.
-                unsafe {
-                    gemm_raw(
-                        [out_rows, rows, positions],
-                        dst.as_mut_ptr(),
-                        rows as isize,
-                        true,
-                        lhs,
-                        rhs,
-                        gemm::Parallelism::None,
-                    )
-                };
             }
-            (dw, cols)
+            s
         })
-        .reduce(zeros, |(mut a, cols), (b, _)| {
-            a.iter_mut().zip(&b).for_each(|(a, &b)| *a = *a + b);
-            (a, cols)
+        .reduce(scratch, |mut a, b| {
+            a.dw_t.iter_mut().zip(&b.dw_t).for_each(|(a, &b)| *a = *a + b);
+            a
         });
+    // dW[g][o][r] = dWᵀ[g][r][o].
+    let mut dw = vec![<F as Float>::ZERO; groups * out_rows * rows];
+    for grp in 0..groups {
+        for r in 0..rows {
+            for o in 0..out_rows {
+                dw[(grp * out_rows + o) * rows + r] = summed.dw_t[(grp * rows + r) * out_rows + o];
+            }
+        }
+    }
     dw
 }
 

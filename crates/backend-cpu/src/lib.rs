@@ -28,6 +28,7 @@ mod elementwise;
 mod indexing;
 mod matmul;
 mod reduce;
+mod small_gemm;
 mod storage;
 mod window;
 

@@ -49,6 +49,7 @@ fn dims4(layout: &Layout) -> [usize; 4] {
 
 /// For kernel tap `k` on one axis: the output positions `lo..hi` whose tap lands inside an
 /// input of length `len`, and the input coordinate read by position `lo`.
+#[inline(always)]
 fn valid_span(window: &Window2d, axis: usize, k: usize, len: usize, out: usize) -> (usize, usize, usize) {
     let (s, offset) = (window.stride[axis], k * window.dilation[axis]);
     let pad = window.padding[axis];
@@ -63,6 +64,7 @@ fn valid_span(window: &Window2d, axis: usize, k: usize, len: usize, out: usize) 
 /// one output row whose taps fall inside the input: the run reads `run` inputs spaced by the
 /// horizontal stride, starting at `in_row_start` of the input plane, and writes
 /// `out_row_start..+run` of the tap's block. Padding positions are never visited.
+#[inline(always)]
 fn for_each_run(plan: &Plan, window: &Window2d, mut visit: impl FnMut(usize, usize, usize, usize)) {
     let ([h, w], [oh, ow]) = (plan.input, plan.out);
     for ky in 0..window.kernel[0] {
@@ -103,7 +105,8 @@ pub(crate) fn unfold_plane<F: Float>(plane: &[F], cols: &mut [F], plan: &Plan, w
     for_each_run(plan, window, |tap, at, from, run| {
         let dst = &mut cols[tap * positions + at..][..run];
         if sx == 1 {
-            dst.copy_from_slice(&plane[from..from + run]);
+            // A plain loop: runs are a row long, too short for a memcpy call to pay off.
+            dst.iter_mut().zip(&plane[from..from + run]).for_each(|(d, &v)| *d = v);
         } else {
             dst.iter_mut().zip(plane[from..].iter().step_by(sx)).for_each(|(d, &v)| *d = v);
         }
