@@ -18,6 +18,10 @@ pub(crate) type BackwardFn = Box<dyn FnOnce(&Tensor) -> Result<Vec<Option<Tensor
 pub(crate) struct Node {
     pub(crate) inputs: Vec<Var>,
     pub(crate) backward: BackwardFn,
+    /// Set for `narrow` (axis, start): its gradient is added in place into the matching slice
+    /// of one buffer per input, instead of a zero-padded full-size tensor per slice. A sequence
+    /// split into T steps then costs O(T) in the backward, not O(T²).
+    pub(crate) slice_of: Option<(usize, usize)>,
 }
 
 thread_local! {
@@ -86,6 +90,8 @@ pub(crate) fn backward(root: &Var, seed: Tensor) -> Result<()> {
         return root.accumulate_grad(seed);
     }
     let mut pending: HashMap<usize, Tensor> = HashMap::from([(key(root), seed)]);
+    // Pending gradients this pass allocated itself, which slices may be added into in place.
+    let mut owned: HashSet<usize> = HashSet::new();
     for var in topological_order(root) {
         let Some(grad) = pending.remove(&key(&var)) else { continue };
         let node = var.take_node().ok_or_else(|| {
@@ -94,6 +100,21 @@ pub(crate) fn backward(root: &Var, seed: Tensor) -> Result<()> {
                 "the graph was already freed by an earlier backward; run the forward pass again",
             )
         })?;
+        if let (Some((axis, start)), [input]) = (node.slice_of, node.inputs.as_slice())
+            && input.requires_grad()
+            && !input.is_leaf()
+        {
+            let k = key(input);
+            let buffer = match pending.remove(&k) {
+                Some(existing) if owned.contains(&k) => existing,
+                Some(existing) => existing.try_add(&existing.try_zeros_like()?)?,
+                None => input.value().try_zeros_like()?,
+            };
+            buffer.try_narrow(axis as isize, start, grad.dims()[axis])?.try_add_scaled_(1.0, &grad)?;
+            pending.insert(k, buffer);
+            owned.insert(k);
+            continue;
+        }
         let input_grads = (node.backward)(&grad)?;
         for (input, input_grad) in node.inputs.iter().zip(input_grads) {
             let Some(input_grad) = input_grad else { continue };
@@ -103,9 +124,11 @@ pub(crate) fn backward(root: &Var, seed: Tensor) -> Result<()> {
             if input.is_leaf() {
                 input.accumulate_grad(input_grad)?;
             } else {
-                match pending.remove(&key(input)) {
-                    Some(existing) => pending.insert(key(input), existing.try_add(&input_grad)?),
-                    None => pending.insert(key(input), input_grad),
+                let k = key(input);
+                owned.remove(&k);
+                match pending.remove(&k) {
+                    Some(existing) => pending.insert(k, existing.try_add(&input_grad)?),
+                    None => pending.insert(k, input_grad),
                 };
             }
         }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tensor_core::{Result, Shape, Tensor, TensorError};
 
-use crate::graph::{self, BackwardFn, Node};
+use crate::graph::{self, Node};
 
 pub(crate) struct VarInner {
     value: RwLock<Tensor>,
@@ -60,8 +60,23 @@ impl Var {
         if !tracked {
             return Var::constant(value);
         }
-        let backward: BackwardFn = Box::new(backward);
-        let node = Node { inputs: inputs.iter().map(|&v| v.clone()).collect(), backward };
+        Var::from_node(
+            value,
+            Node { inputs: inputs.iter().map(|&v| v.clone()).collect(), backward: Box::new(backward), slice_of: None },
+        )
+    }
+
+    /// Marks this op's result as the slice `start..` of `axis` of its single input, so the
+    /// backward adds its gradient into that slice in place (see `Node::slice_of`).
+    pub(crate) fn mark_slice_of(self, axis: usize, start: usize) -> Var {
+        if let Some(node) = self.inner.node.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            node.slice_of = Some((axis, start));
+        }
+        self
+    }
+
+    /// A var computed by a recorded node (see [`Var::from_op`]).
+    pub(crate) fn from_node(value: Tensor, node: Node) -> Var {
         Var {
             inner: Arc::new(VarInner {
                 value: RwLock::new(value),

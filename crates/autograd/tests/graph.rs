@@ -98,3 +98,22 @@ fn gradcheck_catches_a_wrong_gradient() {
     assert!(wrong.unwrap_err().to_string().contains("analytic"));
     assert!(autograd::gradcheck(|v| v[0].mul(&v[0]), &[x], Default::default()).is_ok());
 }
+
+#[test]
+fn slices_of_one_var_accumulate_into_one_gradient() {
+    // y = x * 2 is split into its rows; each row is used with a different weight, and y is
+    // also used whole, so slice gradients and a full gradient meet in the same buffer.
+    let x = Var::parameter(tensor(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]));
+    let y = x.scale(2.0).unwrap();
+    let mut total = y.sum_all().unwrap();
+    for t in 0..3 {
+        let row = y.narrow(0, t, 1).unwrap();
+        total = total.add(&row.scale((t + 1) as f64).unwrap().sum_all().unwrap()).unwrap();
+    }
+    // Row 0 twice more.
+    total = total.add(&y.narrow(0, 0, 1).unwrap().sum_all().unwrap()).unwrap();
+    total.backward().unwrap();
+    // d total / d y[t] = 1 + (t + 1) (+ 1 for row 0); d y / d x = 2.
+    let want = [6.0, 6.0, 6.0, 6.0, 8.0, 8.0];
+    assert_eq!(x.grad().unwrap().to_vec::<f64>().unwrap(), want);
+}

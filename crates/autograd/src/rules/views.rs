@@ -35,11 +35,14 @@ impl Var {
         let x = self.value();
         let axis_index = x.shape().axis("narrow", axis)?;
         let y = x.try_narrow(axis, start, len)?;
+        // The closure serves leaves; for other inputs the engine adds the gradient into one
+        // shared buffer per input (`mark_slice_of`).
         Ok(Var::from_op(y, &[self], move |grad| {
             let mut at = vec![0; x.rank()];
             at[axis_index] = start;
             Ok(vec![Some(x.try_zeros_like()?.try_slice_assign(&at, grad)?)])
-        }))
+        })
+        .mark_slice_of(axis_index, start))
     }
 
     /// Reverses `axis`.

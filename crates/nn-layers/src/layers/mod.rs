@@ -8,6 +8,7 @@ mod embedding;
 mod layer_norm;
 mod linear;
 mod pool;
+mod recurrent;
 mod sequential;
 
 pub use activation::Activation;
@@ -18,4 +19,5 @@ pub use embedding::Embedding;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use pool::{Flatten, GlobalPool, Pool};
+pub use recurrent::{CellKind, Recurrent, RecurrentConfig, RecurrentState};
 pub use sequential::Sequential;
