@@ -187,6 +187,7 @@ fn training_report(root: &Path, jax: &PeerRows) -> String {
     let cases = [
         ("mlp_step", "784-256-10_b64", "mlp784-256-10_b64_step"),
         ("conv2d", "3x3_16-32_32x32_b32_fwdbwd", "conv3x3_16to32_32x32_b32_fwdbwd"),
+        ("lstm", "in128_h256_seq35_b20_fwdbwd", "lstm_in128_h256_seq35_b20_fwdbwd"),
     ];
     for threads in THREADS {
         for (bench, id, peer_case) in cases {

@@ -21,6 +21,9 @@ pub fn run(kind: DeviceKind) -> Result<(), CliError> {
     stage("5. A CNN learns the same digits (convolution, max pooling, fully connected head)", || {
         digits(kind, Arch::Cnn)
     })?;
+    stage("6. A bidirectional LSTM tags parts of speech (Brown sample, held-out documents)", || {
+        crate::tagger::demo(kind)
+    })?;
     println!("demo finished: all stages passed");
     Ok(())
 }

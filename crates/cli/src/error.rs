@@ -11,6 +11,9 @@ pub enum CliError {
     /// Training, checkpoints or datasets failed.
     #[error(transparent)]
     Nn(#[from] nn_layers::NnError),
+    /// Reading or modelling text failed.
+    #[error(transparent)]
+    Nlp(#[from] nlp::NlpError),
     /// A check that the command runs did not pass.
     #[error("check failed: {0}")]
     Check(String),

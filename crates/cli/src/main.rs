@@ -7,6 +7,7 @@ mod devices;
 mod error;
 mod inspect;
 mod picture;
+mod tagger;
 mod train;
 
 use std::process::ExitCode;
@@ -58,6 +59,8 @@ enum TrainCommand {
     Mlp(train::TrainArgs),
     /// A LeNet-style CNN classifier (Adam, cosine schedule) on MNIST or the 8x8 digits.
     Cnn(train::TrainArgs),
+    /// A part-of-speech tagger (word and suffix embeddings, a bidirectional LSTM) on Brown.
+    Tagger(tagger::TaggerArgs),
 }
 
 #[derive(Subcommand)]
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Devices => devices::list(),
         Command::Train(TrainCommand::Mlp(args)) => train::train(&args, train::Arch::Mlp).map(|_| ()),
         Command::Train(TrainCommand::Cnn(args)) => train::train(&args, train::Arch::Cnn).map(|_| ()),
+        Command::Train(TrainCommand::Tagger(args)) => tagger::train(&args).map(|_| ()),
         Command::Eval(args) => train::eval(&args).map(|_| ()),
         Command::Inspect(InspectCommand::Cnn(args)) => inspect::cnn(&args).map(|_| ()),
         Command::Conformance { device, verbose } => demo::conformance(device, verbose),

@@ -1,6 +1,8 @@
 //! Readers for text corpora. Each reader streams or reads its file once and reports malformed
 //! input as a typed error naming the file and line.
 
+mod brown;
 mod sentiment;
 
+pub use brown::{TaggedDocument, read_brown, simplify_brown_tag};
 pub use sentiment::{RatedText, read_rated_text};

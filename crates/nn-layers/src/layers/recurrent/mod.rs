@@ -140,6 +140,28 @@ impl Recurrent {
         Self::new(CellKind::RnnTanh, config, rng, device)
     }
 
+    /// Sets every LSTM forget-gate bias so the gate starts open (the sum `bias_ih + bias_hh`
+    /// of the forget block becomes `value`; 1 is the usual choice, after Gers et al. and
+    /// Jozefowicz et al.): early in training the cell state, and gradients along it, pass
+    /// through many steps. Does nothing for other cells or without biases.
+    pub fn init_forget_bias(&self, value: f64) -> Result<()> {
+        if self.kind != CellKind::Lstm {
+            return Ok(());
+        }
+        let hidden = self.config.hidden;
+        for w in self.weights.iter().flatten() {
+            for (bias, fill) in [(&w.bias_ih, value), (&w.bias_hh, 0.0)] {
+                let Some(b) = bias else { continue };
+                let mut values = b.value().to_f64_vec()?;
+                values[hidden..2 * hidden].fill(fill);
+                let count = values.len();
+                let t = Tensor::from_vec(values, [count], b.value().device())?;
+                b.set_value(t.try_cast(b.value().dtype())?)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The cell type.
     pub fn kind(&self) -> CellKind {
         self.kind

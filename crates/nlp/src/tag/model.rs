@@ -1,0 +1,181 @@
+//! The tagger: word + suffix embeddings, a (bidirectional) LSTM, a linear layer per token.
+
+use std::sync::Arc;
+
+use autograd::{Var, clip_grad_norm, no_grad};
+use nn_layers::layers::{Dropout, Embedding, Linear, Recurrent, RecurrentConfig};
+use nn_layers::loss::{CrossEntropy, cross_entropy};
+use nn_layers::optim::Optimizer;
+use nn_layers::train::{Mean, Progress};
+use nn_layers::{Module, ModuleExt, Param, join};
+use tensor_core::{DType, Device, Result, TensorRng};
+
+use super::data::{IGNORE, TaggedBatch, TaggingData};
+
+/// Sizes of a [`Tagger`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TaggerConfig {
+    /// Word vocabulary size.
+    pub words: usize,
+    /// Suffix vocabulary size.
+    pub suffixes: usize,
+    /// Number of tags.
+    pub tags: usize,
+    /// Word embedding width.
+    pub word_dim: usize,
+    /// Suffix embedding width.
+    pub suffix_dim: usize,
+    /// LSTM hidden units per direction.
+    pub hidden: usize,
+    /// Read the sentence backwards too.
+    pub bidirectional: bool,
+    /// Dropout on the embeddings and the LSTM outputs.
+    pub dropout: f64,
+}
+
+/// Word and suffix embeddings -> LSTM -> per-token logits. Parameters: `words.weight`,
+/// `suffixes.weight`, `lstm.*` (PyTorch's LSTM names), `head.weight|bias`.
+pub struct Tagger {
+    words: Embedding,
+    suffixes: Embedding,
+    lstm: Recurrent,
+    dropout: Dropout,
+    head: Linear,
+}
+
+impl Tagger {
+    /// A randomly initialised tagger.
+    pub fn new(config: &TaggerConfig, rng: &mut TensorRng, device: &Arc<dyn Device>) -> Result<Self> {
+        let table = |rows: usize, dim: usize, rng: &mut TensorRng| -> Result<Embedding> {
+            Ok(Embedding { weight: Param::new(rng.uniform([rows, dim], -0.1, 0.1, DType::F32, device)?) })
+        };
+        let lstm_config = RecurrentConfig {
+            batch_first: true,
+            bidirectional: config.bidirectional,
+            ..RecurrentConfig::new(config.word_dim + config.suffix_dim, config.hidden)
+        };
+        let lstm = Recurrent::lstm(lstm_config, rng, device)?;
+        lstm.init_forget_bias(1.0)?;
+        let directions = if config.bidirectional { 2 } else { 1 };
+        Ok(Tagger {
+            words: table(config.words, config.word_dim, rng)?,
+            suffixes: table(config.suffixes, config.suffix_dim, rng)?,
+            lstm,
+            dropout: Dropout::new(config.dropout, rng.next_u64())?,
+            head: Linear::new(directions * config.hidden, config.tags, rng, device)?,
+        })
+    }
+
+    /// Logits `[N, T, tags]` for a padded batch.
+    pub fn logits(&self, batch: &TaggedBatch) -> Result<Var> {
+        let words = self.words.lookup(&batch.words)?;
+        let suffixes = self.suffixes.lookup(&batch.suffixes)?;
+        let features = self.dropout.forward(&Var::cat(&[&words, &suffixes], 2)?)?;
+        let (states, _) = self.lstm.forward_with(&features, Some(&batch.lengths), None)?;
+        self.head.forward(&self.dropout.forward(&states)?)
+    }
+
+    /// Mean cross-entropy over the real tokens of `batch`.
+    pub fn loss(&self, batch: &TaggedBatch) -> Result<(Var, Var)> {
+        let logits = self.logits(batch)?;
+        let dims = logits.dims();
+        let flat = logits.reshape([dims[0] * dims[1], dims[2]])?;
+        let labels = batch.tags.try_reshape([dims[0] * dims[1]])?;
+        let loss =
+            cross_entropy(&flat, &labels, CrossEntropy { ignore_index: Some(IGNORE), ..CrossEntropy::default() })?;
+        Ok((loss, flat))
+    }
+}
+
+impl Module for Tagger {
+    /// Not used directly: a tagger reads words and suffixes (see [`Tagger::logits`]); this
+    /// runs the word ids alone through with every suffix id 0.
+    fn forward(&self, input: &Var) -> Result<Var> {
+        let ids = input.value();
+        let n = ids.dims()[0];
+        let t = ids.dims().get(1).copied().unwrap_or(0);
+        let batch = TaggedBatch {
+            suffixes: ids.try_zeros_like()?,
+            tags: ids.try_zeros_like()?,
+            words: ids,
+            lengths: vec![t; n],
+        };
+        self.logits(&batch)
+    }
+
+    fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &Param)) {
+        self.words.visit_params(&join(prefix, "words"), visit);
+        self.suffixes.visit_params(&join(prefix, "suffixes"), visit);
+        self.lstm.visit_params(&join(prefix, "lstm"), visit);
+        self.head.visit_params(&join(prefix, "head"), visit);
+    }
+
+    fn set_training(&self, training: bool) {
+        self.lstm.set_training(training);
+        self.dropout.set_training(training);
+    }
+}
+
+/// (correct, counted) predictions over the real tokens of a batch's flattened logits.
+fn hits(flat_logits: &Var, batch: &TaggedBatch) -> Result<(usize, usize)> {
+    let predicted = flat_logits.value().try_arg_reduce(tensor_core::ArgReduceOp::ArgMax, -1, false)?.to_vec::<i64>()?;
+    let gold = batch.tags.to_vec::<i64>()?;
+    let counted = gold.iter().filter(|&&g| g != IGNORE).count();
+    let correct = predicted.iter().zip(&gold).filter(|(p, g)| **g != IGNORE && p == g).count();
+    Ok((correct, counted))
+}
+
+/// One pass over `data` in length-sorted batches, clipping the gradient norm to 5; returns the
+/// mean loss and the token accuracy while training.
+pub fn train_tagger_epoch(
+    tagger: &Tagger,
+    optimizer: &mut dyn Optimizer,
+    data: &TaggingData,
+    batch_size: usize,
+    seed: u64,
+    device: &Arc<dyn Device>,
+    progress: bool,
+) -> crate::Result<(f64, f64)> {
+    tagger.train();
+    let params: Vec<Var> = tagger.parameters().iter().map(|(_, p)| p.leaf().clone()).collect();
+    let batches = data.length_batches(batch_size, Some(seed));
+    let bar = progress.then(|| Progress::new(batches.len() as u64, "tagger"));
+    let (mut loss_mean, mut correct, mut counted) = (Mean::default(), 0, 0);
+    for indices in batches {
+        let batch = data.batch(&indices, device)?;
+        optimizer.zero_grad();
+        let (loss, flat) = tagger.loss(&batch)?;
+        loss.backward()?;
+        clip_grad_norm(&params, 5.0)?;
+        optimizer.step()?;
+        let (c, n) = hits(&flat, &batch)?;
+        loss_mean.add(loss.value().to_scalar()?, n as f64);
+        correct += c;
+        counted += n;
+        if let Some(bar) = &bar {
+            bar.step(format!("loss {:.4}", loss_mean.value()));
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    Ok((loss_mean.value(), correct as f64 / counted.max(1) as f64))
+}
+
+/// Token accuracy of `tagger` on `data`, in eval mode, without a graph.
+pub fn evaluate_tagger(tagger: &Tagger, data: &TaggingData, device: &Arc<dyn Device>) -> crate::Result<f64> {
+    tagger.eval();
+    let (mut correct, mut counted) = (0, 0);
+    no_grad(|| -> crate::Result<()> {
+        for indices in data.length_batches(256, None) {
+            let batch = data.batch(&indices, device)?;
+            let logits = tagger.logits(&batch)?;
+            let dims = logits.dims();
+            let (c, n) = hits(&logits.reshape([dims[0] * dims[1], dims[2]])?, &batch)?;
+            correct += c;
+            counted += n;
+        }
+        Ok(())
+    })?;
+    Ok(correct as f64 / counted.max(1) as f64)
+}
