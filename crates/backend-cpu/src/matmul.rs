@@ -107,6 +107,43 @@ impl GemmElement for f64 {
     const ONE: Self = 1.0;
 }
 
+/// Products with a thin side (`m` or `k` at most this) and a row-contiguous right operand run
+/// on the packing-free kernel: an LSTM step (batch 20 x hidden 256 x 4·256) packs more than it
+/// multiplies in a general GEMM.
+const THIN: usize = 32;
+
+/// `out[b] = a[b] · b[b]` on [`crate::small_gemm`] when the shapes suit it (see [`THIN`]) and
+/// the CPU has it; `None` otherwise.
+fn thin_batched(a: &[f32], la: &Layout, b: &[f32], lb: &Layout) -> Option<Vec<f32>> {
+    let rank = la.rank();
+    let (m, k, n) = (la.dims()[rank - 2], la.dims()[rank - 1], lb.dims()[rank - 1]);
+    let (lhs, rhs) = (Operand::new(la), Operand::new(lb));
+    let non_negative = lhs.row_stride >= 0 && lhs.col_stride >= 0 && rhs.row_stride >= 0;
+    if !(m <= THIN || k <= THIN) || rhs.col_stride != 1 || !non_negative || !crate::small_gemm::available() {
+        return None;
+    }
+    let mut out = vec![0.0f32; lhs.batch_offsets.len() * m * n];
+    if m == 0 || n == 0 {
+        return Some(out);
+    }
+    let product = |(dst, (&ao, &bo)): (&mut [f32], (&usize, &usize))| {
+        let lhs_view = crate::small_gemm::Lhs {
+            data: &a[ao..],
+            row_stride: lhs.row_stride as usize,
+            col_stride: lhs.col_stride as usize,
+        };
+        let rhs_view = crate::small_gemm::Rhs { data: &b[bo..], row_stride: rhs.row_stride as usize };
+        crate::small_gemm::gemm([m, n, k], lhs_view, rhs_view, dst, n, false);
+    };
+    let pairs: Vec<(&usize, &usize)> = lhs.batch_offsets.iter().zip(&rhs.batch_offsets).collect();
+    if rayon::current_num_threads() > 1 && pairs.len() > 1 {
+        out.par_chunks_mut(m * n).zip(pairs).for_each(product);
+    } else {
+        out.chunks_mut(m * n).zip(pairs).for_each(product);
+    }
+    Some(out)
+}
+
 /// `out[b] = a[b] · b[b]` for every batch entry `b`.
 fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T> {
     let rank = la.rank();
@@ -158,7 +195,9 @@ fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T>
 pub(crate) fn matmul(lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
     let (a, b) = (cpu(lhs).read(), cpu(rhs).read());
     Ok(wrap(match (&*a, &*b) {
-        (HostBuffer::F32(a), HostBuffer::F32(b)) => HostBuffer::F32(batched(a, ll, b, rl)),
+        (HostBuffer::F32(a), HostBuffer::F32(b)) => {
+            HostBuffer::F32(thin_batched(a, ll, b, rl).unwrap_or_else(|| batched(a, ll, b, rl)))
+        }
         (HostBuffer::F64(a), HostBuffer::F64(b)) => HostBuffer::F64(batched(a, ll, b, rl)),
         (a, b) if a.dtype() != b.dtype() => {
             return Err(TensorError::DTypeMismatch { op: "matmul", lhs: a.dtype(), rhs: b.dtype() });

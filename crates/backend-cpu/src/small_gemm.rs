@@ -91,38 +91,19 @@ unsafe fn gemm_avx512([m, n, k]: [usize; 3], a: Lhs<'_>, b: Rhs<'_>, c: &mut [f3
             if width == COLS { (b.data[j0..].as_ptr(), b.row_stride) } else { (padded.as_ptr(), COLS) };
         let mut i0 = 0;
         while i0 < m {
-            let rows = if i0 + ROWS <= m { ROWS } else { 1 };
+            // The tallest block that fits: fewer passes over B's panel for ragged row counts.
+            let rows = [ROWS, 4, 2, 1].into_iter().find(|&r| i0 + r <= m).unwrap_or(1);
             let a_block = a.data[i0 * a.row_stride..].as_ptr();
             let c_block = c[i0 * ldc + j0..].as_mut_ptr();
+            let args = (a_block, a.row_stride, a.col_stride, panel, panel_stride, k, c_block, ldc, width, accumulate);
             // SAFETY: rows i0..i0+rows of A and C and columns j0..j0+width of B and C are in
             // bounds (checked by `gemm`); the padded panel holds k full rows of COLS.
             unsafe {
-                if rows == ROWS {
-                    block::<ROWS>(
-                        a_block,
-                        a.row_stride,
-                        a.col_stride,
-                        panel,
-                        panel_stride,
-                        k,
-                        c_block,
-                        ldc,
-                        width,
-                        accumulate,
-                    );
-                } else {
-                    block::<1>(
-                        a_block,
-                        a.row_stride,
-                        a.col_stride,
-                        panel,
-                        panel_stride,
-                        k,
-                        c_block,
-                        ldc,
-                        width,
-                        accumulate,
-                    );
+                match rows {
+                    ROWS => block::<ROWS>(args),
+                    4 => block::<4>(args),
+                    2 => block::<2>(args),
+                    _ => block::<1>(args),
                 }
             }
             i0 += rows;
@@ -131,22 +112,15 @@ unsafe fn gemm_avx512([m, n, k]: [usize; 3], a: Lhs<'_>, b: Rhs<'_>, c: &mut [f3
     }
 }
 
+/// A block's operands: `A` (pointer, row and column stride), `B`'s panel (pointer, row
+/// stride), `k`, `C` (pointer, row stride), stored width, accumulate.
+type BlockArgs = (*const f32, usize, usize, *const f32, usize, usize, *mut f32, usize, usize, bool);
+
 /// One `R x 32` block of `C`, of which the first `width` columns are stored.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn block<const R: usize>(
-    a: *const f32,
-    a_rs: usize,
-    a_cs: usize,
-    panel: *const f32,
-    panel_stride: usize,
-    k: usize,
-    c: *mut f32,
-    ldc: usize,
-    width: usize,
-    accumulate: bool,
-) {
+unsafe fn block<const R: usize>((a, a_rs, a_cs, panel, panel_stride, k, c, ldc, width, accumulate): BlockArgs) {
     let mut acc: [[__m512; 2]; R] = [[_mm512_setzero_ps(); 2]; R];
     for p in 0..k {
         // SAFETY (whole block): the caller guarantees R rows of A, k rows of the panel and R

@@ -55,12 +55,14 @@ impl Run<'_> {
         // All steps' input projections in one product: [T, N, gates · hidden].
         let projected = input.linear(&w.weight_ih.var(), w.bias_ih.as_ref().map(Param::var).as_ref())?;
         let (weight_hh, bias_hh) = (w.weight_hh.var(), w.bias_hh.as_ref().map(Param::var));
+        // W_hhᵀ laid out once for all steps, so each step's product reads contiguous rows.
+        let weight_hh_t = weight_hh.value().try_transpose(0, 1)?.try_contiguous()?;
         let (mut h, mut c) = (h0, c0);
         let mut outputs: Vec<Option<Var>> = vec![None; steps];
         let order: Vec<usize> = if self.reverse { (0..steps).rev().collect() } else { (0..steps).collect() };
         for t in order {
             let x_t = projected.narrow(0, t, 1)?.squeeze(0)?;
-            let recurrent = h.linear(&weight_hh, bias_hh.as_ref())?;
+            let recurrent = h.linear_with_transposed(&weight_hh, &weight_hh_t, bias_hh.as_ref())?;
             let (h_new, c_new) = self.cell(&x_t, &recurrent, &h, c.as_ref())?;
             match self.masks {
                 Some(masks) => {
