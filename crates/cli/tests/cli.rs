@@ -58,6 +58,8 @@ fn train_a_cnn_then_eval_and_inspect_it() {
 fn bad_input_is_a_message_not_a_panic() {
     let (ok, text) = tessera(&["train", "mlp", "--dataset", "mnist", "--data-dir", "/nonexistent/mnist"]);
     assert!(!ok && text.contains("/nonexistent/mnist") && !text.contains("panicked"), "{text}");
+    let (ok, text) = tessera(&["train", "tagger", "--corpus", "/nonexistent/brown.jsonl.gz"]);
+    assert!(!ok && text.contains("/nonexistent/brown.jsonl.gz") && !text.contains("panicked"), "{text}");
     let (ok, text) = tessera(&["eval", "--checkpoint", "/nonexistent/model.safetensors"]);
     assert!(!ok && text.contains("/nonexistent/model.safetensors") && !text.contains("panicked"), "{text}");
     let bogus = std::env::temp_dir().join(format!("tessera-bogus-{}.safetensors", std::process::id()));

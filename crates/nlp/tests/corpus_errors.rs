@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use nlp::NlpError;
-use nlp::corpus::read_rated_text;
+use nlp::corpus::{read_brown, read_rated_text};
 
 fn write(name: &str, bytes: &[u8]) -> PathBuf {
     let path = std::env::temp_dir().join(format!("tessera-nlp-{}-{name}", std::process::id()));
@@ -35,4 +35,28 @@ fn reads_crlf_and_reports_bad_lines() {
     assert!(msg.contains("no rated sentences"), "{msg}");
     let missing = read_rated_text(std::path::Path::new("/nonexistent/ratings.txt")).unwrap_err().to_string();
     assert!(missing.contains("/nonexistent/ratings.txt"), "{missing}");
+}
+
+#[test]
+fn malformed_tagged_documents_name_the_line() {
+    let good = write(
+        "brown.jsonl",
+        b"{\"id\": \"ca01\", \"genre\": \"news\", \"tagged_text\": \"\\n\\tThe/at jury/nn ./.\\n\"}\n",
+    );
+    let docs = read_brown(&good).unwrap();
+    assert_eq!(
+        docs[0].sentences,
+        vec![vec![("The".into(), "at".into()), ("jury".into(), "nn".into()), (".".into(), ".".into())]]
+    );
+    let (line, msg) = match read_brown(&write(
+        "bad.jsonl",
+        b"{\"id\": \"a\", \"genre\": \"g\", \"tagged_text\": \"x/y\"}\n{oops\n",
+    )) {
+        Err(e @ NlpError::Parse { line, .. }) => (line, e.to_string()),
+        other => panic!("{other:?}"),
+    };
+    assert!(line == 2 && msg.contains("not JSON"), "{msg}");
+    let untagged =
+        read_brown(&write("untagged.jsonl", b"{\"id\": \"a\", \"genre\": \"g\", \"tagged_text\": \"word\"}\n"));
+    assert!(untagged.unwrap_err().to_string().contains("`word` is not word/tag"));
 }
