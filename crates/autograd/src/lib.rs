@@ -17,4 +17,5 @@ mod var;
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use gradcheck::{GradcheckOptions, gradcheck};
 pub use graph::{is_grad_enabled, no_grad};
+pub use rules::SharedWeight;
 pub use var::Var;

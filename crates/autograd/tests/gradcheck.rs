@@ -172,6 +172,36 @@ fn convolutions() {
     check("avg_pool1d", |v| v[0].avg_pool1d(&Window1d::new(3).padding(1)), vec![seq]);
 }
 
+#[test]
+fn fused_lstm_cell() {
+    let gates = input(&[3, 8], 30);
+    let c = input(&[3, 2], 31);
+    check("lstm_cell h", |v| Ok(Var::lstm_cell(&v[0], &v[1])?.0), vec![gates.clone(), c.clone()]);
+    check("lstm_cell c", |v| Ok(Var::lstm_cell(&v[0], &v[1])?.1), vec![gates.clone(), c.clone()]);
+    check(
+        "lstm_cell both",
+        |v| {
+            let (h, c) = Var::lstm_cell(&v[0], &v[1])?;
+            h.mul(&c)?.add(&h)
+        },
+        vec![gates, c],
+    );
+}
+
+#[test]
+fn shared_weight_over_steps() {
+    // h_{t+1} = tanh(h_t Wᵀ + b) for three steps, W applied through one SharedWeight.
+    let f = |v: &[Var]| {
+        let shared = autograd::SharedWeight::new(&v[1])?;
+        let mut h = v[0].clone();
+        for _ in 0..3 {
+            h = shared.apply(&h, Some(&v[2]))?.tanh()?;
+        }
+        h.square()?.sum_all()
+    };
+    check("shared weight", f, vec![input(&[2, 3], 32), input(&[3, 3], 33).affine(0.5, 0.0), input(&[3], 34)]);
+}
+
 /// A shape and a second shape that broadcasts against it (some axes set to 1, leading axes
 /// dropped).
 fn broadcast_pair() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {

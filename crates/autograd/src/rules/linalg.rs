@@ -60,3 +60,71 @@ impl Var {
         }))
     }
 }
+
+/// A weight applied at every step of a sequence (a recurrent layer's `W_hh`). Each step's
+/// product reads `Wᵀ` laid out once; the backward stashes every step's output gradient and
+/// input instead of forming a `[out, in]` gradient per step, and forms the weight's gradient
+/// once, as one product over all steps (`Σ_t g_tᵀ x_t = Gᵀ X`), when the graph reaches the
+/// weight (after every step, by topological order).
+pub struct SharedWeight {
+    proxy: Var,
+    weight: Tensor,
+    weight_t: Tensor,
+    stash: Stash,
+}
+
+/// (output gradient, input) of every step that ran its backward.
+type Stash = std::sync::Arc<std::sync::Mutex<Vec<(Tensor, Tensor)>>>;
+
+impl SharedWeight {
+    /// Prepares `weight` (`[out, in]`) for use at many steps.
+    pub fn new(weight: &Var) -> Result<Self> {
+        let value = weight.value();
+        let weight_t = value.try_transpose(0, 1)?.try_contiguous()?;
+        let stash: Stash = Default::default();
+        let taken = stash.clone();
+        let proxy = Var::from_op(value.clone(), &[weight], move |_| {
+            let steps = std::mem::take(&mut *taken.lock().unwrap_or_else(|p| p.into_inner()));
+            if steps.is_empty() {
+                return Ok(vec![None]);
+            }
+            let grads: Vec<&Tensor> = steps.iter().map(|(g, _)| g).collect();
+            let inputs: Vec<&Tensor> = steps.iter().map(|(_, x)| x).collect();
+            let (g, x) = (Tensor::try_cat(&grads, 0)?, Tensor::try_cat(&inputs, 0)?);
+            Ok(vec![Some(g.try_transpose(0, 1)?.try_matmul(&x)?)])
+        });
+        Ok(SharedWeight { proxy, weight: value, weight_t, stash })
+    }
+
+    /// `x · Wᵀ + bias` for one step, `x` = `[N, in]`.
+    pub fn apply(&self, x: &Var, bias: Option<&Var>) -> Result<Var> {
+        let xv = x.value();
+        let mut y = xv.try_matmul(&self.weight_t)?;
+        if let Some(b) = bias {
+            y = y.try_add(&b.value())?;
+        }
+        let (w, stash) = (self.weight.clone(), self.stash.clone());
+        let (need_x, need_w, has_bias) = (x.requires_grad(), self.proxy.requires_grad(), bias.is_some());
+        let inputs: Vec<&Var> = [x, &self.proxy].into_iter().chain(bias).collect();
+        Ok(Var::from_op(y, &inputs, move |grad| {
+            let gx = need_x.then(|| grad.try_matmul(&w)).transpose()?;
+            // The weight's gradient is formed by the proxy; the first step to get here hands it
+            // a stand-in (a broadcast zero, no memory) so the engine runs the proxy's backward.
+            let gw = if need_w {
+                let mut steps = stash.lock().unwrap_or_else(|p| p.into_inner());
+                let first = steps.is_empty();
+                steps.push((grad.clone(), xv));
+                first
+                    .then(|| Tensor::zeros([1, 1], w.dtype(), w.device())?.try_broadcast_to(w.shape().clone()))
+                    .transpose()?
+            } else {
+                None
+            };
+            let mut grads = vec![gx, gw];
+            if has_bias {
+                grads.push(Some(grad.try_reduce(tensor_core::ReduceOp::Sum, &[0], false)?));
+            }
+            Ok(grads)
+        }))
+    }
+}

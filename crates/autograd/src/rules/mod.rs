@@ -2,10 +2,12 @@
 //! tensor ops and records a short backward rule, also written with tensor ops, so every
 //! backend trains without backend-specific code.
 
+mod cells;
 mod conv;
 mod elementwise;
 mod indexing;
 mod linalg;
+pub use linalg::SharedWeight;
 mod reduce;
 mod views;
 mod window;

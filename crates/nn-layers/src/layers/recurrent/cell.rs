@@ -55,14 +55,14 @@ impl Run<'_> {
         // All steps' input projections in one product: [T, N, gates · hidden].
         let projected = input.linear(&w.weight_ih.var(), w.bias_ih.as_ref().map(Param::var).as_ref())?;
         let (weight_hh, bias_hh) = (w.weight_hh.var(), w.bias_hh.as_ref().map(Param::var));
-        // W_hhᵀ laid out once for all steps, so each step's product reads contiguous rows.
-        let weight_hh_t = weight_hh.value().try_transpose(0, 1)?.try_contiguous()?;
+        // W_hh is laid out transposed once for all steps, and its gradient formed once.
+        let shared = autograd::SharedWeight::new(&weight_hh)?;
         let (mut h, mut c) = (h0, c0);
         let mut outputs: Vec<Option<Var>> = vec![None; steps];
         let order: Vec<usize> = if self.reverse { (0..steps).rev().collect() } else { (0..steps).collect() };
         for t in order {
             let x_t = projected.narrow(0, t, 1)?.squeeze(0)?;
-            let recurrent = h.linear_with_transposed(&weight_hh, &weight_hh_t, bias_hh.as_ref())?;
+            let recurrent = shared.apply(&h, bias_hh.as_ref())?;
             let (h_new, c_new) = self.cell(&x_t, &recurrent, &h, c.as_ref())?;
             match self.masks {
                 Some(masks) => {
@@ -102,14 +102,8 @@ impl Run<'_> {
                 (candidate.add(&update.mul(&h.sub(&candidate)?)?)?, None)
             }
             CellKind::Lstm => {
-                let gates = x.add(r)?;
-                let input = gate(&gates, 0)?.sigmoid()?;
-                let forget = gate(&gates, 1)?.sigmoid()?;
-                let cell = gate(&gates, 2)?.tanh()?;
-                let output = gate(&gates, 3)?.sigmoid()?;
-                let c = c.expect("an LSTM carries a cell state");
-                let c_new = forget.mul(c)?.add(&input.mul(&cell)?)?;
-                (output.mul(&c_new.tanh()?)?, Some(c_new))
+                let (h, c) = Var::lstm_cell(&x.add(r)?, c.expect("an LSTM carries a cell state"))?;
+                (h, Some(c))
             }
         })
     }
