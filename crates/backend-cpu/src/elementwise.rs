@@ -91,10 +91,21 @@ fn binary_float<F: Float + Default>(op: BinaryOp, a: &[F], la: &Layout, b: &[F],
     arms!(Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge)
 }
 
+/// f32 `exp`, `sigmoid` and `tanh` through [`crate::fast_math`] (vectorised); others as usual.
+fn unary_f32(op: UnaryOp, data: &[f32], layout: &Layout) -> Vec<f32> {
+    use crate::fast_math;
+    match op {
+        UnaryOp::Exp => map(data, layout, fast_math::exp),
+        UnaryOp::Sigmoid => map(data, layout, fast_math::sigmoid),
+        UnaryOp::Tanh => map(data, layout, fast_math::tanh),
+        _ => unary_float(op, data, layout),
+    }
+}
+
 pub(crate) fn unary(op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage> {
     let buffer = cpu(x).read();
     Ok(wrap(match &*buffer {
-        HostBuffer::F32(v) => HostBuffer::F32(unary_float(op, v, layout)),
+        HostBuffer::F32(v) => HostBuffer::F32(unary_f32(op, v, layout)),
         HostBuffer::F64(v) => HostBuffer::F64(unary_float(op, v, layout)),
         HostBuffer::I64(v) => {
             op.check_dtype(DType::I64)?;

@@ -25,6 +25,7 @@
 
 mod conv;
 mod elementwise;
+mod fast_math;
 mod indexing;
 mod matmul;
 mod reduce;
