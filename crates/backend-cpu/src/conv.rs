@@ -8,7 +8,7 @@ use tensor_core::{ConvPlan, ConvSpec, Float, HostBuffer, Layout, Result, Storage
 
 use crate::matmul::{GemmElement, Matrix, gemm_raw};
 use crate::small_gemm;
-use crate::storage::{contiguous, cpu, wrap};
+use crate::storage::{contiguous, cpu, floats_only, wrap};
 use crate::window::{Plan, fold_plane, unfold_plane};
 
 /// Shapes of one convolution, per sample.
@@ -227,10 +227,6 @@ fn weight_grad<F: ConvElement>(x: &[F], grad: &[F], sizes: &Sizes, spec: &ConvSp
         }
     }
     dw
-}
-
-fn floats_only(op: &'static str, buffer: &HostBuffer) -> TensorError {
-    TensorError::UnsupportedDType { op, dtype: buffer.dtype(), reason: "needs floats" }
 }
 
 /// Runs `f` on two operands read as contiguous slices of one float type.

@@ -8,7 +8,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 use tensor_core::{HostBuffer, Layout, Result, Storage, TensorError};
 
-use crate::storage::{cpu, wrap};
+use crate::storage::{cpu, floats_only, wrap};
 
 /// Below this many multiply-adds a product runs on one thread: handing smaller ones to the pool
 /// cost more than it saved in the MLP training step (64x784x256 ran 2.3 ms on 2 threads vs
@@ -203,7 +203,7 @@ pub(crate) fn matmul(lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> 
             return Err(TensorError::DTypeMismatch { op: "matmul", lhs: a.dtype(), rhs: b.dtype() });
         }
         (a, _) => {
-            return Err(TensorError::UnsupportedDType { op: "matmul", dtype: a.dtype(), reason: "needs floats" });
+            return Err(floats_only("matmul", a));
         }
     }))
 }

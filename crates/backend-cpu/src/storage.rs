@@ -56,6 +56,11 @@ pub(crate) fn cpu(storage: &Storage) -> &CpuStorage {
     storage.downcast_ref::<CpuStorage>().expect("backend-cpu was handed a storage of another device")
 }
 
+/// The error for an op that needs floats but was given another dtype.
+pub(crate) fn floats_only(op: &'static str, buffer: &HostBuffer) -> tensor_core::TensorError {
+    tensor_core::TensorError::UnsupportedDType { op, dtype: buffer.dtype(), reason: "needs floats" }
+}
+
 /// Wraps a freshly computed buffer as a storage handle.
 pub(crate) fn wrap(buffer: HostBuffer) -> Storage {
     Storage::new(CpuStorage::new(buffer))

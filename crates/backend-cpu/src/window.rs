@@ -1,9 +1,9 @@
 //! Sliding-window ops on `[N, C, H, W]`: im2col, col2im and pooling, one plane per task.
 
 use rayon::prelude::*;
-use tensor_core::{Float, HostBuffer, Layout, Result, Storage, TensorError, Window2d};
+use tensor_core::{Float, HostBuffer, Layout, Result, Storage, Window2d};
 
-use crate::storage::{contiguous, cpu, wrap};
+use crate::storage::{contiguous, cpu, floats_only, wrap};
 
 /// Input plane size, output size and the number of (n, c) planes.
 pub(crate) struct Plan {
@@ -184,10 +184,6 @@ fn avg_pool_t<F: Float>(x: &[F], layout: &Layout, window: &Window2d) -> Result<V
         sums.iter_mut().for_each(|s| *s = *s * scale);
     });
     Ok(out)
-}
-
-fn floats_only(op: &'static str, buffer: &HostBuffer) -> TensorError {
-    TensorError::UnsupportedDType { op, dtype: buffer.dtype(), reason: "needs floats" }
 }
 
 pub(crate) fn unfold(x: &Storage, layout: &Layout, window: &Window2d, pad: f64) -> Result<Storage> {

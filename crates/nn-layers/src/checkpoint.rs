@@ -1,7 +1,7 @@
 //! Checkpoints in safetensors, with PyTorch's names and layouts, written atomically.
 //!
-//! Model parameters and buffers keep their names (`0.weight`, `1.running_mean`); optimizer buffers, when saved, are stored
-//! under `optimizer.<param>.<buffer>`.
+//! Model parameters and buffers keep their names (`0.weight`, `1.running_mean`); optimizer
+//! buffers, when saved, are stored under `optimizer.<param>.<buffer>`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
