@@ -40,42 +40,66 @@ fn conv_params(
     Ok((weight, bias.map(Param::new)))
 }
 
-fn check_groups(op: &'static str, inputs: usize, outputs: usize, groups: usize) -> Result<()> {
-    if groups == 0 || !inputs.is_multiple_of(groups) || !outputs.is_multiple_of(groups) {
-        return Err(TensorError::invalid(
-            op,
-            format!("{groups} groups must divide both {inputs} input and {outputs} output channels"),
-        ));
-    }
-    Ok(())
+/// The window of a convolution layer: what its kernel looks like and how it is applied.
+pub trait ConvWindow: Copy + std::fmt::Debug + Send + Sync {
+    /// The layer's name in errors (`Conv2d`).
+    const NAME: &'static str;
+    /// Kernel dimensions after `[out, in/groups]` in the weight's shape.
+    fn kernel_dims(&self) -> Vec<usize>;
+    /// The convolution of `input` with `weight` and `bias`.
+    fn apply(&self, input: &Var, weight: &Var, bias: Option<&Var>, groups: usize) -> Result<Var>;
 }
 
-fn visit_weight_bias(prefix: &str, weight: &Param, bias: Option<&Param>, visit: &mut dyn FnMut(&str, &Param)) {
-    visit(&join(prefix, "weight"), weight);
-    if let Some(b) = bias {
-        visit(&join(prefix, "bias"), b);
+impl ConvWindow for Window2d {
+    const NAME: &'static str = "Conv2d";
+
+    fn kernel_dims(&self) -> Vec<usize> {
+        self.kernel.to_vec()
+    }
+
+    fn apply(&self, input: &Var, weight: &Var, bias: Option<&Var>, groups: usize) -> Result<Var> {
+        input.conv2d(weight, bias, self, groups)
     }
 }
 
-/// A 2-D convolution over `[N, C, H, W]` (PyTorch's `nn.Conv2d`).
+impl ConvWindow for Window1d {
+    const NAME: &'static str = "Conv1d";
+
+    fn kernel_dims(&self) -> Vec<usize> {
+        vec![self.kernel]
+    }
+
+    fn apply(&self, input: &Var, weight: &Var, bias: Option<&Var>, groups: usize) -> Result<Var> {
+        input.conv1d(weight, bias, self, groups)
+    }
+}
+
+/// A convolution layer over `[N, C, ...]` with a `W` window ([`Conv2d`], [`Conv1d`]).
 #[derive(Debug)]
-pub struct Conv2d {
-    /// Filters, `[out, in/groups, kh, kw]`.
+pub struct Conv<W: ConvWindow> {
+    /// Filters, `[out, in/groups, ...kernel]`.
     pub weight: Param,
     /// Bias, `[out]`, if any.
     pub bias: Option<Param>,
     /// Kernel, stride, padding and dilation.
-    pub window: Window2d,
+    pub window: W,
     /// Channel groups.
     pub groups: usize,
 }
 
-impl Conv2d {
+/// A 2-D convolution over `[N, C, H, W]` (PyTorch's `nn.Conv2d`), weight `[out, in/groups, kh, kw]`.
+pub type Conv2d = Conv<Window2d>;
+
+/// A 1-D convolution over `[N, C, L]` (PyTorch's `nn.Conv1d`), weight `[out, in/groups, k]`;
+/// over word embeddings, an n-gram detector.
+pub type Conv1d = Conv<Window1d>;
+
+impl<W: ConvWindow> Conv<W> {
     /// A dense convolution with a bias, f32.
     pub fn new(
         inputs: usize,
         outputs: usize,
-        window: Window2d,
+        window: W,
         rng: &mut TensorRng,
         device: &Arc<dyn Device>,
     ) -> Result<Self> {
@@ -86,77 +110,35 @@ impl Conv2d {
     pub fn with_config(
         inputs: usize,
         outputs: usize,
-        window: Window2d,
+        window: W,
         config: ConvConfig,
         rng: &mut TensorRng,
         device: &Arc<dyn Device>,
     ) -> Result<Self> {
-        check_groups("Conv2d", inputs, outputs, config.groups)?;
-        let dims = [outputs, inputs / config.groups, window.kernel[0], window.kernel[1]];
+        let groups = config.groups;
+        if groups == 0 || !inputs.is_multiple_of(groups) || !outputs.is_multiple_of(groups) {
+            return Err(TensorError::invalid(
+                W::NAME,
+                format!("{groups} groups must divide both {inputs} input and {outputs} output channels"),
+            ));
+        }
+        let mut dims = vec![outputs, inputs / groups];
+        dims.extend(window.kernel_dims());
         let (weight, bias) = conv_params(&dims, &config, rng, device)?;
-        Ok(Conv2d { weight, bias, window, groups: config.groups })
+        Ok(Conv { weight, bias, window, groups })
     }
 }
 
-impl Module for Conv2d {
+impl<W: ConvWindow> Module for Conv<W> {
     fn forward(&self, input: &Var) -> Result<Var> {
         let bias = self.bias.as_ref().map(Param::var);
-        input.conv2d(&self.weight.var(), bias.as_ref(), &self.window, self.groups)
+        self.window.apply(input, &self.weight.var(), bias.as_ref(), self.groups)
     }
 
     fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &Param)) {
-        visit_weight_bias(prefix, &self.weight, self.bias.as_ref(), visit);
-    }
-}
-
-/// A 1-D convolution over `[N, C, L]` (PyTorch's `nn.Conv1d`), e.g. over word embeddings.
-#[derive(Debug)]
-pub struct Conv1d {
-    /// Filters, `[out, in/groups, k]`.
-    pub weight: Param,
-    /// Bias, `[out]`, if any.
-    pub bias: Option<Param>,
-    /// Kernel, stride, padding and dilation.
-    pub window: Window1d,
-    /// Channel groups.
-    pub groups: usize,
-}
-
-impl Conv1d {
-    /// A dense convolution with a bias, f32.
-    pub fn new(
-        inputs: usize,
-        outputs: usize,
-        window: Window1d,
-        rng: &mut TensorRng,
-        device: &Arc<dyn Device>,
-    ) -> Result<Self> {
-        Self::with_config(inputs, outputs, window, ConvConfig::default(), rng, device)
-    }
-
-    /// A convolution with explicit groups, bias and dtype.
-    pub fn with_config(
-        inputs: usize,
-        outputs: usize,
-        window: Window1d,
-        config: ConvConfig,
-        rng: &mut TensorRng,
-        device: &Arc<dyn Device>,
-    ) -> Result<Self> {
-        check_groups("Conv1d", inputs, outputs, config.groups)?;
-        let dims = [outputs, inputs / config.groups, window.kernel];
-        let (weight, bias) = conv_params(&dims, &config, rng, device)?;
-        Ok(Conv1d { weight, bias, window, groups: config.groups })
-    }
-}
-
-impl Module for Conv1d {
-    fn forward(&self, input: &Var) -> Result<Var> {
-        let bias = self.bias.as_ref().map(Param::var);
-        input.conv1d(&self.weight.var(), bias.as_ref(), &self.window, self.groups)
-    }
-
-    fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &Param)) {
-        visit_weight_bias(prefix, &self.weight, self.bias.as_ref(), visit);
+        visit(&join(prefix, "weight"), &self.weight);
+        if let Some(b) = &self.bias {
+            visit(&join(prefix, "bias"), b);
+        }
     }
 }

@@ -13,7 +13,7 @@ mod sequential;
 
 pub use activation::Activation;
 pub use batch_norm::BatchNorm;
-pub use conv::{Conv1d, Conv2d, ConvConfig};
+pub use conv::{Conv, Conv1d, Conv2d, ConvConfig, ConvWindow};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use layer_norm::LayerNorm;
