@@ -1,6 +1,6 @@
 //! Matrix products.
 
-use tensor_core::{Result, Tensor, TensorError};
+use tensor_core::{Result, Tensor};
 
 use super::sum_to;
 use crate::Var;
@@ -25,19 +25,8 @@ impl Var {
     /// `[out, in]` (PyTorch's layout). Its backward writes the weight gradient directly in
     /// that layout (`gᵀ · x`), so no transposed copy is made.
     pub fn linear(&self, weight: &Var, bias: Option<&Var>) -> Result<Var> {
-        let transposed = weight.value().try_transpose(-2, -1)?;
-        self.linear_with_transposed(weight, &transposed, bias)
-    }
-
-    /// [`Var::linear`] given `weight_t`, the weight's transpose `[in, out]`, already laid out
-    /// (a contiguous copy made once and reused over the steps of a recurrent layer, so every
-    /// step's product reads rows). Only the forward reads `weight_t`; gradients go to `weight`.
-    pub fn linear_with_transposed(&self, weight: &Var, weight_t: &Tensor, bias: Option<&Var>) -> Result<Var> {
         let (x, w) = (self.value(), weight.value());
-        if weight_t.dims().iter().rev().ne(w.dims().iter()) {
-            return Err(TensorError::shape_mismatch("linear_with_transposed", w.shape(), weight_t.shape()));
-        }
-        let mut y = x.try_matmul(weight_t)?;
+        let mut y = x.try_matmul(&w.try_transpose(-2, -1)?)?;
         if let Some(b) = bias {
             y = y.try_add(&b.value())?;
         }
