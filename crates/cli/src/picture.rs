@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use nn_layers::NnError;
+use nn_layers::checkpoint::write_atomically;
 
 use crate::error::CliError;
 
@@ -62,9 +63,6 @@ impl TileGrid {
             let encoded = encoder.write_header().and_then(|mut w| w.write_image_data(&self.pixels));
             encoded.map_err(|e| NnError::format(path, format!("PNG encoding failed: {e}")))?;
         }
-        let tmp = path.with_extension("png.tmp");
-        std::fs::write(&tmp, &bytes).map_err(|e| NnError::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| NnError::io(path, e))?;
-        Ok(())
+        Ok(write_atomically(path, |out| out.write_all(&bytes))?)
     }
 }

@@ -4,6 +4,7 @@
 //! buffers, when saved, are stored under `optimizer.<param>.<buffer>`.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, TensorView};
@@ -48,15 +49,26 @@ pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     let data = safetensors::serialize(views, None).map_err(|e| NnError::format(path, e.to_string()))?;
-    let tmp = temp_path(path);
-    std::fs::write(&tmp, data).map_err(|e| NnError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| NnError::io(path, e))
+    write_atomically(path, |out| out.write_all(&data))
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+/// Writes a file atomically: `write` fills a temporary file in the same folder (buffered), which
+/// then replaces `path` by a rename. An error or a crash midway leaves `path` as it was, and the
+/// temporary file is removed on error.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(format!(".tmp{}", std::process::id()));
-    path.with_file_name(name)
+    let tmp: PathBuf = path.with_file_name(name);
+    let written = std::fs::File::create(&tmp).and_then(|file| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(NnError::io(&tmp, e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| NnError::io(path, e))
 }
 
 /// Reads every tensor of a safetensors file onto `device`.

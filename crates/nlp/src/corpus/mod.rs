@@ -2,7 +2,9 @@
 //! input as a typed error naming the file and line.
 
 mod brown;
+mod lines;
 mod sentiment;
 
 pub use brown::{TaggedDocument, read_brown, simplify_brown_tag};
+pub use lines::{Lines, read_text};
 pub use sentiment::{RatedText, read_rated_text};

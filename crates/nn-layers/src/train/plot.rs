@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::{NnError, Result};
+use crate::Result;
 
 /// Writes one or more named series (e.g. train and test loss per epoch) as a line chart.
 /// The file is written atomically (temporary file, then rename).
@@ -52,7 +52,5 @@ pub fn write_loss_svg(path: &Path, title: &str, series: &[(&str, &[f64])]) -> Re
         );
     }
     svg.push_str("</svg>\n");
-    let tmp = path.with_extension("svg.tmp");
-    std::fs::write(&tmp, svg).map_err(|e| NnError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| NnError::io(path, e))
+    crate::checkpoint::write_atomically(path, |out| out.write_all(svg.as_bytes()))
 }

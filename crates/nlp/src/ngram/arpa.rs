@@ -1,0 +1,227 @@
+//! ARPA back-off model files, as SRILM and KenLM read and write them: a `\data\` header with
+//! the number of n-grams per order, then per order `\n-grams:` lines of
+//! `log10 prob <TAB> words <TAB> log10 back-off` (no back-off at the highest order), then
+//! `\end\`. Files ending in `.gz` are written gzipped; gzip is detected when reading.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::backoff::{BackoffModel, LOG10_IMPOSSIBLE, Level};
+use super::vocab::{NgramVocab, Packer};
+use crate::corpus::Lines;
+use crate::{NlpError, Result};
+
+/// Log10 probability given to `<unk>` when an ARPA file has none (KenLM's choice).
+const LOG10_UNKNOWN_DEFAULT: f32 = -100.0;
+
+/// Writes `model` as an ARPA file at `path` (gzipped when the name ends in `.gz`), atomically.
+pub fn write_arpa(model: &BackoffModel, path: &Path) -> Result<()> {
+    let gzip = path.extension().is_some_and(|e| e == "gz");
+    nn_layers::checkpoint::write_atomically(path, |out| {
+        if gzip {
+            let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+            write_body(model, &mut encoder)?;
+            encoder.finish()?;
+            Ok(())
+        } else {
+            write_body(model, out)
+        }
+    })?;
+    Ok(())
+}
+
+fn write_body(model: &BackoffModel, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "\\data\\")?;
+    for (n, level) in model.levels.iter().enumerate() {
+        writeln!(out, "ngram {}={}", n + 1, level.len())?;
+    }
+    let mut ids = Vec::with_capacity(model.order);
+    for (n, level) in model.levels.iter().enumerate().map(|(i, l)| (i + 1, l)) {
+        writeln!(out, "\n\\{n}-grams:")?;
+        for i in 0..level.len() {
+            model.packer.unpack(level.keys[i], n, &mut ids);
+            write!(out, "{}\t", level.log10_prob[i])?;
+            for (j, &id) in ids.iter().enumerate() {
+                let separator = if j == 0 { "" } else { " " };
+                write!(out, "{separator}{}", model.vocab.word(id))?;
+            }
+            if n < model.order {
+                write!(out, "\t{}", level.log10_backoff[i])?;
+            }
+            writeln!(out)?;
+        }
+    }
+    writeln!(out, "\n\\end\\")
+}
+
+/// Where the reader is in the file.
+enum Section {
+    BeforeData,
+    Header,
+    Ngrams(usize),
+    End,
+}
+
+/// Reads an ARPA file (plain or gzip). Malformed input is an [`NlpError::Parse`] naming the line.
+pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
+    let mut lines = Lines::open(path)?;
+    let parse_error = |line: usize, msg: String| NlpError::Parse { path: PathBuf::from(path), line, msg };
+    let mut section = Section::BeforeData;
+    let mut declared: Vec<usize> = Vec::new();
+    let mut vocab = NgramVocab::new();
+    let mut levels: Vec<Level> = Vec::new();
+    let mut packer = None;
+    let mut ids: Vec<u32> = Vec::new();
+    let mut listed: Vec<bool> = Vec::new();
+    let mut last_line = 0;
+    while let Some(next) = lines.next_line() {
+        let (number, line) = next?;
+        last_line = number;
+        let line = line.trim_end();
+        match section {
+            Section::BeforeData if line == "\\data\\" => section = Section::Header,
+            Section::BeforeData | Section::End => {}
+            Section::Header if line.is_empty() => {}
+            Section::Header if line.starts_with("ngram ") => {
+                let (n, count) = line[6..]
+                    .split_once('=')
+                    .and_then(|(n, c)| Some((n.trim().parse::<usize>().ok()?, c.trim().parse::<usize>().ok()?)))
+                    .ok_or_else(|| parse_error(number, format!("expected `ngram N=COUNT`, found `{line}`")))?;
+                if n != declared.len() + 1 {
+                    return Err(parse_error(number, format!("expected the count of order {}", declared.len() + 1)));
+                }
+                declared.push(count);
+            }
+            Section::Header | Section::Ngrams(_) if line.starts_with('\\') => {
+                section = next_section(line, &declared, &levels).map_err(|msg| parse_error(number, msg))?;
+                if let Section::Ngrams(n) = section {
+                    if n == 1 {
+                        packer =
+                            Some(Packer::for_order(declared.len()).map_err(|e| parse_error(number, e.to_string()))?);
+                    }
+                    levels.push(Level::with_capacity(declared[n - 1]));
+                }
+            }
+            Section::Header => return Err(parse_error(number, format!("unexpected line in the header: `{line}`"))),
+            Section::Ngrams(_) if line.is_empty() => {}
+            Section::Ngrams(n) => {
+                let packer = packer.expect("set with the first section");
+                let entry = parse_entry(line, n, n == declared.len(), &mut vocab, &mut ids)
+                    .map_err(|msg| parse_error(number, msg))?;
+                if n == 1 {
+                    packer.check_vocab(vocab.len()).map_err(|e| parse_error(number, e.to_string()))?;
+                    let id = ids[0] as usize;
+                    listed.resize(vocab.len(), false);
+                    if std::mem::replace(&mut listed[id], true) {
+                        return Err(parse_error(
+                            number,
+                            format!("the unigram `{}` is listed twice", vocab.word(id as u32)),
+                        ));
+                    }
+                }
+                levels[n - 1].push(packer.pack(&ids), entry.0, entry.1);
+            }
+        }
+    }
+    if !matches!(section, Section::End) {
+        return Err(parse_error(last_line, "the file ends before `\\end\\`".into()));
+    }
+    let packer = packer.ok_or_else(|| parse_error(last_line, "no n-gram sections".into()))?;
+    finish(vocab, levels, packer).map_err(|msg| parse_error(last_line, msg))
+}
+
+/// The section a `\...` line opens, checking that the previous one was complete.
+fn next_section(line: &str, declared: &[usize], levels: &[Level]) -> std::result::Result<Section, String> {
+    if let Some(done) = levels.len().checked_sub(1)
+        && levels[done].len() != declared[done]
+    {
+        return Err(format!(
+            "the header declares {} {}-grams, the section has {}",
+            declared[done],
+            done + 1,
+            levels[done].len()
+        ));
+    }
+    if line == "\\end\\" {
+        return if levels.len() == declared.len() && !declared.is_empty() {
+            Ok(Section::End)
+        } else {
+            Err(format!("`\\end\\` after {} of {} n-gram sections", levels.len(), declared.len()))
+        };
+    }
+    let n = line.strip_prefix('\\').and_then(|l| l.strip_suffix("-grams:")).and_then(|n| n.parse::<usize>().ok());
+    match n {
+        Some(n) if n == levels.len() + 1 && n <= declared.len() => Ok(Section::Ngrams(n)),
+        _ => Err(format!("expected `\\{}-grams:` or `\\end\\`, found `{line}`", levels.len() + 1)),
+    }
+}
+
+/// Parses `prob <TAB> w1 .. wn [<TAB> backoff]` into (prob, backoff), the ids into `ids`.
+fn parse_entry(
+    line: &str,
+    n: usize,
+    highest: bool,
+    vocab: &mut NgramVocab,
+    ids: &mut Vec<u32>,
+) -> std::result::Result<(f32, f32), String> {
+    let mut fields = line.split(['\t', ' ']).filter(|f| !f.is_empty());
+    let number = |field: Option<&str>, what: &str| -> std::result::Result<f32, String> {
+        let field = field.ok_or_else(|| format!("missing {what}"))?;
+        field.parse::<f32>().map_err(|_| format!("{what} `{field}` is not a number"))
+    };
+    let prob = number(fields.next(), "log10 probability")?;
+    ids.clear();
+    for _ in 0..n {
+        let word = fields.next().ok_or_else(|| format!("expected {n} words"))?;
+        let id = if n == 1 {
+            vocab.intern(word)
+        } else {
+            vocab.get(word).ok_or_else(|| format!("word `{word}` is not among the unigrams"))?
+        };
+        ids.push(id);
+    }
+    let backoff = match fields.next() {
+        None => 0.0,
+        Some(_) if highest => return Err(format!("a {n}-gram of the highest order cannot have a back-off weight")),
+        field => number(field, "log10 back-off")?,
+    };
+    if fields.next().is_some() {
+        return Err("trailing fields after the back-off weight".into());
+    }
+    Ok((prob, backoff))
+}
+
+/// Lays unigrams out densely by id, sorts the higher orders and rejects duplicates.
+fn finish(vocab: NgramVocab, mut levels: Vec<Level>, packer: Packer) -> std::result::Result<BackoffModel, String> {
+    let listed = std::mem::take(&mut levels[0]);
+    let mut unigrams = Level {
+        keys: (0..vocab.len() as u128).collect(),
+        log10_prob: vec![LOG10_IMPOSSIBLE; vocab.len()],
+        log10_backoff: vec![0.0; vocab.len()],
+    };
+    unigrams.log10_prob[NgramVocab::UNKNOWN_ID as usize] = LOG10_UNKNOWN_DEFAULT;
+    for i in 0..listed.len() {
+        let id = listed.keys[i] as usize;
+        unigrams.log10_prob[id] = listed.log10_prob[i];
+        unigrams.log10_backoff[id] = listed.log10_backoff[i];
+    }
+    levels[0] = unigrams;
+    for (n, level) in levels.iter_mut().enumerate().skip(1) {
+        let mut order: Vec<u32> = (0..level.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| level.keys[i as usize]);
+        let permute = |values: &[f32]| order.iter().map(|&i| values[i as usize]).collect::<Vec<f32>>();
+        let sorted = Level {
+            keys: order.iter().map(|&i| level.keys[i as usize]).collect(),
+            log10_prob: permute(&level.log10_prob),
+            log10_backoff: permute(&level.log10_backoff),
+        };
+        if let Some(pair) = sorted.keys.windows(2).find(|w| w[0] == w[1]) {
+            let mut words = Vec::new();
+            packer.unpack(pair[0], n + 1, &mut words);
+            let words: Vec<&str> = words.iter().map(|&w| vocab.word(w)).collect();
+            return Err(format!("the {}-gram `{}` is listed twice", n + 1, words.join(" ")));
+        }
+        *level = sorted;
+    }
+    Ok(BackoffModel { order: levels.len(), packer, vocab, levels })
+}
