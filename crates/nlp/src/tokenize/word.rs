@@ -1,4 +1,4 @@
-//! A word tokenizer: runs of letters and digits are words (keeping inner apostrophes and
+//! The word tokenizer: runs of letters and digits are words (keeping inner apostrophes and
 //! hyphens, as in "don't" and "well-made"); every other visible character is a token of its
 //! own; whitespace separates. Unicode-aware: letters of any script count.
 
