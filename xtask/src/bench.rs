@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: runs the criterion benches on 1 and 2 threads, then the peers (numpy's
-//! OpenBLAS for GEMM, JAX for training steps) in a private venv when Python is available, and
+//! OpenBLAS for GEMM, JAX for training steps) in a private venv when Python is available, the
+//! n-gram builder beside KenLM's recorded numbers (see `bench_ngram`), and
 //! prints one table per bench with ratios. The report is also written to
 //! `target/bench-report.md`.
 
@@ -35,6 +36,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut report = matmul_report(&root, &numpy);
     report.push('\n');
     report.push_str(&training_report(&root, &jax));
+    report.push('\n');
+    report.push_str(&crate::bench_ngram::report(&root, |group, id| criterion_nanos(&root, group, id)));
     println!("{report}");
     let path = root.join("target/bench-report.md");
     std::fs::write(&path, &report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;

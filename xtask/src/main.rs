@@ -5,6 +5,7 @@
 //! - `bench`: the criterion benches on 1 and 2 threads, beside the peers, as one report.
 
 mod bench;
+mod bench_ngram;
 
 use std::process::{Command, ExitCode};
 

@@ -24,6 +24,9 @@ pub fn run(kind: DeviceKind) -> Result<(), CliError> {
     stage("6. A bidirectional LSTM tags parts of speech (Brown sample, held-out documents)", || {
         crate::tagger::demo(kind)
     })?;
+    stage("7. N-gram language models of Jane Austen (smoothing, perplexity, next words, fluency, BPE)", || {
+        crate::language_model::demo()
+    })?;
     println!("demo finished: all stages passed");
     Ok(())
 }

@@ -14,6 +14,9 @@ pub enum CliError {
     /// Reading or modelling text failed.
     #[error(transparent)]
     Nlp(#[from] nlp::NlpError),
+    /// The command's arguments do not make sense together.
+    #[error("{0}")]
+    Usage(String),
     /// A check that the command runs did not pass.
     #[error("check failed: {0}")]
     Check(String),

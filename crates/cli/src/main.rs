@@ -6,8 +6,11 @@ mod demo;
 mod devices;
 mod error;
 mod inspect;
+mod language_model;
+mod ngram;
 mod picture;
 mod tagger;
+mod tokenizer;
 mod train;
 
 use std::process::ExitCode;
@@ -42,6 +45,12 @@ enum Command {
     /// Look inside a trained model.
     #[command(subcommand)]
     Inspect(InspectCommand),
+    /// N-gram language models: build, perplexity, sentence scores, next words.
+    #[command(subcommand)]
+    Ngram(NgramCommand),
+    /// Byte-level BPE tokenizers: train, encode, decode.
+    #[command(subcommand)]
+    Tokenizer(TokenizerCommand),
     /// Run the op conformance suite against the f64 reference on a device.
     Conformance {
         /// Device to check.
@@ -64,6 +73,28 @@ enum TrainCommand {
 }
 
 #[derive(Subcommand)]
+enum NgramCommand {
+    /// Count a corpus and write an ARPA model (Kneser-Ney or Katz).
+    Train(ngram::TrainArgs),
+    /// Perplexity of text files (`</s>` predicted and counted, OOVs scored as `<unk>`).
+    Ppl(ngram::PplArgs),
+    /// Log-probability of sentences token by token, and their ranking by fluency.
+    Score(ngram::ScoreArgs),
+    /// The most probable next words after a context.
+    Next(ngram::NextArgs),
+}
+
+#[derive(Subcommand)]
+enum TokenizerCommand {
+    /// Learn a byte-level BPE tokenizer and save it as tokenizer.json.
+    Train(tokenizer::TrainArgs),
+    /// Text to token ids (or tokens).
+    Encode(tokenizer::EncodeArgs),
+    /// Token ids to text.
+    Decode(tokenizer::DecodeArgs),
+}
+
+#[derive(Subcommand)]
 enum InspectCommand {
     /// A CNN's first-layer kernels and one test image's feature maps, as a PNG grid.
     Cnn(inspect::InspectArgs),
@@ -79,6 +110,13 @@ fn main() -> ExitCode {
         Command::Train(TrainCommand::Tagger(args)) => tagger::train(&args).map(|_| ()),
         Command::Eval(args) => train::eval(&args).map(|_| ()),
         Command::Inspect(InspectCommand::Cnn(args)) => inspect::cnn(&args).map(|_| ()),
+        Command::Ngram(NgramCommand::Train(args)) => ngram::train(&args),
+        Command::Ngram(NgramCommand::Ppl(args)) => ngram::ppl(&args),
+        Command::Ngram(NgramCommand::Score(args)) => ngram::score(&args),
+        Command::Ngram(NgramCommand::Next(args)) => ngram::next(&args),
+        Command::Tokenizer(TokenizerCommand::Train(args)) => tokenizer::train(&args),
+        Command::Tokenizer(TokenizerCommand::Encode(args)) => tokenizer::encode(&args),
+        Command::Tokenizer(TokenizerCommand::Decode(args)) => tokenizer::decode(&args),
         Command::Conformance { device, verbose } => demo::conformance(device, verbose),
     };
     match result {

@@ -80,6 +80,15 @@ pub fn read_text(path: &Path) -> Result<String> {
     Ok(text)
 }
 
+/// The longest prefix of `text` of at most `max_bytes` bytes that ends on a character boundary.
+pub fn text_prefix(text: &str, max_bytes: usize) -> &str {
+    let mut end = max_bytes.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +123,7 @@ mod tests {
             other => panic!("expected a parse error, got {other:?}"),
         }
         assert!(matches!(Lines::open(&dir.join("missing.txt")), Err(NlpError::Io { .. })));
+        assert_eq!((text_prefix("aé", 2), text_prefix("aé", 3), text_prefix("aé", 9)), ("a", "aé", "aé"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

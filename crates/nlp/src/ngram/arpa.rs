@@ -3,6 +3,7 @@
 //! `log10 prob <TAB> words <TAB> log10 back-off` (no back-off at the highest order), then
 //! `\end\`. Files ending in `.gz` are written gzipped; gzip is detected when reading.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -31,27 +32,35 @@ pub fn write_arpa(model: &BackoffModel, path: &Path) -> Result<()> {
 }
 
 fn write_body(model: &BackoffModel, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "\\data\\")?;
+    let mut text = String::with_capacity(1 << 17);
+    text.push_str("\\data\\\n");
     for (n, level) in model.levels.iter().enumerate() {
-        writeln!(out, "ngram {}={}", n + 1, level.len())?;
+        let _ = writeln!(text, "ngram {}={}", n + 1, level.len());
     }
     let mut ids = Vec::with_capacity(model.order);
+    let mut number = ryu::Buffer::new();
     for (n, level) in model.levels.iter().enumerate().map(|(i, l)| (i + 1, l)) {
-        writeln!(out, "\n\\{n}-grams:")?;
+        let _ = write!(text, "\n\\{n}-grams:\n");
         for i in 0..level.len() {
             model.packer.unpack(level.keys[i], n, &mut ids);
-            write!(out, "{}\t", level.log10_prob[i])?;
+            text.push_str(number.format(level.log10_prob[i]));
             for (j, &id) in ids.iter().enumerate() {
-                let separator = if j == 0 { "" } else { " " };
-                write!(out, "{separator}{}", model.vocab.word(id))?;
+                text.push(if j == 0 { '\t' } else { ' ' });
+                text.push_str(model.vocab.word(id));
             }
             if n < model.order {
-                write!(out, "\t{}", level.log10_backoff[i])?;
+                text.push('\t');
+                text.push_str(number.format(level.log10_backoff[i]));
             }
-            writeln!(out)?;
+            text.push('\n');
+            if text.len() >= 1 << 16 {
+                out.write_all(text.as_bytes())?;
+                text.clear();
+            }
         }
     }
-    writeln!(out, "\n\\end\\")
+    text.push_str("\n\\end\\\n");
+    out.write_all(text.as_bytes())
 }
 
 /// Where the reader is in the file.
@@ -72,6 +81,7 @@ pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
     let mut levels: Vec<Level> = Vec::new();
     let mut packer = None;
     let mut ids: Vec<u32> = Vec::new();
+    let mut recent = RecentWords::default();
     let mut listed: Vec<bool> = Vec::new();
     let mut last_line = 0;
     while let Some(next) = lines.next_line() {
@@ -106,7 +116,7 @@ pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
             Section::Ngrams(_) if line.is_empty() => {}
             Section::Ngrams(n) => {
                 let packer = packer.expect("set with the first section");
-                let entry = parse_entry(line, n, n == declared.len(), &mut vocab, &mut ids)
+                let entry = parse_entry(line, n, n == declared.len(), &mut vocab, &mut recent, &mut ids)
                     .map_err(|msg| parse_error(number, msg))?;
                 if n == 1 {
                     packer.check_vocab(vocab.len()).map_err(|e| parse_error(number, e.to_string()))?;
@@ -156,12 +166,39 @@ fn next_section(line: &str, declared: &[usize], levels: &[Level]) -> std::result
     }
 }
 
+/// The words of the previous n-gram line and their ids: sorted ARPA sections repeat the context
+/// of the line before, and comparing with it is cheaper than a vocabulary lookup.
+#[derive(Default)]
+struct RecentWords {
+    words: Vec<String>,
+    ids: Vec<u32>,
+}
+
+impl RecentWords {
+    /// The id of `word` at position `at` of an n-gram of order > 1.
+    fn id(&mut self, at: usize, word: &str, vocab: &NgramVocab) -> std::result::Result<u32, String> {
+        if at < self.words.len() && self.words[at] == word {
+            return Ok(self.ids[at]);
+        }
+        let id = vocab.get(word).ok_or_else(|| format!("word `{word}` is not among the unigrams"))?;
+        if at >= self.words.len() {
+            self.words.resize(at + 1, String::new());
+            self.ids.resize(at + 1, 0);
+        }
+        self.words[at].clear();
+        self.words[at].push_str(word);
+        self.ids[at] = id;
+        Ok(id)
+    }
+}
+
 /// Parses `prob <TAB> w1 .. wn [<TAB> backoff]` into (prob, backoff), the ids into `ids`.
 fn parse_entry(
     line: &str,
     n: usize,
     highest: bool,
     vocab: &mut NgramVocab,
+    recent: &mut RecentWords,
     ids: &mut Vec<u32>,
 ) -> std::result::Result<(f32, f32), String> {
     let mut fields = line.split(['\t', ' ']).filter(|f| !f.is_empty());
@@ -171,13 +208,9 @@ fn parse_entry(
     };
     let prob = number(fields.next(), "log10 probability")?;
     ids.clear();
-    for _ in 0..n {
+    for at in 0..n {
         let word = fields.next().ok_or_else(|| format!("expected {n} words"))?;
-        let id = if n == 1 {
-            vocab.intern(word)
-        } else {
-            vocab.get(word).ok_or_else(|| format!("word `{word}` is not among the unigrams"))?
-        };
+        let id = if n == 1 { vocab.intern(word) } else { recent.id(at, word, vocab)? };
         ids.push(id);
     }
     let backoff = match fields.next() {

@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 
+/// Word lookups are the hot path of counting and ARPA loading: a fast non-cryptographic hash.
+type WordIndex = HashMap<String, u32, foldhash::fast::RandomState>;
+
 use crate::{NlpError, Result};
 
 /// The unknown-word token; every word outside the vocabulary scores as this one.
@@ -16,7 +19,7 @@ pub const SENTENCE_END: &str = "</s>";
 #[derive(Clone, Debug, Default)]
 pub struct NgramVocab {
     words: Vec<String>,
-    index: HashMap<String, u32>,
+    index: WordIndex,
 }
 
 impl NgramVocab {

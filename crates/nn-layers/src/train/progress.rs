@@ -19,6 +19,20 @@ impl Progress {
         Progress { bar }
     }
 
+    /// A counter for loops of unknown length (e.g. streaming a corpus): count, unit and rate.
+    pub fn counter(label: &str, unit: &str) -> Self {
+        let bar = ProgressBar::new_spinner();
+        let template = format!("{{prefix:>12}} {{spinner}} {{human_pos}} {unit} ({{per_sec}}) {{msg}}");
+        bar.set_style(ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_prefix(label.to_string());
+        Progress { bar }
+    }
+
+    /// Advances by `n` steps, keeping the message.
+    pub fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
     /// Advances by one step and shows `message` (e.g. the running loss).
     pub fn step(&self, message: impl Into<std::borrow::Cow<'static, str>>) {
         self.bar.set_message(message);
