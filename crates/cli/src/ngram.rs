@@ -66,8 +66,8 @@ pub struct ModelArgs {
     /// An ARPA model (plain or .gz) to load.
     #[arg(long, required_unless_present = "train")]
     pub model: Option<PathBuf>,
-    /// Build the model in memory from these corpora instead.
-    #[arg(long, num_args = 1.., conflicts_with = "model")]
+    /// Build the model in memory from this corpus instead (repeat for several).
+    #[arg(long, conflicts_with = "model")]
     pub train: Vec<PathBuf>,
     /// N-gram order when building.
     #[arg(long, default_value_t = 3)]

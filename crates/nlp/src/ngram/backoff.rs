@@ -29,6 +29,16 @@ impl Level {
         }
     }
 
+    /// Dense unigrams: one entry per word id, from probabilities (0 becomes
+    /// [`LOG10_IMPOSSIBLE`]), with no back-off weights yet.
+    pub fn unigrams(probs: &[f64]) -> Level {
+        Level {
+            keys: (0..probs.len() as u128).collect(),
+            log10_prob: probs.iter().map(|&p| if p > 0.0 { p.log10() as f32 } else { LOG10_IMPOSSIBLE }).collect(),
+            log10_backoff: vec![0.0; probs.len()],
+        }
+    }
+
     /// Appends an n-gram (keys must arrive ascending, or be sorted afterwards).
     pub fn push(&mut self, key: u128, log10_prob: f32, log10_backoff: f32) {
         self.keys.push(key);

@@ -59,11 +59,7 @@ pub fn katz(counts: NgramCounts) -> Result<BackoffModel> {
     } else {
         unseen.iter().for_each(|&w| probs[w] = freed / unseen.len() as f64);
     }
-    let mut levels = vec![Level {
-        keys: (0..vocab.len() as u128).collect(),
-        log10_prob: probs.iter().map(|&p| if p > 0.0 { p.log10() as f32 } else { LOG10_IMPOSSIBLE }).collect(),
-        log10_backoff: vec![0.0; vocab.len()],
-    }];
+    let mut levels = vec![Level::unigrams(&probs)];
 
     for n in 2..=order {
         let table = std::mem::take(&mut tables[n - 1]);

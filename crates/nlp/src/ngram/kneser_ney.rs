@@ -3,7 +3,7 @@
 //! from counts-of-counts, interpolation down to a uniform distribution over the vocabulary, and
 //! the result written in back-off form (the interpolation weight of a context is its back-off).
 
-use super::backoff::{BackoffModel, LOG10_IMPOSSIBLE, Level};
+use super::backoff::{BackoffModel, Level};
 use super::counts::{CountTable, NgramCounts};
 use super::vocab::NgramVocab;
 use crate::{NlpError, Result};
@@ -127,11 +127,7 @@ pub fn kneser_ney(counts: NgramCounts, config: &KneserNeyConfig) -> Result<Backo
         probs[key as usize] += (count as f64 - discounts[0].for_count(count)) / total;
     }
     probs[NgramVocab::START_ID as usize] = 0.0;
-    let mut levels = vec![Level {
-        keys: (0..vocab.len() as u128).collect(),
-        log10_prob: probs.iter().map(|&p| if p > 0.0 { p.log10() as f32 } else { LOG10_IMPOSSIBLE }).collect(),
-        log10_backoff: vec![0.0; vocab.len()],
-    }];
+    let mut levels = vec![Level::unigrams(&probs)];
     drop(unigrams);
 
     for n in 2..=order {
