@@ -160,9 +160,12 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     let counted = started.elapsed().as_secs_f64();
     println!("{} sentences, {} tokens, {} word types", counts.sentences, counts.tokens, counts.vocab().len());
     if args.smoothing == Smoothing::Kn {
-        for (n, d) in estimate_discounts(&counts, &KneserNeyConfig::default())?.iter().enumerate() {
+        let config = KneserNeyConfig::default();
+        for (n, d) in estimate_discounts(&counts, &config)?.iter().enumerate() {
+            let fallback =
+                if Some(*d) == config.discount_fallback { "  (fallback: counts-of-counts too sparse)" } else { "" };
             println!(
-                "  {}-grams: {:>9}   discounts {:.4} {:.4} {:.4}",
+                "  {}-grams: {:>9}   discounts {:.4} {:.4} {:.4}{fallback}",
                 n + 1,
                 counts.distinct(n + 1),
                 d.d1,
