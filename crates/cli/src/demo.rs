@@ -27,6 +27,7 @@ pub fn run(kind: DeviceKind) -> Result<(), CliError> {
     stage("7. N-gram language models of Jane Austen (smoothing, perplexity, next words, fluency, BPE)", || {
         crate::language_model::demo()
     })?;
+    stage("8. word2vec on the same novels (CBOW, negative sampling; neighbours, analogies)", crate::word2vec::demo)?;
     println!("demo finished: all stages passed");
     Ok(())
 }

@@ -115,7 +115,7 @@ pub fn demo() -> Result<(), CliError> {
     if ranked[0].0 != 1 {
         return Err(CliError::Check("the scrambled sentence ranked above the fluent one".into()));
     }
-    if !(perplexities[3] < perplexities[1] && perplexities[1] < perplexities[0]) {
+    if perplexities[3] >= perplexities[1] || perplexities[1] >= perplexities[0] {
         return Err(CliError::Check(format!("expected Kneser-Ney < Katz < add-k perplexity, got {perplexities:?}")));
     }
     Ok(())

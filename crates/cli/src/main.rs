@@ -12,6 +12,7 @@ mod picture;
 mod tagger;
 mod tokenizer;
 mod train;
+mod word2vec;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,9 @@ enum Command {
     /// Byte-level BPE tokenizers: train, encode, decode.
     #[command(subcommand)]
     Tokenizer(TokenizerCommand),
+    /// word2vec: train word vectors, evaluate them, query neighbours and analogies.
+    #[command(subcommand)]
+    Word2vec(Word2vecCommand),
     /// Run the op conformance suite against the f64 reference on a device.
     Conformance {
         /// Device to check.
@@ -95,6 +99,18 @@ enum TokenizerCommand {
 }
 
 #[derive(Subcommand)]
+enum Word2vecCommand {
+    /// Train skip-gram or CBOW vectors (the C tool's flags).
+    Train(word2vec::TrainArgs),
+    /// Analogy accuracy and word-similarity correlation.
+    Eval(word2vec::EvalArgs),
+    /// Nearest neighbours by cosine similarity.
+    Similar(word2vec::SimilarArgs),
+    /// a is to b as c is to ?
+    Analogy(word2vec::AnalogyArgs),
+}
+
+#[derive(Subcommand)]
 enum InspectCommand {
     /// A CNN's first-layer kernels and one test image's feature maps, as a PNG grid.
     Cnn(inspect::InspectArgs),
@@ -117,6 +133,10 @@ fn main() -> ExitCode {
         Command::Tokenizer(TokenizerCommand::Train(args)) => tokenizer::train(&args),
         Command::Tokenizer(TokenizerCommand::Encode(args)) => tokenizer::encode(&args),
         Command::Tokenizer(TokenizerCommand::Decode(args)) => tokenizer::decode(&args),
+        Command::Word2vec(Word2vecCommand::Train(args)) => word2vec::train(&args),
+        Command::Word2vec(Word2vecCommand::Eval(args)) => word2vec::eval(&args),
+        Command::Word2vec(Word2vecCommand::Similar(args)) => word2vec::similar(&args),
+        Command::Word2vec(Word2vecCommand::Analogy(args)) => word2vec::analogy(&args),
         Command::Conformance { device, verbose } => demo::conformance(device, verbose),
     };
     match result {

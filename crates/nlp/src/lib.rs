@@ -15,5 +15,6 @@ pub mod ngram;
 pub mod tag;
 pub mod tokenize;
 pub mod vocab;
+pub mod word2vec;
 
 pub use error::{NlpError, Result};

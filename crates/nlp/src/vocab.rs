@@ -2,6 +2,10 @@
 //! reserved special tokens first.
 
 use std::collections::HashMap;
+use std::path::Path;
+
+use crate::corpus::Lines;
+use crate::{NlpError, Result};
 
 /// Word <-> id mapping with counts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,11 +47,17 @@ impl Vocab {
         for t in tokens {
             *counted.entry(t).or_default() += 1;
         }
-        let mut entries: Vec<(&str, u64)> = counted
+        Vocab::from_counts(counted, config)
+    }
+
+    /// Keeps the counted words `config` allows: at least `min_count`, the `max_size` most
+    /// frequent, sorted by descending count (ties alphabetically), after the specials.
+    pub fn from_counts<S: AsRef<str>>(counted: impl IntoIterator<Item = (S, u64)>, config: &VocabConfig) -> Vocab {
+        let mut entries: Vec<(S, u64)> = counted
             .into_iter()
-            .filter(|(w, c)| *c >= config.min_count && !config.specials.iter().any(|s| s == w))
+            .filter(|(w, c)| *c >= config.min_count && !config.specials.iter().any(|s| s == w.as_ref()))
             .collect();
-        entries.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        entries.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.as_ref().cmp(b.0.as_ref())));
         if let Some(max) = config.max_size {
             entries.truncate(max);
         }
@@ -56,10 +66,46 @@ impl Vocab {
             vocab.push(special, 0);
         }
         for (word, count) in entries {
-            vocab.push(word, count);
+            vocab.push(word.as_ref(), count);
         }
         vocab.unknown = config.unknown.as_ref().and_then(|u| vocab.id(u));
         vocab
+    }
+
+    /// Writes `word count` lines in id order (the word2vec tool's `-save-vocab`), atomically.
+    pub fn save_counts(&self, path: &Path) -> Result<()> {
+        nn_layers::checkpoint::write_atomically(path, |out| {
+            for (word, count) in self.words.iter().zip(&self.counts) {
+                writeln!(out, "{word} {count}")?;
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Reads `word count` lines (as [`Vocab::save_counts`] and the word2vec tool write them),
+    /// keeping their order; no specials, no unknown token.
+    pub fn load_counts(path: &Path) -> Result<Vocab> {
+        let mut vocab = Vocab { words: Vec::new(), counts: Vec::new(), index: HashMap::new(), unknown: None };
+        Lines::open(path)?.for_each(|line, text| {
+            let parse_error = |msg: String| NlpError::Parse { path: path.to_path_buf(), line, msg };
+            let mut fields = text.split_whitespace();
+            let (Some(word), Some(count), None) = (fields.next(), fields.next(), fields.next()) else {
+                return Err(parse_error(format!("expected `word count`, found `{text}`")));
+            };
+            let count = count.parse().map_err(|_| parse_error(format!("count `{count}` is not a whole number")))?;
+            if vocab.index.contains_key(word) {
+                return Err(parse_error(format!("`{word}` is listed twice")));
+            }
+            vocab.push(word, count);
+            Ok(())
+        })?;
+        Ok(vocab)
+    }
+
+    /// The sum of all counts.
+    pub fn total_count(&self) -> u64 {
+        self.counts.iter().sum()
     }
 
     fn push(&mut self, word: &str, count: u64) {
@@ -115,5 +161,13 @@ mod tests {
         let bare =
             Vocab::build(text.split(' '), &VocabConfig { specials: vec![], unknown: None, ..VocabConfig::default() });
         assert_eq!(bare.encode(&["a", "zzz"]), [0]);
+        let path = std::env::temp_dir().join(format!("tessera-vocab-{}.txt", std::process::id()));
+        bare.save_counts(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a 3\nb 2\nc 1\nd 1\n");
+        let loaded = Vocab::load_counts(&path).unwrap();
+        assert_eq!((loaded.len(), loaded.count(0), loaded.total_count()), (4, 3, 7));
+        std::fs::write(&path, "a 3\nb x\n").unwrap();
+        assert!(matches!(Vocab::load_counts(&path), Err(NlpError::Parse { line: 2, .. })));
+        std::fs::remove_file(&path).unwrap();
     }
 }

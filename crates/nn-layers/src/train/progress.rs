@@ -28,6 +28,12 @@ impl Progress {
         Progress { bar }
     }
 
+    /// Moves to step `position` and shows `message`.
+    pub fn set(&self, position: u64, message: impl Into<std::borrow::Cow<'static, str>>) {
+        self.bar.set_message(message);
+        self.bar.set_position(position);
+    }
+
     /// Advances by `n` steps, keeping the message.
     pub fn advance(&self, n: u64) {
         self.bar.inc(n);

@@ -1,0 +1,504 @@
+//! Training: a reader streams the corpus into jobs of about 10,000 word ids, each stamped with
+//! its learning rate (linear decay over all epochs), and worker threads train on them, updating
+//! the shared weight matrices without locks (Hogwild!, as the C tool and gensim do).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::corpus::{Corpus, build_vocab};
+use super::huffman::HuffmanCodes;
+use super::kernels::{MAX_EXP, SigmoidTable, axpy, dot};
+use super::sampler::{Lcg, NoiseSampler, keep_probabilities};
+use crate::vocab::Vocab;
+use crate::{NlpError, Result};
+
+/// Words per job, and the longest sentence trained as one (longer ones are cut), as gensim.
+const JOB_WORDS: usize = 10_000;
+
+/// Training settings; names and defaults follow the C tool (`-size 100 -window 5 -sample 1e-3
+/// -hs 0 -negative 5 -min-count 5 -iter 5 -cbow 1`, alpha 0.05 for CBOW and 0.025 for skip-gram).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Word2VecConfig {
+    /// Vector dimension.
+    pub size: usize,
+    /// Maximum distance between a word and its context words (shrunk at random per word).
+    pub window: usize,
+    /// Subsampling threshold for frequent words (0 disables).
+    pub sample: f64,
+    /// Hierarchical softmax.
+    pub hs: bool,
+    /// Negative samples per prediction (0 disables).
+    pub negative: usize,
+    /// Words seen fewer times are dropped.
+    pub min_count: u64,
+    /// Keep at most this many words (the most frequent).
+    pub max_vocab: Option<usize>,
+    /// Passes over the corpus.
+    pub iter: usize,
+    /// Starting learning rate; `None` picks the C tool's default for the architecture.
+    pub alpha: Option<f32>,
+    /// Worker threads.
+    pub threads: usize,
+    /// CBOW (predict a word from the mean of its context) instead of skip-gram.
+    pub cbow: bool,
+    /// Seed of initialisation, window shrinking, subsampling and negative draws. With one
+    /// thread, equal seeds give identical vectors.
+    pub seed: u64,
+}
+
+impl Default for Word2VecConfig {
+    fn default() -> Self {
+        Word2VecConfig {
+            size: 100,
+            window: 5,
+            sample: 1e-3,
+            hs: false,
+            negative: 5,
+            min_count: 5,
+            max_vocab: None,
+            iter: 5,
+            alpha: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cbow: true,
+            seed: 1,
+        }
+    }
+}
+
+impl Word2VecConfig {
+    /// The starting learning rate in effect.
+    pub fn start_alpha(&self) -> f32 {
+        self.alpha.unwrap_or(if self.cbow { 0.05 } else { 0.025 })
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |msg: &str| Err(NlpError::Invalid(format!("word2vec: {msg}")));
+        if self.size == 0 || self.window == 0 || self.iter == 0 || self.threads == 0 {
+            return bad("size, window, iter and threads must be positive");
+        }
+        if !self.hs && self.negative == 0 {
+            return bad("choose hierarchical softmax (hs), negative sampling (negative > 0), or both");
+        }
+        if self.negative > MAX_NEGATIVE {
+            return bad(&format!("at most {MAX_NEGATIVE} negative samples"));
+        }
+        if self.start_alpha().is_nan() || self.start_alpha() <= 0.0 {
+            return bad("alpha must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// Where training is, for progress displays.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainProgress {
+    /// In-vocabulary words handed to workers so far, over all epochs.
+    pub words_done: u64,
+    /// In-vocabulary words of all epochs.
+    pub words_total: u64,
+    /// The learning rate of the latest job.
+    pub alpha: f32,
+}
+
+/// What a training run did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainStats {
+    /// Tokens read over all epochs, out-of-vocabulary ones included (gensim's "raw words").
+    pub raw_words: u64,
+    /// Words trained on after subsampling.
+    pub effective_words: u64,
+    /// Wall-clock seconds of the epochs (vocabulary building excluded).
+    pub seconds: f64,
+}
+
+impl TrainStats {
+    /// Raw words per second.
+    pub fn words_per_second(&self) -> f64 {
+        self.raw_words as f64 / self.seconds
+    }
+}
+
+/// A trained model: the vocabulary, the word (input) vectors and the output weights.
+#[derive(Clone, Debug)]
+pub struct Word2Vec {
+    /// Words and counts, most frequent first.
+    pub vocab: Vocab,
+    /// The settings it was trained with.
+    pub config: Word2VecConfig,
+    /// Word vectors, `vocab.len() x size`, row-major.
+    pub vectors: Vec<f32>,
+}
+
+/// A job: word ids, where each sentence ends, the learning rate.
+struct Job {
+    words: Vec<u32>,
+    sentence_ends: Vec<usize>,
+    alpha: f32,
+}
+
+impl Job {
+    fn empty() -> Job {
+        Job { words: Vec::with_capacity(JOB_WORDS), sentence_ends: Vec::new(), alpha: 0.0 }
+    }
+}
+
+/// A matrix shared by the workers. Rows are handed out as slices without locks: two threads may
+/// update one row at once and an update may be lost or mixed, which stochastic gradient descent
+/// tolerates (Hogwild!, Recht et al. 2011) and which the C tool and gensim accept too. With one
+/// worker there is no sharing and runs are reproducible.
+struct HogwildRows {
+    ptr: *mut f32,
+    cols: usize,
+    rows: usize,
+}
+
+// SAFETY: see the type's documentation; the buffer outlives the scoped worker threads.
+unsafe impl Sync for HogwildRows {}
+unsafe impl Send for HogwildRows {}
+
+impl HogwildRows {
+    fn new(data: &mut [f32], cols: usize) -> HogwildRows {
+        HogwildRows { ptr: data.as_mut_ptr(), cols, rows: data.len() / cols.max(1) }
+    }
+
+    /// Row `i` for reading and writing.
+    #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
+    fn row(&self, i: usize) -> &mut [f32] {
+        assert!(i < self.rows);
+        // SAFETY: in bounds; concurrent access is the Hogwild race described above.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(i * self.cols), self.cols) }
+    }
+}
+
+/// Everything the workers share.
+struct Model<'a> {
+    config: &'a Word2VecConfig,
+    input: HogwildRows,
+    hs_output: HogwildRows,
+    ns_output: HogwildRows,
+    /// Every word's Huffman code and inner nodes, concatenated; word w's are at
+    /// `paths[w]..paths[w + 1]`.
+    codes: Vec<u8>,
+    points: Vec<u32>,
+    paths: Vec<usize>,
+    noise: NoiseSampler,
+    keep: Vec<u32>,
+    sigmoid: SigmoidTable,
+    effective_words: AtomicU64,
+}
+
+/// One worker's scratch space.
+struct Scratch {
+    rng: Lcg,
+    kept: Vec<u32>,
+    hidden: Vec<f32>,
+    error: Vec<f32>,
+}
+
+impl Word2Vec {
+    /// Builds the vocabulary from `corpus`, then trains; `progress` is called after each job.
+    pub fn train(
+        corpus: &dyn Corpus,
+        config: &Word2VecConfig,
+        progress: &mut dyn FnMut(TrainProgress),
+    ) -> Result<(Word2Vec, TrainStats)> {
+        config.check()?;
+        let vocab = build_vocab(corpus, config.min_count, config.max_vocab)?;
+        Word2Vec::train_with_vocab(corpus, vocab, config, progress)
+    }
+
+    /// Trains over a given vocabulary (words outside it are skipped).
+    pub fn train_with_vocab(
+        corpus: &dyn Corpus,
+        vocab: Vocab,
+        config: &Word2VecConfig,
+        progress: &mut dyn FnMut(TrainProgress),
+    ) -> Result<(Word2Vec, TrainStats)> {
+        config.check()?;
+        if vocab.is_empty() {
+            return Err(NlpError::Invalid(format!("word2vec: no word occurs {} times or more", config.min_count)));
+        }
+        let (v, dim) = (vocab.len(), config.size);
+        let counts: Vec<u64> = (0..v).map(|i| vocab.count(i)).collect();
+        let mut init = Lcg::new(config.seed);
+        let mut vectors = weight_matrix(v * dim);
+        vectors.iter_mut().for_each(|x| *x = (init.next_u32() as f32 / 4_294_967_296.0 - 0.5) / dim as f32);
+        let mut hs_weights = weight_matrix(if config.hs { v * dim } else { 0 });
+        let mut ns_weights = weight_matrix(if config.negative > 0 { v * dim } else { 0 });
+        let huffman = if config.hs { HuffmanCodes::build(&counts) } else { HuffmanCodes::default() };
+        let model = Model {
+            config,
+            input: HogwildRows::new(&mut vectors, dim),
+            hs_output: HogwildRows::new(&mut hs_weights, dim),
+            ns_output: HogwildRows::new(&mut ns_weights, dim),
+            codes: huffman.codes.concat(),
+            points: huffman.points.concat(),
+            paths: std::iter::once(0)
+                .chain(huffman.codes.iter().scan(0, |end, code| {
+                    *end += code.len();
+                    Some(*end)
+                }))
+                .collect(),
+            noise: NoiseSampler::new(&counts, 0.75),
+            keep: keep_probabilities(&counts, config.sample),
+            sigmoid: SigmoidTable::new(),
+            effective_words: AtomicU64::new(0),
+        };
+        let started = Instant::now();
+        let raw_words = run_epochs(corpus, &vocab, &model, progress)?;
+        let stats = TrainStats {
+            raw_words,
+            effective_words: model.effective_words.load(Ordering::Relaxed),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        drop(model);
+        Ok((Word2Vec { vocab, config: config.clone(), vectors }, stats))
+    }
+}
+
+/// A zeroed matrix of `len` values. On Linux its memory is marked for transparent huge pages
+/// before first use: training reads rows at random, and with 4 KiB pages nearly every row costs a
+/// TLB miss (numpy, under gensim, does the same for its large arrays).
+fn weight_matrix(len: usize) -> Vec<f32> {
+    let matrix = vec![0f32; len];
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = matrix.as_ptr() as usize;
+        let (first, end) = (start.next_multiple_of(HUGE), start + len * 4);
+        if end > first + HUGE {
+            let span = (end - first) / HUGE * HUGE;
+            // SAFETY: the range lies inside the allocation; MADV_HUGEPAGE only changes how the
+            // kernel backs it, never its contents, and failure is harmless.
+            unsafe { libc::madvise(first as *mut libc::c_void, span, libc::MADV_HUGEPAGE) };
+        }
+    }
+    matrix
+}
+
+/// Streams every epoch into jobs for the workers; returns the raw words read.
+fn run_epochs(
+    corpus: &dyn Corpus,
+    vocab: &Vocab,
+    model: &Model,
+    progress: &mut dyn FnMut(TrainProgress),
+) -> Result<u64> {
+    let config = model.config;
+    let words_total = vocab.total_count() * config.iter as u64;
+    let start_alpha = config.start_alpha();
+    let min_alpha = start_alpha * 1e-4;
+    let (sender, receiver) = sync_channel::<Job>(2 * config.threads);
+    let receiver = Arc::new(Mutex::new(receiver));
+    std::thread::scope(|scope| {
+        for worker in 0..config.threads {
+            let receiver = Arc::clone(&receiver);
+            scope.spawn(move || work(model, &receiver, config.seed.wrapping_add(worker as u64 * 0x9E37_79B9)));
+        }
+        let mut raw_words = 0u64;
+        let mut words_done = 0u64;
+        let mut job = Job::empty();
+        let mut send = |job: &mut Job, words_done: &mut u64| -> Result<()> {
+            let alpha = (start_alpha - (start_alpha - min_alpha) * (*words_done as f32 / words_total.max(1) as f32))
+                .max(min_alpha);
+            *words_done += job.words.len() as u64;
+            let mut full = std::mem::replace(job, Job::empty());
+            full.alpha = alpha;
+            progress(TrainProgress { words_done: *words_done, words_total, alpha });
+            sender.send(full).map_err(|_| NlpError::Invalid("word2vec: a training thread stopped".into()))
+        };
+        for _ in 0..config.iter {
+            corpus.stream(&mut |token| {
+                match token {
+                    Some(word) => {
+                        raw_words += 1;
+                        if let Some(id) = vocab.id(word) {
+                            job.words.push(id as u32);
+                            if job.words.len() - job.sentence_ends.last().copied().unwrap_or(0) == JOB_WORDS {
+                                job.sentence_ends.push(job.words.len());
+                            }
+                        }
+                    }
+                    None if job.sentence_ends.last().copied().unwrap_or(0) != job.words.len() => {
+                        job.sentence_ends.push(job.words.len())
+                    }
+                    None => {}
+                }
+                if job.words.len() >= JOB_WORDS && job.sentence_ends.last() == Some(&job.words.len()) {
+                    send(&mut job, &mut words_done)?;
+                }
+                Ok(())
+            })?;
+            if job.sentence_ends.last().copied().unwrap_or(0) != job.words.len() {
+                job.sentence_ends.push(job.words.len());
+            }
+        }
+        if !job.words.is_empty() {
+            send(&mut job, &mut words_done)?;
+        }
+        drop(sender);
+        Ok(raw_words)
+    })
+}
+
+/// A worker: trains on jobs until the channel closes.
+fn work(model: &Model, jobs: &Mutex<Receiver<Job>>, seed: u64) {
+    let dim = model.config.size;
+    let mut scratch = Scratch { rng: Lcg::new(seed), kept: Vec::new(), hidden: vec![0.0; dim], error: vec![0.0; dim] };
+    loop {
+        let job = match jobs.lock().map(|receiver| receiver.recv()) {
+            Ok(Ok(job)) => job,
+            _ => return,
+        };
+        train_job(model, &job, &mut scratch);
+    }
+}
+
+fn train_job(model: &Model, job: &Job, scratch: &mut Scratch) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { train_job_avx512(model, job, scratch) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { train_job_avx2(model, job, scratch) };
+        }
+    }
+    train_job_generic(model, job, scratch)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn train_job_avx512(model: &Model, job: &Job, scratch: &mut Scratch) {
+    train_job_generic(model, job, scratch)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn train_job_avx2(model: &Model, job: &Job, scratch: &mut Scratch) {
+    train_job_generic(model, job, scratch)
+}
+
+#[inline(always)]
+fn train_job_generic(model: &Model, job: &Job, scratch: &mut Scratch) {
+    let window = model.config.window as u32;
+    let mut start = 0;
+    let mut effective = 0u64;
+    for &end in &job.sentence_ends {
+        scratch.kept.clear();
+        for &word in &job.words[start..end] {
+            if scratch.rng.next_u32() <= model.keep[word as usize] {
+                scratch.kept.push(word);
+            }
+        }
+        start = end;
+        effective += scratch.kept.len() as u64;
+        for pos in 0..scratch.kept.len() {
+            let reduced = (window - scratch.rng.below(window)) as usize;
+            let first = pos.saturating_sub(reduced);
+            let last = (pos + reduced).min(scratch.kept.len() - 1);
+            let word = scratch.kept[pos] as usize;
+            if model.config.cbow {
+                train_cbow(model, scratch, word, pos, first, last, job.alpha);
+            } else {
+                for c in (first..=last).filter(|&c| c != pos) {
+                    let context = scratch.kept[c] as usize;
+                    scratch.error.fill(0.0);
+                    let input = model.input.row(context);
+                    predict(model, input, word, job.alpha, &mut scratch.error, &mut scratch.rng);
+                    axpy(1.0, &scratch.error, input);
+                }
+            }
+        }
+    }
+    model.effective_words.fetch_add(effective, Ordering::Relaxed);
+}
+
+/// CBOW: the mean of the context vectors predicts the word; every context vector then moves by
+/// the accumulated error (the C tool's update).
+#[inline(always)]
+fn train_cbow(model: &Model, scratch: &mut Scratch, word: usize, pos: usize, first: usize, last: usize, alpha: f32) {
+    scratch.hidden.fill(0.0);
+    let mut contexts = 0;
+    for c in (first..=last).filter(|&c| c != pos) {
+        axpy(1.0, model.input.row(scratch.kept[c] as usize), &mut scratch.hidden);
+        contexts += 1;
+    }
+    if contexts == 0 {
+        return;
+    }
+    let scale = 1.0 / contexts as f32;
+    scratch.hidden.iter_mut().for_each(|h| *h *= scale);
+    scratch.error.fill(0.0);
+    predict(model, &scratch.hidden, word, alpha, &mut scratch.error, &mut scratch.rng);
+    for c in (first..=last).filter(|&c| c != pos) {
+        axpy(1.0, &scratch.error, model.input.row(scratch.kept[c] as usize));
+    }
+}
+
+/// Asks the CPU to start loading a row into cache: the rows a prediction touches are spread
+/// over the whole matrix, so fetching them all before using the first hides most of the latency.
+#[inline(always)]
+fn prefetch(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in row.chunks(16) {
+        // SAFETY: prefetching is a hint; the address is inside `row`.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+    }
+}
+
+/// The most negative samples one prediction draws at a time.
+const MAX_NEGATIVE: usize = 64;
+
+/// One prediction of `word` from `input`: updates the output weights and accumulates the
+/// input's gradient step into `error`.
+#[inline(always)]
+fn predict(model: &Model, input: &[f32], word: usize, alpha: f32, error: &mut [f32], rng: &mut Lcg) {
+    if model.config.hs {
+        let path = model.paths[word]..model.paths[word + 1];
+        let (codes, points) = (&model.codes[path.clone()], &model.points[path]);
+        points.iter().for_each(|&point| prefetch(model.hs_output.row(point as usize)));
+        for (&code, &point) in codes.iter().zip(points) {
+            let output = model.hs_output.row(point as usize);
+            let f = dot(input, output);
+            if f <= -MAX_EXP || f >= MAX_EXP {
+                continue;
+            }
+            let g = (1.0 - code as f32 - model.sigmoid.get(f)) * alpha;
+            axpy(g, output, error);
+            axpy(g, input, output);
+        }
+    }
+    if model.config.negative == 0 {
+        return;
+    }
+    let mut targets = [0u32; MAX_NEGATIVE + 1];
+    targets[0] = word as u32;
+    let mut count = 1;
+    for _ in 0..model.config.negative.min(MAX_NEGATIVE) {
+        let noise = model.noise.sample(rng);
+        if noise as usize != word {
+            targets[count] = noise;
+            count += 1;
+        }
+    }
+    targets[..count].iter().for_each(|&t| prefetch(model.ns_output.row(t as usize)));
+    for (d, &target) in targets[..count].iter().enumerate() {
+        let label = if d == 0 { 1.0 } else { 0.0 };
+        let output = model.ns_output.row(target as usize);
+        let f = dot(input, output);
+        let g = if f > MAX_EXP {
+            (label - 1.0) * alpha
+        } else if f < -MAX_EXP {
+            label * alpha
+        } else {
+            (label - model.sigmoid.get(f)) * alpha
+        };
+        axpy(g, output, error);
+        axpy(g, input, output);
+    }
+}
