@@ -1,8 +1,10 @@
 //! `cargo xtask bench`: runs the criterion benches on 1 and 2 threads, then the peers (numpy's
 //! OpenBLAS for GEMM, JAX for training steps) in a private venv when Python is available, the
-//! n-gram builder beside KenLM's recorded numbers (see `bench_ngram`), and
+//! n-gram builder beside KenLM's recorded numbers (see `bench_ngram`), word2vec beside gensim
+//! (see `bench_word2vec`), and
 //! prints one table per bench with ratios. The report is also written to
-//! `target/bench-report.md`.
+//! `target/bench-report.md`. `--only kernels|ngram|word2vec` runs one section; `--quick` shortens
+//! criterion's measurements and trains word2vec for one epoch instead of three.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,8 +21,37 @@ type PeerRows = Result<Vec<(usize, String, f64)>, String>;
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).map(String::as_str);
+    let wanted = |section: &str| only.is_none_or(|o| o == section);
     let root = workspace_root();
-    let python = peer_python(&root);
+    let mut report = String::new();
+    if wanted("kernels") {
+        report.push_str(&kernel_report(&root, quick)?);
+    }
+    if wanted("ngram") {
+        if only == Some("ngram") {
+            let mut bench_args = vec!["bench", "--package", "tessera-benches", "--bench", "ngram", "--"];
+            if quick {
+                bench_args.push("--quick");
+            }
+            cargo(&bench_args, &[("TESSERA_BENCH_THREADS", "1".to_string())])?;
+        }
+        report.push_str(&crate::bench_ngram::report(&root, |group, id| criterion_nanos(&root, group, id)));
+        report.push('\n');
+    }
+    if wanted("word2vec") {
+        report.push_str(&crate::bench_word2vec::report(&root, quick));
+    }
+    println!("{report}");
+    let path = root.join("target/bench-report.md");
+    std::fs::write(&path, &report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("report written to {}", path.display());
+    Ok(())
+}
+
+/// The criterion benches (every bench target) on 1 and 2 threads beside numpy and JAX.
+fn kernel_report(root: &Path, quick: bool) -> Result<String, String> {
+    let python = peer_python(root);
     let (mut numpy, mut jax): (PeerRows, PeerRows) = (Ok(Vec::new()), Ok(Vec::new()));
     // Each thread count runs Tessera and then its peers back to back, so a ratio compares
     // measurements taken minutes apart at most on this shared, noisy machine.
@@ -30,19 +61,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             bench_args.push("--quick");
         }
         cargo(&bench_args, &[("TESSERA_BENCH_THREADS", threads.to_string())])?;
-        merge(&mut numpy, python.clone().and_then(|p| numpy_sgemm(&root, &p, threads)));
-        merge(&mut jax, python.clone().and_then(|p| jax_steps(&root, &p, threads)));
+        merge(&mut numpy, python.clone().and_then(|p| numpy_sgemm(root, &p, threads)));
+        merge(&mut jax, python.clone().and_then(|p| jax_steps(root, &p, threads)));
     }
-    let mut report = matmul_report(&root, &numpy);
+    let mut report = matmul_report(root, &numpy);
     report.push('\n');
-    report.push_str(&training_report(&root, &jax));
+    report.push_str(&training_report(root, &jax));
     report.push('\n');
-    report.push_str(&crate::bench_ngram::report(&root, |group, id| criterion_nanos(&root, group, id)));
-    println!("{report}");
-    let path = root.join("target/bench-report.md");
-    std::fs::write(&path, &report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    println!("report written to {}", path.display());
-    Ok(())
+    Ok(report)
 }
 
 /// Median nanoseconds of one criterion bench, if it ran.

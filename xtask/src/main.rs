@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_ngram;
+mod bench_word2vec;
 
 use std::process::{Command, ExitCode};
 
@@ -16,7 +17,9 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test|ci|bench> [args]\n  test [cargo test args]\n  ci\n  bench [--quick]");
+            eprintln!(
+                "usage: cargo xtask <test|ci|bench> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--only kernels|ngram|word2vec]"
+            );
             return ExitCode::from(2);
         }
     };

@@ -7,6 +7,7 @@ mod devices;
 mod error;
 mod inspect;
 mod language_model;
+mod memory;
 mod ngram;
 mod picture;
 mod tagger;

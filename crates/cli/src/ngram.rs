@@ -12,6 +12,7 @@ use nlp::tokenize::WordTokenizer;
 use nn_layers::train::Progress;
 
 use crate::error::CliError;
+use crate::memory::memory_note;
 
 /// How probabilities are smoothed.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,18 +140,6 @@ impl ModelArgs {
             None => build(count(&self.train, self.order, &self.text)?, self.smoothing, self.k),
         }
     }
-}
-
-/// Peak resident memory of this process in MB (Linux), for summaries.
-pub fn peak_memory_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
-fn memory_note() -> String {
-    peak_memory_mb().map_or_else(String::new, |mb| format!(", peak memory {mb:.0} MB"))
 }
 
 /// `tessera ngram train`.

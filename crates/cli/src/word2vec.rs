@@ -119,15 +119,16 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     })?;
     progress.finish();
     let format = if args.binary != 0 { VectorFormat::BinaryC } else { VectorFormat::Text };
-    Embeddings::from_model(&model).save(&args.output, format)?;
+    Embeddings::from_model(model).save(&args.output, format)?;
     println!(
-        "summary: {} epochs, {} raw words in {:.2} s = {:.0} words/s ({} after subsampling); wrote {}",
+        "summary: {} epochs, {} raw words in {:.2} s = {:.0} words/s ({} after subsampling); wrote {}{}",
         config.iter,
         stats.raw_words,
         stats.seconds,
         stats.words_per_second(),
         stats.effective_words,
-        args.output.display()
+        args.output.display(),
+        crate::memory::memory_note()
     );
     Ok(())
 }
@@ -278,7 +279,7 @@ pub fn demo() -> Result<(), CliError> {
         stats.words_per_second(),
         config.threads
     );
-    let embeddings = Embeddings::from_model(&model);
+    let embeddings = Embeddings::from_model(model);
     for word in ["sister", "happy", "letter", "monday"] {
         let neighbours: Vec<String> = embeddings.nearest(word, 5)?.iter().map(|(w, s)| format!("{w} {s:.2}")).collect();
         println!("   {word:>7}: {}", neighbours.join(", "));

@@ -85,3 +85,43 @@ fn tokenizer_train_encode_decode() {
     let (ok, text) = tessera(&["tokenizer", "encode", "--tokenizer", AUSTEN, "x"]);
     assert!(!ok && text.contains("invalid JSON"), "{text}");
 }
+
+#[test]
+fn word2vec_train_eval_similar_analogy() {
+    let vectors = scratch("austen.bin");
+    let vocab = scratch("austen.vocab");
+    let (ok, text) = tessera(&[
+        "word2vec",
+        "train",
+        "--train",
+        AUSTEN,
+        "--output",
+        vectors.to_str().unwrap(),
+        "--binary",
+        "1",
+        "--text8",
+        "--size",
+        "32",
+        "--iter",
+        "1",
+        "--threads",
+        "2",
+        "--save-vocab",
+        vocab.to_str().unwrap(),
+    ]);
+    assert!(ok && text.contains("summary:") && text.contains("words/s"), "{text}");
+    assert!(std::fs::read_to_string(&vocab).unwrap().starts_with("the "), "most frequent first");
+    let v = vectors.to_str().unwrap();
+    let (ok, text) = tessera(&["word2vec", "eval", "--vectors", v, "--binary", "1"]);
+    assert!(ok && text.contains("analogies total") && text.contains("Spearman"), "{text}");
+    let (ok, text) = tessera(&["word2vec", "similar", "--vectors", v, "--binary", "1", "--topn", "3", "sister"]);
+    assert!(ok && text.starts_with("sister: "), "{text}");
+    let (ok, text) = tessera(&["word2vec", "analogy", "--vectors", v, "--binary", "1", "he", "she", "brother"]);
+    assert!(ok && text.lines().count() == 6, "{text}");
+    let (ok, text) = tessera(&["word2vec", "similar", "--vectors", v, "--binary", "1", "qwertyuiop"]);
+    assert!(!ok && text.contains("not in the vocabulary"), "{text}");
+    let (ok, text) = tessera(&["word2vec", "similar", "--vectors", AUSTEN, "x"]);
+    assert!(!ok && text.contains("austen_novels.txt.gz"), "{text}");
+    let (ok, text) = tessera(&["word2vec", "train", "--train", AUSTEN, "--output", v, "--hs", "0", "--negative", "0"]);
+    assert!(!ok && text.contains("hierarchical softmax"), "{text}");
+}

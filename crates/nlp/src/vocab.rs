@@ -12,7 +12,7 @@ use crate::{NlpError, Result};
 pub struct Vocab {
     words: Vec<String>,
     counts: Vec<u64>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
     unknown: Option<usize>,
 }
 
@@ -61,7 +61,7 @@ impl Vocab {
         if let Some(max) = config.max_size {
             entries.truncate(max);
         }
-        let mut vocab = Vocab { words: Vec::new(), counts: Vec::new(), index: HashMap::new(), unknown: None };
+        let mut vocab = Vocab { words: Vec::new(), counts: Vec::new(), index: HashMap::default(), unknown: None };
         for special in &config.specials {
             vocab.push(special, 0);
         }
@@ -86,7 +86,7 @@ impl Vocab {
     /// Reads `word count` lines (as [`Vocab::save_counts`] and the word2vec tool write them),
     /// keeping their order; no specials, no unknown token.
     pub fn load_counts(path: &Path) -> Result<Vocab> {
-        let mut vocab = Vocab { words: Vec::new(), counts: Vec::new(), index: HashMap::new(), unknown: None };
+        let mut vocab = Vocab { words: Vec::new(), counts: Vec::new(), index: HashMap::default(), unknown: None };
         Lines::open(path)?.for_each(|line, text| {
             let parse_error = |msg: String| NlpError::Parse { path: path.to_path_buf(), line, msg };
             let mut fields = text.split_whitespace();

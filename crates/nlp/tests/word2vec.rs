@@ -110,7 +110,7 @@ fn austen_vectors_have_sensible_neighbours() {
     .unwrap();
     println!("{stats:?}");
     assert!(stats.raw_words > 3_000_000 && stats.effective_words < stats.raw_words);
-    let e = Embeddings::from_model(&model);
+    let e = Embeddings::from_model(model);
     let near = |word: &str| e.nearest(word, 10).unwrap().into_iter().map(|(w, _)| w).collect::<Vec<_>>();
     for (word, any_of) in [
         ("sister", &["sisters", "mother", "brother", "daughter", "aunt", "cousin"][..]),

@@ -60,7 +60,7 @@ impl Corpus for Vec<Vec<String>> {
 /// Counts a corpus's words in one streaming pass and keeps those seen `min_count` times (the
 /// `max_vocab` most frequent when set), sorted by descending count; no special tokens.
 pub fn build_vocab(corpus: &dyn Corpus, min_count: u64, max_vocab: Option<usize>) -> Result<Vocab> {
-    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut counts: HashMap<String, u64, foldhash::fast::RandomState> = HashMap::default();
     corpus.stream(&mut |token| {
         if let Some(word) = token {
             match counts.get_mut(word) {

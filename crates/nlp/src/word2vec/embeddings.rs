@@ -2,6 +2,7 @@
 //! neighbours and analogies (3CosAdd on unit vectors).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -16,7 +17,9 @@ pub struct Embeddings {
     index: HashMap<String, usize>,
     dim: usize,
     vectors: Vec<f32>,
-    unit: Vec<f32>,
+    /// Unit-length copies of the vectors, made on the first similarity query (saving and
+    /// lookups never pay for them).
+    unit: OnceLock<Vec<f32>>,
 }
 
 impl Embeddings {
@@ -36,20 +39,26 @@ impl Embeddings {
                 return Err(NlpError::Invalid(format!("the word `{word}` has two vectors")));
             }
         }
-        let mut unit = vectors.clone();
-        for row in unit.chunks_exact_mut(dim.max(1)) {
-            let norm = dot(row, row).sqrt();
-            if norm > 0.0 {
-                row.iter_mut().for_each(|x| *x /= norm);
-            }
-        }
-        Ok(Embeddings { words, index, dim, vectors, unit })
+        Ok(Embeddings { words, index, dim, vectors, unit: OnceLock::new() })
     }
 
-    /// The word vectors of a trained model.
-    pub fn from_model(model: &Word2Vec) -> Embeddings {
+    /// The word vectors of a trained model (moved, not copied).
+    pub fn from_model(model: Word2Vec) -> Embeddings {
         let words = (0..model.vocab.len()).map(|i| model.vocab.word(i).unwrap_or_default().to_string()).collect();
-        Embeddings::new(words, model.config.size, model.vectors.clone()).expect("a model's vocabulary is consistent")
+        Embeddings::new(words, model.config.size, model.vectors).expect("a model's vocabulary is consistent")
+    }
+
+    fn unit(&self) -> &[f32] {
+        self.unit.get_or_init(|| {
+            let mut unit = self.vectors.clone();
+            for row in unit.chunks_exact_mut(self.dim.max(1)) {
+                let norm = dot(row, row).sqrt();
+                if norm > 0.0 {
+                    row.iter_mut().for_each(|x| *x /= norm);
+                }
+            }
+            unit
+        })
     }
 
     /// Number of words.
@@ -83,7 +92,7 @@ impl Embeddings {
     }
 
     pub(crate) fn unit_row(&self, i: usize) -> &[f32] {
-        &self.unit[i * self.dim..(i + 1) * self.dim]
+        &self.unit()[i * self.dim..(i + 1) * self.dim]
     }
 
     /// Cosine similarity of two words.
