@@ -192,6 +192,25 @@ impl RecentWords {
     }
 }
 
+/// The fields of an ARPA line: the runs of characters between tabs and spaces.
+struct Fields<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let separator = |b: &u8| *b == b'\t' || *b == b' ';
+        let bytes = self.rest.as_bytes();
+        let start = bytes.iter().position(|b| !separator(b))?;
+        let len = bytes[start..].iter().position(separator).unwrap_or(bytes.len() - start);
+        let field = &self.rest[start..start + len];
+        self.rest = &self.rest[start + len..];
+        Some(field)
+    }
+}
+
 /// Parses `prob <TAB> w1 .. wn [<TAB> backoff]` into (prob, backoff), the ids into `ids`.
 fn parse_entry(
     line: &str,
@@ -201,7 +220,7 @@ fn parse_entry(
     recent: &mut RecentWords,
     ids: &mut Vec<u32>,
 ) -> std::result::Result<(f32, f32), String> {
-    let mut fields = line.split(['\t', ' ']).filter(|f| !f.is_empty());
+    let mut fields = Fields { rest: line };
     let number = |field: Option<&str>, what: &str| -> std::result::Result<f32, String> {
         let field = field.ok_or_else(|| format!("missing {what}"))?;
         field.parse::<f32>().map_err(|_| format!("{what} `{field}` is not a number"))
