@@ -135,6 +135,7 @@ fn malformed_arpa_files_get_line_numbers() {
         (good.replace("-0.1\t<s> a", "-0.1\t<s> b"), 11, "word `b` is not among the unigrams"),
         (good.replace("-0.1\t<s> a", "-0.1\t<s> a\t-1"), 11, "highest order cannot have a back-off"),
         (good.replace("ngram 1=3", "ngram 1=4"), 10, "declares 4 1-grams, the section has 3"),
+        (good.replace("ngram 2=1", "ngram 2=2"), 13, "declares 2 2-grams, the section has 1"),
         (good.replace("\\end\\\n", ""), 12, "ends before `\\end\\`"),
         (good.replace("\\2-grams:", "\\3-grams:"), 10, "expected `\\2-grams:`"),
         (good.replace("-0.3\t</s>", "-0.3\ta"), 8, "the unigram `a` is listed twice"),

@@ -91,13 +91,18 @@ fn read_whole(path: &Path) -> Result<String> {
     })
 }
 
-/// Where the body of an n-gram section of order > 1 lies (bytes `start..end` of the file,
-/// starting at line `first_line`), to be parsed once the unigrams fix the vocabulary.
-struct PendingSection {
-    n: usize,
-    start: usize,
-    end: usize,
-    first_line: usize,
+/// Where the section body starting at `start` ends: at the next line that starts with `\`
+/// (backslashes are rare, so this scans for them rather than for line ends).
+fn section_end(text: &str, start: usize) -> usize {
+    if text[start..].starts_with('\\') {
+        return start;
+    }
+    let bytes = text.as_bytes();
+    text[start..].match_indices('\\').map(|(i, _)| start + i).find(|&i| bytes[i - 1] == b'\n').unwrap_or(text.len())
+}
+
+fn packer_of(packer: &Option<Packer>) -> Packer {
+    packer.expect("the unigram section, which sets the packing, comes first")
 }
 
 /// Reads an ARPA file (plain or gzip). Malformed input is an [`NlpError::Parse`] naming the line.
@@ -110,14 +115,14 @@ pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
     let mut listed_counts: Vec<usize> = Vec::new();
     let mut vocab = NgramVocab::new();
     let mut unigrams = Level::default();
-    let mut pending: Vec<PendingSection> = Vec::new();
+    let mut higher: Vec<Level> = Vec::new();
     let mut packer = None;
     let mut ids: Vec<u32> = Vec::new();
     let mut listed: Vec<bool> = Vec::new();
     let (mut number, mut offset) = (0, 0);
-    for raw in text.split_inclusive('\n') {
+    while offset < text.len() {
+        let raw = &text[offset..text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1)];
         number += 1;
-        let line_start = offset;
         offset += raw.len();
         let line = raw.trim_end();
         match section {
@@ -135,30 +140,39 @@ pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
                 declared.push(count);
             }
             Section::Header | Section::Ngrams(_) if line.starts_with('\\') => {
-                if let (Some(done), Section::Ngrams(n)) = (pending.last_mut(), &section)
-                    && done.n == *n
-                {
-                    done.end = line_start;
-                }
                 section = next_section(line, &declared, &listed_counts).map_err(|msg| parse_error(number, msg))?;
                 if let Section::Ngrams(n) = section {
                     if n == 1 {
                         packer =
                             Some(Packer::for_order(declared.len()).map_err(|e| parse_error(number, e.to_string()))?);
                         unigrams = Level::with_capacity(declared[0]);
+                        listed_counts.push(0);
                     } else {
-                        pending.push(PendingSection { n, start: offset, end: offset, first_line: number + 1 });
+                        // The body runs to the next line starting with `\`; parse it now, in
+                        // parallel (the unigrams before it fixed the vocabulary).
+                        let end = section_end(&text, offset);
+                        let first_line = number + 1;
+                        let (level, lines) = parse_section(
+                            &text[offset..end],
+                            n,
+                            n == declared.len(),
+                            first_line,
+                            &vocab,
+                            packer_of(&packer),
+                        )
+                        .map_err(|(line, msg)| parse_error(line, msg))?;
+                        number += lines;
+                        listed_counts.push(level.len());
+                        higher.push(level);
+                        offset = end;
                     }
-                    listed_counts.push(0);
                 }
             }
             Section::Header => return Err(parse_error(number, format!("unexpected line in the header: `{line}`"))),
             Section::Ngrams(_) if line.is_empty() => {}
             Section::Ngrams(n) => {
+                debug_assert_eq!(n, 1, "higher orders are skipped over");
                 *listed_counts.last_mut().expect("a section is open") += 1;
-                if n > 1 {
-                    continue;
-                }
                 let packer = packer.expect("set with the first section");
                 let entry = parse_entry(line, 1, declared.len() == 1, &mut ids, &mut |_, word| Ok(vocab.intern(word)))
                     .map_err(|msg| parse_error(number, msg))?;
@@ -180,41 +194,45 @@ pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
     }
     let packer = packer.ok_or_else(|| parse_error(number, "no n-gram sections".into()))?;
     let mut levels = vec![unigrams];
-    for section in &pending {
-        let body = &text[section.start..section.end];
-        levels.push(
-            parse_section(body, section, declared.len(), &vocab, packer)
-                .map_err(|(line, msg)| parse_error(line, msg))?,
-        );
-    }
+    levels.extend(higher);
     finish(vocab, levels, packer).map_err(|msg| parse_error(number, msg))
 }
 
-/// Parses a section of order > 1 in chunks of about 4 MB on all cores; an error names the first
-/// bad line.
+/// Parses the body of a section of order `n` > 1 in chunks of about 4 MB on all cores; returns
+/// the n-grams and the number of lines of the body. An error names the first bad line.
 fn parse_section(
     body: &str,
-    section: &PendingSection,
-    order: usize,
+    n: usize,
+    highest: bool,
+    first_line: usize,
     vocab: &NgramVocab,
     packer: Packer,
-) -> std::result::Result<Level, (usize, String)> {
-    let mut chunks: Vec<(&str, usize)> = Vec::new();
-    let (mut rest, mut first_line) = (body, section.first_line);
+) -> std::result::Result<(Level, usize), (usize, String)> {
+    let mut chunks: Vec<&str> = Vec::new();
+    let mut rest = body;
     while !rest.is_empty() {
         let mut end = (4 << 20).min(rest.len());
         while end < rest.len() && !rest.is_char_boundary(end) {
             end += 1;
         }
         end = rest[end..].find('\n').map_or(rest.len(), |i| end + i + 1);
-        let chunk = &rest[..end];
-        chunks.push((chunk, first_line));
-        first_line += chunk.bytes().filter(|&b| b == b'\n').count();
+        chunks.push(&rest[..end]);
         rest = &rest[end..];
     }
+    let line_counts: Vec<usize> =
+        chunks.par_iter().map(|chunk| chunk.bytes().filter(|&b| b == b'\n').count()).collect();
+    let starts: Vec<usize> = line_counts
+        .iter()
+        .scan(first_line, |next, &lines| {
+            let start = *next;
+            *next += lines;
+            Some(start)
+        })
+        .collect();
     let parsed: Vec<std::result::Result<Level, (usize, String)>> = chunks
         .par_iter()
-        .map(|&(chunk, first_line)| {
+        .zip(&starts)
+        .map(|(chunk, &first_line)| {
             let mut level = Level::default();
             let (mut ids, mut recent) = (Vec::new(), RecentWords::default());
             for (i, line) in chunk.lines().enumerate() {
@@ -222,10 +240,8 @@ fn parse_section(
                 if line.is_empty() {
                     continue;
                 }
-                let entry = parse_entry(line, section.n, section.n == order, &mut ids, &mut |at, word| {
-                    recent.id(at, word, vocab)
-                })
-                .map_err(|msg| (first_line + i, msg))?;
+                let entry = parse_entry(line, n, highest, &mut ids, &mut |at, word| recent.id(at, word, vocab))
+                    .map_err(|msg| (first_line + i, msg))?;
                 level.push(packer.pack(&ids), entry.0, entry.1);
             }
             Ok(level)
@@ -238,7 +254,7 @@ fn parse_section(
         level.log10_prob.extend(part.log10_prob);
         level.log10_backoff.extend(part.log10_backoff);
     }
-    Ok(level)
+    Ok((level, line_counts.iter().sum()))
 }
 
 /// The section a `\...` line opens, checking that the previous one was complete.
