@@ -6,7 +6,8 @@ use std::process::Command;
 
 use nlp::NlpError;
 use nlp::corpus::read_text;
-use nlp::word2vec::{Embeddings, TextNormalizer, VectorFormat, Word2Vec, Word2VecConfig};
+use nlp::vocab::{Vocab, VocabConfig};
+use nlp::word2vec::{Embeddings, TextFiles, TextNormalizer, VectorFormat, Word2Vec, Word2VecConfig};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tessera-w2v-{}", std::process::id()));
@@ -95,6 +96,22 @@ fn one_thread_with_a_seed_is_deterministic() {
         let first = train(7);
         assert_eq!(first, train(7), "cbow {cbow}: same seed, same vectors");
         assert_ne!(first, train(8));
+    }
+}
+
+#[test]
+fn a_corpus_error_during_training_is_returned_not_hung_on() {
+    let path = scratch("broken.txt");
+    std::fs::write(&path, b"fine words here\nmore fine words\nbro\xffken line\n").unwrap();
+    let corpus = TextFiles { paths: vec![path], normalizer: TextNormalizer::default() };
+    let vocab = Vocab::from_counts(
+        [("fine", 2u64), ("words", 2)],
+        &VocabConfig { min_count: 1, max_size: None, specials: vec![], unknown: None },
+    );
+    let config = Word2VecConfig { size: 8, min_count: 1, threads: 2, ..Word2VecConfig::default() };
+    match Word2Vec::train_with_vocab(&corpus, vocab, &config, &mut |_| {}) {
+        Err(NlpError::Parse { line: 3, .. }) => {}
+        other => panic!("expected the invalid UTF-8 on line 3, got {:?}", other.map(|(_, stats)| stats)),
     }
 }
 

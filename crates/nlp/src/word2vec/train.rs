@@ -293,6 +293,9 @@ fn run_epochs(
     let (sender, receiver) = sync_channel::<Job>(2 * config.threads);
     let receiver = Arc::new(Mutex::new(receiver));
     std::thread::scope(|scope| {
+        // Owned by this closure, so that an early return (a corpus error) drops it and the
+        // workers, seeing the channel closed, stop instead of waiting forever.
+        let sender = sender;
         for worker in 0..config.threads {
             let receiver = Arc::clone(&receiver);
             scope.spawn(move || work(model, &receiver, config.seed.wrapping_add(worker as u64 * 0x9E37_79B9)));
