@@ -2,10 +2,28 @@
 //! memory. Invalid UTF-8 is a typed error naming the file and line.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::{NlpError, Result};
+
+/// The first two bytes of every gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// The whole content of a file, gunzipped when it starts with the gzip magic bytes.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|source| NlpError::Io { path: path.to_path_buf(), source })?;
+    if !bytes.starts_with(&GZIP_MAGIC) {
+        return Ok(bytes);
+    }
+    let mut plain = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes.as_slice()).read_to_end(&mut plain).map_err(|e| NlpError::Parse {
+        path: path.to_path_buf(),
+        line: 0,
+        msg: format!("not valid gzip: {e}"),
+    })?;
+    Ok(plain)
+}
 
 /// The lines of a text file (gunzipped on the fly when the file starts with the gzip magic
 /// bytes), without their line endings. Each item is `(line number, text)`, 1-based.
@@ -21,7 +39,7 @@ impl Lines {
     pub fn open(path: &Path) -> Result<Lines> {
         let io_error = |source| NlpError::Io { path: path.to_path_buf(), source };
         let mut file = BufReader::with_capacity(1 << 16, File::open(path).map_err(io_error)?);
-        let gzipped = file.fill_buf().map_err(io_error)?.starts_with(&[0x1f, 0x8b]);
+        let gzipped = file.fill_buf().map_err(io_error)?.starts_with(&GZIP_MAGIC);
         let reader: Box<dyn BufRead> = if gzipped {
             Box::new(BufReader::with_capacity(1 << 16, flate2::bufread::MultiGzDecoder::new(file)))
         } else {

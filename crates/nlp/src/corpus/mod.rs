@@ -7,6 +7,6 @@ mod prose;
 mod sentiment;
 
 pub use brown::{TaggedDocument, read_brown, simplify_brown_tag};
-pub use lines::{Lines, read_text, text_prefix};
+pub use lines::{Lines, read_bytes, read_text, text_prefix};
 pub use prose::{for_each_prose_sentence, prose_sentences};
 pub use sentiment::{RatedText, read_rated_text};

@@ -4,13 +4,14 @@
 //! `\end\`. Files ending in `.gz` are written gzipped; gzip is detected when reading.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use super::backoff::{BackoffModel, LOG10_IMPOSSIBLE, Level};
 use super::vocab::{NgramVocab, Packer};
+use crate::corpus::read_bytes;
 use crate::{NlpError, Result};
 
 /// Log10 probability given to `<unk>` when an ARPA file has none (KenLM's choice).
@@ -74,16 +75,7 @@ enum Section {
 
 /// The whole text of a plain or gzip file; invalid UTF-8 is an error naming its line.
 fn read_whole(path: &Path) -> Result<String> {
-    let mut bytes = std::fs::read(path).map_err(|source| NlpError::Io { path: path.to_path_buf(), source })?;
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut plain = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes.as_slice()).read_to_end(&mut plain).map_err(|e| NlpError::Parse {
-            path: path.to_path_buf(),
-            line: 0,
-            msg: format!("not valid gzip: {e}"),
-        })?;
-        bytes = plain;
-    }
+    let bytes = read_bytes(path)?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;

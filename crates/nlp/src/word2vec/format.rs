@@ -3,10 +3,10 @@
 //! space, then `dim` little-endian f32; the C tool adds a newline after each vector and gensim
 //! does not, and both are read. Gzip is detected when reading.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::embeddings::Embeddings;
+use crate::corpus::read_bytes;
 use crate::{NlpError, Result};
 
 /// How vectors are written.
@@ -59,14 +59,7 @@ impl Embeddings {
     /// Reads vectors written by the C tool, gensim or [`Embeddings::save`]; `binary` selects the
     /// format. Truncated files and counts that do not match the header are errors.
     pub fn load(path: &Path, binary: bool) -> Result<Embeddings> {
-        let mut bytes = std::fs::read(path).map_err(|source| NlpError::Io { path: path.to_path_buf(), source })?;
-        if bytes.starts_with(&[0x1f, 0x8b]) {
-            let mut plain = Vec::new();
-            flate2::read::MultiGzDecoder::new(bytes.as_slice())
-                .read_to_end(&mut plain)
-                .map_err(|e| parse(path, 0, format!("not valid gzip: {e}")))?;
-            bytes = plain;
-        }
+        let bytes = read_bytes(path)?;
         let header_end =
             bytes.iter().position(|&b| b == b'\n').ok_or_else(|| parse(path, 1, "no header line".into()))?;
         let header =
