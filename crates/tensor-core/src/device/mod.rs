@@ -95,6 +95,13 @@ pub trait Device: Send + Sync + fmt::Debug {
         self.name()
     }
 
+    /// Whether this device stores and computes tensors of `dtype`. Every backend supports f32
+    /// and i64; the GPU has no f64 (WGSL lacks it) and refuses it with a typed error.
+    fn supports(&self, dtype: DType) -> bool {
+        let _ = dtype;
+        true
+    }
+
     /// The composites this backend overrides with a native implementation.
     fn native_composites(&self) -> Vec<Composite> {
         Vec::new()

@@ -14,6 +14,10 @@ impl Device for PrimitivesOnly {
     fn name(&self) -> String {
         format!("{} (primitives only)", self.0.name())
     }
+
+    fn supports(&self, dtype: DType) -> bool {
+        self.0.supports(dtype)
+    }
     fn upload(&self, data: HostBuffer) -> Result<Storage> {
         self.0.upload(data)
     }
