@@ -56,9 +56,13 @@ impl GpuDevice {
     /// The process-wide GPU device, opened on first use (opening an adapter takes a while,
     /// and every tensor on it can then meet every other).
     pub fn shared() -> std::result::Result<Arc<dyn Device>, GpuError> {
+        Ok(GpuDevice::shared_gpu()?)
+    }
+
+    /// [`GpuDevice::shared`] as its concrete type (for adapter details and counters).
+    pub fn shared_gpu() -> std::result::Result<Arc<GpuDevice>, GpuError> {
         static SHARED: OnceLock<std::result::Result<Arc<GpuDevice>, GpuError>> = OnceLock::new();
-        let device = SHARED.get_or_init(|| GpuDevice::open().map(Arc::new)).clone()?;
-        Ok(device)
+        SHARED.get_or_init(|| GpuDevice::open().map(Arc::new)).clone()
     }
 
     /// The shared device for a test or bench named `what`: `None` (after saying why) when no

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use backend_cpu::CpuDevice;
+use backend_gpu::GpuDevice;
 use tensor_core::Device;
 
 use crate::error::CliError;
@@ -12,6 +13,9 @@ use crate::error::CliError;
 pub enum DeviceKind {
     /// The CPU backend (ndarray, rayon, gemm kernels).
     Cpu,
+    /// The GPU backend (WGSL compute shaders through wgpu; the adapter comes from
+    /// `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`).
+    Gpu,
 }
 
 impl DeviceKind {
@@ -19,21 +23,31 @@ impl DeviceKind {
     pub fn open(self) -> Result<Arc<dyn Device>, CliError> {
         match self {
             DeviceKind::Cpu => Ok(CpuDevice::shared()),
+            DeviceKind::Gpu => Ok(GpuDevice::shared()?),
         }
     }
 }
 
-/// `tessera devices`.
+/// `tessera devices`: every device this build offers, and why one is unavailable.
 pub fn list() -> Result<(), CliError> {
     for kind in <DeviceKind as clap::ValueEnum>::value_variants() {
-        let device = kind.open()?;
-        println!("{:<6} {}", format!("{kind:?}").to_lowercase(), describe(&device));
+        let line = match kind.open() {
+            Ok(device) => describe(&device),
+            Err(e) => format!("unavailable: {e}"),
+        };
+        println!("{:<6} {line}", format!("{kind:?}").to_lowercase());
     }
     Ok(())
 }
 
-/// One line about a device: its name and, for the CPU, threads and vector features.
+/// One line about a device: for the GPU its adapter, for the CPU threads and vector features.
 pub fn describe(device: &Arc<dyn Device>) -> String {
+    if device.name().starts_with("gpu") {
+        return match GpuDevice::shared_gpu() {
+            Ok(gpu) => format!("{} — {}", device.name(), gpu.adapter_summary()),
+            Err(e) => e.to_string(),
+        };
+    }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut features = Vec::new();
     #[cfg(target_arch = "x86_64")]

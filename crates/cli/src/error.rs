@@ -14,6 +14,9 @@ pub enum CliError {
     /// Reading or modelling text failed.
     #[error(transparent)]
     Nlp(#[from] nlp::NlpError),
+    /// The GPU backend could not start.
+    #[error(transparent)]
+    Gpu(#[from] backend_gpu::GpuError),
     /// The command's arguments do not make sense together.
     #[error("{0}")]
     Usage(String),

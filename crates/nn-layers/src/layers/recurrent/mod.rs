@@ -13,7 +13,7 @@ mod cell;
 use std::sync::Arc;
 
 use autograd::Var;
-use tensor_core::{DType, Device, Result, Tensor, TensorError, TensorRng};
+use tensor_core::{DType, Device, HostBuffer, Result, Tensor, TensorError, TensorRng};
 
 use crate::layers::Dropout;
 use crate::{Module, Param, module::join};
@@ -155,8 +155,8 @@ impl Recurrent {
                 let mut values = b.value().to_f64_vec()?;
                 values[hidden..2 * hidden].fill(fill);
                 let count = values.len();
-                let t = Tensor::from_vec(values, [count], b.value().device())?;
-                b.set_value(t.try_cast(b.value().dtype())?)?;
+                let dtype = b.value().dtype();
+                b.set_value(Tensor::from_buffer(HostBuffer::from_f64(dtype, &values), [count], b.value().device())?)?;
             }
         }
         Ok(())
@@ -250,7 +250,7 @@ fn step_masks(lengths: &[usize], steps: usize, batch: usize, like: &Tensor) -> R
     (0..steps)
         .map(|t| {
             let values: Vec<f64> = lengths.iter().map(|&l| if t < l { 1.0 } else { 0.0 }).collect();
-            Tensor::from_vec(values, [batch, 1], like.device())?.try_cast(like.dtype())
+            Tensor::from_buffer(HostBuffer::from_f64(like.dtype(), &values), [batch, 1], like.device())
         })
         .collect()
 }
