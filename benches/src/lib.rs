@@ -30,3 +30,12 @@ pub fn init_threads() -> usize {
     let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
     threads
 }
+
+/// Square matmul sizes on backend-gpu; a software adapter runs the first half.
+pub const GPU_MATMUL_SIZES: [usize; 6] = [64, 128, 256, 1024, 2048, 4096];
+
+/// Rows (= columns) of the softmax bench on backend-gpu; a software adapter runs the first half.
+pub const GPU_SOFTMAX_ROWS: [usize; 4] = [128, 256, 2048, 8192];
+
+/// Lengths of the elementwise-chain bench on backend-gpu; a software adapter runs the first half.
+pub const GPU_CHAIN_SIZES: [usize; 4] = [4096, 65_536, 4_194_304, 16_777_216];

@@ -3,7 +3,7 @@
 //! n-gram builder beside KenLM's recorded numbers (see `bench_ngram`), word2vec beside gensim
 //! (see `bench_word2vec`), and
 //! prints one table per bench with ratios. The report is also written to
-//! `target/bench-report.md`. `--only kernels|ngram|word2vec` runs one section; `--quick` shortens
+//! `target/bench-report.md`. `--only kernels|gpu|ngram|word2vec` runs one section; `--quick` shortens
 //! criterion's measurements and trains word2vec for one epoch instead of three.
 
 use std::fmt::Write as _;
@@ -27,6 +27,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut report = String::new();
     if wanted("kernels") {
         report.push_str(&kernel_report(&root, quick)?);
+    }
+    if only == Some("gpu") {
+        // The gpu bench alone (the kernels section includes it): for a machine with a GPU.
+        let mut bench_args = vec!["bench", "--package", "tessera-benches", "--bench", "gpu", "--"];
+        if quick {
+            bench_args.push("--quick");
+        }
+        cargo(&bench_args, &[("TESSERA_BENCH_THREADS", "1".to_string())])?;
+        report.push_str(&crate::bench_gpu::report(&root, |group, id| criterion_nanos(&root, group, id)));
     }
     if wanted("ngram") {
         if only == Some("ngram") {
@@ -67,6 +76,8 @@ fn kernel_report(root: &Path, quick: bool) -> Result<String, String> {
     let mut report = matmul_report(root, &numpy);
     report.push('\n');
     report.push_str(&training_report(root, &jax));
+    report.push('\n');
+    report.push_str(&crate::bench_gpu::report(root, |group, id| criterion_nanos(root, group, id)));
     report.push('\n');
     Ok(report)
 }
@@ -179,7 +190,7 @@ fn peer_value(rows: &PeerRows, threads: usize, case: &str) -> Option<f64> {
     rows.as_ref().ok()?.iter().find(|(t, c, _)| *t == threads && c == case).map(|(_, _, v)| *v)
 }
 
-fn show(v: Option<f64>, digits: usize) -> String {
+pub(crate) fn show(v: Option<f64>, digits: usize) -> String {
     v.map_or("-".to_string(), |v| format!("{v:.digits$}"))
 }
 

@@ -5,6 +5,7 @@
 //! - `bench`: the criterion benches on 1 and 2 threads, beside the peers, as one report.
 
 mod bench;
+mod bench_gpu;
 mod bench_ngram;
 mod bench_word2vec;
 
@@ -18,7 +19,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--only kernels|ngram|word2vec]"
+                "usage: cargo xtask <test|ci|bench> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--only kernels|gpu|ngram|word2vec]"
             );
             return ExitCode::from(2);
         }

@@ -240,6 +240,7 @@ impl GpuDevice {
             let copied = self.convert(src, src_layout, dtype)?;
             return self.write_into(dst, dst_layout, &copied, &Layout::contiguous(src_layout.dims()), alpha);
         }
+        buffer_of(dst).forget_bounds();
         let (key, body) = match alpha {
             None => (format!("assign:{dtype}"), "dst[view_index(i, 0u)] = src[view_index(i, 1u)];"),
             Some(_) => (

@@ -64,7 +64,7 @@ impl GpuDevice {
         if layout.numel() == 0 {
             return Ok(());
         }
-        let (low, high) = match buffer_of(index).bounds {
+        let (low, high) = match buffer_of(index).bounds() {
             Some((low, high)) if low >= 0 && (high as u64) < size as u64 => return Ok(()),
             _ => {
                 let all: Vec<usize> = (0..layout.rank()).collect();

@@ -89,6 +89,12 @@ impl GpuDevice {
         )
     }
 
+    /// Whether the adapter is a software rasteriser on the CPU (Mesa's lavapipe): its timings are a
+    /// smoke test, never GPU performance.
+    pub fn is_software(&self) -> bool {
+        self.gpu.info.device_type == wgpu::DeviceType::Cpu
+    }
+
     /// Number of compute pipelines compiled so far (each kernel variant once per process).
     pub fn pipelines_compiled(&self) -> usize {
         self.gpu.pipelines_compiled()

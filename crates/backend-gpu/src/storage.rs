@@ -2,6 +2,8 @@
 //! (WGSL `i64`, from the adapter's SHADER_INT64 feature). The wgpu buffer is released when the
 //! last handle drops (wgpu keeps it alive until queued work that uses it has finished).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tensor_core::{BackendStorage, DType, Result, Storage, TensorError};
 
 /// A device buffer and what it holds.
@@ -12,7 +14,9 @@ pub struct GpuStorage {
     len: usize,
     /// For i64 buffers uploaded from the host: the smallest and largest value, so index ops can
     /// check their range without reading the buffer back.
-    pub(crate) bounds: Option<(i64, i64)>,
+    bounds: Option<(i64, i64)>,
+    /// Cleared when a kernel writes into the buffer in place, which makes `bounds` stale.
+    bounds_valid: AtomicBool,
 }
 
 impl BackendStorage for GpuStorage {
@@ -27,7 +31,17 @@ impl BackendStorage for GpuStorage {
 
 impl GpuStorage {
     pub(crate) fn new(buffer: wgpu::Buffer, dtype: DType, len: usize, bounds: Option<(i64, i64)>) -> Self {
-        GpuStorage { buffer, dtype, len, bounds }
+        GpuStorage { buffer, dtype, len, bounds, bounds_valid: AtomicBool::new(bounds.is_some()) }
+    }
+
+    /// The smallest and largest value, when known without reading the buffer.
+    pub(crate) fn bounds(&self) -> Option<(i64, i64)> {
+        self.bounds.filter(|_| self.bounds_valid.load(Ordering::Acquire))
+    }
+
+    /// Forgets the known range: the buffer is about to be written in place.
+    pub(crate) fn forget_bounds(&self) {
+        self.bounds_valid.store(false, Ordering::Release);
     }
 }
 

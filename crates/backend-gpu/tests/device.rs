@@ -78,3 +78,17 @@ fn empty_and_scalar_tensors_round_trip() {
     let ids = Tensor::from_vec(vec![-3i64, 1 << 40], [2], &device).unwrap();
     assert_eq!(ids.try_neg().unwrap().to_vec::<i64>().unwrap(), vec![3, -(1 << 40)]);
 }
+
+#[test]
+fn indices_written_in_place_are_range_checked_again() {
+    let Some(device) = GpuDevice::shared_or_skip("index range") else { return };
+    let table = Tensor::from_vec((0..12).map(|v| v as f32).collect::<Vec<_>>(), [4, 3], &device).unwrap();
+    let ids = Tensor::from_vec(vec![0i64, 3], [2], &device).unwrap();
+    assert_eq!(table.try_index_select(0, &ids).unwrap().to_vec::<f32>().unwrap(), vec![0., 1., 2., 9., 10., 11.]);
+    // Made on the device: no range known from an upload, checked by a reduction.
+    let made = ids.try_add(&Tensor::scalar(1.0, DType::I64, &device).unwrap()).unwrap();
+    assert!(matches!(table.try_index_select(0, &made), Err(TensorError::IndexOutOfRange { index: 4, .. })));
+    // Overwritten in place: the range known from the upload no longer holds.
+    ids.try_assign(&Tensor::from_vec(vec![7i64, 1], [2], &device).unwrap()).unwrap();
+    assert!(matches!(table.try_index_select(0, &ids), Err(TensorError::IndexOutOfRange { index: 7, .. })));
+}

@@ -68,3 +68,12 @@ fn bad_input_is_a_message_not_a_panic() {
     assert!(!ok && text.contains("not a safetensors file") && !text.contains("panicked"), "{text}");
     std::fs::remove_file(bogus).unwrap();
 }
+
+#[test]
+fn devices_lists_the_cpu_and_the_gpu_adapter_or_why_not() {
+    let (ok, out) = tessera(&["devices"]);
+    assert!(ok, "{out}");
+    assert!(out.lines().any(|l| l.starts_with("cpu ")), "{out}");
+    let gpu = out.lines().find(|l| l.starts_with("gpu ")).unwrap_or_else(|| panic!("no gpu line: {out}"));
+    assert!(gpu.contains("gpu (") || gpu.contains("unavailable: no GPU adapter"), "{gpu}");
+}

@@ -1,0 +1,63 @@
+//! The backend-gpu section of `cargo xtask bench`: matmul GFLOP/s beside backend-cpu's on the same
+//! shapes (from the same run) and, on a known GPU, as a fraction of its f32 peak; softmax and the
+//! elementwise chain as effective bandwidth. On a software adapter (lavapipe) the section says
+//! the numbers are a smoke test only.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::bench::show;
+
+/// Dense f32 peak (no tensor cores) of GPUs whose name the adapter reports, in GFLOP/s.
+const F32_PEAKS: [(&str, f64); 1] = [("H200", 66_900.0)];
+
+pub(crate) fn report(root: &Path, nanos: impl Fn(&str, &str) -> Option<f64>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## backend-gpu (synced after every iteration)\n");
+    let adapter = std::fs::read_to_string(root.join("target/criterion/gpu-adapter.txt")).unwrap_or_default();
+    if adapter.is_empty() {
+        let _ = writeln!(out, "no GPU bench ran (no adapter; see the bench's output)\n");
+        return out;
+    }
+    let _ = writeln!(out, "adapter: {}\n", adapter.trim());
+    let peak = F32_PEAKS.iter().find(|(name, _)| adapter.contains(name)).map(|&(_, p)| p);
+    let _ = writeln!(
+        out,
+        "| matmul f32 | gpu GFLOP/s | cpu GFLOP/s (t2) | gpu / cpu | fraction of f32 peak |\n|---|---|---|---|---|"
+    );
+    for (id, n) in cases(root, "gpu_matmul_f32") {
+        let Some(ns) = nanos("gpu_matmul_f32", &id) else { continue };
+        let flops = 2.0 * (n as f64).powi(3);
+        let gpu = flops / ns;
+        let cpu = nanos("cpu_matmul_f32_t2", &id).map(|ns| flops / ns);
+        let ratio = cpu.map(|c| gpu / c);
+        let fraction = peak.map(|p| gpu / p);
+        let _ = writeln!(out, "| {id} | {gpu:.1} | {} | {} | {} |", show(cpu, 1), show(ratio, 2), show(fraction, 3));
+    }
+    let _ = writeln!(out, "\n| case | time (ms) | effective GB/s |\n|---|---|---|");
+    for (id, rows) in cases(root, "gpu_softmax_f32") {
+        if let Some(ns) = nanos("gpu_softmax_f32", &id) {
+            let bytes = 2.0 * 4.0 * (rows * rows) as f64;
+            let _ = writeln!(out, "| softmax {id} | {:.3} | {:.2} |", ns / 1e6, bytes / ns);
+        }
+    }
+    for (id, len) in cases(root, "gpu_elementwise_chain_f32") {
+        if let Some(ns) = nanos("gpu_elementwise_chain_f32", &id) {
+            let bytes = 5.0 * 2.0 * 4.0 * len as f64;
+            let _ = writeln!(out, "| 5-op elementwise chain, {len} floats | {:.3} | {:.2} |", ns / 1e6, bytes / ns);
+        }
+    }
+    out
+}
+
+/// The case ids criterion recorded for `group`, with their leading size, smallest first (the
+/// bench picks its sizes by adapter).
+fn cases(root: &Path, group: &str) -> Vec<(String, usize)> {
+    let Ok(entries) = std::fs::read_dir(root.join("target/criterion").join(group)) else { return Vec::new() };
+    let mut cases: Vec<(String, usize)> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|id| Some((id.clone(), id.split('x').next()?.parse().ok()?)))
+        .collect();
+    cases.sort_by_key(|&(_, size)| size);
+    cases
+}
