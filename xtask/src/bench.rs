@@ -3,7 +3,7 @@
 //! n-gram builder beside KenLM's recorded numbers (see `bench_ngram`), word2vec beside gensim
 //! (see `bench_word2vec`), and
 //! prints one table per bench with ratios. The report is also written to
-//! `target/bench-report.md`. `--only kernels|gpu|ngram|word2vec` runs one section; `--quick` shortens
+//! `target/bench-report.md`. `--only kernels|gpu|tpu|ngram|word2vec` runs one section; `--quick` shortens
 //! criterion's measurements and trains word2vec for one epoch instead of three.
 
 use std::fmt::Write as _;
@@ -36,6 +36,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
         cargo(&bench_args, &[("TESSERA_BENCH_THREADS", "1".to_string())])?;
         report.push_str(&crate::bench_gpu::report(&root, |group, id| criterion_nanos(&root, group, id)));
+    }
+    if only == Some("tpu") {
+        let mut bench_args = vec!["bench", "--package", "tessera-benches", "--bench", "tpu_sim", "--"];
+        if quick {
+            bench_args.push("--quick");
+        }
+        cargo(&bench_args, &[("TESSERA_BENCH_THREADS", "1".to_string())])?;
+        report.push_str(&crate::bench_tpu::report(&root, |group, id| criterion_nanos(&root, group, id)));
     }
     if wanted("ngram") {
         if only == Some("ngram") {
@@ -79,6 +87,8 @@ fn kernel_report(root: &Path, quick: bool) -> Result<String, String> {
     report.push('\n');
     report.push_str(&crate::bench_gpu::report(root, |group, id| criterion_nanos(root, group, id)));
     report.push('\n');
+    report.push_str(&crate::bench_tpu::report(root, |group, id| criterion_nanos(root, group, id)));
+    report.push('\n');
     Ok(report)
 }
 
@@ -95,26 +105,31 @@ fn flops(shape: &str) -> f64 {
 
 /// A Python with numpy and threadpoolctl (and, if it installs, jax) in `target/peers-venv`.
 fn peer_python(root: &Path) -> Result<PathBuf, String> {
-    let venv = root.join("target/peers-venv");
-    let python = venv.join("bin/python");
-    let has = |module: &str| {
-        Command::new(&python).args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success())
-    };
-    if !has("numpy, threadpoolctl") {
-        let made = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "numpy", "threadpoolctl"])
-                .status()
-                .is_ok_and(|s| s.success());
-        if !made || !has("numpy, threadpoolctl") {
-            return Err("no Python venv with numpy could be made".into());
-        }
-    }
-    if !has("jax") {
+    let python = venv_python(root, "peers-venv", "numpy, threadpoolctl", &["numpy", "threadpoolctl"])?;
+    if !python_imports(&python, "jax") {
         // Optional: the training-step peer.
-        let _ = Command::new(venv.join("bin/pip")).args(["install", "--quiet", "jax"]).status();
+        let _ = Command::new(python.with_file_name("pip")).args(["install", "--quiet", "jax"]).status();
     }
     Ok(python)
+}
+
+/// The Python of `target/<name>`, made with `pip install <packages>` when it cannot import
+/// `modules`.
+pub(crate) fn venv_python(root: &Path, name: &str, modules: &str, packages: &[&str]) -> Result<PathBuf, String> {
+    let venv = root.join("target").join(name);
+    let python = venv.join("bin/python");
+    if !python_imports(&python, modules) {
+        let _ = Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
+        let _ = Command::new(venv.join("bin/pip")).arg("install").arg("--quiet").args(packages).status();
+        if !python_imports(&python, modules) {
+            return Err(format!("no Python venv with {modules} could be made in {}", venv.display()));
+        }
+    }
+    Ok(python)
+}
+
+fn python_imports(python: &Path, modules: &str) -> bool {
+    Command::new(python).args(["-c", &format!("import {modules}")]).status().is_ok_and(|s| s.success())
 }
 
 /// Adds one run's rows to the rows so far (an error sticks).

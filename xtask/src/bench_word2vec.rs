@@ -76,14 +76,7 @@ fn build_corpus(data: &Path, out: &Path) -> Result<u64, String> {
 
 /// A Python with gensim 4.4 in `target/gensim-venv`, made when missing.
 fn gensim_python(root: &Path) -> Result<PathBuf, String> {
-    let venv = root.join("target/gensim-venv");
-    let python = venv.join("bin/python");
-    let has = || Command::new(&python).args(["-c", "import gensim"]).status().is_ok_and(|s| s.success());
-    if !has() {
-        let _ = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
-        let _ = Command::new(venv.join("bin/pip")).args(["install", "--quiet", "gensim==4.4.0"]).status();
-    }
-    if has() { Ok(python) } else { Err("no Python venv with gensim 4.4 could be made".into()) }
+    crate::bench::venv_python(root, "gensim-venv", "gensim", &["gensim==4.4.0"])
 }
 
 /// The number printed before `label` ... e.g. `= 123 words/s`, or after it (`Spearman 0.61`).

@@ -1,0 +1,58 @@
+//! What one simulated layer cost: cycles and SRAM traffic, with the derived figures.
+
+use std::ops::AddAssign;
+
+/// Cycle and traffic counts of a layer (or a sum of layers). Counts are counts: a layer that
+/// takes cycles 0..=99 took 100 cycles (SCALE-Sim reports the last index, 99).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Every cycle the layer occupied the array.
+    pub cycles: u64,
+    /// Cycles spent shifting stationary operands into the array (WS, IS).
+    pub load_cycles: u64,
+    /// Cycles spent streaming operands through the array, fill and drain included.
+    pub stream_cycles: u64,
+    /// Folds (tiles of the stationary operand) run.
+    pub folds: u64,
+    /// Input-matrix elements read from SRAM into the array.
+    pub ifmap_reads: u64,
+    /// Weight-matrix elements read from SRAM into the array.
+    pub filter_reads: u64,
+    /// Output elements written from the array to SRAM (partial sums of every fold).
+    pub ofmap_writes: u64,
+    /// Multiply-accumulates that contributed to an output.
+    pub useful_macs: u64,
+    /// Sum over folds of the PEs the fold's tile occupies.
+    pub mapped_pes: u64,
+}
+
+impl Counts {
+    /// Useful MACs per PE-cycle: `useful_macs / (cycles · rows · cols)`.
+    pub fn utilisation(&self, pes: usize) -> f64 {
+        if self.cycles == 0 { 0.0 } else { self.useful_macs as f64 / (self.cycles as f64 * pes as f64) }
+    }
+
+    /// The average fraction of the array a fold's tile occupies.
+    pub fn mapping_efficiency(&self, pes: usize) -> f64 {
+        if self.folds == 0 { 0.0 } else { self.mapped_pes as f64 / (self.folds as f64 * pes as f64) }
+    }
+
+    /// SCALE-Sim's "Total Cycles": the index of the last cycle.
+    pub fn scalesim_total_cycles(&self) -> u64 {
+        self.cycles.saturating_sub(1)
+    }
+}
+
+impl AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.cycles += o.cycles;
+        self.load_cycles += o.load_cycles;
+        self.stream_cycles += o.stream_cycles;
+        self.folds += o.folds;
+        self.ifmap_reads += o.ifmap_reads;
+        self.filter_reads += o.filter_reads;
+        self.ofmap_writes += o.ofmap_writes;
+        self.useful_macs += o.useful_macs;
+        self.mapped_pes += o.mapped_pes;
+    }
+}

@@ -1,0 +1,57 @@
+//! Tessera's simulated TPU: a systolic array of multiply-accumulate processing elements,
+//! stepped cycle by cycle with real numbers, in the three classic dataflows.
+//!
+//! - [`mapping`]: GEMMs and convolutions as operand matrices, tiled into folds on the array.
+//! - [`stepped`]: the array itself: operands move between neighbouring PEs every cycle, with
+//!   fill (skew) and drain; products are real (f32, bf16 or int8 operands; f32 or i32 sums).
+//! - [`analytic`]: the same counts in closed form (the fast mode), property-tested against the
+//!   stepped array.
+//! - [`Counts`]: cycles, SRAM traffic, utilisation and mapping efficiency.
+//!
+//! Cycle accounting follows SCALE-Sim 3.0 (folds back to back, full-array fill and drain), and
+//! `tests/scalesim.rs` checks the counts against SCALE-Sim's own numbers over a grid of arrays,
+//! dataflows, GEMMs and convolutions.
+
+#![warn(missing_docs)]
+
+pub mod analytic;
+mod counts;
+pub mod mapping;
+pub mod numeric;
+pub mod stepped;
+
+pub use counts::Counts;
+pub use mapping::{ConvLayer, FoldPlan, Gemm};
+pub use numeric::InputType;
+
+/// Which operand stays in the processing elements while the others stream through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dataflow {
+    /// Weights stay (TPU v1): inputs stream right, partial sums flow down.
+    WeightStationary,
+    /// Outputs stay: inputs stream right, weights stream down, each PE accumulates one output.
+    OutputStationary,
+    /// Inputs stay: weights stream right, partial sums flow down.
+    InputStationary,
+}
+
+impl Dataflow {
+    /// SCALE-Sim's short name: `ws`, `os` or `is`.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Dataflow::WeightStationary => "ws",
+            Dataflow::OutputStationary => "os",
+            Dataflow::InputStationary => "is",
+        }
+    }
+
+    /// Parses `ws`, `os` or `is` (any case).
+    pub fn from_short_name(name: &str) -> Option<Dataflow> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "ws" => Some(Dataflow::WeightStationary),
+            "os" => Some(Dataflow::OutputStationary),
+            "is" => Some(Dataflow::InputStationary),
+            _ => None,
+        }
+    }
+}
