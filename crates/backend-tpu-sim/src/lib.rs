@@ -6,7 +6,10 @@
 //!   fill (skew) and drain; products are real (f32, bf16 or int8 operands; f32 or i32 sums).
 //! - [`analytic`]: the same counts in closed form (the fast mode), property-tested against the
 //!   stepped array.
-//! - [`Counts`]: cycles, SRAM traffic, utilisation and mapping efficiency.
+//! - [`Counts`]: cycles, SRAM traffic, utilisation and mapping efficiency; [`Report`] per layer
+//!   and in total, with time and TOPS at the configured clock.
+//! - [`TpuConfig`]: presets (`tpu-v1`, `bf16-128`), SCALE-Sim `.cfg` files and Tessera
+//!   overrides; [`topology`] reads SCALE-Sim's layer files.
 //!
 //! Cycle accounting follows SCALE-Sim 3.0 (folds back to back, full-array fill and drain), and
 //! `tests/scalesim.rs` checks the counts against SCALE-Sim's own numbers over a grid of arrays,
@@ -15,14 +18,21 @@
 #![warn(missing_docs)]
 
 pub mod analytic;
+mod config;
 mod counts;
+mod error;
 pub mod mapping;
 pub mod numeric;
+mod report;
 pub mod stepped;
+pub mod topology;
 
+pub use config::TpuConfig;
 pub use counts::Counts;
+pub use error::TpuError;
 pub use mapping::{ConvLayer, FoldPlan, Gemm};
 pub use numeric::InputType;
+pub use report::{LayerReport, Report};
 
 /// Which operand stays in the processing elements while the others stream through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -17,6 +17,9 @@ pub enum CliError {
     /// The GPU backend could not start.
     #[error(transparent)]
     Gpu(#[from] backend_gpu::GpuError),
+    /// A simulated-TPU config or topology file could not be used.
+    #[error(transparent)]
+    Tpu(#[from] backend_tpu_sim::TpuError),
     /// The command's arguments do not make sense together.
     #[error("{0}")]
     Usage(String),

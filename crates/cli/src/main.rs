@@ -12,6 +12,7 @@ mod ngram;
 mod picture;
 mod tagger;
 mod tokenizer;
+mod tpu_sim;
 mod train;
 mod word2vec;
 
@@ -56,6 +57,8 @@ enum Command {
     /// word2vec: train word vectors, evaluate them, query neighbours and analogies.
     #[command(subcommand)]
     Word2vec(Word2vecCommand),
+    /// The simulated TPU's cycle report for GEMMs or a SCALE-Sim topology.
+    TpuSim(tpu_sim::TpuSimArgs),
     /// Run the op conformance suite against the f64 reference on a device.
     Conformance {
         /// Device to check.
@@ -138,6 +141,7 @@ fn main() -> ExitCode {
         Command::Word2vec(Word2vecCommand::Eval(args)) => word2vec::eval(&args),
         Command::Word2vec(Word2vecCommand::Similar(args)) => word2vec::similar(&args),
         Command::Word2vec(Word2vecCommand::Analogy(args)) => word2vec::analogy(&args),
+        Command::TpuSim(args) => tpu_sim::run(&args),
         Command::Conformance { device, verbose } => demo::conformance(device, verbose),
     };
     match result {

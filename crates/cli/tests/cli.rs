@@ -77,3 +77,14 @@ fn devices_lists_the_cpu_and_the_gpu_adapter_or_why_not() {
     let gpu = out.lines().find(|l| l.starts_with("gpu ")).unwrap_or_else(|| panic!("no gpu line: {out}"));
     assert!(gpu.contains("gpu (") || gpu.contains("unavailable: no GPU adapter"), "{gpu}");
 }
+
+#[test]
+fn tpu_sim_reports_cycles_and_checks_the_stepped_array() {
+    let (ok, out) = tessera(&["tpu-sim", "--gemm", "20,10,12", "--array", "8x8", "--dataflow", "ws", "--stepped"]);
+    assert!(ok, "{out}");
+    // SCALE-Sim reports 167 (the last cycle's index) for this case.
+    assert!(out.lines().any(|l| l.starts_with("gemm1") && l.contains(" 168 ")), "{out}");
+    assert!(out.contains("stepped array agrees with the fast mode (168 cycles)"), "{out}");
+    let (ok, out) = tessera(&["tpu-sim", "--topology", "/nonexistent/layers.csv"]);
+    assert!(!ok && out.contains("cannot read /nonexistent/layers.csv"), "{out}");
+}

@@ -1,0 +1,188 @@
+//! The simulated chip: array geometry, dataflow, number format, clock and memories; presets,
+//! and loading from a SCALE-Sim `.cfg` or a Tessera config that overrides a preset.
+
+use std::path::Path;
+
+use ini::Ini;
+
+use crate::{Dataflow, InputType, TpuError};
+
+/// Everything the simulator needs to know about the chip.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TpuConfig {
+    /// A name for reports.
+    pub name: String,
+    /// Processing-element rows.
+    pub rows: usize,
+    /// Processing-element columns.
+    pub cols: usize,
+    /// Which operand stays in the PEs.
+    pub dataflow: Dataflow,
+    /// Operand type inside the array.
+    pub input: InputType,
+    /// Clock, for times and TOPS.
+    pub clock_mhz: f64,
+    /// On-chip buffer for inputs and activations, bytes.
+    pub unified_buffer_bytes: u64,
+    /// Accumulator memory for outputs, bytes.
+    pub accumulator_bytes: u64,
+    /// Weight tiles the weight FIFO holds.
+    pub weight_fifo_tiles: usize,
+    /// Off-chip (weight) memory bandwidth, bytes per cycle.
+    pub dram_bytes_per_cycle: f64,
+}
+
+const MIB: u64 = 1 << 20;
+
+impl TpuConfig {
+    /// The presets by name: `tpu-v1` (the 2017 paper's inference chip) and `bf16-128` (a
+    /// 128x128 bf16 matrix unit of the TPU v2/v3 generation).
+    pub fn preset(name: &str) -> Option<TpuConfig> {
+        match name {
+            "tpu-v1" => Some(TpuConfig {
+                name: "tpu-v1".into(),
+                rows: 256,
+                cols: 256,
+                dataflow: Dataflow::WeightStationary,
+                input: InputType::Int8,
+                clock_mhz: 700.0,
+                unified_buffer_bytes: 24 * MIB,
+                accumulator_bytes: 4 * MIB,
+                weight_fifo_tiles: 4,
+                // 34 GB/s of DDR3 weight memory at 700 MHz.
+                dram_bytes_per_cycle: 34e9 / 700e6,
+            }),
+            "bf16-128" => Some(TpuConfig {
+                name: "bf16-128".into(),
+                rows: 128,
+                cols: 128,
+                dataflow: Dataflow::WeightStationary,
+                input: InputType::Bf16,
+                clock_mhz: 940.0,
+                unified_buffer_bytes: 16 * MIB,
+                accumulator_bytes: 4 * MIB,
+                weight_fifo_tiles: 4,
+                // 450 GB/s of HBM per core at 940 MHz.
+                dram_bytes_per_cycle: 450e9 / 940e6,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The preset names.
+    pub const PRESETS: [&'static str; 2] = ["tpu-v1", "bf16-128"];
+
+    /// Processing elements.
+    pub fn pes(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Loads a config file: a SCALE-Sim `.cfg` (it has `[architecture_presets]`), or a Tessera
+    /// file whose `[tpu]` section names a `preset` and overrides any field.
+    pub fn load(path: &Path) -> Result<TpuConfig, TpuError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TpuError::io(path, e))?;
+        let ini = Ini::load_from_str(&text).map_err(|e| TpuError::parse(path, 0, e.to_string()))?;
+        let origin = path.display().to_string();
+        if ini.section(Some("architecture_presets")).is_some() {
+            Self::from_scalesim(&ini, &origin)
+        } else {
+            Self::from_tessera(&ini, &origin)
+        }
+    }
+
+    /// SCALE-Sim's `[architecture_presets]`: array, dataflow and SRAM sizes (the ifmap and
+    /// filter SRAMs become the unified buffer, the ofmap SRAM the accumulators). The rest comes
+    /// from `bf16-128`; SCALE-Sim has no number format or clock.
+    fn from_scalesim(ini: &Ini, origin: &str) -> Result<TpuConfig, TpuError> {
+        let section = Section::new(ini, "architecture_presets", origin)?;
+        let mut config = TpuConfig::preset("bf16-128").expect("a preset");
+        config.name = ini
+            .section(Some("general"))
+            .and_then(|s| s.get("run_name"))
+            .map_or_else(|| "scalesim".into(), |n| n.trim().to_string());
+        config.rows = section.number("ArrayHeight")?;
+        config.cols = section.number("ArrayWidth")?;
+        config.dataflow = section.dataflow("Dataflow")?;
+        let kib = |key| section.number(key).map(|kb: u64| kb * 1024);
+        config.unified_buffer_bytes = kib("IfmapSramSzkB")? + kib("FilterSramSzkB")?;
+        config.accumulator_bytes = kib("OfmapSramSzkB")?;
+        Ok(config)
+    }
+
+    /// A Tessera config: `[tpu]` with `preset` (default `tpu-v1`) and any of `rows`, `cols`,
+    /// `dataflow`, `input` (`f32`, `bf16`, `int8`), `clock_mhz`, `unified_buffer_mib`,
+    /// `accumulator_mib`, `weight_fifo_tiles`, `dram_gb_per_s`.
+    fn from_tessera(ini: &Ini, origin: &str) -> Result<TpuConfig, TpuError> {
+        let section = Section::new(ini, "tpu", origin)?;
+        let preset = section.get("preset").unwrap_or("tpu-v1");
+        let mut c = TpuConfig::preset(preset).ok_or_else(|| {
+            section.error("preset", format!("unknown preset {preset:?}; presets: {:?}", Self::PRESETS))
+        })?;
+        c.rows = section.number_or("rows", c.rows)?;
+        c.cols = section.number_or("cols", c.cols)?;
+        if section.get("dataflow").is_some() {
+            c.dataflow = section.dataflow("dataflow")?;
+        }
+        if let Some(input) = section.get("input") {
+            c.input = match input.trim() {
+                "f32" => InputType::F32,
+                "bf16" => InputType::Bf16,
+                "int8" => InputType::Int8,
+                other => return Err(section.error("input", format!("{other:?} is not f32, bf16 or int8"))),
+            };
+        }
+        c.clock_mhz = section.number_or("clock_mhz", c.clock_mhz)?;
+        c.unified_buffer_bytes =
+            (section.number_or("unified_buffer_mib", c.unified_buffer_bytes as f64 / MIB as f64)? * MIB as f64) as u64;
+        c.accumulator_bytes =
+            (section.number_or("accumulator_mib", c.accumulator_bytes as f64 / MIB as f64)? * MIB as f64) as u64;
+        c.weight_fifo_tiles = section.number_or("weight_fifo_tiles", c.weight_fifo_tiles)?;
+        let gb_per_s = section.number_or("dram_gb_per_s", c.dram_bytes_per_cycle * c.clock_mhz / 1e3)?;
+        c.dram_bytes_per_cycle = gb_per_s * 1e3 / c.clock_mhz;
+        if c.rows == 0 || c.cols == 0 || c.clock_mhz <= 0.0 {
+            return Err(section.error("rows", "rows, cols and clock_mhz must be positive".into()));
+        }
+        c.name = section.get("name").unwrap_or(preset).to_string();
+        Ok(c)
+    }
+}
+
+/// One INI section, read with case-insensitive keys (as Python's ConfigParser does).
+struct Section<'a> {
+    properties: &'a ini::Properties,
+    name: &'static str,
+    origin: &'a str,
+}
+
+impl<'a> Section<'a> {
+    fn new(ini: &'a Ini, name: &'static str, origin: &'a str) -> Result<Self, TpuError> {
+        let properties = ini.section(Some(name)).ok_or_else(|| TpuError::Config {
+            origin: origin.to_string(),
+            key: name.into(),
+            msg: "missing section".into(),
+        })?;
+        Ok(Section { properties, name, origin })
+    }
+
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.properties.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.trim())
+    }
+
+    fn error(&self, key: &str, msg: String) -> TpuError {
+        TpuError::Config { origin: self.origin.to_string(), key: format!("[{}] {key}", self.name), msg }
+    }
+
+    fn number<T: std::str::FromStr>(&self, key: &str) -> Result<T, TpuError> {
+        let value = self.get(key).ok_or_else(|| self.error(key, "missing".into()))?;
+        value.parse().map_err(|_| self.error(key, format!("{value:?} is not a number")))
+    }
+
+    fn number_or<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, TpuError> {
+        if self.get(key).is_some() { self.number(key) } else { Ok(default) }
+    }
+
+    fn dataflow(&self, key: &str) -> Result<Dataflow, TpuError> {
+        let value = self.get(key).ok_or_else(|| self.error(key, "missing".into()))?;
+        Dataflow::from_short_name(value).ok_or_else(|| self.error(key, format!("{value:?} is not ws, os or is")))
+    }
+}
