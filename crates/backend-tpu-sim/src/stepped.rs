@@ -89,6 +89,27 @@ impl<A: Accumulator> Array<A> {
         }
     }
 
+    /// Moves row `r`'s right-moving operands one PE right; the one entering its first PE is
+    /// `value(cycle - r)` when that is one of the fold's `temporal` steps and the row is in the
+    /// tile, else padding. Returns whether a real operand entered (an SRAM read).
+    fn shift_right(
+        &mut self,
+        r: usize,
+        fold: &Fold,
+        cycle: usize,
+        temporal: usize,
+        value: impl Fn(usize) -> f32,
+    ) -> bool {
+        let start = r * self.cols;
+        self.right.copy_within(start..start + self.cols - 1, start + 1);
+        self.right_valid.copy_within(start..start + self.cols - 1, start + 1);
+        let step = cycle as isize - r as isize;
+        let real = r < fold.rows_used && step >= 0 && (step as usize) < temporal;
+        self.right[start] = if real { value(step as usize) } else { 0.0 };
+        self.right_valid[start] = real;
+        real
+    }
+
     /// WS and IS: shift the tile `held(r, c)` down into the array, then stream vector `t`
     /// (`stream(t, r)` enters row `r` at cycle `t + r`) to the right while partial sums flow
     /// down; output `(t, c)` leaves the bottom of column `c` at cycle `t + rows - 1 + c`.
@@ -126,13 +147,8 @@ impl<A: Accumulator> Array<A> {
         for cycle in 0..stream_cycles {
             for r in (0..rows).rev() {
                 let row = r * cols..(r + 1) * cols;
-                self.right.copy_within(row.start..row.end - 1, row.start + 1);
-                self.right_valid.copy_within(row.start..row.end - 1, row.start + 1);
-                let t = cycle as isize - r as isize;
-                let real = r < fold.rows_used && t >= 0 && (t as usize) < temporal;
-                self.right[row.start] = if real { stream(t as usize, fold.row_start + r) } else { 0.0 };
-                self.right_valid[row.start] = real;
-                counts.ifmap_reads += real as u64;
+                counts.ifmap_reads +=
+                    self.shift_right(r, fold, cycle, temporal, |t| stream(t, fold.row_start + r)) as u64;
                 let (upper, lower) = self.acc.split_at_mut(row.start);
                 let here = &mut lower[..cols];
                 let (x, x_valid) = (&self.right[row.clone()], &self.right_valid[row.clone()]);
@@ -181,13 +197,7 @@ impl<A: Accumulator> Array<A> {
             // Bottom-up, so each row still sees the row above as it was this cycle.
             for r in (0..rows).rev() {
                 let row = r * cols..(r + 1) * cols;
-                self.right.copy_within(row.start..row.end - 1, row.start + 1);
-                self.right_valid.copy_within(row.start..row.end - 1, row.start + 1);
-                let k = cycle as isize - r as isize;
-                let real = r < fold.rows_used && k >= 0 && (k as usize) < temporal;
-                self.right[row.start] = if real { a(fold.row_start + r, k as usize) } else { 0.0 };
-                self.right_valid[row.start] = real;
-                counts.ifmap_reads += real as u64;
+                counts.ifmap_reads += self.shift_right(r, fold, cycle, temporal, |k| a(fold.row_start + r, k)) as u64;
                 if r == 0 {
                     for c in 0..cols {
                         let k = cycle as isize - c as isize;
