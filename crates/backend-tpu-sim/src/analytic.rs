@@ -2,14 +2,22 @@
 //! stepping a PE. Proven cycle-identical to the stepped array by a property test
 //! (`tests/fast_mode.rs`); large layers use it, the stepped array stays the ground truth.
 
-use crate::mapping::FoldPlan;
+use crate::mapping::{Fold, FoldPlan};
 use crate::{Counts, Dataflow};
 
-/// The counts of `plan`, computed per fold.
+/// The counts of `plan`: the sum of [`fold_counts`].
 pub fn counts(plan: &FoldPlan) -> Counts {
-    let (rows, cols, temporal) = (plan.rows as u64, plan.cols as u64, plan.temporal as u64);
     let mut total = Counts::default();
-    for fold in plan.folds() {
+    for (_, c) in fold_counts(plan) {
+        total += c;
+    }
+    total
+}
+
+/// Each fold of `plan` in order, with its counts.
+pub fn fold_counts(plan: &FoldPlan) -> impl Iterator<Item = (Fold, Counts)> + '_ {
+    let (rows, cols, temporal) = (plan.rows as u64, plan.cols as u64, plan.temporal as u64);
+    plan.folds().map(move |fold| {
         let (ru, cu) = (fold.rows_used as u64, fold.cols_used as u64);
         let stream = temporal + rows + cols - 2;
         let mut c = Counts {
@@ -34,7 +42,6 @@ pub fn counts(plan: &FoldPlan) -> Counts {
             }
         }
         c.cycles = c.load_cycles + c.stream_cycles;
-        total += c;
-    }
-    total
+        (fold, c)
+    })
 }

@@ -26,6 +26,7 @@ pub mod numeric;
 mod report;
 pub mod stepped;
 pub mod topology;
+mod trace;
 
 pub use config::TpuConfig;
 pub use counts::Counts;

@@ -29,6 +29,9 @@ pub struct TpuSimArgs {
     /// Override the dataflow: ws, os or is.
     #[arg(long, value_parser = parse_dataflow)]
     dataflow: Option<Dataflow>,
+    /// Write the run as a Chrome trace-event timeline (JSON; opens in Perfetto).
+    #[arg(long)]
+    trace: Option<PathBuf>,
     /// Also step the array cycle by cycle (slow for large layers) and check that it agrees
     /// with the fast mode.
     #[arg(long)]
@@ -98,6 +101,10 @@ pub fn run(args: &TpuSimArgs) -> Result<(), CliError> {
             }
             println!("{}: stepped array agrees with the fast mode ({} cycles)", layer.name, counts.cycles);
         }
+    }
+    if let Some(path) = &args.trace {
+        nn_layers::checkpoint::write_atomically(path, |out| report.write_chrome_trace(out))?;
+        println!("trace written to {}", path.display());
     }
     println!("(cycles are counts; SCALE-Sim reports the last cycle's index, one less)");
     Ok(())
