@@ -20,6 +20,7 @@
 pub mod analytic;
 mod config;
 mod counts;
+mod device;
 mod error;
 pub mod mapping;
 pub mod numeric;
@@ -30,6 +31,7 @@ mod trace;
 
 pub use config::TpuConfig;
 pub use counts::Counts;
+pub use device::{Ledger, OpCost, TpuDevice, TpuStorage};
 pub use error::TpuError;
 pub use mapping::{ConvLayer, FoldPlan, Gemm};
 pub use numeric::InputType;

@@ -28,6 +28,11 @@ pub fn run(kind: DeviceKind) -> Result<(), CliError> {
         crate::language_model::demo()
     })?;
     stage("8. word2vec on the same novels (CBOW, negative sampling; neighbours, analogies)", crate::word2vec::demo)?;
+    if kind == DeviceKind::TpuSim {
+        let ledger = devices::tpu_sim().ledger();
+        let seconds = ledger.total_cycles() as f64 / (devices::tpu_sim().config().clock_mhz * 1e6);
+        println!("== simulated TPU: where the cycles went ({seconds:.3} s at the clock)\n{ledger}\n");
+    }
     println!("demo finished: all stages passed");
     Ok(())
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use backend_cpu::CpuDevice;
 use backend_gpu::GpuDevice;
+use backend_tpu_sim::TpuDevice;
 use tensor_core::Device;
 
 use crate::error::CliError;
@@ -16,6 +17,9 @@ pub enum DeviceKind {
     /// The GPU backend (WGSL compute shaders through wgpu; the adapter comes from
     /// `WGPU_BACKEND` and `WGPU_ADAPTER_NAME`).
     Gpu,
+    /// The simulated TPU: products on a cycle-level systolic array (tpu-v1 geometry, f32
+    /// operands), the rest on its vector unit; every op is charged cycles.
+    TpuSim,
 }
 
 impl DeviceKind {
@@ -24,6 +28,7 @@ impl DeviceKind {
         match self {
             DeviceKind::Cpu => Ok(CpuDevice::shared()),
             DeviceKind::Gpu => Ok(GpuDevice::shared()?),
+            DeviceKind::TpuSim => Ok(tpu_sim()),
         }
     }
 }
@@ -35,13 +40,33 @@ pub fn list() -> Result<(), CliError> {
             Ok(device) => describe(&device),
             Err(e) => format!("unavailable: {e}"),
         };
-        println!("{:<6} {line}", format!("{kind:?}").to_lowercase());
+        let name = clap::ValueEnum::to_possible_value(kind).map_or_else(String::new, |v| v.get_name().to_string());
+        println!("{name:<8} {line}");
     }
     Ok(())
 }
 
+/// The process-wide simulated TPU (one ledger for the whole run).
+pub fn tpu_sim() -> Arc<TpuDevice> {
+    static SHARED: std::sync::OnceLock<Arc<TpuDevice>> = std::sync::OnceLock::new();
+    SHARED.get_or_init(TpuDevice::exact).clone()
+}
+
 /// One line about a device: for the GPU its adapter, for the CPU threads and vector features.
 pub fn describe(device: &Arc<dyn Device>) -> String {
+    if device.name().starts_with("tpu-sim") {
+        let c = tpu_sim().config().clone();
+        return format!(
+            "{} — {}x{} {} array at {} MHz, {:?} operands, {} vector lanes",
+            device.name(),
+            c.rows,
+            c.cols,
+            c.dataflow.short_name(),
+            c.clock_mhz,
+            c.input,
+            c.cols
+        );
+    }
     if device.name().starts_with("gpu") {
         return match GpuDevice::shared_gpu() {
             Ok(gpu) => format!("{} — {}", device.name(), gpu.adapter_summary()),
