@@ -295,7 +295,10 @@ pub fn demo() -> Result<(), CliError> {
     )?;
     let monday = embeddings.nearest("monday", 5)?;
     let days = ["sunday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
-    let trained = monday.iter().any(|(w, _)| days.contains(&w.as_str())) && spearman > 0.1 && accuracy > 0.0;
+    // WordSim-353 covers only ~76 pairs of Austen's vocabulary, so its Spearman varies by
+    // about ±0.1 between Hogwild runs and decides nothing; the analogies (2,500 questions, ~8%
+    // right when trained, ~0% when not) and the neighbours of a weekday do.
+    let trained = monday.iter().any(|(w, _)| days.contains(&w.as_str())) && accuracy > 0.02;
     if !trained {
         return Err(CliError::Check(format!(
             "word vectors look untrained: monday -> {monday:?}, analogy accuracy {accuracy:.3}, Spearman {spearman:.3}"
