@@ -70,7 +70,7 @@ pub(super) fn run(s: &mut Suite) {
                 "conv2d",
                 Some(Composite::Conv2d),
                 case.clone(),
-                Suite::compare(x.try_conv2d(&w, None, &spec), &want, Some(&magnitude)),
+                s.compare_product(x.try_conv2d(&w, None, &spec), &want, &magnitude),
             );
             let (b, rb) = s.input(&[out], View::Contiguous, Domain::Any);
             let biased = Ref::from_fn(&yd, |c| want.at(c) + rb.data[c[1]]);
@@ -80,7 +80,7 @@ pub(super) fn run(s: &mut Suite) {
                 "conv2d",
                 Some(Composite::Conv2d),
                 format!("{case} with bias"),
-                Suite::compare(x.try_conv2d(&w, Some(&b), &spec), &biased, Some(&biased_magnitude)),
+                s.compare_product(x.try_conv2d(&w, Some(&b), &spec), &biased, &biased_magnitude),
             );
             let gw: Vec<_> = terms.iter().map(|&(xi, wi, yi)| (yi, wi, xi)).collect();
             let (want, magnitude) = accumulate(&dims, &gw, &rg, &rw);
@@ -88,7 +88,7 @@ pub(super) fn run(s: &mut Suite) {
                 "conv2d_input_grad",
                 Some(Composite::Conv2dInputGrad),
                 case.clone(),
-                Suite::compare(g.try_conv2d_input_grad(&w, &spec, [dims[2], dims[3]]), &want, Some(&magnitude)),
+                s.compare_product(g.try_conv2d_input_grad(&w, &spec, [dims[2], dims[3]]), &want, &magnitude),
             );
             let xg: Vec<_> = terms.iter().map(|&(xi, wi, yi)| (xi, yi, wi)).collect();
             let (want, magnitude) = accumulate(&wd, &xg, &rx, &rg);
@@ -96,7 +96,7 @@ pub(super) fn run(s: &mut Suite) {
                 "conv2d_weight_grad",
                 Some(Composite::Conv2dWeightGrad),
                 case,
-                Suite::compare(x.try_conv2d_weight_grad(&g, &spec), &want, Some(&magnitude)),
+                s.compare_product(x.try_conv2d_weight_grad(&g, &spec), &want, &magnitude),
             );
         }
     }

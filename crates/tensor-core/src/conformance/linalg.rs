@@ -42,7 +42,7 @@ fn matmul(s: &mut Suite) {
                 "matmul",
                 None,
                 format!("{ld:?} {lv:?} x {rd:?} {rv:?}"),
-                Suite::compare(a.try_matmul(&b), &want, Some(&magnitude)),
+                s.compare_product(a.try_matmul(&b), &want, &magnitude),
             );
         }
     }

@@ -60,6 +60,8 @@ pub struct Report {
     pub device: String,
     /// Float dtype the run used.
     pub dtype: DType,
+    /// The products' relative tolerance, when the run relaxed it ([`Options::product_rtol`]).
+    pub product_rtol: Option<f64>,
     /// Per-op outcomes, sorted by name.
     pub ops: Vec<OpReport>,
 }
@@ -100,9 +102,10 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let cases: usize = self.ops.iter().map(|o| o.cases).sum();
         let (native, composites) = self.native_composites();
+        let products = self.product_rtol.map_or_else(String::new, |r| format!("; products within rtol {r:e}"));
         writeln!(
             f,
-            "conformance on {} ({}): {} ops, {cases} cases, {} failed; composites native {native}/{composites}",
+            "conformance on {} ({}): {} ops, {cases} cases, {} failed; composites native {native}/{composites}{products}",
             self.device,
             self.dtype,
             self.ops.len(),
@@ -118,12 +121,32 @@ impl fmt::Display for Report {
 
 /// Runs every check on `device`, with float inputs of `dtype` (f32 or f64).
 pub fn run(device: &Arc<dyn Device>, dtype: DType) -> Report {
+    run_with(device, dtype, Options::default())
+}
+
+/// How strictly a run compares.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Options {
+    /// For devices whose products round their operands (a bf16 or int8 matrix unit): the
+    /// relative tolerance of matmul and convolution results, against the sum of the absolute
+    /// terms behind each output. Every other op keeps the dtype's tolerance.
+    pub product_rtol: Option<f64>,
+}
+
+/// [`run`] with `options`.
+pub fn run_with(device: &Arc<dyn Device>, dtype: DType, options: Options) -> Report {
     let mut suite = Suite::new(device.clone(), dtype);
+    suite.product_rtol = options.product_rtol;
     elementwise::run(&mut suite);
     reduce::run(&mut suite);
     linalg::run(&mut suite);
     conv::run(&mut suite);
-    Report { device: device.name(), dtype, ops: suite.results.into_values().collect() }
+    Report {
+        device: device.name(),
+        dtype,
+        product_rtol: options.product_rtol,
+        ops: suite.results.into_values().collect(),
+    }
 }
 
 /// How a test input is laid out in memory.
@@ -172,12 +195,20 @@ pub(crate) struct Suite {
     rng: ChaCha8Rng,
     native: Vec<Composite>,
     results: BTreeMap<String, OpReport>,
+    product_rtol: Option<f64>,
 }
 
 impl Suite {
     fn new(device: Arc<dyn Device>, dtype: DType) -> Self {
         let native = device.native_composites();
-        Suite { device, dtype, rng: ChaCha8Rng::seed_from_u64(0x7e55e7a), native, results: BTreeMap::new() }
+        Suite {
+            device,
+            dtype,
+            rng: ChaCha8Rng::seed_from_u64(0x7e55e7a),
+            native,
+            results: BTreeMap::new(),
+            product_rtol: None,
+        }
     }
 
     fn value(&mut self, domain: Domain) -> f64 {
@@ -297,12 +328,33 @@ impl Suite {
         want: &Ref,
         magnitude: Option<&[f64]>,
     ) -> std::result::Result<(), String> {
+        Self::compare_within(got, want, magnitude, 0.0)
+    }
+
+    /// [`Suite::compare`] for a matmul or convolution result, within the run's product
+    /// tolerance when it has one.
+    pub(crate) fn compare_product(
+        &self,
+        got: Result<Tensor>,
+        want: &Ref,
+        magnitude: &[f64],
+    ) -> std::result::Result<(), String> {
+        Self::compare_within(got, want, Some(magnitude), self.product_rtol.unwrap_or(0.0))
+    }
+
+    fn compare_within(
+        got: Result<Tensor>,
+        want: &Ref,
+        magnitude: Option<&[f64]>,
+        min_rtol: f64,
+    ) -> std::result::Result<(), String> {
         let got = got.map_err(|e| format!("error: {e}"))?;
         if got.dims() != want.dims.as_slice() {
             return Err(format!("shape {} but expected {:?}", got.shape(), want.dims));
         }
         let values = got.to_f64_vec().map_err(|e| format!("download: {e}"))?;
         let (rtol, atol) = Self::tolerance(got.dtype());
+        let rtol = rtol.max(min_rtol);
         for (i, (&g, &w)) in values.iter().zip(&want.data).enumerate() {
             let scale = w.abs() + magnitude.map_or(0.0, |m| m[i]);
             let same = (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= atol + rtol * scale;
