@@ -30,28 +30,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     if only == Some("gpu") {
         // The gpu bench alone (the kernels section includes it): for a machine with a GPU.
-        let mut bench_args = vec!["bench", "--package", "tessera-benches", "--bench", "gpu", "--"];
-        if quick {
-            bench_args.push("--quick");
-        }
-        cargo(&bench_args, &[("TESSERA_BENCH_THREADS", "1".to_string())])?;
+        one_bench("gpu", quick)?;
         report.push_str(&crate::bench_gpu::report(&root, |group, id| criterion_nanos(&root, group, id)));
     }
     if only == Some("tpu") {
-        let mut bench_args = vec!["bench", "--package", "tessera-benches", "--bench", "tpu_sim", "--"];
-        if quick {
-            bench_args.push("--quick");
-        }
-        cargo(&bench_args, &[("TESSERA_BENCH_THREADS", "1".to_string())])?;
+        one_bench("tpu_sim", quick)?;
         report.push_str(&crate::bench_tpu::report(&root, |group, id| criterion_nanos(&root, group, id)));
     }
     if wanted("ngram") {
         if only == Some("ngram") {
-            let mut bench_args = vec!["bench", "--package", "tessera-benches", "--bench", "ngram", "--"];
-            if quick {
-                bench_args.push("--quick");
-            }
-            cargo(&bench_args, &[("TESSERA_BENCH_THREADS", "1".to_string())])?;
+            one_bench("ngram", quick)?;
         }
         report.push_str(&crate::bench_ngram::report(&root, |group, id| criterion_nanos(&root, group, id)));
         report.push('\n');
@@ -64,6 +52,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     std::fs::write(&path, &report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("report written to {}", path.display());
     Ok(())
+}
+
+/// Runs one criterion bench target on one thread.
+fn one_bench(name: &str, quick: bool) -> Result<(), String> {
+    let mut bench_args = vec!["bench", "--package", "tessera-benches", "--bench", name, "--"];
+    if quick {
+        bench_args.push("--quick");
+    }
+    cargo(&bench_args, &[("TESSERA_BENCH_THREADS", "1".to_string())])
 }
 
 /// The criterion benches (every bench target) on 1 and 2 threads beside numpy and JAX.

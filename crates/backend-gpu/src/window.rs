@@ -7,7 +7,7 @@ use tensor_core::{BinaryOp, ConvPlan, ConvSpec, DType, Layout, ReduceOp, Result,
 
 use crate::GpuDevice;
 use crate::context::groups_for;
-use crate::shader::{FLOAT_MATH, PRELUDE, binding, word};
+use crate::shader::{binding, element_kernel_with, word};
 use crate::storage::{buffer_of, check_dtype};
 
 /// Readers of the window geometry in `info` (see [`geometry`]).
@@ -22,13 +22,6 @@ fn at3(n: u32, r: u32, l: u32) -> u32 {
 fn in_y(o: u32, k: u32) -> i32 { return i32(o * geo(6u) + k * geo(10u)) - i32(geo(8u)); }
 fn in_x(o: u32, k: u32) -> i32 { return i32(o * geo(7u) + k * geo(11u)) - i32(geo(9u)); }
 fn inside(y: i32, x: i32) -> bool { return y >= 0 && y < i32(geo(2u)) && x >= 0 && x < i32(geo(3u)); }
-"#;
-
-const ENTRY: &str = r#"
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 256u;
-    if i >= info_u(0u) { return; }
 "#;
 
 const UNFOLD: &str = r#"
@@ -117,11 +110,9 @@ fn geometry(
 }
 
 fn window_kernel(outputs: &[String], body: &str) -> String {
-    format!(
-        "{PRELUDE}{FLOAT_MATH}{}{}{GEOMETRY}{ENTRY}{body}\n}}\n",
-        outputs.concat(),
-        binding(outputs.len() as u32 + 1, "src", DType::F32, false)
-    )
+    let mut bindings = outputs.to_vec();
+    bindings.push(binding(outputs.len() as u32 + 1, "src", DType::F32, false));
+    element_kernel_with(&bindings, GEOMETRY, body)
 }
 
 /// A view of a contiguous `[N, G·rows, cols]` buffer as `[N, G, rows, cols]`.
