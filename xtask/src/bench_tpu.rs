@@ -1,6 +1,7 @@
-//! The backend-tpu-sim section of `cargo xtask bench`: the simulator's stepped and fast modes on
-//! a 128x128 weight-stationary array running a 1024x1024x1024 GEMM, beside SCALE-Sim 3.0's CPU
-//! time for the same case (run in `target/scalesim-venv`, made with pip when missing).
+//! The backend-tpu-sim section of `cargo xtask bench`: the simulator's stepped and fast modes
+//! (SCALE-Sim's timing, then the faithful one with its memory path) on a 128x128
+//! weight-stationary array running a 1024x1024x1024 GEMM, beside SCALE-Sim 3.0's CPU time for
+//! the same case (run in `target/scalesim-venv`, made with pip when missing).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ pub(crate) fn report(root: &Path, nanos: impl Fn(&str, &str) -> Option<f64>) -> 
         let _ = writeln!(out, "SCALE-Sim peer unavailable: {why}\n");
     }
     let _ = writeln!(out, "| mode | tessera | scalesim (CPU s) | scalesim / tessera |\n|---|---|---|---|");
-    for mode in ["stepped", "fast"] {
+    for mode in ["stepped", "fast", "faithful_stepped", "faithful_fast"] {
         let ours = nanos("tpu_sim_ws128_gemm1024", mode).map(|ns| ns / 1e9);
         let theirs = scalesim.as_ref().ok().copied();
         let ratio = ours.zip(theirs).map(|(a, b)| b / a);

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ini::Ini;
 
-use crate::{Dataflow, InputType, TpuError};
+use crate::{Dataflow, InputType, Timing, TpuError};
 
 /// Everything the simulator needs to know about the chip.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +30,11 @@ pub struct TpuConfig {
     pub weight_fifo_tiles: usize,
     /// Off-chip (weight) memory bandwidth, bytes per cycle.
     pub dram_bytes_per_cycle: f64,
+    /// Host link bandwidth for inputs and outputs that do not fit in the unified buffer, bytes
+    /// per cycle.
+    pub host_bytes_per_cycle: f64,
+    /// How cycles are counted: TPU-faithful (the presets) or SCALE-Sim's (its `.cfg` files).
+    pub timing: Timing,
 }
 
 const MIB: u64 = 1 << 20;
@@ -51,6 +56,9 @@ impl TpuConfig {
                 weight_fifo_tiles: 4,
                 // 34 GB/s of DDR3 weight memory at 700 MHz.
                 dram_bytes_per_cycle: 34e9 / 700e6,
+                // PCIe Gen3 x16, 14 GB/s.
+                host_bytes_per_cycle: 14e9 / 700e6,
+                timing: Timing::Faithful,
             }),
             "bf16-128" => Some(TpuConfig {
                 name: "bf16-128".into(),
@@ -64,6 +72,9 @@ impl TpuConfig {
                 weight_fifo_tiles: 4,
                 // 450 GB/s of HBM per core at 940 MHz.
                 dram_bytes_per_cycle: 450e9 / 940e6,
+                // PCIe Gen3 x16, 16 GB/s.
+                host_bytes_per_cycle: 16e9 / 940e6,
+                timing: Timing::Faithful,
             }),
             _ => None,
         }
@@ -91,8 +102,9 @@ impl TpuConfig {
     }
 
     /// SCALE-Sim's `[architecture_presets]`: array, dataflow and SRAM sizes (the ifmap and
-    /// filter SRAMs become the unified buffer, the ofmap SRAM the accumulators). The rest comes
-    /// from `bf16-128`; SCALE-Sim has no number format or clock.
+    /// filter SRAMs become the unified buffer, the ofmap SRAM the accumulators), counted in
+    /// SCALE-Sim's timing. The rest comes from `bf16-128`; SCALE-Sim has no number format or
+    /// clock.
     fn from_scalesim(ini: &Ini, origin: &str) -> Result<TpuConfig, TpuError> {
         let section = Section::new(ini, "architecture_presets", origin)?;
         let mut config = TpuConfig::preset("bf16-128").expect("a preset");
@@ -106,12 +118,14 @@ impl TpuConfig {
         let kib = |key| section.number(key).map(|kb: u64| kb * 1024);
         config.unified_buffer_bytes = kib("IfmapSramSzkB")? + kib("FilterSramSzkB")?;
         config.accumulator_bytes = kib("OfmapSramSzkB")?;
+        config.timing = Timing::ScaleSim;
         Ok(config)
     }
 
     /// A Tessera config: `[tpu]` with `preset` (default `tpu-v1`) and any of `rows`, `cols`,
     /// `dataflow`, `input` (`f32`, `bf16`, `int8`), `clock_mhz`, `unified_buffer_mib`,
-    /// `accumulator_mib`, `weight_fifo_tiles`, `dram_gb_per_s`.
+    /// `accumulator_mib`, `weight_fifo_tiles`, `dram_gb_per_s`, `host_gb_per_s`, `timing`
+    /// (`faithful` or `scalesim`).
     fn from_tessera(ini: &Ini, origin: &str) -> Result<TpuConfig, TpuError> {
         let section = Section::new(ini, "tpu", origin)?;
         let preset = section.get("preset").unwrap_or("tpu-v1");
@@ -137,11 +151,15 @@ impl TpuConfig {
         c.accumulator_bytes =
             (section.number_or("accumulator_mib", c.accumulator_bytes as f64 / MIB as f64)? * MIB as f64) as u64;
         c.weight_fifo_tiles = section.number_or("weight_fifo_tiles", c.weight_fifo_tiles)?;
-        let gb_per_s = section.number_or("dram_gb_per_s", c.dram_bytes_per_cycle * c.clock_mhz / 1e3)?;
-        c.dram_bytes_per_cycle = gb_per_s * 1e3 / c.clock_mhz;
+        if let Some(timing) = section.get("timing") {
+            c.timing = Timing::from_name(timing)
+                .ok_or_else(|| section.error("timing", format!("{timing:?} is not faithful or scalesim")))?;
+        }
         if c.rows == 0 || c.cols == 0 || c.clock_mhz <= 0.0 {
             return Err(section.error("rows", "rows, cols and clock_mhz must be positive".into()));
         }
+        c.dram_bytes_per_cycle = section.bandwidth("dram_gb_per_s", c.dram_bytes_per_cycle, c.clock_mhz)?;
+        c.host_bytes_per_cycle = section.bandwidth("host_gb_per_s", c.host_bytes_per_cycle, c.clock_mhz)?;
         c.name = section.get("name").unwrap_or(preset).to_string();
         Ok(c)
     }
@@ -179,6 +197,16 @@ impl<'a> Section<'a> {
 
     fn number_or<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, TpuError> {
         if self.get(key).is_some() { self.number(key) } else { Ok(default) }
+    }
+
+    /// A bandwidth in GB/s (default: `bytes_per_cycle` as it is), as bytes per cycle at
+    /// `clock_mhz`; it must be positive.
+    fn bandwidth(&self, key: &str, bytes_per_cycle: f64, clock_mhz: f64) -> Result<f64, TpuError> {
+        let gb_per_s: f64 = self.number_or(key, bytes_per_cycle * clock_mhz / 1e3)?;
+        if !(gb_per_s > 0.0 && gb_per_s.is_finite()) {
+            return Err(self.error(key, format!("{gb_per_s} GB/s is not a positive bandwidth")));
+        }
+        Ok(gb_per_s * 1e3 / clock_mhz)
     }
 
     fn dataflow(&self, key: &str) -> Result<Dataflow, TpuError> {

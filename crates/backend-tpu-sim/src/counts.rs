@@ -10,8 +10,15 @@ pub struct Counts {
     pub cycles: u64,
     /// Cycles spent shifting stationary operands into the array (WS, IS).
     pub load_cycles: u64,
-    /// Cycles spent streaming operands through the array, fill and drain included.
+    /// Cycles spent streaming operands through the array, fill and drain included (in the
+    /// faithful timing folds overlap, so only the last fold's drain is counted).
     pub stream_cycles: u64,
+    /// Cycles the array waited for weights (faithful timing).
+    pub weight_stall_cycles: u64,
+    /// Cycles the array waited for inputs (faithful timing).
+    pub input_stall_cycles: u64,
+    /// Cycles the array waited for accumulators or outputs (faithful timing).
+    pub output_stall_cycles: u64,
     /// Folds (tiles of the stationary operand) run.
     pub folds: u64,
     /// Input-matrix elements read from SRAM into the array.
@@ -24,6 +31,11 @@ pub struct Counts {
     pub useful_macs: u64,
     /// Sum over folds of the PEs the fold's tile occupies.
     pub mapped_pes: u64,
+    /// Bytes read from off-chip memory: weights, and inputs that do not fit on chip (faithful
+    /// timing).
+    pub dram_read_bytes: u64,
+    /// Bytes written to off-chip memory: outputs that do not fit on chip (faithful timing).
+    pub dram_write_bytes: u64,
 }
 
 impl Counts {
@@ -37,6 +49,11 @@ impl Counts {
         if self.folds == 0 { 0.0 } else { self.mapped_pes as f64 / (self.folds as f64 * pes as f64) }
     }
 
+    /// Every stall cycle, whatever the cause.
+    pub fn stall_cycles(&self) -> u64 {
+        self.weight_stall_cycles + self.input_stall_cycles + self.output_stall_cycles
+    }
+
     /// SCALE-Sim's "Total Cycles": the index of the last cycle.
     pub fn scalesim_total_cycles(&self) -> u64 {
         self.cycles.saturating_sub(1)
@@ -48,11 +65,16 @@ impl AddAssign for Counts {
         self.cycles += o.cycles;
         self.load_cycles += o.load_cycles;
         self.stream_cycles += o.stream_cycles;
+        self.weight_stall_cycles += o.weight_stall_cycles;
+        self.input_stall_cycles += o.input_stall_cycles;
+        self.output_stall_cycles += o.output_stall_cycles;
         self.folds += o.folds;
         self.ifmap_reads += o.ifmap_reads;
         self.filter_reads += o.filter_reads;
         self.ofmap_writes += o.ofmap_writes;
         self.useful_macs += o.useful_macs;
         self.mapped_pes += o.mapped_pes;
+        self.dram_read_bytes += o.dram_read_bytes;
+        self.dram_write_bytes += o.dram_write_bytes;
     }
 }

@@ -6,14 +6,17 @@
 //!   fill (skew) and drain; products are real (f32, bf16 or int8 operands; f32 or i32 sums).
 //! - [`analytic`]: the same counts in closed form (the fast mode), property-tested against the
 //!   stepped array.
+//! - [`memory`]: the memory path of the TPU-faithful timing (weight memory, FIFO, double-
+//!   buffered tiles, unified buffer, accumulators, host link), stepped and in closed form.
+//! - [`simulate`]: a layer on a configured chip in either [`Timing`], fast or stepped.
 //! - [`Counts`]: cycles, SRAM traffic, utilisation and mapping efficiency; [`Report`] per layer
 //!   and in total, with time and TOPS at the configured clock.
 //! - [`TpuConfig`]: presets (`tpu-v1`, `bf16-128`), SCALE-Sim `.cfg` files and Tessera
 //!   overrides; [`topology`] reads SCALE-Sim's layer files.
 //!
-//! Cycle accounting follows SCALE-Sim 3.0 (folds back to back, full-array fill and drain), and
-//! `tests/scalesim.rs` checks the counts against SCALE-Sim's own numbers over a grid of arrays,
-//! dataflows, GEMMs and convolutions.
+//! The default timing is TPU-faithful; [`Timing::ScaleSim`] follows SCALE-Sim 3.0 (folds back
+//! to back, full-array fill and drain), and `tests/scalesim.rs` checks those counts against
+//! SCALE-Sim's own numbers over a grid of arrays, dataflows, GEMMs and convolutions.
 
 #![warn(missing_docs)]
 
@@ -23,8 +26,10 @@ mod counts;
 mod device;
 mod error;
 pub mod mapping;
+pub mod memory;
 pub mod numeric;
 mod report;
+pub mod simulate;
 pub mod stepped;
 pub mod topology;
 mod trace;
@@ -36,6 +41,7 @@ pub use error::TpuError;
 pub use mapping::{ConvLayer, FoldPlan, Gemm};
 pub use numeric::InputType;
 pub use report::{LayerReport, Report};
+pub use simulate::{LayerRun, Timing};
 
 /// Which operand stays in the processing elements while the others stream through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -12,6 +12,17 @@ pub enum InputType {
     Int8,
 }
 
+impl InputType {
+    /// Bytes an operand takes in memory.
+    pub fn bytes(self) -> u64 {
+        match self {
+            InputType::F32 => 4,
+            InputType::Bf16 => 2,
+            InputType::Int8 => 1,
+        }
+    }
+}
+
 /// f32 rounded to the nearest bfloat16 (ties to even), returned as f32. NaN stays NaN.
 pub fn round_bf16(x: f32) -> f32 {
     if x.is_nan() {

@@ -2,8 +2,9 @@
 
 use std::fmt;
 
+use crate::memory::Schedule;
 use crate::topology::Layer;
-use crate::{Counts, FoldPlan, TpuConfig, analytic};
+use crate::{Counts, FoldPlan, TpuConfig, simulate};
 
 /// One layer's simulated cost.
 #[derive(Clone, Debug)]
@@ -14,6 +15,8 @@ pub struct LayerReport {
     pub plan: FoldPlan,
     /// Its counts.
     pub counts: Counts,
+    /// Its timeline, in the faithful timing.
+    pub schedule: Option<Schedule>,
 }
 
 /// A run of layers on one configuration.
@@ -31,8 +34,8 @@ impl Report {
         let layers = layers
             .iter()
             .map(|layer| {
-                let plan = FoldPlan::new(layer.gemm(), config.dataflow, config.rows, config.cols);
-                LayerReport { name: layer.name.clone(), plan, counts: analytic::counts(&plan) }
+                let run = simulate::fast(config, layer.gemm());
+                LayerReport { name: layer.name.clone(), plan: run.plan, counts: run.counts, schedule: run.schedule }
             })
             .collect();
         Report { config: config.clone(), layers }
@@ -65,45 +68,56 @@ impl fmt::Display for Report {
         let pes = c.pes();
         writeln!(
             f,
-            "{}: {}x{} {} array, {:?} operands, {} MHz (peak {:.1} TOPS)",
+            "{}: {}x{} {} array, {:?} operands, {} MHz (peak {:.1} TOPS), {:?} timing",
             c.name,
             c.rows,
             c.cols,
             c.dataflow.short_name(),
             c.input,
             c.clock_mhz,
-            2.0 * pes as f64 * c.clock_mhz * 1e6 / 1e12
+            2.0 * pes as f64 * c.clock_mhz * 1e6 / 1e12,
+            c.timing
         )?;
         writeln!(
             f,
-            "{:<14} {:>16} {:>12} {:>12} {:>12} {:>7} {:>7} {:>12} {:>12} {:>12} {:>10} {:>7}",
+            "{:<12} {:>15} {:>11} {:>11} {:>11} {:>9} {:>9} {:>10} {:>6} {:>6} {:>11} {:>11} {:>11} {:>11} {:>11} {:>9} {:>6}",
             "layer",
             "gemm m,n,k",
             "cycles",
-            "load",
             "stream",
+            "stall:wts",
+            "inputs",
+            "outputs",
+            "load",
             "util%",
             "map%",
             "ifmap rd",
             "filter rd",
             "ofmap wr",
+            "dram rd B",
+            "dram wr B",
             "time us",
             "TOPS"
         )?;
         let row = |f: &mut fmt::Formatter<'_>, name: &str, gemm: String, k: &Counts| {
             writeln!(
                 f,
-                "{:<14} {:>16} {:>12} {:>12} {:>12} {:>7.2} {:>7.2} {:>12} {:>12} {:>12} {:>10.2} {:>7.2}",
+                "{:<12} {:>15} {:>11} {:>11} {:>11} {:>9} {:>9} {:>10} {:>6.2} {:>6.2} {:>11} {:>11} {:>11} {:>11} {:>11} {:>9.2} {:>6.2}",
                 name,
                 gemm,
                 k.cycles,
-                k.load_cycles,
                 k.stream_cycles,
+                k.weight_stall_cycles,
+                k.input_stall_cycles,
+                k.output_stall_cycles,
+                k.load_cycles,
                 100.0 * k.utilisation(pes),
                 100.0 * k.mapping_efficiency(pes),
                 k.ifmap_reads,
                 k.filter_reads,
                 k.ofmap_writes,
+                k.dram_read_bytes,
+                k.dram_write_bytes,
                 self.seconds(k) * 1e6,
                 self.tops(k)
             )

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use backend_tpu_sim::topology::{LayerKind, parse_topology, read_topology};
-use backend_tpu_sim::{Dataflow, Gemm, InputType, TpuConfig, TpuError};
+use backend_tpu_sim::{Dataflow, Gemm, InputType, Timing, TpuConfig, TpuError};
 
 fn write(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tessera-tpu-files-{}", std::process::id()));
@@ -34,12 +34,17 @@ fn scalesim_configs_and_tessera_overrides_load() {
     );
     let c = TpuConfig::load(&cfg).unwrap();
     assert_eq!((c.name.as_str(), c.rows, c.cols, c.dataflow), ("ws32", 32, 8, Dataflow::OutputStationary));
-    assert_eq!((c.unified_buffer_bytes, c.accumulator_bytes), (128 * 1024, 32 * 1024));
+    assert_eq!((c.unified_buffer_bytes, c.accumulator_bytes, c.timing), (128 * 1024, 32 * 1024, Timing::ScaleSim));
 
-    let ours = write("ours.toml", "[tpu]\npreset = tpu-v1\nrows = 64\ninput = bf16\ndram_gb_per_s = 70\n");
+    let ours = write(
+        "ours.toml",
+        "[tpu]\npreset = tpu-v1\nrows = 64\ninput = bf16\ndram_gb_per_s = 70\nhost_gb_per_s = 7\ntiming = scalesim\n",
+    );
     let c = TpuConfig::load(&ours).unwrap();
-    assert_eq!((c.rows, c.cols, c.input), (64, 256, InputType::Bf16));
+    assert_eq!((c.rows, c.cols, c.input, c.timing), (64, 256, InputType::Bf16, Timing::ScaleSim));
     assert!((c.dram_bytes_per_cycle - 100.0).abs() < 1e-9, "70 GB/s at 700 MHz");
+    assert!((c.host_bytes_per_cycle - 10.0).abs() < 1e-9, "7 GB/s at 700 MHz");
+    assert_eq!(TpuConfig::preset("tpu-v1").unwrap().timing, Timing::Faithful);
 }
 
 #[test]
@@ -50,6 +55,11 @@ fn bad_configs_say_what_and_where() {
     assert!(err.to_string().contains("[tpu] rows") && err.to_string().contains("\"many\""), "{err}");
     let unknown = write("unknown.cfg", "[tpu]\npreset = tpu-v9\n");
     assert!(TpuConfig::load(&unknown).unwrap_err().to_string().contains("tpu-v9"));
+    let stalled = write("stalled.cfg", "[tpu]\ndram_gb_per_s = 0\n");
+    let err = TpuConfig::load(&stalled).unwrap_err().to_string();
+    assert!(err.contains("[tpu] dram_gb_per_s") && err.contains("not a positive bandwidth"), "{err}");
+    let timing = write("timing.cfg", "[tpu]\ntiming = exact\n");
+    assert!(TpuConfig::load(&timing).unwrap_err().to_string().contains("\"exact\" is not faithful or scalesim"));
     let missing = TpuConfig::load(Path::new("/nonexistent/chip.cfg")).unwrap_err();
     assert!(matches!(missing, TpuError::Io { .. }), "{missing}");
 }

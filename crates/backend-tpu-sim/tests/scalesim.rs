@@ -3,7 +3,7 @@
 //! SCALE-Sim's total cycles and SRAM read and write counts exactly. The numbers in
 //! `fixtures/scalesim_grid.csv` were recorded by `fixtures/run_scalesim.py` (SCALE-Sim 3.0.0).
 
-use backend_tpu_sim::{ConvLayer, Counts, Dataflow, FoldPlan, Gemm, analytic, stepped};
+use backend_tpu_sim::{ConvLayer, Counts, Dataflow, FoldPlan, Gemm, Timing, TpuConfig, analytic, simulate, stepped};
 
 struct Case {
     name: String,
@@ -71,5 +71,17 @@ fn the_stepped_array_agrees_with_scalesim_on_every_case() {
         let rhs: Vec<f32> = (0..g.k * g.n).map(|i| (i % 5) as f32 - 2.0).collect();
         let (_, counts) = stepped::run::<f32>(&case.plan, &lhs, &rhs);
         check(&case, &counts, "stepped array");
+    }
+}
+
+#[test]
+fn a_chip_in_scalesim_timing_agrees_with_scalesim_on_every_case() {
+    for case in cases() {
+        let p = case.plan;
+        let mut config = TpuConfig::preset("tpu-v1").unwrap();
+        (config.rows, config.cols, config.dataflow, config.timing) = (p.rows, p.cols, p.dataflow, Timing::ScaleSim);
+        let run = simulate::fast(&config, p.gemm);
+        assert_eq!((run.passes.len(), run.schedule), (1, None));
+        check(&case, &run.counts, "scalesim timing");
     }
 }

@@ -80,11 +80,14 @@ fn devices_lists_the_cpu_and_the_gpu_adapter_or_why_not() {
 
 #[test]
 fn tpu_sim_reports_cycles_and_checks_the_stepped_array() {
-    let (ok, out) = tessera(&["tpu-sim", "--gemm", "20,10,12", "--array", "8x8", "--dataflow", "ws", "--stepped"]);
+    let scalesim = ["tpu-sim", "--gemm", "20,10,12", "--array", "8x8", "--dataflow", "ws", "--timing", "scalesim"];
+    let (ok, out) = tessera(&[&scalesim[..], &["--stepped"]].concat());
     assert!(ok, "{out}");
     // SCALE-Sim reports 167 (the last cycle's index) for this case.
     assert!(out.lines().any(|l| l.starts_with("gemm1") && l.contains(" 168 ")), "{out}");
-    assert!(out.contains("stepped array agrees with the fast mode (168 cycles)"), "{out}");
+    assert!(out.contains("agree with the fast mode (168 cycles)"), "{out}");
+    let (ok, out) = tessera(&["tpu-sim", "--gemm", "200,512,512", "--stepped"]);
+    assert!(ok && out.contains("Faithful timing") && out.contains("agree with the fast mode"), "{out}");
     let (ok, out) = tessera(&["tpu-sim", "--topology", "/nonexistent/layers.csv"]);
     assert!(!ok && out.contains("cannot read /nonexistent/layers.csv"), "{out}");
 }

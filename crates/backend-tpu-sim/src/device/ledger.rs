@@ -52,8 +52,20 @@ impl fmt::Display for Ledger {
         let a = &self.array;
         write!(
             f,
-            "array: {} folds, {} load + {} stream cycles, {} useful MACs, {} ifmap / {} filter reads, {} ofmap writes",
-            a.folds, a.load_cycles, a.stream_cycles, a.useful_macs, a.ifmap_reads, a.filter_reads, a.ofmap_writes
+            "array: {} folds, {} stream + {} stall cycles ({} weights, {} inputs, {} outputs), {} useful MACs, \
+             {} ifmap / {} filter reads, {} ofmap writes, {} DRAM bytes read, {} written",
+            a.folds,
+            a.stream_cycles,
+            a.stall_cycles(),
+            a.weight_stall_cycles,
+            a.input_stall_cycles,
+            a.output_stall_cycles,
+            a.useful_macs,
+            a.ifmap_reads,
+            a.filter_reads,
+            a.ofmap_writes,
+            a.dram_read_bytes,
+            a.dram_write_bytes
         )
     }
 }
