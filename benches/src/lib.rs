@@ -21,10 +21,13 @@ pub fn bench_threads() -> usize {
     std::env::var("TESSERA_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&t| t > 0).unwrap_or(1)
 }
 
-/// Sizes rayon's global pool to [`bench_threads`] (once per process) and returns the count.
+/// Sizes rayon's global pool to [`bench_threads`] (once per process), tunes the allocator as
+/// the `tessera` binary does ([`backend_cpu::keep_freed_memory`]) and returns the count.
 /// Benches then run on the calling thread with no per-iteration hand-off; Tessera's kernels
 /// use `rayon::current_num_threads()` threads, so 1 means fully serial.
 pub fn init_threads() -> usize {
+    // The allocator setting the `tessera` binary runs with, so benches measure what users run.
+    backend_cpu::keep_freed_memory();
     let threads = bench_threads();
     // An error means the pool was already built by an earlier bench in this process.
     let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();

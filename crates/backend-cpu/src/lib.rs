@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+mod allocator;
 mod conv;
 mod elementwise;
 mod fast_math;
@@ -35,6 +36,7 @@ mod window;
 
 use std::sync::{Arc, OnceLock};
 
+pub use allocator::keep_freed_memory;
 pub use storage::CpuStorage;
 use tensor_core::device::defaults;
 use tensor_core::{

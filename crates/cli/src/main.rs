@@ -122,6 +122,8 @@ enum InspectCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Training frees and reallocates the same large tensors every step: keep them for reuse.
+    backend_cpu::keep_freed_memory();
     let result = match cli.command {
         Command::Demo { device } => demo::run(device),
         Command::Devices => devices::list(),
