@@ -40,9 +40,7 @@ pub fn schedule(work: &[FoldWork], pipeline: &Pipeline) -> Schedule {
         t.stream = (start, start + w.temporal);
         t.drained = t.stream.1 + w.drain;
         t.stalls = attribute(idle_from, start, weights_ready, inputs_ready);
-        stalls.weights += t.stalls.weights;
-        stalls.inputs += t.stalls.inputs;
-        stalls.outputs += t.stalls.outputs;
+        stalls += t.stalls;
         streamed += w.temporal;
         let closes_group = work.get(f + 1).is_none_or(|next| next.group != w.group);
         if closes_group {

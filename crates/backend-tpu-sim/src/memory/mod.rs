@@ -99,6 +99,14 @@ impl Stalls {
     }
 }
 
+impl std::ops::AddAssign for Stalls {
+    fn add_assign(&mut self, o: Stalls) {
+        self.weights += o.weights;
+        self.inputs += o.inputs;
+        self.outputs += o.outputs;
+    }
+}
+
 /// When each fold's work happened: half-open cycle intervals `[start, end)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FoldTimes {

@@ -213,9 +213,7 @@ pub fn schedule(work: &[FoldWork], pipeline: &Pipeline) -> Schedule {
         cycle = next;
     }
     for times in &t {
-        stalls.weights += times.stalls.weights;
-        stalls.inputs += times.stalls.inputs;
-        stalls.outputs += times.stalls.outputs;
+        stalls += times.stalls;
     }
     Schedule { folds: t, cycles: outputs[groups - 1].1, outputs, stream_cycles, stalls }
 }
