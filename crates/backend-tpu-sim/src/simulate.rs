@@ -131,6 +131,23 @@ pub fn work(config: &TpuConfig, gemm: Gemm, passes: &[Pass]) -> Vec<FoldWork> {
     work
 }
 
+/// The run of `plan` from its passes' summed PE-level `counts`: as they are in SCALE-Sim's
+/// timing, or timed by `schedule` (fast or stepped) over the memory path in the faithful one.
+fn finish(
+    config: &TpuConfig,
+    plan: FoldPlan,
+    passes: Vec<Pass>,
+    counts: Counts,
+    schedule: fn(&[FoldWork], &Pipeline) -> Schedule,
+) -> LayerRun {
+    if config.timing == Timing::ScaleSim {
+        return LayerRun { plan, passes, counts, schedule: None };
+    }
+    let work = work(config, plan.gemm, &passes);
+    let schedule = schedule(&work, &pipeline(config));
+    LayerRun { plan, passes, counts: timed(counts, config, &work, &schedule), schedule: Some(schedule) }
+}
+
 /// Fills the timing fields of `counts` from a faithful `schedule` of `work`.
 fn timed(mut counts: Counts, config: &TpuConfig, work: &[FoldWork], schedule: &Schedule) -> Counts {
     counts.cycles = schedule.cycles;
@@ -157,12 +174,7 @@ pub fn fast(config: &TpuConfig, gemm: Gemm) -> LayerRun {
     for pass in &passes {
         counts += analytic::counts(&pass.plan);
     }
-    if config.timing == Timing::ScaleSim {
-        return LayerRun { plan, passes, counts, schedule: None };
-    }
-    let work = work(config, gemm, &passes);
-    let schedule = memory::fast::schedule(&work, &pipeline(config));
-    LayerRun { plan, passes, counts: timed(counts, config, &work, &schedule), schedule: Some(schedule) }
+    finish(config, plan, passes, counts, memory::fast::schedule)
 }
 
 /// `lhs [m, k] x rhs [k, n]` on `config` with every PE and the memory path stepped cycle by
@@ -200,10 +212,5 @@ pub fn stepped<A: Accumulator>(config: &TpuConfig, gemm: Gemm, lhs: &[f32], rhs:
         }
         counts += part_counts;
     }
-    if config.timing == Timing::ScaleSim {
-        return (out, LayerRun { plan, passes, counts, schedule: None });
-    }
-    let work = work(config, gemm, &passes);
-    let schedule = memory::stepped::schedule(&work, &pipeline(config));
-    (out, LayerRun { plan, passes, counts: timed(counts, config, &work, &schedule), schedule: Some(schedule) })
+    (out, finish(config, plan, passes, counts, memory::stepped::schedule))
 }
