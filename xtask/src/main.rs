@@ -7,6 +7,7 @@
 mod bench;
 mod bench_gpu;
 mod bench_ngram;
+mod bench_peers;
 mod bench_tpu;
 mod bench_word2vec;
 
@@ -20,7 +21,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--only kernels|gpu|tpu|ngram|word2vec]"
+                "usage: cargo xtask <test|ci|bench> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|gpu|tpu|ngram|word2vec]"
             );
             return ExitCode::from(2);
         }

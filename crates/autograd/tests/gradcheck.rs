@@ -200,6 +200,12 @@ fn shared_weight_over_steps() {
         h.square()?.sum_all()
     };
     check("shared weight", f, vec![input(&[2, 3], 32), input(&[3, 3], 33).affine(0.5, 0.0), input(&[3], 34)]);
+    // 64 units: both W and Wᵀ are laid out as column panels for the steps' thin products.
+    check(
+        "shared weight, panels",
+        f,
+        vec![input(&[2, 64], 35), input(&[64, 64], 36).affine(0.05, 0.0), input(&[64], 37)],
+    );
 }
 
 /// A shape and a second shape that broadcasts against it (some axes set to 1, leading axes

@@ -12,7 +12,8 @@ const ROUND: f32 = 12_582_912.0;
 /// 2^n for `n` in the normal exponent range (-126..=127).
 #[inline(always)]
 fn pow2(n: i32) -> f32 {
-    f32::from_bits(((n + 127) << 23) as u32)
+    // Wrapping: a NaN input leaves `n` meaningless, and the NaN carries through anyway.
+    f32::from_bits((n.wrapping_add(127) << 23) as u32)
 }
 
 /// e^x. The scale 2^n is applied as two halves, so results that overflow to infinity or round
@@ -20,7 +21,8 @@ fn pow2(n: i32) -> f32 {
 #[inline(always)]
 pub(crate) fn exp(x: f32) -> f32 {
     let clamped = x.clamp(-104.0, 89.0);
-    let n = (clamped * LOG2E + ROUND) - ROUND;
+    let shifted = clamped * LOG2E + ROUND;
+    let n = shifted - ROUND;
     let r = clamped - n * LN2_HI - n * LN2_LO;
     let p = 1.987_569_1e-4f32;
     let p = p * r + 1.398_2e-3;
@@ -29,9 +31,11 @@ pub(crate) fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 0.5;
     let y = p * r * r + r + 1.0;
-    let n = n as i32;
+    // The rounded integer sits in the low mantissa bits of `shifted` (an exponent of 23): read
+    // it from there, as `n as i32` would saturate element by element and stop vectorisation.
+    let n = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let half = n >> 1;
-    y * pow2(half) * pow2(n - half)
+    y * pow2(half) * pow2(n.wrapping_sub(half))
 }
 
 /// 1 / (1 + e^-x), as `e^x / (1 + e^x)` for negative x so tiny results keep their precision.

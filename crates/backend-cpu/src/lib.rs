@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod allocator;
+mod cells;
 mod conv;
 mod elementwise;
 mod fast_math;
@@ -235,5 +236,19 @@ impl Device for CpuDevice {
         plan: &ConvPlan,
     ) -> Result<Storage> {
         conv::conv2d_weight_grad(x, lx, grad, lg, spec, plan)
+    }
+
+    fn lstm_cell(&self, gates: (&Storage, &Layout), c: (&Storage, &Layout)) -> Result<Storage> {
+        cells::lstm_cell(gates, c)
+    }
+
+    fn lstm_cell_backward(
+        &self,
+        gates: (&Storage, &Layout),
+        c: (&Storage, &Layout),
+        state: (&Storage, &Layout),
+        grad: (&Storage, &Layout),
+    ) -> Result<Storage> {
+        cells::lstm_cell_backward(gates, c, state, grad)
     }
 }

@@ -11,13 +11,16 @@
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    __m512, _MM_HINT_T0, _mm_prefetch, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps,
+    _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
 /// Output rows per register block.
 const ROWS: usize = 8;
 /// Output columns per register block (two AVX-512 vectors).
 const COLS: usize = 32;
+/// How many rows of `B`'s panel ahead of the current one are prefetched.
+const PREFETCH_ROWS: usize = 8;
 
 /// A strided read-only view of `A`: element `(i, p)` is `data[i * row_stride + p * col_stride]`.
 #[derive(Clone, Copy)]
@@ -126,6 +129,11 @@ unsafe fn block<const R: usize>((a, a_rs, a_cs, panel, panel_stride, k, c, ldc, 
         // SAFETY (whole block): the caller guarantees R rows of A, k rows of the panel and R
         // rows of `width` columns of C.
         let row = unsafe { panel.add(p * panel_stride) };
+        // Rows of a wide `B` sit pages apart, where the hardware prefetcher does not follow:
+        // fetch a few rows ahead (a prefetch never faults, so past the end is harmless).
+        let ahead = panel.wrapping_add((p + PREFETCH_ROWS) * panel_stride);
+        _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16) as *const i8);
         let (b0, b1) = unsafe { (_mm512_loadu_ps(row), _mm512_loadu_ps(row.add(16))) };
         for (r, out) in acc.iter_mut().enumerate() {
             let scalar = _mm512_set1_ps(unsafe { *a.add(r * a_rs + p * a_cs) });

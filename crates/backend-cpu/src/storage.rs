@@ -119,6 +119,12 @@ pub(crate) fn gather_view<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
                     }
                 }
             }
+        } else if col_stride == 1 {
+            // Rows of a narrowed view: each is one contiguous run.
+            for r in 0..rows {
+                let row_base = (base + r as isize * row_stride) as usize;
+                out.extend_from_slice(&data[row_base..row_base + cols]);
+            }
         } else {
             for r in 0..rows {
                 let row_base = base + r as isize * row_stride;

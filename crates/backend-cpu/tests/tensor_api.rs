@@ -82,3 +82,26 @@ fn accuracy_counts_argmax_hits() {
     let labels = Tensor::from_vec(vec![1i64, 0, 0], [3], &device).unwrap();
     assert!((logits.try_accuracy(&labels).unwrap() - 2.0 / 3.0).abs() < 1e-12);
 }
+
+#[test]
+fn lstm_cell_names_the_shapes_it_expected() {
+    let device = CpuDevice::shared();
+    let c = Tensor::zeros([20, 256], DType::F32, &device).unwrap();
+    let gates = Tensor::zeros([20, 1000], DType::F32, &device).unwrap();
+    let err = gates.try_lstm_cell(&c).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "lstm_cell: shapes do not match: lhs [20, 256] vs rhs [20, 1000] (expected a tensor of shape [20, 1024])"
+    );
+    let gates = Tensor::zeros([20, 1024], DType::F32, &device).unwrap();
+    let state = gates.try_lstm_cell(&c).unwrap();
+    assert_eq!(state.dims(), &[20, 512]);
+    let wrong_grad = Tensor::zeros([20, 256], DType::F32, &device).unwrap();
+    assert!(matches!(
+        gates.try_lstm_cell_backward(&c, &state, &wrong_grad),
+        Err(TensorError::ShapeMismatch { op: "lstm_cell_backward", .. })
+    ));
+    assert_eq!(gates.try_lstm_cell_backward(&c, &state, &state).unwrap().dims(), &[20, 1280]);
+    let f64_state = Tensor::zeros([20, 256], DType::F64, &device).unwrap();
+    assert!(matches!(gates.try_lstm_cell(&f64_state), Err(TensorError::DTypeMismatch { .. })));
+}

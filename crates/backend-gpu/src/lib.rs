@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+mod cells;
 mod context;
 mod elementwise;
 mod indexing;
@@ -346,5 +347,19 @@ impl Device for GpuDevice {
         plan: &ConvPlan,
     ) -> Result<Storage> {
         self.conv2d_weight_grad_op((x, x_layout), (grad, grad_layout), spec, plan)
+    }
+
+    fn lstm_cell(&self, gates: (&Storage, &Layout), c: (&Storage, &Layout)) -> Result<Storage> {
+        self.lstm_cell_op(gates, c)
+    }
+
+    fn lstm_cell_backward(
+        &self,
+        gates: (&Storage, &Layout),
+        c: (&Storage, &Layout),
+        state: (&Storage, &Layout),
+        grad: (&Storage, &Layout),
+    ) -> Result<Storage> {
+        self.lstm_cell_backward_op(gates, c, state, grad)
     }
 }

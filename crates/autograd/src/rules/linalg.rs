@@ -2,6 +2,7 @@
 
 use tensor_core::{Result, Tensor};
 
+use super::panelled::Panelled;
 use super::sum_to;
 use crate::Var;
 
@@ -57,8 +58,10 @@ impl Var {
 /// weight (after every step, by topological order).
 pub struct SharedWeight {
     proxy: Var,
-    weight: Tensor,
-    weight_t: Tensor,
+    /// `W` for the input gradients (`g · W`), laid out for thin products.
+    weight: std::sync::Arc<Panelled>,
+    /// `Wᵀ` for the steps' products (`x · Wᵀ`), laid out for thin products.
+    weight_t: Panelled,
     stash: Stash,
 }
 
@@ -69,7 +72,7 @@ impl SharedWeight {
     /// Prepares `weight` (`[out, in]`) for use at many steps.
     pub fn new(weight: &Var) -> Result<Self> {
         let value = weight.value();
-        let weight_t = value.try_transpose(0, 1)?.try_contiguous()?;
+        let weight_t = Panelled::new(&value.try_transpose(0, 1)?)?;
         let stash: Stash = Default::default();
         let taken = stash.clone();
         let proxy = Var::from_op(value.clone(), &[weight], move |_| {
@@ -82,30 +85,30 @@ impl SharedWeight {
             let (g, x) = (Tensor::try_cat(&grads, 0)?, Tensor::try_cat(&inputs, 0)?);
             Ok(vec![Some(g.try_transpose(0, 1)?.try_matmul(&x)?)])
         });
-        Ok(SharedWeight { proxy, weight: value, weight_t, stash })
+        Ok(SharedWeight { proxy, weight: std::sync::Arc::new(Panelled::new(&value)?), weight_t, stash })
     }
 
     /// `x · Wᵀ + bias` for one step, `x` = `[N, in]`.
     pub fn apply(&self, x: &Var, bias: Option<&Var>) -> Result<Var> {
         let xv = x.value();
-        let mut y = xv.try_matmul(&self.weight_t)?;
+        let mut y = self.weight_t.product(&xv)?;
         if let Some(b) = bias {
             y = y.try_add(&b.value())?;
         }
         let (w, stash) = (self.weight.clone(), self.stash.clone());
+        let weight = self.proxy.value();
+        let (dtype, device, shape) = (weight.dtype(), weight.device().clone(), weight.shape().clone());
         let (need_x, need_w, has_bias) = (x.requires_grad(), self.proxy.requires_grad(), bias.is_some());
         let inputs: Vec<&Var> = [x, &self.proxy].into_iter().chain(bias).collect();
         Ok(Var::from_op(y, &inputs, move |grad| {
-            let gx = need_x.then(|| grad.try_matmul(&w)).transpose()?;
+            let gx = need_x.then(|| w.product(grad)).transpose()?;
             // The weight's gradient is formed by the proxy; the first step to get here hands it
             // a stand-in (a broadcast zero, no memory) so the engine runs the proxy's backward.
             let gw = if need_w {
                 let mut steps = stash.lock().unwrap_or_else(|p| p.into_inner());
                 let first = steps.is_empty();
                 steps.push((grad.clone(), xv));
-                first
-                    .then(|| Tensor::zeros([1, 1], w.dtype(), w.device())?.try_broadcast_to(w.shape().clone()))
-                    .transpose()?
+                first.then(|| Tensor::zeros([1, 1], dtype, &device)?.try_broadcast_to(shape.clone())).transpose()?
             } else {
                 None
             };

@@ -11,6 +11,7 @@
 //! report.assert_passed();
 //! ```
 
+mod cells;
 mod conv;
 mod elementwise;
 mod linalg;
@@ -141,6 +142,7 @@ pub fn run_with(device: &Arc<dyn Device>, dtype: DType, options: Options) -> Rep
     reduce::run(&mut suite);
     linalg::run(&mut suite);
     conv::run(&mut suite);
+    cells::run(&mut suite);
     Report {
         device: device.name(),
         dtype,

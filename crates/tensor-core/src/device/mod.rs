@@ -16,6 +16,7 @@
 //!   [`crate::TensorError::IndexOutOfRange`].
 //! - Work may run asynchronously; only [`Device::download`] and [`Device::sync`] wait for it.
 
+mod cell_defaults;
 mod conv_defaults;
 pub mod defaults;
 mod primitives_only;
@@ -61,11 +62,15 @@ pub enum Composite {
     Conv2dInputGrad,
     /// [`Device::conv2d_weight_grad`].
     Conv2dWeightGrad,
+    /// [`Device::lstm_cell`].
+    LstmCell,
+    /// [`Device::lstm_cell_backward`].
+    LstmCellBackward,
 }
 
 impl Composite {
     /// Every composite op.
-    pub const ALL: [Composite; 15] = [
+    pub const ALL: [Composite; 17] = [
         Composite::Full,
         Composite::Copy,
         Composite::AddScaled,
@@ -81,6 +86,8 @@ impl Composite {
         Composite::Conv2d,
         Composite::Conv2dInputGrad,
         Composite::Conv2dWeightGrad,
+        Composite::LstmCell,
+        Composite::LstmCellBackward,
     ];
 }
 
@@ -343,5 +350,29 @@ pub trait Device: Send + Sync + fmt::Debug {
         plan: &ConvPlan,
     ) -> Result<Storage> {
         conv_defaults::conv2d_weight_grad(self, x, x_layout, grad, grad_layout, spec, plan)
+    }
+
+    // ----- recurrent cells -------------------------------------------------------------------
+
+    /// Composite. One LSTM step. From the pre-activations `gates` = `[.., 4H]` (blocks `i, f,
+    /// g, o`, PyTorch's order) and the previous cell state `c` = `[.., H]`, returns `[.., 2H]`:
+    /// `h' = σ(o) ⊙ tanh(c')` then `c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)`. Default: the elementwise
+    /// primitives one op at a time.
+    fn lstm_cell(&self, gates: (&Storage, &Layout), c: (&Storage, &Layout)) -> Result<Storage> {
+        cell_defaults::lstm_cell(self, gates, c)
+    }
+
+    /// Composite. The backward of [`Device::lstm_cell`]: from the step's inputs `gates` and
+    /// `c`, its output `state` = `[.., 2H]` and the gradient `grad` = `[.., 2H]` of that output,
+    /// returns `[.., 5H]`: the gradient of `gates` (`4H`) then that of `c` (`H`). The gate
+    /// activations are recomputed from `gates` rather than stored.
+    fn lstm_cell_backward(
+        &self,
+        gates: (&Storage, &Layout),
+        c: (&Storage, &Layout),
+        state: (&Storage, &Layout),
+        grad: (&Storage, &Layout),
+    ) -> Result<Storage> {
+        cell_defaults::lstm_cell_backward(self, gates, c, state, grad)
     }
 }

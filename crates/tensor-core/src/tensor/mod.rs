@@ -3,6 +3,7 @@
 //! Every operation comes in two forms: `try_op` returns a [`Result`] for callers that can
 //! recover, `op` panics with the same message (shape mismatches are programming errors).
 
+mod cells;
 mod conv;
 mod elementwise;
 mod indexing;
