@@ -18,18 +18,24 @@ struct Sizes {
     sample_in: usize,
     /// Elements of one output sample, O·L.
     sample_out: usize,
-    /// Elements of one sample's columns, C·taps·L.
+    /// Elements of one sample's columns, C·taps rows of [`Sizes::row_stride`].
     sample_cols: usize,
+    /// Distance between rows of a sample's columns: the positions, padded when a row would
+    /// be a multiple of 1 KiB (rows a power of two apart share L1 sets and evict each other
+    /// while a product walks down a column panel).
+    row_stride: usize,
 }
 
 impl Sizes {
     fn new(plan: ConvPlan) -> Self {
         let positions = plan.positions();
+        let row_stride = if positions >= 256 && positions.is_multiple_of(256) { positions + 16 } else { positions };
         Sizes {
             plan,
             sample_in: plan.in_channels() * plan.input[0] * plan.input[1],
             sample_out: plan.out_channels() * positions,
-            sample_cols: plan.in_channels() * plan.taps * positions,
+            sample_cols: plan.in_channels() * plan.taps * row_stride,
+            row_stride,
         }
     }
 
@@ -43,10 +49,10 @@ impl Sizes {
 /// the same places for every sample, so a buffer zeroed once serves a whole batch.
 fn unfold_sample<F: Float>(x: &[F], cols: &mut [F], sizes: &Sizes, spec: &ConvSpec) {
     let planes = Plan::for_conv(&sizes.plan);
-    let block = sizes.plan.taps * sizes.plan.positions();
+    let block = sizes.plan.taps * sizes.row_stride;
     let plane = sizes.plan.input[0] * sizes.plan.input[1];
     for (c, dst) in cols.chunks_mut(block).enumerate() {
-        unfold_plane(&x[c * plane..][..plane], dst, &planes, &spec.window);
+        unfold_plane(&x[c * plane..][..plane], dst, sizes.row_stride, &planes, &spec.window);
     }
 }
 
@@ -128,8 +134,8 @@ fn forward<F: ConvElement>(x: &[F], w: &[F], bias: Option<&[F]>, sizes: &Sizes, 
                     [out_rows, positions, rows],
                     &w[g * out_rows * rows..],
                     [rows, 1],
-                    &cols[g * rows * positions..],
-                    positions,
+                    &cols[g * rows * sizes.row_stride..],
+                    sizes.row_stride,
                     &mut y[g * out_rows * positions..],
                     positions,
                     bias.is_some(),
@@ -144,26 +150,36 @@ fn input_grad<F: ConvElement>(grad: &[F], w: &[F], sizes: &Sizes, spec: &ConvSpe
     let (rows, out_rows, positions) = sizes.group_dims();
     let planes = Plan::for_conv(&sizes.plan);
     let plane = sizes.plan.input[0] * sizes.plan.input[1];
-    let block = sizes.plan.taps * positions;
+    let (ld, block) = (sizes.row_stride, sizes.plan.taps * sizes.row_stride);
     let mut dx = vec![<F as Float>::ZERO; sizes.plan.batch * sizes.sample_in];
+    let out_channels = sizes.plan.out_channels();
     dx.par_chunks_mut(sizes.sample_in.max(1)).zip(grad.par_chunks(sizes.sample_out.max(1))).for_each_init(
-        || vec![<F as Float>::ZERO; sizes.sample_cols],
-        |dcols, (dx, g)| {
+        || (vec![<F as Float>::ZERO; sizes.sample_cols], vec![<F as Float>::ZERO; out_channels * ld]),
+        |(dcols, padded), (dx, g)| {
+            // The output gradient's rows, copied `ld` apart like the columns' (see `row_stride`).
+            let g = if ld == positions {
+                g
+            } else {
+                for (dst, src) in padded.chunks_mut(ld).zip(g.chunks(positions)) {
+                    dst[..positions].copy_from_slice(src);
+                }
+                &padded[..]
+            };
             for grp in 0..sizes.plan.groups {
                 // dcols[g] (rows x positions) = W[g]ᵀ (rows x out_rows) · grad[g] (out_rows x positions).
                 F::product(
                     [rows, positions, out_rows],
                     &w[grp * out_rows * rows..],
                     [1, rows],
-                    &g[grp * out_rows * positions..],
-                    positions,
-                    &mut dcols[grp * rows * positions..],
-                    positions,
+                    &g[grp * out_rows * ld..],
+                    ld,
+                    &mut dcols[grp * rows * ld..],
+                    ld,
                     false,
                 );
             }
             for (c, image) in dx.chunks_mut(plane).enumerate() {
-                fold_plane(&dcols[c * block..][..block], image, &planes, &spec.window);
+                fold_plane(&dcols[c * block..][..block], image, ld, &planes, &spec.window);
             }
         },
     );
@@ -202,8 +218,8 @@ fn weight_grad<F: ConvElement>(x: &[F], grad: &[F], sizes: &Sizes, spec: &ConvSp
                 // dWᵀ[g] (rows x out_rows) += cols[g] (rows x positions) · gradᵀ (positions x out_rows).
                 F::product(
                     [rows, out_rows, positions],
-                    &s.cols[grp * rows * positions..],
-                    [positions, 1],
+                    &s.cols[grp * rows * sizes.row_stride..],
+                    [sizes.row_stride, 1],
                     &s.grad_t,
                     out_rows,
                     &mut s.dw_t[grp * rows * out_rows..],

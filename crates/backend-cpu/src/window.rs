@@ -94,16 +94,16 @@ fn unfold_t<F: Float>(x: &[F], layout: &Layout, window: &Window2d, pad: f64) -> 
     }
     out.par_chunks_mut(block)
         .zip(input.par_chunks(plan.plane()))
-        .for_each(|(cols, plane)| unfold_plane(plane, cols, &plan, window));
+        .for_each(|(cols, plane)| unfold_plane(plane, cols, positions, &plan, window));
     Ok(out)
 }
 
-/// im2col of one input plane into its `[taps, positions]` block; padding entries are left as
-/// they are (the caller fills them).
-pub(crate) fn unfold_plane<F: Float>(plane: &[F], cols: &mut [F], plan: &Plan, window: &Window2d) {
-    let (positions, sx) = (plan.positions(), window.stride[1]);
+/// im2col of one input plane into its `[taps, positions]` block, whose rows start `row_stride`
+/// apart; padding entries are left as they are (the caller fills them).
+pub(crate) fn unfold_plane<F: Float>(plane: &[F], cols: &mut [F], row_stride: usize, plan: &Plan, window: &Window2d) {
+    let sx = window.stride[1];
     for_each_run(plan, window, |tap, at, from, run| {
-        let dst = &mut cols[tap * positions + at..][..run];
+        let dst = &mut cols[tap * row_stride + at..][..run];
         if sx == 1 {
             // A plain loop: runs are a row long, too short for a memcpy call to pay off.
             dst.iter_mut().zip(&plane[from..from + run]).for_each(|(d, &v)| *d = v);
@@ -113,11 +113,12 @@ pub(crate) fn unfold_plane<F: Float>(plane: &[F], cols: &mut [F], plan: &Plan, w
     });
 }
 
-/// col2im of one `[taps, positions]` block, added into its image plane.
-pub(crate) fn fold_plane<F: Float>(cols: &[F], image: &mut [F], plan: &Plan, window: &Window2d) {
-    let (positions, sx) = (plan.positions(), window.stride[1]);
+/// col2im of one `[taps, positions]` block (rows `row_stride` apart), added into its image
+/// plane.
+pub(crate) fn fold_plane<F: Float>(cols: &[F], image: &mut [F], row_stride: usize, plan: &Plan, window: &Window2d) {
+    let sx = window.stride[1];
     for_each_run(plan, window, |tap, at, to, run| {
-        let src = &cols[tap * positions + at..][..run];
+        let src = &cols[tap * row_stride + at..][..run];
         if sx == 1 {
             image[to..to + run].iter_mut().zip(src).for_each(|(d, &v)| *d = *d + v);
         } else {
@@ -138,7 +139,7 @@ fn fold_t<F: Float>(cols: &[F], layout: &Layout, window: &Window2d, output: [usi
     }
     out.par_chunks_mut(plan.plane())
         .zip(input.par_chunks(block))
-        .for_each(|(image, cols)| fold_plane(cols, image, &plan, window));
+        .for_each(|(image, cols)| fold_plane(cols, image, positions, &plan, window));
     Ok(out)
 }
 

@@ -52,6 +52,8 @@ pub(super) fn run(s: &mut Suite) {
         ([3, 4, 5, 5], 4, Window2d::new([2, 2]), 4),
         ([2, 3, 1, 11], 5, Window2d::new([1, 3]).padding([0, 1]).stride([1, 2]), 1),
         ([0, 2, 4, 4], 2, Window2d::new([2, 2]), 1),
+        // 256 output positions: the CPU pads rows of its per-sample columns here.
+        ([2, 4, 16, 16], 4, Window2d::new([3, 3]).padding([1, 1]), 2),
     ];
     for (dims, out, window, groups) in cases {
         let spec = ConvSpec::new(window, groups);
