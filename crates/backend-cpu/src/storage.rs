@@ -96,6 +96,10 @@ pub(crate) fn gather_view<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
         return data[start..start + layout.numel()].to_vec();
     }
     let (dims, strides) = (layout.dims(), layout.strides());
+    if strides.iter().all(|&s| s == 0) {
+        // One value broadcast everywhere (the gradient of a sum).
+        return vec![data[layout.offset()]; layout.numel()];
+    }
     let rank = dims.len();
     let mut out = Vec::with_capacity(layout.numel());
     // Odometer over all but the last two axes; the last two are copied as a matrix, in tiles
@@ -118,6 +122,12 @@ pub(crate) fn gather_view<T: Copy>(data: &[T], layout: &Layout) -> Vec<T> {
                         }
                     }
                 }
+            }
+        } else if col_stride == 0 {
+            // A broadcast row (a gradient of ones from a sum, a bias): one value repeated.
+            for r in 0..rows {
+                let value = data[(base + r as isize * row_stride) as usize];
+                out.resize(out.len() + cols, value);
             }
         } else if col_stride == 1 {
             // Rows of a narrowed view: each is one contiguous run.
