@@ -94,6 +94,9 @@ fn backward_row<F: CellFloat>(z: &[F], c: &[F], state: &[F], grad: &[F], out: &m
 
 /// Runs `row(r, out_row)` for every row, across threads when the cell is large.
 fn for_rows<F: CellFloat>(out: &mut [F], width: usize, row: impl Fn(usize, &mut [F]) + Sync) {
+    if out.is_empty() {
+        return; // no rows, or zero hidden units
+    }
     if parallel(out.len()) {
         out.par_chunks_mut(width).enumerate().for_each(|(r, o)| row(r, o));
     } else {

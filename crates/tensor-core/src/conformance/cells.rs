@@ -9,7 +9,7 @@ use crate::Composite;
 use crate::conformance::reference::Ref;
 
 pub(crate) fn run(s: &mut Suite) {
-    for (lead, hidden) in [(&[1usize][..], 1usize), (&[3], 5), (&[20], 64), (&[2, 3], 4), (&[0], 4)] {
+    for (lead, hidden) in [(&[1usize][..], 1usize), (&[3], 5), (&[20], 64), (&[2, 3], 4), (&[0], 4), (&[2], 0)] {
         for view in [View::Contiguous, View::Transposed, View::Narrowed, View::Flipped, View::Broadcast] {
             let dims = |width: usize| [lead, &[width]].concat();
             if !view.applies(&dims(4 * hidden)) {
