@@ -154,7 +154,10 @@ fn input_grad<F: ConvElement>(grad: &[F], w: &[F], sizes: &Sizes, spec: &ConvSpe
     let mut dx = vec![<F as Float>::ZERO; sizes.plan.batch * sizes.sample_in];
     let out_channels = sizes.plan.out_channels();
     dx.par_chunks_mut(sizes.sample_in.max(1)).zip(grad.par_chunks(sizes.sample_out.max(1))).for_each_init(
-        || (vec![<F as Float>::ZERO; sizes.sample_cols], vec![<F as Float>::ZERO; out_channels * ld]),
+        || {
+            let padded_len = if ld == positions { 0 } else { out_channels * ld };
+            (vec![<F as Float>::ZERO; sizes.sample_cols], vec![<F as Float>::ZERO; padded_len])
+        },
         |(dcols, padded), (dx, g)| {
             // The output gradient's rows, copied `ld` apart like the columns' (see `row_stride`).
             let g = if ld == positions {

@@ -59,7 +59,7 @@ impl Var {
 pub struct SharedWeight {
     proxy: Var,
     /// `W` for the input gradients (`g · W`), laid out for thin products.
-    weight: std::sync::Arc<Panelled>,
+    weight: Panelled,
     /// `Wᵀ` for the steps' products (`x · Wᵀ`), laid out for thin products.
     weight_t: Panelled,
     stash: Stash,
@@ -85,7 +85,7 @@ impl SharedWeight {
             let (g, x) = (Tensor::try_cat(&grads, 0)?, Tensor::try_cat(&inputs, 0)?);
             Ok(vec![Some(g.try_transpose(0, 1)?.try_matmul(&x)?)])
         });
-        Ok(SharedWeight { proxy, weight: std::sync::Arc::new(Panelled::new(&value)?), weight_t, stash })
+        Ok(SharedWeight { proxy, weight: Panelled::new(&value)?, weight_t, stash })
     }
 
     /// `x · Wᵀ + bias` for one step, `x` = `[N, in]`.

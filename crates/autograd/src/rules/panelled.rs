@@ -15,6 +15,7 @@ const PANEL: usize = 32;
 
 /// `B` (`[k, n]`) as panels when `n` is a multiple of [`PANEL`] larger than one panel, or as
 /// it is.
+#[derive(Clone)]
 pub(crate) enum Panelled {
     /// `[n / PANEL, k, PANEL]`, contiguous.
     Panels { panels: Tensor, n: usize },

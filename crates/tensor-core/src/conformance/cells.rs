@@ -56,55 +56,55 @@ fn gates_at(z: &Ref, r: usize, hidden: usize, j: usize) -> [f64; 4] {
     [sigmoid(at(0)), sigmoid(at(1)), at(2).tanh(), sigmoid(at(3))]
 }
 
-/// `[h' | c']` per row, and the magnitude of the terms behind each output.
-fn forward(z: &Ref, c: &Ref, hidden: usize) -> (Ref, Vec<f64>) {
+/// An output of `blocks` blocks of `H` per row: `unit(r, j)` gives the (value, magnitude of
+/// the terms behind it) of unit `j` of row `r` in each block.
+fn per_unit<const BLOCKS: usize>(
+    c: &Ref,
+    hidden: usize,
+    unit: impl Fn(usize, usize) -> [(f64, f64); BLOCKS],
+) -> (Ref, Vec<f64>) {
     let rows = c.data.len() / hidden.max(1);
     let mut dims = c.dims.clone();
-    *dims.last_mut().expect("rank >= 1") = 2 * hidden;
-    let mut out = vec![0.0; rows * 2 * hidden];
-    let mut magnitude = vec![0.0; rows * 2 * hidden];
+    *dims.last_mut().expect("rank >= 1") = BLOCKS * hidden;
+    let mut out = vec![0.0; rows * BLOCKS * hidden];
+    let mut magnitude = vec![0.0; rows * BLOCKS * hidden];
     for r in 0..rows {
         for j in 0..hidden {
-            let [i, f, g, o] = gates_at(z, r, hidden, j);
-            let c_prev = c.data[r * hidden + j];
-            let c_new = f * c_prev + i * g;
-            let c_scale = (f * c_prev).abs() + (i * g).abs();
-            out[r * 2 * hidden + j] = o * c_new.tanh();
-            magnitude[r * 2 * hidden + j] = o * c_scale;
-            out[r * 2 * hidden + hidden + j] = c_new;
-            magnitude[r * 2 * hidden + hidden + j] = c_scale;
+            for (k, (value, scale)) in unit(r, j).into_iter().enumerate() {
+                out[(r * BLOCKS + k) * hidden + j] = value;
+                magnitude[(r * BLOCKS + k) * hidden + j] = scale;
+            }
         }
     }
     (Ref { dims, data: out }, magnitude)
 }
 
+/// `[h' | c']` per row, and the magnitude of the terms behind each output.
+fn forward(z: &Ref, c: &Ref, hidden: usize) -> (Ref, Vec<f64>) {
+    per_unit(c, hidden, |r, j| {
+        let [i, f, g, o] = gates_at(z, r, hidden, j);
+        let c_prev = c.data[r * hidden + j];
+        let c_new = f * c_prev + i * g;
+        let c_scale = (f * c_prev).abs() + (i * g).abs();
+        [(o * c_new.tanh(), o * c_scale), (c_new, c_scale)]
+    })
+}
+
 /// `[di | df | dg | do | dc]` per row, and the magnitude of the terms behind each output.
 fn backward(z: &Ref, c: &Ref, state: &Ref, grad: &Ref, hidden: usize) -> (Ref, Vec<f64>) {
-    let rows = c.data.len() / hidden.max(1);
-    let mut dims = c.dims.clone();
-    *dims.last_mut().expect("rank >= 1") = 5 * hidden;
-    let mut out = vec![0.0; rows * 5 * hidden];
-    let mut magnitude = vec![0.0; rows * 5 * hidden];
-    for r in 0..rows {
-        for j in 0..hidden {
-            let [i, f, g, o] = gates_at(z, r, hidden, j);
-            let c_prev = c.data[r * hidden + j];
-            let tanh_c = state.data[r * 2 * hidden + hidden + j].tanh();
-            let (dh, dc_out) = (grad.data[r * 2 * hidden + j], grad.data[r * 2 * hidden + hidden + j]);
-            let dc = dc_out + dh * o * (1.0 - tanh_c * tanh_c);
-            let dc_scale = dc_out.abs() + (dh * o).abs() * (1.0 + tanh_c * tanh_c);
-            let values = [
-                (dc * g * i * (1.0 - i), dc_scale * (g * i).abs()),
-                (dc * c_prev * f * (1.0 - f), dc_scale * (c_prev * f).abs()),
-                (dc * i * (1.0 - g * g), dc_scale * i * (1.0 + g * g)),
-                (dh * tanh_c * o * (1.0 - o), (dh * tanh_c * o).abs()),
-                (dc * f, dc_scale * f),
-            ];
-            for (k, (value, scale)) in values.into_iter().enumerate() {
-                out[r * 5 * hidden + k * hidden + j] = value;
-                magnitude[r * 5 * hidden + k * hidden + j] = scale;
-            }
-        }
-    }
-    (Ref { dims, data: out }, magnitude)
+    per_unit(c, hidden, |r, j| {
+        let [i, f, g, o] = gates_at(z, r, hidden, j);
+        let c_prev = c.data[r * hidden + j];
+        let tanh_c = state.data[r * 2 * hidden + hidden + j].tanh();
+        let (dh, dc_out) = (grad.data[r * 2 * hidden + j], grad.data[r * 2 * hidden + hidden + j]);
+        let dc = dc_out + dh * o * (1.0 - tanh_c * tanh_c);
+        let dc_scale = dc_out.abs() + (dh * o).abs() * (1.0 + tanh_c * tanh_c);
+        [
+            (dc * g * i * (1.0 - i), dc_scale * (g * i).abs()),
+            (dc * c_prev * f * (1.0 - f), dc_scale * (c_prev * f).abs()),
+            (dc * i * (1.0 - g * g), dc_scale * i * (1.0 + g * g)),
+            (dh * tanh_c * o * (1.0 - o), (dh * tanh_c * o).abs()),
+            (dc * f, dc_scale * f),
+        ]
+    })
 }
