@@ -1,11 +1,14 @@
-//! Convolution one sample at a time: each sample's im2col block (C·kh·kw x OH·OW) is built in a
-//! per-thread buffer that stays in cache and is multiplied right away, instead of materialising
-//! the whole batch's columns (the default body's memory traffic dominated its run time).
-//! Samples run in parallel; the weight gradient sums per-thread partial products.
+//! Convolution one sample at a time. Stride-1 f32 convolutions wide enough to fill the
+//! kernel's register blocks read the padded image directly ([`crate::direct_conv`]); the rest
+//! build each sample's im2col block (C·kh·kw x OH·OW) in a per-thread buffer that stays in
+//! cache and multiply it right away, instead of materialising the whole batch's columns (the
+//! default body's memory traffic dominated its run time). Samples run in parallel; the weight
+//! gradient sums per-thread partial products.
 
 use rayon::prelude::*;
 use tensor_core::{ConvPlan, ConvSpec, Float, HostBuffer, Layout, Result, Storage, TensorError};
 
+use crate::direct_conv::Direct;
 use crate::matmul::{GemmElement, Matrix, gemm_raw};
 use crate::small_gemm;
 use crate::storage::{contiguous, cpu, floats_only, wrap};
@@ -84,8 +87,14 @@ impl ConvElement for f32 {
         ldc: usize,
         accumulate: bool,
     ) {
-        let lhs = small_gemm::Lhs { data: a, row_stride: rs, col_stride: cs };
-        small_gemm::gemm(dims, lhs, small_gemm::Rhs { data: b, row_stride: ldb }, c, ldc, accumulate);
+        small_gemm::gemm(
+            dims,
+            small_gemm::Lhs::strided(a, rs, cs),
+            small_gemm::Rhs::strided(b, ldb),
+            c,
+            ldc,
+            accumulate,
+        );
     }
 }
 
@@ -118,12 +127,7 @@ impl ConvElement for f64 {
 /// The output, each channel's plane starting at its bias (the products then accumulate).
 fn forward<F: ConvElement>(x: &[F], w: &[F], bias: Option<&[F]>, sizes: &Sizes, spec: &ConvSpec) -> Vec<F> {
     let (rows, out_rows, positions) = sizes.group_dims();
-    let mut out = vec![<F as Float>::ZERO; sizes.plan.batch * sizes.sample_out];
-    if let Some(bias) = bias {
-        for (plane, &b) in out.chunks_mut(positions.max(1)).zip(bias.iter().cycle()) {
-            plane.fill(b);
-        }
-    }
+    let mut out = biased_output(&sizes.plan, bias);
     out.par_chunks_mut(sizes.sample_out.max(1)).zip(x.par_chunks(sizes.sample_in.max(1))).for_each_init(
         || vec![<F as Float>::ZERO; sizes.sample_cols],
         |cols, (y, x)| {
@@ -144,6 +148,14 @@ fn forward<F: ConvElement>(x: &[F], w: &[F], bias: Option<&[F]>, sizes: &Sizes, 
         },
     );
     out
+}
+
+/// The f32 forward: direct where [`Direct`] applies, im2col otherwise.
+fn forward_f32(x: &[f32], w: &[f32], bias: Option<&[f32]>, sizes: &Sizes, spec: &ConvSpec) -> Vec<f32> {
+    match Direct::new(&sizes.plan, spec) {
+        Some(direct) => direct.forward(x, w, bias),
+        None => forward(x, w, bias, sizes, spec),
+    }
 }
 
 fn input_grad<F: ConvElement>(grad: &[F], w: &[F], sizes: &Sizes, spec: &ConvSpec) -> Vec<F> {
@@ -212,12 +224,7 @@ fn weight_grad<F: ConvElement>(x: &[F], grad: &[F], sizes: &Sizes, spec: &ConvSp
         .fold(scratch, |mut s, (x, g)| {
             unfold_sample(x, &mut s.cols, sizes, spec);
             for grp in 0..groups {
-                let g = &g[grp * out_rows * positions..][..out_rows * positions];
-                for (o, row) in g.chunks(positions).enumerate() {
-                    for (l, &v) in row.iter().enumerate() {
-                        s.grad_t[l * out_rows + o] = v;
-                    }
-                }
+                transpose_into(&g[grp * out_rows * positions..][..out_rows * positions], positions, &mut s.grad_t);
                 // dWᵀ[g] (rows x out_rows) += cols[g] (rows x positions) · gradᵀ (positions x out_rows).
                 F::product(
                     [rows, out_rows, positions],
@@ -236,12 +243,52 @@ fn weight_grad<F: ConvElement>(x: &[F], grad: &[F], sizes: &Sizes, spec: &ConvSp
             a.dw_t.iter_mut().zip(&b.dw_t).for_each(|(a, &b)| *a = *a + b);
             a
         });
-    // dW[g][o][r] = dWᵀ[g][r][o].
-    let mut dw = vec![<F as Float>::ZERO; groups * out_rows * rows];
-    for grp in 0..groups {
+    untranspose_weight_grad(&summed.dw_t, &sizes.plan)
+}
+
+/// A zero output of `plan`, each channel's plane filled with its bias if there is one (the
+/// products then accumulate onto it).
+pub(crate) fn biased_output<F: Float>(plan: &ConvPlan, bias: Option<&[F]>) -> Vec<F> {
+    let (positions, planes) = (plan.positions(), plan.batch * plan.out_channels());
+    match bias {
+        // Written once, not zeroed and then filled.
+        Some(bias) if !bias.is_empty() => {
+            let mut out = Vec::with_capacity(planes * positions);
+            for &b in bias.iter().cycle().take(planes) {
+                out.resize(out.len() + positions, b);
+            }
+            out
+        }
+        _ => vec![F::ZERO; planes * positions],
+    }
+}
+
+/// `dst[l * rows + r] = src[r * cols + l]`: a row-major `rows x cols` matrix (rows = `src.len() /
+/// cols`) transposed into `dst`, eight source rows at a time so each write is a short run.
+pub(crate) fn transpose_into<F: Float>(src: &[F], cols: usize, dst: &mut [F]) {
+    const BAND: usize = 8;
+    if cols == 0 {
+        return;
+    }
+    let rows = src.len() / cols;
+    for (r0, band) in (0..rows).step_by(BAND).zip(src.chunks(BAND * cols)) {
+        let height = band.len() / cols;
+        for (l, out) in dst.chunks_mut(rows).take(cols).enumerate() {
+            for (r, o) in out[r0..r0 + height].iter_mut().enumerate() {
+                *o = band[r * cols + l];
+            }
+        }
+    }
+}
+
+/// The weight gradient `[O, C/groups·taps]` from its per-group transposes `[rows, out_rows]`.
+pub(crate) fn untranspose_weight_grad<F: Float>(dw_t: &[F], plan: &ConvPlan) -> Vec<F> {
+    let (rows, out_rows) = (plan.group_rows(), plan.out_per_group);
+    let mut dw = vec![F::ZERO; plan.groups * out_rows * rows];
+    for grp in 0..plan.groups {
         for r in 0..rows {
             for o in 0..out_rows {
-                dw[(grp * out_rows + o) * rows + r] = summed.dw_t[(grp * rows + r) * out_rows + o];
+                dw[(grp * out_rows + o) * rows + r] = dw_t[(grp * rows + r) * out_rows + o];
             }
         }
     }
@@ -288,12 +335,12 @@ pub(crate) fn conv2d(
             "conv2d",
             (x, lx),
             (w, lw),
-            |x, w| forward(x, w, None, &sizes, spec),
+            |x, w| forward_f32(x, w, None, &sizes, spec),
             |x, w| forward(x, w, None, &sizes, spec),
         ),
         Some((HostBuffer::F32(b), lb)) => {
             let b = contiguous(b, lb);
-            with_pair("conv2d", (x, lx), (w, lw), |x, w| forward(x, w, Some(&b), &sizes, spec), |_, _| Vec::new())
+            with_pair("conv2d", (x, lx), (w, lw), |x, w| forward_f32(x, w, Some(&b), &sizes, spec), |_, _| Vec::new())
         }
         Some((HostBuffer::F64(b), lb)) => {
             let b = contiguous(b, lb);
@@ -316,7 +363,10 @@ pub(crate) fn conv2d_input_grad(
         "conv2d_input_grad",
         (grad, lg),
         (w, lw),
-        |g, w| input_grad(g, w, &sizes, spec),
+        |g, w| match Direct::new(plan, spec) {
+            Some(direct) => direct.input_grad(g, w),
+            None => input_grad(g, w, &sizes, spec),
+        },
         |g, w| input_grad(g, w, &sizes, spec),
     )
 }
@@ -334,7 +384,10 @@ pub(crate) fn conv2d_weight_grad(
         "conv2d_weight_grad",
         (x, lx),
         (grad, lg),
-        |x, g| weight_grad(x, g, &sizes, spec),
+        |x, g| match Direct::new(plan, spec) {
+            Some(direct) => direct.weight_grad(x, g),
+            None => weight_grad(x, g, &sizes, spec),
+        },
         |x, g| weight_grad(x, g, &sizes, spec),
     )
 }

@@ -26,6 +26,7 @@
 mod allocator;
 mod cells;
 mod conv;
+mod direct_conv;
 mod elementwise;
 mod fast_math;
 mod indexing;

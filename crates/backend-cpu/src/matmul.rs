@@ -127,12 +127,8 @@ fn thin_batched(a: &[f32], la: &Layout, b: &[f32], lb: &Layout) -> Option<Vec<f3
         return Some(out);
     }
     let product = |(dst, (&ao, &bo)): (&mut [f32], (&usize, &usize))| {
-        let lhs_view = crate::small_gemm::Lhs {
-            data: &a[ao..],
-            row_stride: lhs.row_stride as usize,
-            col_stride: lhs.col_stride as usize,
-        };
-        let rhs_view = crate::small_gemm::Rhs { data: &b[bo..], row_stride: rhs.row_stride as usize };
+        let lhs_view = crate::small_gemm::Lhs::strided(&a[ao..], lhs.row_stride as usize, lhs.col_stride as usize);
+        let rhs_view = crate::small_gemm::Rhs::strided(&b[bo..], rhs.row_stride as usize);
         crate::small_gemm::gemm([m, n, k], lhs_view, rhs_view, dst, n, false);
     };
     let pairs: Vec<(&usize, &usize)> = lhs.batch_offsets.iter().zip(&rhs.batch_offsets).collect();

@@ -22,9 +22,38 @@ fn fold_run<F: Float>(op: ReduceOp, run: &[F]) -> F {
     acc
 }
 
-/// Whether `axes` (sorted) are the trailing axes of a rank-`rank` tensor.
-fn is_suffix(axes: &[usize], rank: usize) -> bool {
-    axes.iter().enumerate().all(|(i, &a)| a == rank - axes.len() + i)
+/// How many of `axes` (sorted) lead from axis 0 and how many trail to the last axis, when
+/// those two runs are all of them (a reduction a contiguous layout folds without gathering).
+fn prefix_and_suffix(axes: &[usize], rank: usize) -> Option<(usize, usize)> {
+    let suffix = axes.iter().rev().enumerate().take_while(|&(i, &a)| a + 1 + i == rank).count();
+    let prefix = axes[..axes.len() - suffix].iter().enumerate().take_while(|&(i, &a)| a == i).count();
+    (prefix + suffix == axes.len()).then_some((prefix, suffix))
+}
+
+/// A reduction of contiguous `input` (`dims`) over its first `prefix` and last `suffix`
+/// axes: each trailing run folds to one value, then the leading blocks combine elementwise.
+fn reduce_prefix_suffix<F: Float>(
+    op: ReduceOp,
+    input: &[F],
+    dims: &[usize],
+    (prefix, suffix): (usize, usize),
+) -> Vec<F> {
+    let inner: usize = dims[dims.len() - suffix..].iter().product();
+    let outer: usize = dims[..prefix].iter().product();
+    let kept = input.len() / (inner * outer);
+    let folded: Vec<F> = if suffix == 0 {
+        input.to_vec()
+    } else if crate::elementwise::parallel(input.len()) && input.len() > inner {
+        input.par_chunks(inner).map(|run| fold_run(op, run)).collect()
+    } else {
+        input.chunks(inner).map(|run| fold_run(op, run)).collect()
+    };
+    let mut blocks = folded.chunks(kept);
+    let mut out = blocks.next().map(<[F]>::to_vec).unwrap_or_default();
+    for block in blocks {
+        out.iter_mut().zip(block).for_each(|(acc, &x)| *acc = op.combine(*acc, x));
+    }
+    out
 }
 
 /// Number of outputs of a reduction over `axes`.
@@ -45,18 +74,10 @@ fn reduce_float<F: Float + Default>(op: ReduceOp, data: &[F], layout: &Layout, a
     if layout.numel() == 0 {
         return vec![op.identity(); outputs(layout, axes)];
     }
-    if layout.is_contiguous() && is_suffix(axes, layout.rank()) {
-        let inner: usize = axes.iter().map(|&a| layout.dims()[a]).product();
-        let outer: usize = layout.dims()[..layout.rank() - axes.len()].iter().product();
-        if inner == 0 {
-            return vec![op.identity(); outer];
-        }
-        let input = contiguous(data, layout);
-        return if crate::elementwise::parallel(input.len()) && outer > 1 {
-            input.par_chunks(inner).map(|run| fold_run(op, run)).collect()
-        } else {
-            input.chunks(inner).map(|run| fold_run(op, run)).collect()
-        };
+    if layout.is_contiguous()
+        && let Some(split) = prefix_and_suffix(axes, layout.rank())
+    {
+        return reduce_prefix_suffix(op, &contiguous(data, layout), layout.dims(), split);
     }
     let mut current = owned(data, layout);
     for &axis in axes.iter().rev() {

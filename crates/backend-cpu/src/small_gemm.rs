@@ -6,13 +6,17 @@
 //! products (32 filters x 144 taps x 1024 positions) every `B` element is used only `m` times,
 //! and packing costs about as much as the arithmetic. Here a register block of 8 x 32 outputs
 //! (16 AVX-512 accumulators) reads each row of `B` straight from memory as two vectors and
-//! broadcasts `A`'s scalars, so nothing is copied. [`available`] says whether the CPU can run
-//! it; callers fall back to the `gemm` crate otherwise.
+//! broadcasts `A`'s scalars, so nothing is copied.
+//!
+//! Rows of either operand may sit at arbitrary offsets ([`Rows::At`]): a stride-1
+//! convolution reads its "im2col" rows straight out of the padded image that way, without
+//! building the columns. Ragged right edges use masked loads and stores. [`available`] says
+//! whether the CPU can run the kernel; callers fall back to the `gemm` crate otherwise.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m512, _MM_HINT_T0, _mm_prefetch, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps,
-    _mm512_setzero_ps, _mm512_storeu_ps,
+    __m512, __mmask16, _MM_HINT_T0, _mm_prefetch, _mm512_add_ps, _mm512_fmadd_ps, _mm512_mask_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
 };
 
 /// Output rows per register block.
@@ -22,19 +26,80 @@ const COLS: usize = 32;
 /// How many rows of `B`'s panel ahead of the current one are prefetched.
 const PREFETCH_ROWS: usize = 8;
 
-/// A strided read-only view of `A`: element `(i, p)` is `data[i * row_stride + p * col_stride]`.
+/// Row offsets for [`Rows::At`], with their maximum found once (the bounds check of every
+/// product reads it instead of scanning the table).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RowTable {
+    starts: Vec<usize>,
+    last: usize,
+}
+
+impl RowTable {
+    /// The table of `starts`.
+    pub(crate) fn new(starts: Vec<usize>) -> Self {
+        RowTable { last: starts.iter().copied().max().unwrap_or(0), starts }
+    }
+}
+
+/// Where the rows of an operand start in its slice.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Rows<'a> {
+    /// Row `i` starts at `i * stride`.
+    Strided(usize),
+    /// Row `i` starts at the table's entry `i`.
+    At(&'a RowTable),
+}
+
+impl Rows<'_> {
+    /// Where row `i` starts.
+    #[inline(always)]
+    fn start(self, i: usize) -> usize {
+        match self {
+            Rows::Strided(stride) => i * stride,
+            Rows::At(table) => table.starts[i],
+        }
+    }
+
+    /// A bound on the starts of the first `count` rows (`count` > 0); panics if a table is
+    /// shorter than `count`.
+    fn last_start(self, count: usize) -> usize {
+        match self {
+            Rows::Strided(stride) => (count - 1) * stride,
+            Rows::At(table) => {
+                assert!(table.starts.len() >= count, "a row table of {} for {count} rows", table.starts.len());
+                table.last
+            }
+        }
+    }
+}
+
+/// A read-only view of `A`: element `(i, p)` is `data[rows.start(i) + p * col_stride]`.
 #[derive(Clone, Copy)]
 pub(crate) struct Lhs<'a> {
     pub data: &'a [f32],
-    pub row_stride: usize,
+    pub rows: Rows<'a>,
     pub col_stride: usize,
 }
 
-/// `B` with contiguous rows: element `(p, j)` is `data[p * row_stride + j]`.
+/// `B` with contiguous rows: element `(p, j)` is `data[rows.start(p) + j]`.
 #[derive(Clone, Copy)]
 pub(crate) struct Rhs<'a> {
     pub data: &'a [f32],
-    pub row_stride: usize,
+    pub rows: Rows<'a>,
+}
+
+impl<'a> Lhs<'a> {
+    /// A row-major or transposed strided view: element `(i, p)` at `i * row_stride + p * col_stride`.
+    pub(crate) fn strided(data: &'a [f32], row_stride: usize, col_stride: usize) -> Self {
+        Lhs { data, rows: Rows::Strided(row_stride), col_stride }
+    }
+}
+
+impl<'a> Rhs<'a> {
+    /// Rows `row_stride` apart.
+    pub(crate) fn strided(data: &'a [f32], row_stride: usize) -> Self {
+        Rhs { data, rows: Rows::Strided(row_stride) }
+    }
 }
 
 /// Whether this CPU runs the kernel (it needs AVX-512F).
@@ -62,51 +127,102 @@ pub(crate) fn gemm([m, n, k]: [usize; 3], a: Lhs<'_>, b: Rhs<'_>, c: &mut [f32],
         }
         return;
     }
-    assert!(a.data.len() > (m - 1) * a.row_stride + (k - 1) * a.col_stride, "A is too short for {m}x{k}");
-    assert!(b.data.len() >= (k - 1) * b.row_stride + n, "B is too short for {k}x{n}");
+    assert!(a.data.len() > a.rows.last_start(m) + (k - 1) * a.col_stride, "A is too short for {m}x{k}");
+    assert!(b.data.len() >= b.rows.last_start(k) + n, "B is too short for {k}x{n}");
     assert!(available(), "the packing-free kernel needs AVX-512F");
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AVX-512F is present (asserted), and the assertions above keep every element the
     // blocks address inside `a`, `b` and `c`.
     unsafe {
-        gemm_avx512([m, n, k], a, b, c, ldc, accumulate)
+        match b.rows {
+            Rows::Strided(stride) => gemm_avx512([m, n, k], a, b.data, Stride(stride), c, ldc, accumulate),
+            Rows::At(table) => gemm_avx512([m, n, k], a, b.data, Table(table.starts.as_ptr()), c, ldc, accumulate),
+        }
     }
 }
 
-/// Walks `C` in 8 x 32 blocks; ragged right edges go through a zero-padded copy of `B`'s last
-/// columns, ragged bottom edges through one-row blocks.
+/// Where row `p` of `B` starts, resolved at compile time per kind so the inner loop has no
+/// branch.
+trait RowStart: Copy {
+    /// Whether the block prefetches rows ahead: worth it for rows pages apart, wasted issue
+    /// slots for a table's rows, which sit close together in a small padded image.
+    const PREFETCH: bool;
+
+    /// Offset of row `p`.
+    ///
+    /// # Safety
+    /// `p` must be a row of the operand (a table is read unchecked).
+    unsafe fn at(self, p: usize) -> usize;
+}
+
+/// Rows a fixed stride apart.
+#[derive(Clone, Copy)]
+struct Stride(usize);
+
+/// Rows at the offsets of a table.
+#[derive(Clone, Copy)]
+struct Table(*const usize);
+
+impl RowStart for Stride {
+    const PREFETCH: bool = true;
+    #[inline(always)]
+    unsafe fn at(self, p: usize) -> usize {
+        p * self.0
+    }
+}
+
+impl RowStart for Table {
+    const PREFETCH: bool = false;
+    #[inline(always)]
+    unsafe fn at(self, p: usize) -> usize {
+        // SAFETY: the caller passes a row of the table.
+        unsafe { *self.0.add(p) }
+    }
+}
+
+/// Walks `C` in 8 x 32 blocks; ragged right edges are masked, ragged bottom edges go through
+/// shorter blocks.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn gemm_avx512([m, n, k]: [usize; 3], a: Lhs<'_>, b: Rhs<'_>, c: &mut [f32], ldc: usize, accumulate: bool) {
-    let full_cols = n / COLS * COLS;
-    let tail = n - full_cols;
-    let mut padded = Vec::new();
-    if tail > 0 {
-        padded = vec![0.0f32; k * COLS];
-        for p in 0..k {
-            padded[p * COLS..p * COLS + tail].copy_from_slice(&b.data[p * b.row_stride + full_cols..][..tail]);
-        }
-    }
+unsafe fn gemm_avx512<B: RowStart>(
+    [m, n, k]: [usize; 3],
+    a: Lhs<'_>,
+    b: &[f32],
+    b_rows: B,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
     let mut j0 = 0;
     while j0 < n {
         let width = COLS.min(n - j0);
-        let (panel, panel_stride) =
-            if width == COLS { (b.data[j0..].as_ptr(), b.row_stride) } else { (padded.as_ptr(), COLS) };
         let mut i0 = 0;
         while i0 < m {
             // The tallest block that fits: fewer passes over B's panel for ragged row counts.
             let rows = [ROWS, 4, 2, 1].into_iter().find(|&r| i0 + r <= m).unwrap_or(1);
-            let a_block = a.data[i0 * a.row_stride..].as_ptr();
-            let c_block = c[i0 * ldc + j0..].as_mut_ptr();
-            let args = (a_block, a.row_stride, a.col_stride, panel, panel_stride, k, c_block, ldc, width, accumulate);
+            let mut a_rows = [std::ptr::null::<f32>(); ROWS];
+            for (r, row) in a_rows.iter_mut().enumerate().take(rows) {
+                *row = a.data[a.rows.start(i0 + r)..].as_ptr();
+            }
+            let block_args = Block {
+                a_rows,
+                a_col_stride: a.col_stride,
+                panel: b[j0..].as_ptr(),
+                b_rows,
+                k,
+                c: c[i0 * ldc + j0..].as_mut_ptr(),
+                ldc,
+                width,
+                accumulate,
+            };
             // SAFETY: rows i0..i0+rows of A and C and columns j0..j0+width of B and C are in
-            // bounds (checked by `gemm`); the padded panel holds k full rows of COLS.
+            // bounds (checked by `gemm`).
             unsafe {
                 match rows {
-                    ROWS => block::<ROWS>(args),
-                    4 => block::<4>(args),
-                    2 => block::<2>(args),
-                    _ => block::<1>(args),
+                    ROWS => block::<ROWS, B>(block_args),
+                    4 => block::<4, B>(block_args),
+                    2 => block::<2, B>(block_args),
+                    _ => block::<1, B>(block_args),
                 }
             }
             i0 += rows;
@@ -115,53 +231,70 @@ unsafe fn gemm_avx512([m, n, k]: [usize; 3], a: Lhs<'_>, b: Rhs<'_>, c: &mut [f3
     }
 }
 
-/// A block's operands: `A` (pointer, row and column stride), `B`'s panel (pointer, row
-/// stride), `k`, `C` (pointer, row stride), stored width, accumulate.
-type BlockArgs = (*const f32, usize, usize, *const f32, usize, usize, *mut f32, usize, usize, bool);
+/// One register block's operands.
+struct Block<B> {
+    /// Where the block's rows of `A` start (the first `R` are used).
+    a_rows: [*const f32; ROWS],
+    a_col_stride: usize,
+    /// `B` from the block's first column; row `p` starts at `b_rows.at(p)`.
+    panel: *const f32,
+    b_rows: B,
+    k: usize,
+    /// The block's top-left element of `C`, rows `ldc` apart.
+    c: *mut f32,
+    ldc: usize,
+    /// Columns stored (at most [`COLS`]); the rest are masked off.
+    width: usize,
+    accumulate: bool,
+}
 
-/// One `R x 32` block of `C`, of which the first `width` columns are stored.
+/// Lane masks of the two vectors covering the first `width` columns.
+#[inline(always)]
+fn masks(width: usize) -> [u16; 2] {
+    let lanes = |w: usize| if w >= 16 { u16::MAX } else { ((1u32 << w) - 1) as u16 };
+    [lanes(width), lanes(width.saturating_sub(16))]
+}
+
+/// One `R x 32` block of `C`, of which the first `width` columns are loaded and stored.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn block<const R: usize>((a, a_rs, a_cs, panel, panel_stride, k, c, ldc, width, accumulate): BlockArgs) {
+unsafe fn block<const R: usize, B: RowStart>(args: Block<B>) {
+    let Block { a_rows, a_col_stride, panel, b_rows, k, c, ldc, width, accumulate } = args;
+    let [lo, hi]: [__mmask16; 2] = masks(width);
     let mut acc: [[__m512; 2]; R] = [[_mm512_setzero_ps(); 2]; R];
     for p in 0..k {
         // SAFETY (whole block): the caller guarantees R rows of A, k rows of the panel and R
-        // rows of `width` columns of C.
-        let row = unsafe { panel.add(p * panel_stride) };
+        // rows of `width` columns of C; masked-off lanes are never read or written.
+        let row = unsafe { panel.add(b_rows.at(p)) };
         // Rows of a wide `B` sit pages apart, where the hardware prefetcher does not follow:
         // fetch a few rows ahead (a prefetch never faults, so past the end is harmless).
-        let ahead = panel.wrapping_add((p + PREFETCH_ROWS) * panel_stride);
-        _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
-        _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16) as *const i8);
-        let (b0, b1) = unsafe { (_mm512_loadu_ps(row), _mm512_loadu_ps(row.add(16))) };
+        if B::PREFETCH && p + PREFETCH_ROWS < k {
+            let ahead = panel.wrapping_add(unsafe { b_rows.at(p + PREFETCH_ROWS) });
+            _mm_prefetch::<_MM_HINT_T0>(ahead as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16) as *const i8);
+        }
+        let (b0, b1) = unsafe { (_mm512_maskz_loadu_ps(lo, row), _mm512_maskz_loadu_ps(hi, row.wrapping_add(16))) };
         for (r, out) in acc.iter_mut().enumerate() {
-            let scalar = _mm512_set1_ps(unsafe { *a.add(r * a_rs + p * a_cs) });
+            let scalar = _mm512_set1_ps(unsafe { *a_rows[r].add(p * a_col_stride) });
             out[0] = _mm512_fmadd_ps(scalar, b0, out[0]);
             out[1] = _mm512_fmadd_ps(scalar, b1, out[1]);
         }
     }
     for (r, out) in acc.iter().enumerate() {
         let dst = unsafe { c.add(r * ldc) };
-        if width == COLS {
-            unsafe {
-                let (lo, hi) = if accumulate {
-                    (_mm512_add_ps(out[0], _mm512_loadu_ps(dst)), _mm512_add_ps(out[1], _mm512_loadu_ps(dst.add(16))))
-                } else {
-                    (out[0], out[1])
-                };
-                _mm512_storeu_ps(dst, lo);
-                _mm512_storeu_ps(dst.add(16), hi);
-            }
-        } else {
-            let mut values = [0.0f32; COLS];
-            unsafe {
-                _mm512_storeu_ps(values.as_mut_ptr(), out[0]);
-                _mm512_storeu_ps(values.as_mut_ptr().add(16), out[1]);
-            }
-            for (j, v) in values[..width].iter().enumerate() {
-                unsafe { *dst.add(j) = if accumulate { *dst.add(j) + v } else { *v } };
-            }
+        let dst_hi = dst.wrapping_add(16);
+        unsafe {
+            let (v0, v1) = if accumulate {
+                (
+                    _mm512_add_ps(out[0], _mm512_maskz_loadu_ps(lo, dst)),
+                    _mm512_add_ps(out[1], _mm512_maskz_loadu_ps(hi, dst_hi)),
+                )
+            } else {
+                (out[0], out[1])
+            };
+            _mm512_mask_storeu_ps(dst, lo, v0);
+            _mm512_mask_storeu_ps(dst_hi, hi, v1);
         }
     }
 }
@@ -170,14 +303,32 @@ unsafe fn block<const R: usize>((a, a_rs, a_cs, panel, panel_stride, k, c, ldc, 
 mod tests {
     use super::*;
 
-    fn reference(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], ldb: usize) -> Vec<f64> {
+    /// `A · B` in f64, both read through `at(i, p)` and `bt(p, j)`.
+    fn reference(
+        [m, n, k]: [usize; 3],
+        at: impl Fn(usize, usize) -> f32,
+        bt: impl Fn(usize, usize) -> f32,
+    ) -> Vec<f64> {
         let mut c = vec![0.0; m * n];
         for i in 0..m {
             for j in 0..n {
-                c[i * n + j] = (0..k).map(|p| a[i * a_rs + p * a_cs] as f64 * b[p * ldb + j] as f64).sum();
+                c[i * n + j] = (0..k).map(|p| at(i, p) as f64 * bt(p, j) as f64).sum();
             }
         }
         c
+    }
+
+    /// Runs `gemm` accumulating onto ones and then overwriting, checking both against `want`.
+    fn check(dims @ [m, n, k]: [usize; 3], lhs: Lhs<'_>, rhs: Rhs<'_>, want: &[f64], name: &str) {
+        let mut c = vec![1.0f32; m * n];
+        gemm(dims, lhs, rhs, &mut c, n, true);
+        for (got, want) in c.iter().zip(want) {
+            assert!((*got as f64 - (want + 1.0)).abs() < 1e-3, "{m}x{n}x{k} {name}: {got} vs {}", want + 1.0);
+        }
+        gemm(dims, lhs, rhs, &mut c, n, false);
+        for (got, want) in c.iter().zip(want) {
+            assert!((*got as f64 - want).abs() < 1e-3, "{m}x{n}x{k} {name}: {got} vs {want}");
+        }
     }
 
     #[test]
@@ -192,21 +343,26 @@ mod tests {
             let b: Vec<f32> = (0..k * ldb).map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0).collect();
             // A read transposed: stored [k, m], element (i, p) at p * m + i.
             let at: Vec<f32> = (0..k * m).map(|idx| a[(idx % m) * k + idx / m]).collect();
-            let want = reference(m, n, k, &a, k, 1, &b, ldb);
-            for (lhs, name) in [
-                (Lhs { data: &a, row_stride: k, col_stride: 1 }, "row-major A"),
-                (Lhs { data: &at, row_stride: 1, col_stride: m }, "transposed A"),
-            ] {
-                let mut c = vec![1.0f32; m * n];
-                gemm([m, n, k], lhs, Rhs { data: &b, row_stride: ldb }, &mut c, n, true);
-                for (got, want) in c.iter().zip(&want) {
-                    assert!((*got as f64 - (want + 1.0)).abs() < 1e-3, "{m}x{n}x{k} {name}: {got} vs {}", want + 1.0);
-                }
-                gemm([m, n, k], lhs, Rhs { data: &b, row_stride: ldb }, &mut c, n, false);
-                for (got, want) in c.iter().zip(&want) {
-                    assert!((*got as f64 - want).abs() < 1e-3, "{m}x{n}x{k} {name}: {got} vs {want}");
-                }
-            }
+            let want = reference([m, n, k], |i, p| a[i * k + p], |p, j| b[p * ldb + j]);
+            check([m, n, k], Lhs::strided(&a, k, 1), Rhs::strided(&b, ldb), &want, "row-major A");
+            check([m, n, k], Lhs::strided(&at, 1, m), Rhs::strided(&b, ldb), &want, "transposed A");
+        }
+    }
+
+    #[test]
+    fn reads_rows_at_table_offsets() {
+        if !available() {
+            eprintln!("skipped: this CPU has no AVX-512F (callers use the gemm crate here)");
+            return;
+        }
+        // Overlapping, out-of-order rows, as a convolution's taps read a padded image.
+        let data: Vec<f32> = (0..400).map(|i| ((i * 3 % 17) as f32 - 8.0) / 8.0).collect();
+        for (m, n, k) in [(9, 33, 11), (16, 7, 20), (3, 64, 2)] {
+            let b_starts = RowTable::new((0..k).map(|p| (p * 37) % (400 - n)).collect());
+            let a_starts = RowTable::new((0..m).map(|i| (i * 53) % (400 - k)).rev().collect());
+            let want = reference([m, n, k], |i, p| data[a_starts.starts[i] + p], |p, j| data[b_starts.starts[p] + j]);
+            let lhs = Lhs { data: &data, rows: Rows::At(&a_starts), col_stride: 1 };
+            check([m, n, k], lhs, Rhs { data: &data, rows: Rows::At(&b_starts) }, &want, "tables");
         }
     }
 }

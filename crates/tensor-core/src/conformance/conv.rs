@@ -54,6 +54,12 @@ pub(super) fn run(s: &mut Suite) {
         ([0, 2, 4, 4], 2, Window2d::new([2, 2]), 1),
         // 256 output positions: the CPU pads rows of its per-sample columns here.
         ([2, 4, 16, 16], 4, Window2d::new([3, 3]).padding([1, 1]), 2),
+        // Wide stride-1 outputs, which the CPU convolves directly out of the padded image:
+        // ragged widths, dilation with uneven padding, padding wider than the kernel, 1-D.
+        ([2, 3, 5, 30], 4, Window2d::new([3, 3]).padding([1, 1]), 1),
+        ([1, 4, 8, 34], 6, Window2d::new([3, 5]).dilation([2, 2]).padding([3, 1]), 2),
+        ([2, 2, 3, 45], 3, Window2d::new([2, 2]).padding([2, 2]), 1),
+        ([2, 4, 1, 50], 4, Window2d::new([1, 3]).padding([0, 1]), 4),
     ];
     for (dims, out, window, groups) in cases {
         let spec = ConvSpec::new(window, groups);

@@ -19,12 +19,14 @@ fn views_for(dims: &[usize]) -> Vec<View> {
 }
 
 fn reductions(s: &mut Suite) {
-    let cases: [(&[usize], &[&[usize]]); 5] = [
+    let cases: [(&[usize], &[&[usize]]); 6] = [
         (&[7], &[&[0]]),
         (&[3, 4, 5], &[&[0], &[2], &[0, 2], &[0, 1, 2], &[1]]),
         (&[2, 0, 3], &[&[1], &[0]]),
         (&[1, 1], &[&[0, 1]]),
         (&[64, 600], &[&[1], &[0]]),
+        // A convolution's bias gradient (batch and plane axes), and leading axes only.
+        (&[2, 3, 4, 5], &[&[0, 2, 3], &[0, 1]]),
     ];
     for op in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min] {
         let name = format!("reduce:{}", format!("{op:?}").to_lowercase());
