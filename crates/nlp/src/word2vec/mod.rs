@@ -12,6 +12,7 @@
 mod corpus;
 mod embeddings;
 mod evaluate;
+mod fit;
 mod format;
 mod huffman;
 mod kernels;

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::corpus::{Corpus, build_vocab};
+use super::fit::{HogwildRows, Saturation, Targets, fit};
 use super::huffman::HuffmanCodes;
-use super::kernels::{MAX_EXP, SigmoidTable, axpy, dot};
+use super::kernels::{SigmoidTable, axpy};
 use super::sampler::{Lcg, NoiseSampler, keep_probabilities};
 use crate::vocab::Vocab;
 use crate::{NlpError, Result};
@@ -144,44 +145,15 @@ impl Job {
     }
 }
 
-/// A matrix shared by the workers. Rows are handed out as slices without locks: two threads may
-/// update one row at once and an update may be lost or mixed, which stochastic gradient descent
-/// tolerates (Hogwild!, Recht et al. 2011) and which the C tool and gensim accept too. With one
-/// worker there is no sharing and runs are reproducible.
-struct HogwildRows {
-    ptr: *mut f32,
-    cols: usize,
-    rows: usize,
-}
-
-// SAFETY: see the type's documentation; the buffer outlives the scoped worker threads.
-unsafe impl Sync for HogwildRows {}
-unsafe impl Send for HogwildRows {}
-
-impl HogwildRows {
-    fn new(data: &mut [f32], cols: usize) -> HogwildRows {
-        HogwildRows { ptr: data.as_mut_ptr(), cols, rows: data.len() / cols.max(1) }
-    }
-
-    /// Row `i` for reading and writing.
-    #[allow(clippy::mut_from_ref)]
-    #[inline(always)]
-    fn row(&self, i: usize) -> &mut [f32] {
-        assert!(i < self.rows);
-        // SAFETY: in bounds; concurrent access is the Hogwild race described above.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(i * self.cols), self.cols) }
-    }
-}
-
 /// Everything the workers share.
 struct Model<'a> {
     config: &'a Word2VecConfig,
     input: HogwildRows,
     hs_output: HogwildRows,
     ns_output: HogwildRows,
-    /// Every word's Huffman code and inner nodes, concatenated; word w's are at
-    /// `paths[w]..paths[w + 1]`.
-    codes: Vec<u8>,
+    /// Every word's Huffman code as labels (1 − bit) and its inner nodes, concatenated; word
+    /// w's are at `paths[w]..paths[w + 1]`.
+    labels: Vec<f32>,
     points: Vec<u32>,
     paths: Vec<usize>,
     noise: NoiseSampler,
@@ -234,7 +206,7 @@ impl Word2Vec {
             input: HogwildRows::new(&mut vectors, dim),
             hs_output: HogwildRows::new(&mut hs_weights, dim),
             ns_output: HogwildRows::new(&mut ns_weights, dim),
-            codes: huffman.codes.concat(),
+            labels: huffman.codes.concat().into_iter().map(|bit| 1.0 - bit as f32).collect(),
             points: huffman.points.concat(),
             paths: std::iter::once(0)
                 .chain(huffman.codes.iter().scan(0, |end, code| {
@@ -463,18 +435,10 @@ const MAX_NEGATIVE: usize = 64;
 fn predict(model: &Model, input: &[f32], word: usize, alpha: f32, error: &mut [f32], rng: &mut Lcg) {
     if model.config.hs {
         let path = model.paths[word]..model.paths[word + 1];
-        let (codes, points) = (&model.codes[path.clone()], &model.points[path]);
+        let (labels, points) = (&model.labels[path.clone()], &model.points[path]);
         points.iter().for_each(|&point| prefetch(model.hs_output.row(point as usize)));
-        for (&code, &point) in codes.iter().zip(points) {
-            let output = model.hs_output.row(point as usize);
-            let f = dot(input, output);
-            if f <= -MAX_EXP || f >= MAX_EXP {
-                continue;
-            }
-            let g = (1.0 - code as f32 - model.sigmoid.get(f)) * alpha;
-            axpy(g, output, error);
-            axpy(g, input, output);
-        }
+        let targets = Targets { output: &model.hs_output, rows: points, labels, saturation: Saturation::Skip };
+        fit(input, targets, alpha, &model.sigmoid, error);
     }
     if model.config.negative == 0 {
         return;
@@ -490,18 +454,15 @@ fn predict(model: &Model, input: &[f32], word: usize, alpha: f32, error: &mut [f
         }
     }
     targets[..count].iter().for_each(|&t| prefetch(model.ns_output.row(t as usize)));
-    for (d, &target) in targets[..count].iter().enumerate() {
-        let label = if d == 0 { 1.0 } else { 0.0 };
-        let output = model.ns_output.row(target as usize);
-        let f = dot(input, output);
-        let g = if f > MAX_EXP {
-            (label - 1.0) * alpha
-        } else if f < -MAX_EXP {
-            label * alpha
-        } else {
-            (label - model.sigmoid.get(f)) * alpha
-        };
-        axpy(g, output, error);
-        axpy(g, input, output);
-    }
+    // The word first (label 1), then its noise words (label 0).
+    let mut labels = [0.0f32; MAX_NEGATIVE + 1];
+    labels[0] = 1.0;
+    let (rows, labels) = (&targets[..count], &labels[..count]);
+    fit(
+        input,
+        Targets { output: &model.ns_output, rows, labels, saturation: Saturation::Clamp },
+        alpha,
+        &model.sigmoid,
+        error,
+    );
 }
