@@ -78,11 +78,10 @@ pub(crate) struct Targets<'a> {
 pub(crate) fn fit(input: &[f32], targets: Targets<'_>, alpha: f32, sigmoid: &SigmoidTable, error: &mut [f32]) {
     let dim = input.len();
     assert!(error.len() == dim && targets.output.cols == dim, "rows of {dim} floats");
-    assert!(targets.rows.iter().all(|&r| (r as usize) < targets.output.rows), "target row out of range");
     #[cfg(target_arch = "x86_64")]
     if (1..=16 * MAX_VECTORS).contains(&dim) && std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F is present, the rows are in range and every row, `input` and
-        // `error` hold `dim` floats (asserted above).
+        // SAFETY: AVX-512F is present, `HogwildRows::row` checks each target row's index, and
+        // every row, `input` and `error` hold `dim` floats (asserted above).
         unsafe {
             match dim.div_ceil(16) {
                 1 => fit_avx512::<1>(input, targets, alpha, sigmoid, error),
@@ -114,8 +113,8 @@ const MAX_VECTORS: usize = 8;
 /// vector's length.
 ///
 /// # Safety
-/// AVX-512F must be present, every target row in range, and `input`, `error` and the rows
-/// `16·(V − 1) < len ≤ 16·V` floats long.
+/// AVX-512F must be present, and `input`, `error` and the rows `16·(V − 1) < len ≤ 16·V`
+/// floats long.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn fit_avx512<const V: usize>(
