@@ -41,12 +41,12 @@ fn reduce_prefix_suffix<F: Float>(
     let inner: usize = dims[dims.len() - suffix..].iter().product();
     let outer: usize = dims[..prefix].iter().product();
     let kept = input.len() / (inner * outer);
-    let folded: Vec<F> = if suffix == 0 {
-        input.to_vec()
+    let folded: std::borrow::Cow<'_, [F]> = if suffix == 0 {
+        input.into()
     } else if crate::elementwise::parallel(input.len()) && input.len() > inner {
-        input.par_chunks(inner).map(|run| fold_run(op, run)).collect()
+        input.par_chunks(inner).map(|run| fold_run(op, run)).collect::<Vec<F>>().into()
     } else {
-        input.chunks(inner).map(|run| fold_run(op, run)).collect()
+        input.chunks(inner).map(|run| fold_run(op, run)).collect::<Vec<F>>().into()
     };
     let mut blocks = folded.chunks(kept);
     let mut out = blocks.next().map(<[F]>::to_vec).unwrap_or_default();

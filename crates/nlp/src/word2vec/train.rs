@@ -429,6 +429,14 @@ fn prefetch(row: &[f32]) {
 /// The most negative samples one prediction draws at a time.
 const MAX_NEGATIVE: usize = 64;
 
+/// Labels of a negative-sampling prediction's targets: the word first (1), then its noise
+/// words (0).
+const NEGATIVE_LABELS: [f32; MAX_NEGATIVE + 1] = {
+    let mut labels = [0.0; MAX_NEGATIVE + 1];
+    labels[0] = 1.0;
+    labels
+};
+
 /// One prediction of `word` from `input`: updates the output weights and accumulates the
 /// input's gradient step into `error`.
 #[inline(always)]
@@ -454,10 +462,7 @@ fn predict(model: &Model, input: &[f32], word: usize, alpha: f32, error: &mut [f
         }
     }
     targets[..count].iter().for_each(|&t| prefetch(model.ns_output.row(t as usize)));
-    // The word first (label 1), then its noise words (label 0).
-    let mut labels = [0.0f32; MAX_NEGATIVE + 1];
-    labels[0] = 1.0;
-    let (rows, labels) = (&targets[..count], &labels[..count]);
+    let (rows, labels) = (&targets[..count], &NEGATIVE_LABELS[..count]);
     fit(
         input,
         Targets { output: &model.ns_output, rows, labels, saturation: Saturation::Clamp },
