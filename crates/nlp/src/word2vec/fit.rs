@@ -9,35 +9,7 @@
 //! calls.
 
 use super::kernels::{MAX_EXP, SigmoidTable, axpy, dot};
-
-/// A matrix shared by the workers. Rows are handed out without locks: two threads may update
-/// one row at once and an update may be lost or mixed, which stochastic gradient descent
-/// tolerates (Hogwild!, Recht et al. 2011) and which the C tool and gensim accept too. With one
-/// worker there is no sharing and runs are reproducible.
-pub(crate) struct HogwildRows {
-    ptr: *mut f32,
-    cols: usize,
-    rows: usize,
-}
-
-// SAFETY: see the type's documentation; the buffer outlives the scoped worker threads.
-unsafe impl Sync for HogwildRows {}
-unsafe impl Send for HogwildRows {}
-
-impl HogwildRows {
-    pub(crate) fn new(data: &mut [f32], cols: usize) -> HogwildRows {
-        HogwildRows { ptr: data.as_mut_ptr(), cols, rows: data.len() / cols.max(1) }
-    }
-
-    /// Row `i` for reading and writing.
-    #[allow(clippy::mut_from_ref)]
-    #[inline(always)]
-    pub(crate) fn row(&self, i: usize) -> &mut [f32] {
-        assert!(i < self.rows);
-        // SAFETY: in bounds; concurrent access is the Hogwild race described above.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(i * self.cols), self.cols) }
-    }
-}
+use super::rows::OutputRows;
 
 /// What a score at or beyond ±[`MAX_EXP`] does.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -66,7 +38,7 @@ fn step(f: f32, label: f32, saturation: Saturation, alpha: f32, sigmoid: &Sigmoi
 /// One prediction's targets: output rows and the label each should score.
 #[derive(Clone, Copy)]
 pub(crate) struct Targets<'a> {
-    pub output: &'a HogwildRows,
+    pub output: OutputRows<'a>,
     pub rows: &'a [u32],
     pub labels: &'a [f32],
     pub saturation: Saturation,
@@ -77,10 +49,10 @@ pub(crate) struct Targets<'a> {
 #[inline(always)]
 pub(crate) fn fit(input: &[f32], targets: Targets<'_>, alpha: f32, sigmoid: &SigmoidTable, error: &mut [f32]) {
     let dim = input.len();
-    assert!(error.len() == dim && targets.output.cols == dim, "rows of {dim} floats");
+    assert!(error.len() == dim && targets.output.cols() == dim, "rows of {dim} floats");
     #[cfg(target_arch = "x86_64")]
     if (1..=16 * MAX_VECTORS).contains(&dim) && std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F is present, `HogwildRows::row` checks each target row's index, and
+        // SAFETY: AVX-512F is present, `OutputRows::row` checks each target row's index, and
         // every row, `input` and `error` hold `dim` floats (asserted above).
         unsafe {
             match dim.div_ceil(16) {
@@ -166,6 +138,7 @@ unsafe fn fit_avx512<const V: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::word2vec::rows::HogwildRows;
 
     /// The update written out with plain loops in f64.
     fn reference(input: &[f32], rows: &mut [Vec<f32>], labels: &[f32], saturation: Saturation) -> Vec<f64> {
@@ -198,7 +171,8 @@ mod tests {
                 let output = HogwildRows::new(&mut flat, dim);
                 let picks = [3u32, 0, 2, 1];
                 let mut error = vec![0.5f32; dim];
-                let targets = Targets { output: &output, rows: &picks, labels: &labels, saturation };
+                let targets =
+                    Targets { output: OutputRows::new(&output, None), rows: &picks, labels: &labels, saturation };
                 fit(&input, targets, 0.1, &SigmoidTable::new(), &mut error);
                 let mut ordered: Vec<Vec<f32>> = picks.iter().map(|&r| rows[r as usize].clone()).collect();
                 let want = reference(&input, &mut ordered, &labels, saturation);

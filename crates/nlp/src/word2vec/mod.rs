@@ -17,8 +17,10 @@ mod format;
 mod huffman;
 mod kernels;
 mod normalize;
+mod rows;
 mod sampler;
 mod train;
+mod worker;
 
 pub use corpus::{Corpus, TextFiles, build_vocab};
 pub use embeddings::Embeddings;

@@ -3,15 +3,16 @@
 //! the shared weight matrices without locks (Hogwild!, as the C tool and gensim do).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::corpus::{Corpus, build_vocab};
-use super::fit::{HogwildRows, Saturation, Targets, fit};
 use super::huffman::HuffmanCodes;
-use super::kernels::{SigmoidTable, axpy};
+use super::kernels::SigmoidTable;
+use super::rows::HogwildRows;
 use super::sampler::{Lcg, NoiseSampler, keep_probabilities};
+use super::worker::{MAX_NEGATIVE, work};
 use crate::vocab::Vocab;
 use crate::{NlpError, Result};
 
@@ -133,10 +134,10 @@ pub struct Word2Vec {
 }
 
 /// A job: word ids, where each sentence ends, the learning rate.
-struct Job {
-    words: Vec<u32>,
-    sentence_ends: Vec<usize>,
-    alpha: f32,
+pub(super) struct Job {
+    pub words: Vec<u32>,
+    pub sentence_ends: Vec<usize>,
+    pub alpha: f32,
 }
 
 impl Job {
@@ -146,28 +147,20 @@ impl Job {
 }
 
 /// Everything the workers share.
-struct Model<'a> {
-    config: &'a Word2VecConfig,
-    input: HogwildRows,
-    hs_output: HogwildRows,
-    ns_output: HogwildRows,
+pub(super) struct Model<'a> {
+    pub config: &'a Word2VecConfig,
+    pub input: HogwildRows,
+    pub hs_output: HogwildRows,
+    pub ns_output: HogwildRows,
     /// Every word's Huffman code as labels (1 − bit) and its inner nodes, concatenated; word
     /// w's are at `paths[w]..paths[w + 1]`.
-    labels: Vec<f32>,
-    points: Vec<u32>,
-    paths: Vec<usize>,
-    noise: NoiseSampler,
-    keep: Vec<u32>,
-    sigmoid: SigmoidTable,
-    effective_words: AtomicU64,
-}
-
-/// One worker's scratch space.
-struct Scratch {
-    rng: Lcg,
-    kept: Vec<u32>,
-    hidden: Vec<f32>,
-    error: Vec<f32>,
+    pub labels: Vec<f32>,
+    pub points: Vec<u32>,
+    pub paths: Vec<usize>,
+    pub noise: NoiseSampler,
+    pub keep: Vec<u32>,
+    pub sigmoid: SigmoidTable,
+    pub effective_words: AtomicU64,
 }
 
 impl Word2Vec {
@@ -316,158 +309,4 @@ fn run_epochs(
         drop(sender);
         Ok(raw_words)
     })
-}
-
-/// A worker: trains on jobs until the channel closes.
-fn work(model: &Model, jobs: &Mutex<Receiver<Job>>, seed: u64) {
-    let dim = model.config.size;
-    let mut scratch = Scratch { rng: Lcg::new(seed), kept: Vec::new(), hidden: vec![0.0; dim], error: vec![0.0; dim] };
-    loop {
-        let job = match jobs.lock().map(|receiver| receiver.recv()) {
-            Ok(Ok(job)) => job,
-            _ => return,
-        };
-        train_job(model, &job, &mut scratch);
-    }
-}
-
-fn train_job(model: &Model, job: &Job, scratch: &mut Scratch) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F.
-            return unsafe { train_job_avx512(model, job, scratch) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { train_job_avx2(model, job, scratch) };
-        }
-    }
-    train_job_generic(model, job, scratch)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn train_job_avx512(model: &Model, job: &Job, scratch: &mut Scratch) {
-    train_job_generic(model, job, scratch)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn train_job_avx2(model: &Model, job: &Job, scratch: &mut Scratch) {
-    train_job_generic(model, job, scratch)
-}
-
-#[inline(always)]
-fn train_job_generic(model: &Model, job: &Job, scratch: &mut Scratch) {
-    let window = model.config.window as u32;
-    let mut start = 0;
-    let mut effective = 0u64;
-    for &end in &job.sentence_ends {
-        scratch.kept.clear();
-        for &word in &job.words[start..end] {
-            if scratch.rng.next_u32() <= model.keep[word as usize] {
-                scratch.kept.push(word);
-            }
-        }
-        start = end;
-        effective += scratch.kept.len() as u64;
-        for pos in 0..scratch.kept.len() {
-            let reduced = (window - scratch.rng.below(window)) as usize;
-            let first = pos.saturating_sub(reduced);
-            let last = (pos + reduced).min(scratch.kept.len() - 1);
-            let word = scratch.kept[pos] as usize;
-            if model.config.cbow {
-                train_cbow(model, scratch, word, pos, first, last, job.alpha);
-            } else {
-                for c in (first..=last).filter(|&c| c != pos) {
-                    let context = scratch.kept[c] as usize;
-                    scratch.error.fill(0.0);
-                    let input = model.input.row(context);
-                    predict(model, input, word, job.alpha, &mut scratch.error, &mut scratch.rng);
-                    axpy(1.0, &scratch.error, input);
-                }
-            }
-        }
-    }
-    model.effective_words.fetch_add(effective, Ordering::Relaxed);
-}
-
-/// CBOW: the mean of the context vectors predicts the word; every context vector then moves by
-/// the accumulated error (the C tool's update).
-#[inline(always)]
-fn train_cbow(model: &Model, scratch: &mut Scratch, word: usize, pos: usize, first: usize, last: usize, alpha: f32) {
-    scratch.hidden.fill(0.0);
-    let mut contexts = 0;
-    for c in (first..=last).filter(|&c| c != pos) {
-        axpy(1.0, model.input.row(scratch.kept[c] as usize), &mut scratch.hidden);
-        contexts += 1;
-    }
-    if contexts == 0 {
-        return;
-    }
-    let scale = 1.0 / contexts as f32;
-    scratch.hidden.iter_mut().for_each(|h| *h *= scale);
-    scratch.error.fill(0.0);
-    predict(model, &scratch.hidden, word, alpha, &mut scratch.error, &mut scratch.rng);
-    for c in (first..=last).filter(|&c| c != pos) {
-        axpy(1.0, &scratch.error, model.input.row(scratch.kept[c] as usize));
-    }
-}
-
-/// Asks the CPU to start loading a row into cache: the rows a prediction touches are spread
-/// over the whole matrix, so fetching them all before using the first hides most of the latency.
-#[inline(always)]
-fn prefetch(row: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in row.chunks(16) {
-        // SAFETY: prefetching is a hint; the address is inside `row`.
-        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
-    }
-}
-
-/// The most negative samples one prediction draws at a time.
-const MAX_NEGATIVE: usize = 64;
-
-/// Labels of a negative-sampling prediction's targets: the word first (1), then its noise
-/// words (0).
-const NEGATIVE_LABELS: [f32; MAX_NEGATIVE + 1] = {
-    let mut labels = [0.0; MAX_NEGATIVE + 1];
-    labels[0] = 1.0;
-    labels
-};
-
-/// One prediction of `word` from `input`: updates the output weights and accumulates the
-/// input's gradient step into `error`.
-#[inline(always)]
-fn predict(model: &Model, input: &[f32], word: usize, alpha: f32, error: &mut [f32], rng: &mut Lcg) {
-    if model.config.hs {
-        let path = model.paths[word]..model.paths[word + 1];
-        let (labels, points) = (&model.labels[path.clone()], &model.points[path]);
-        points.iter().for_each(|&point| prefetch(model.hs_output.row(point as usize)));
-        let targets = Targets { output: &model.hs_output, rows: points, labels, saturation: Saturation::Skip };
-        fit(input, targets, alpha, &model.sigmoid, error);
-    }
-    if model.config.negative == 0 {
-        return;
-    }
-    let mut targets = [0u32; MAX_NEGATIVE + 1];
-    targets[0] = word as u32;
-    let mut count = 1;
-    for _ in 0..model.config.negative.min(MAX_NEGATIVE) {
-        let noise = model.noise.sample(rng);
-        if noise as usize != word {
-            targets[count] = noise;
-            count += 1;
-        }
-    }
-    targets[..count].iter().for_each(|&t| prefetch(model.ns_output.row(t as usize)));
-    let (rows, labels) = (&targets[..count], &NEGATIVE_LABELS[..count]);
-    fit(
-        input,
-        Targets { output: &model.ns_output, rows, labels, saturation: Saturation::Clamp },
-        alpha,
-        &model.sigmoid,
-        error,
-    );
 }

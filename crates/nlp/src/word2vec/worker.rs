@@ -1,0 +1,251 @@
+//! A training thread: takes jobs from the reader, subsamples each sentence, slides the dynamic
+//! window over it and makes the skip-gram or CBOW predictions, updating the shared matrices in
+//! place.
+
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+
+use super::fit::{Saturation, Targets, fit};
+use super::kernels::axpy;
+use super::rows::{HotRows, OutputRows};
+use super::sampler::Lcg;
+use super::train::{Job, Model};
+
+/// The most negative samples one prediction draws at a time.
+pub(super) const MAX_NEGATIVE: usize = 64;
+
+/// With several workers, each keeps a private copy of this many hierarchical-softmax rows (the
+/// inner nodes nearest the root, which every prediction visits) ...
+const HOT_TREE_NODES: usize = 63;
+
+/// ... and of the negative-sampling rows of this many of the most frequent words.
+const HOT_WORDS: usize = 64;
+
+/// A worker publishes its private rows after this many words (see [`super::rows`]).
+const PUBLISH_EVERY_WORDS: usize = 64;
+
+/// Labels of a negative-sampling prediction's targets: the word first (1), then its noise
+/// words (0).
+const NEGATIVE_LABELS: [f32; MAX_NEGATIVE + 1] = {
+    let mut labels = [0.0; MAX_NEGATIVE + 1];
+    labels[0] = 1.0;
+    labels
+};
+
+/// One worker's scratch space.
+struct Scratch {
+    rng: Lcg,
+    kept: Vec<u32>,
+    hidden: Vec<f32>,
+    error: Vec<f32>,
+}
+
+/// A worker's view of the output matrices: the shared ones, less the rows it keeps a private
+/// copy of when there are other workers.
+struct Outputs {
+    hs: Option<HotRows>,
+    ns: Option<HotRows>,
+    words_since_publish: usize,
+}
+
+impl Outputs {
+    fn new(model: &Model) -> Outputs {
+        let private = |rows: std::ops::Range<usize>| (model.config.threads > 1 && !rows.is_empty()).then_some(rows);
+        let inner_nodes = model.hs_output.rows().saturating_sub(1);
+        let hs = private(inner_nodes.saturating_sub(HOT_TREE_NODES)..inner_nodes);
+        let ns = private(0..model.ns_output.rows().min(HOT_WORDS));
+        Outputs {
+            hs: hs.map(|rows| HotRows::new(&model.hs_output, rows)),
+            ns: ns.map(|rows| HotRows::new(&model.ns_output, rows)),
+            words_since_publish: 0,
+        }
+    }
+
+    /// The hierarchical-softmax and negative-sampling rows to train.
+    fn views<'a>(&'a mut self, model: &'a Model) -> [OutputRows<'a>; 2] {
+        [OutputRows::new(&model.hs_output, self.hs.as_mut()), OutputRows::new(&model.ns_output, self.ns.as_mut())]
+    }
+
+    /// Counts a trained word, publishing the private rows every [`PUBLISH_EVERY_WORDS`].
+    #[inline(always)]
+    fn word_done(&mut self, model: &Model) {
+        self.words_since_publish += 1;
+        if self.words_since_publish >= PUBLISH_EVERY_WORDS {
+            self.publish(model);
+        }
+    }
+
+    fn publish(&mut self, model: &Model) {
+        self.words_since_publish = 0;
+        if let Some(hs) = &mut self.hs {
+            hs.publish(&model.hs_output);
+        }
+        if let Some(ns) = &mut self.ns {
+            ns.publish(&model.ns_output);
+        }
+    }
+}
+
+/// A worker: trains on jobs until the channel closes.
+pub(super) fn work(model: &Model, jobs: &Mutex<Receiver<Job>>, seed: u64) {
+    let dim = model.config.size;
+    let mut scratch = Scratch { rng: Lcg::new(seed), kept: Vec::new(), hidden: vec![0.0; dim], error: vec![0.0; dim] };
+    let mut outputs = Outputs::new(model);
+    loop {
+        let job = match jobs.lock().map(|receiver| receiver.recv()) {
+            Ok(Ok(job)) => job,
+            _ => break,
+        };
+        train_job(model, &job, &mut scratch, &mut outputs);
+    }
+    outputs.publish(model);
+}
+fn train_job(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &mut Outputs) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { train_job_avx512(model, job, scratch, outputs) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { train_job_avx2(model, job, scratch, outputs) };
+        }
+    }
+    train_job_generic(model, job, scratch, outputs)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn train_job_avx512(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &mut Outputs) {
+    train_job_generic(model, job, scratch, outputs)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn train_job_avx2(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &mut Outputs) {
+    train_job_generic(model, job, scratch, outputs)
+}
+
+#[inline(always)]
+fn train_job_generic(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &mut Outputs) {
+    let window = model.config.window as u32;
+    let mut start = 0;
+    let mut effective = 0u64;
+    for &end in &job.sentence_ends {
+        scratch.kept.clear();
+        for &word in &job.words[start..end] {
+            if scratch.rng.next_u32() <= model.keep[word as usize] {
+                scratch.kept.push(word);
+            }
+        }
+        start = end;
+        effective += scratch.kept.len() as u64;
+        for pos in 0..scratch.kept.len() {
+            let reduced = (window - scratch.rng.below(window)) as usize;
+            let first = pos.saturating_sub(reduced);
+            let last = (pos + reduced).min(scratch.kept.len() - 1);
+            let word = scratch.kept[pos] as usize;
+            let views = outputs.views(model);
+            if model.config.cbow {
+                train_cbow(model, views, scratch, word, pos, first, last, job.alpha);
+            } else {
+                for c in (first..=last).filter(|&c| c != pos) {
+                    let context = scratch.kept[c] as usize;
+                    scratch.error.fill(0.0);
+                    let input = model.input.row(context);
+                    predict(model, views, input, word, job.alpha, &mut scratch.error, &mut scratch.rng);
+                    axpy(1.0, &scratch.error, input);
+                }
+            }
+            outputs.word_done(model);
+        }
+    }
+    model.effective_words.fetch_add(effective, Ordering::Relaxed);
+}
+
+/// CBOW: the mean of the context vectors predicts the word; every context vector then moves by
+/// the accumulated error (the C tool's update).
+#[inline(always)]
+fn train_cbow(
+    model: &Model,
+    views: [OutputRows; 2],
+    scratch: &mut Scratch,
+    word: usize,
+    pos: usize,
+    first: usize,
+    last: usize,
+    alpha: f32,
+) {
+    scratch.hidden.fill(0.0);
+    let mut contexts = 0;
+    for c in (first..=last).filter(|&c| c != pos) {
+        axpy(1.0, model.input.row(scratch.kept[c] as usize), &mut scratch.hidden);
+        contexts += 1;
+    }
+    if contexts == 0 {
+        return;
+    }
+    let scale = 1.0 / contexts as f32;
+    scratch.hidden.iter_mut().for_each(|h| *h *= scale);
+    scratch.error.fill(0.0);
+    predict(model, views, &scratch.hidden, word, alpha, &mut scratch.error, &mut scratch.rng);
+    for c in (first..=last).filter(|&c| c != pos) {
+        axpy(1.0, &scratch.error, model.input.row(scratch.kept[c] as usize));
+    }
+}
+
+/// Asks the CPU to start loading a row into cache: the rows a prediction touches are spread
+/// over the whole matrix, so fetching them all before using the first hides most of the latency.
+#[inline(always)]
+fn prefetch(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in row.chunks(16) {
+        // SAFETY: prefetching is a hint; the address is inside `row`.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+    }
+}
+
+/// One prediction of `word` from `input`: updates the output weights and accumulates the
+/// input's gradient step into `error`.
+#[inline(always)]
+fn predict(
+    model: &Model,
+    [hs_output, ns_output]: [OutputRows; 2],
+    input: &[f32],
+    word: usize,
+    alpha: f32,
+    error: &mut [f32],
+    rng: &mut Lcg,
+) {
+    if model.config.hs {
+        let path = model.paths[word]..model.paths[word + 1];
+        let (labels, points) = (&model.labels[path.clone()], &model.points[path]);
+        points.iter().for_each(|&point| prefetch(hs_output.row(point as usize)));
+        let targets = Targets { output: hs_output, rows: points, labels, saturation: Saturation::Skip };
+        fit(input, targets, alpha, &model.sigmoid, error);
+    }
+    if model.config.negative == 0 {
+        return;
+    }
+    let mut targets = [0u32; MAX_NEGATIVE + 1];
+    targets[0] = word as u32;
+    let mut count = 1;
+    for _ in 0..model.config.negative.min(MAX_NEGATIVE) {
+        let noise = model.noise.sample(rng);
+        if noise as usize != word {
+            targets[count] = noise;
+            count += 1;
+        }
+    }
+    targets[..count].iter().for_each(|&t| prefetch(ns_output.row(t as usize)));
+    let (rows, labels) = (&targets[..count], &NEGATIVE_LABELS[..count]);
+    fit(
+        input,
+        Targets { output: ns_output, rows, labels, saturation: Saturation::Clamp },
+        alpha,
+        &model.sigmoid,
+        error,
+    );
+}
