@@ -17,7 +17,7 @@ impl TextNormalizer {
     /// Calls `each` with every token of `line`, reusing one buffer.
     pub fn for_each_token(&self, line: &str, buffer: &mut String, mut each: impl FnMut(&str)) {
         if !self.text8 {
-            for token in line.split_whitespace() {
+            for token in whitespace_tokens(line) {
                 if self.lowercase && token.chars().any(char::is_uppercase) {
                     buffer.clear();
                     buffer.extend(token.chars().flat_map(char::to_lowercase));
@@ -58,9 +58,34 @@ impl TextNormalizer {
     }
 }
 
+/// `line.split_whitespace()`, a byte at a time when the line is ASCII (the common case, and
+/// several times faster than decoding and classifying every character).
+fn whitespace_tokens(line: &str) -> impl Iterator<Item = &str> {
+    let ascii = line.is_ascii();
+    let (ascii_line, unicode_line) = if ascii { (line, "") } else { ("", line) };
+    // The ASCII characters `char::is_whitespace` accepts.
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    let ascii_tokens = ascii_line.as_bytes().split(space).filter(|t| !t.is_empty()).map(|t| {
+        // SAFETY: an ASCII line split at ASCII bytes leaves ASCII, hence UTF-8, pieces.
+        unsafe { std::str::from_utf8_unchecked(t) }
+    });
+    ascii_tokens.chain(unicode_line.split_whitespace())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::TextNormalizer;
+    use super::{TextNormalizer, whitespace_tokens};
+
+    #[test]
+    fn ascii_lines_split_like_split_whitespace() {
+        for line in ["", "  ", "a", " a  b\tc\r\n", "x\x0By\x0Cz", "mixed é\u{a0}space  ok", "tail "] {
+            assert_eq!(
+                whitespace_tokens(line).collect::<Vec<_>>(),
+                line.split_whitespace().collect::<Vec<_>>(),
+                "{line:?}"
+            );
+        }
+    }
 
     #[test]
     fn plain_lowercase_and_text8() {
