@@ -20,6 +20,7 @@ mod normalize;
 mod rows;
 mod sampler;
 mod train;
+mod word_ids;
 mod worker;
 
 pub use corpus::{Corpus, TextFiles, build_vocab};

@@ -12,6 +12,7 @@ use super::huffman::HuffmanCodes;
 use super::kernels::SigmoidTable;
 use super::rows::HogwildRows;
 use super::sampler::{Lcg, NoiseSampler, keep_probabilities};
+use super::word_ids::WordIds;
 use super::worker::{MAX_NEGATIVE, work};
 use crate::vocab::Vocab;
 use crate::{NlpError, Result};
@@ -255,6 +256,7 @@ fn run_epochs(
     let words_total = vocab.total_count() * config.iter as u64;
     let start_alpha = config.start_alpha();
     let min_alpha = start_alpha * 1e-4;
+    let ids = WordIds::new(vocab);
     let (sender, receiver) = sync_channel::<Job>(2 * config.threads);
     let receiver = Arc::new(Mutex::new(receiver));
     std::thread::scope(|scope| {
@@ -282,8 +284,8 @@ fn run_epochs(
                 match token {
                     Some(word) => {
                         raw_words += 1;
-                        if let Some(id) = vocab.id(word) {
-                            job.words.push(id as u32);
+                        if let Some(id) = ids.get(word) {
+                            job.words.push(id);
                             if job.words.len() - job.sentence_ends.last().copied().unwrap_or(0) == JOB_WORDS {
                                 job.sentence_ends.push(job.words.len());
                             }
