@@ -12,6 +12,7 @@ use std::process::Command;
 
 use nlp::word2vec::TextNormalizer;
 
+use crate::bench_peers::median;
 use crate::cargo;
 
 const MODES: [(&str, &[&str], &str); 3] = [
@@ -192,15 +193,53 @@ pub(crate) fn report(root: &Path, quick: bool) -> String {
     }
     let _ = writeln!(
         out,
-        "\nTessera's scaling, 2 threads / 1 thread: {}",
+        "\nTessera's scaling, 2 threads / 1 thread, from the runs above (minutes apart): {}",
         ours_by_mode
             .iter()
             .map(|(m, t)| format!("{m} {}", t[0].zip(t[1]).map_or("-".into(), |(a, b)| format!("{:.2}x", b / a))))
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let paired: Vec<String> = MODES
+        .iter()
+        .map(|(mode, flags, _)| {
+            let ratios = paired_scaling(&tessera, &corpus, flags, &root.join("target/w2v-scaling.txt"));
+            let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+            format!(
+                "{mode} {} ({})",
+                median(ratios.clone()).map_or("-".into(), |r| format!("{r:.2}x")),
+                shown.join(", ")
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nTessera's scaling from {SCALING_PAIRS} back-to-back pairs of one-epoch runs (1 thread, then 2), median \
+         (each pair): {}",
+        paired.join("; ")
+    );
     let _ = writeln!(out, "\n{}", memory_report(&tessera, &corpus, root));
     out
+}
+
+/// Pairs of runs [`paired_scaling`] makes per mode.
+const SCALING_PAIRS: usize = 3;
+
+/// Two threads' words/s over one thread's, for each of [`SCALING_PAIRS`] one-epoch runs made
+/// back to back: on a shared host the speed drifts by more than the effect between runs minutes
+/// apart, while a pair sees nearly the same machine.
+fn paired_scaling(tessera: &Path, corpus: &Path, flags: &[&str], output: &Path) -> Vec<f64> {
+    let speed = |threads: &str| {
+        run(Command::new(tessera)
+            .args(["word2vec", "train", "--iter", "1", "--threads", threads, "--train"])
+            .arg(corpus)
+            .arg("--output")
+            .arg(output)
+            .args(flags))
+        .ok()
+        .and_then(|t| number_near(&t, "=", "words/s"))
+    };
+    (0..SCALING_PAIRS).filter_map(|_| Some(speed("2")? / speed("1")?)).collect()
 }
 
 /// Peak memory of CBOW training on the corpus and on it repeated four times, beside the two

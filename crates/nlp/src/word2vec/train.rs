@@ -1,9 +1,12 @@
-//! Training: a reader streams the corpus into jobs of about 10,000 word ids, each stamped with
-//! its learning rate (linear decay over all epochs), and worker threads train on them, updating
-//! the shared weight matrices without locks (Hogwild!, as the C tool and gensim do).
+//! Training: the calling thread streams the corpus into jobs of about 10,000 word ids, each
+//! stamped with its learning rate (linear decay over all epochs), and `threads - 1` helper
+//! threads train on them, updating the shared weight matrices without locks (Hogwild!, as the C
+//! tool and gensim do). The reading thread trains too, on each job the helpers have no room for,
+//! so `threads` is the number of busy cores: reading is done in the time it takes, not on a core
+//! of its own, and with one thread the whole run is sequential (and reproducible).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -13,7 +16,7 @@ use super::kernels::SigmoidTable;
 use super::rows::HogwildRows;
 use super::sampler::{Lcg, NoiseSampler, keep_probabilities};
 use super::word_ids::WordIds;
-use super::worker::{MAX_NEGATIVE, work};
+use super::worker::{MAX_NEGATIVE, Trainer, work};
 use crate::vocab::Vocab;
 use crate::{NlpError, Result};
 
@@ -257,16 +260,21 @@ fn run_epochs(
     let start_alpha = config.start_alpha();
     let min_alpha = start_alpha * 1e-4;
     let ids = WordIds::new(vocab);
-    let (sender, receiver) = sync_channel::<Job>(2 * config.threads);
+    let seed = |trainer: usize| config.seed.wrapping_add(trainer as u64 * 0x9E37_79B9);
+    let helpers = config.threads - 1;
+    let (sender, receiver) = sync_channel::<Job>(2 * helpers);
     let receiver = Arc::new(Mutex::new(receiver));
     std::thread::scope(|scope| {
         // Owned by this closure, so that an early return (a corpus error) drops it and the
-        // workers, seeing the channel closed, stop instead of waiting forever.
-        let sender = sender;
-        for worker in 0..config.threads {
+        // helpers, seeing the channel closed, stop instead of waiting forever.
+        let sender = (helpers > 0).then_some(sender);
+        for helper in 1..=helpers {
             let receiver = Arc::clone(&receiver);
-            scope.spawn(move || work(model, &receiver, config.seed.wrapping_add(worker as u64 * 0x9E37_79B9)));
+            scope.spawn(move || work(model, &receiver, seed(helper)));
         }
+        // This thread reads the corpus and trains too: on the jobs the helpers have no room
+        // for, and on all of them when it is the only thread.
+        let mut trainer = Trainer::new(model, seed(0));
         let mut raw_words = 0u64;
         let mut words_done = 0u64;
         let mut job = Job::empty();
@@ -277,7 +285,18 @@ fn run_epochs(
             let mut full = std::mem::replace(job, Job::empty());
             full.alpha = alpha;
             progress(TrainProgress { words_done: *words_done, words_total, alpha });
-            sender.send(full).map_err(|_| NlpError::Invalid("word2vec: a training thread stopped".into()))
+            let Some(sender) = sender.as_ref() else {
+                trainer.train(model, &full);
+                return Ok(());
+            };
+            match sender.try_send(full) {
+                Ok(()) => {}
+                Err(TrySendError::Full(full)) => trainer.train(model, &full),
+                Err(TrySendError::Disconnected(_)) => {
+                    return Err(NlpError::Invalid("word2vec: a training thread stopped".into()));
+                }
+            }
+            Ok(())
         };
         for _ in 0..config.iter {
             corpus.stream(&mut |token| {
@@ -308,6 +327,7 @@ fn run_epochs(
         if !job.words.is_empty() {
             send(&mut job, &mut words_done)?;
         }
+        trainer.finish(model);
         drop(sender);
         Ok(raw_words)
     })

@@ -39,6 +39,35 @@ struct Scratch {
     kept: Vec<u32>,
     hidden: Vec<f32>,
     error: Vec<f32>,
+    noise: NextNoise,
+}
+
+/// The noise words of the next negative-sampling prediction, drawn one prediction early so that
+/// their rows (random rows of the output matrix, rarely in cache) load while the current one
+/// trains.
+struct NextNoise {
+    words: [u32; MAX_NEGATIVE],
+    drawn: bool,
+}
+
+impl NextNoise {
+    /// Hands out the drawn noise words (drawing them first on the first call), then draws the
+    /// next prediction's and starts loading their rows.
+    #[inline(always)]
+    fn take(&mut self, model: &Model, ns_output: OutputRows, rng: &mut Lcg) -> [u32; MAX_NEGATIVE] {
+        let count = model.config.negative.min(MAX_NEGATIVE);
+        let draw = |words: &mut [u32; MAX_NEGATIVE], rng: &mut Lcg| {
+            words[..count].iter_mut().for_each(|word| *word = model.noise.sample(rng));
+        };
+        if !self.drawn {
+            draw(&mut self.words, rng);
+            self.drawn = true;
+        }
+        let current = self.words;
+        draw(&mut self.words, rng);
+        self.words[..count].iter().for_each(|&word| prefetch(ns_output.row(word as usize)));
+        current
+    }
 }
 
 /// A worker's view of the output matrices: the shared ones, less the rows it keeps a private
@@ -87,20 +116,50 @@ impl Outputs {
     }
 }
 
-/// A worker: trains on jobs until the channel closes.
+/// One training thread's state: its random numbers, scratch vectors and private rows.
+pub(super) struct Trainer {
+    scratch: Scratch,
+    outputs: Outputs,
+}
+
+impl Trainer {
+    /// A trainer whose random numbers start from `seed`.
+    pub(super) fn new(model: &Model, seed: u64) -> Trainer {
+        let dim = model.config.size;
+        let scratch = Scratch {
+            rng: Lcg::new(seed),
+            kept: Vec::new(),
+            hidden: vec![0.0; dim],
+            error: vec![0.0; dim],
+            noise: NextNoise { words: [0; MAX_NEGATIVE], drawn: false },
+        };
+        Trainer { scratch, outputs: Outputs::new(model) }
+    }
+
+    /// Trains on one job.
+    pub(super) fn train(&mut self, model: &Model, job: &Job) {
+        train_job(model, job, &mut self.scratch, &mut self.outputs);
+    }
+
+    /// Adds what is left in the private rows into the shared matrices.
+    pub(super) fn finish(mut self, model: &Model) {
+        self.outputs.publish(model);
+    }
+}
+
+/// A worker thread: trains on jobs until the channel closes.
 pub(super) fn work(model: &Model, jobs: &Mutex<Receiver<Job>>, seed: u64) {
-    let dim = model.config.size;
-    let mut scratch = Scratch { rng: Lcg::new(seed), kept: Vec::new(), hidden: vec![0.0; dim], error: vec![0.0; dim] };
-    let mut outputs = Outputs::new(model);
+    let mut trainer = Trainer::new(model, seed);
     loop {
         let job = match jobs.lock().map(|receiver| receiver.recv()) {
             Ok(Ok(job)) => job,
             _ => break,
         };
-        train_job(model, &job, &mut scratch, &mut outputs);
+        trainer.train(model, &job);
     }
-    outputs.publish(model);
+    trainer.finish(model);
 }
+
 fn train_job(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &mut Outputs) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -148,6 +207,7 @@ fn train_job_generic(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &
             let last = (pos + reduced).min(scratch.kept.len() - 1);
             let word = scratch.kept[pos] as usize;
             let views = outputs.views(model);
+            prefetch_next_position(model, views, &scratch.kept, pos + 1);
             if model.config.cbow {
                 train_cbow(model, views, scratch, word, pos, first, last, job.alpha);
             } else {
@@ -155,7 +215,8 @@ fn train_job_generic(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &
                     let context = scratch.kept[c] as usize;
                     scratch.error.fill(0.0);
                     let input = model.input.row(context);
-                    predict(model, views, input, word, job.alpha, &mut scratch.error, &mut scratch.rng);
+                    let (rng, noise) = (&mut scratch.rng, &mut scratch.noise);
+                    predict(model, views, input, word, job.alpha, &mut scratch.error, rng, noise);
                     axpy(1.0, &scratch.error, input);
                 }
             }
@@ -190,7 +251,8 @@ fn train_cbow(
     let scale = 1.0 / contexts as f32;
     scratch.hidden.iter_mut().for_each(|h| *h *= scale);
     scratch.error.fill(0.0);
-    predict(model, views, &scratch.hidden, word, alpha, &mut scratch.error, &mut scratch.rng);
+    let (rng, noise) = (&mut scratch.rng, &mut scratch.noise);
+    predict(model, views, &scratch.hidden, word, alpha, &mut scratch.error, rng, noise);
     for c in (first..=last).filter(|&c| c != pos) {
         axpy(1.0, &scratch.error, model.input.row(scratch.kept[c] as usize));
     }
@@ -207,6 +269,23 @@ fn prefetch(row: &[f32]) {
     }
 }
 
+/// Starts loading the rows the prediction at `next` needs that the current one does not: its
+/// word's output rows, and the input row of the word entering the window.
+#[inline(always)]
+fn prefetch_next_position(model: &Model, [hs_output, ns_output]: [OutputRows; 2], kept: &[u32], next: usize) {
+    let Some(&word) = kept.get(next) else { return };
+    if model.config.hs {
+        let path = model.paths[word as usize]..model.paths[word as usize + 1];
+        model.points[path].iter().for_each(|&point| prefetch(hs_output.row(point as usize)));
+    }
+    if model.config.negative > 0 {
+        prefetch(ns_output.row(word as usize));
+    }
+    if let Some(&entering) = kept.get(next + model.config.window) {
+        prefetch(model.input.row(entering as usize));
+    }
+}
+
 /// One prediction of `word` from `input`: updates the output weights and accumulates the
 /// input's gradient step into `error`.
 #[inline(always)]
@@ -218,11 +297,11 @@ fn predict(
     alpha: f32,
     error: &mut [f32],
     rng: &mut Lcg,
+    next_noise: &mut NextNoise,
 ) {
     if model.config.hs {
         let path = model.paths[word]..model.paths[word + 1];
         let (labels, points) = (&model.labels[path.clone()], &model.points[path]);
-        points.iter().for_each(|&point| prefetch(hs_output.row(point as usize)));
         let targets = Targets { output: hs_output, rows: points, labels, saturation: Saturation::Skip };
         fit(input, targets, alpha, &model.sigmoid, error);
     }
@@ -232,14 +311,13 @@ fn predict(
     let mut targets = [0u32; MAX_NEGATIVE + 1];
     targets[0] = word as u32;
     let mut count = 1;
-    for _ in 0..model.config.negative.min(MAX_NEGATIVE) {
-        let noise = model.noise.sample(rng);
+    let noise = next_noise.take(model, ns_output, rng);
+    for &noise in &noise[..model.config.negative.min(MAX_NEGATIVE)] {
         if noise as usize != word {
             targets[count] = noise;
             count += 1;
         }
     }
-    targets[..count].iter().for_each(|&t| prefetch(ns_output.row(t as usize)));
     let (rows, labels) = (&targets[..count], &NEGATIVE_LABELS[..count]);
     fit(
         input,
