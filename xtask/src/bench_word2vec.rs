@@ -239,7 +239,12 @@ fn paired_scaling(tessera: &Path, corpus: &Path, flags: &[&str], output: &Path) 
         .ok()
         .and_then(|t| number_near(&t, "=", "words/s"))
     };
-    (0..SCALING_PAIRS).filter_map(|_| Some(speed("2")? / speed("1")?)).collect()
+    (0..SCALING_PAIRS)
+        .filter_map(|_| {
+            let one = speed("1")?;
+            Some(speed("2")? / one)
+        })
+        .collect()
 }
 
 /// Peak memory of CBOW training on the corpus and on it repeated four times, beside the two

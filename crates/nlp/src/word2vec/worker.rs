@@ -47,24 +47,29 @@ struct Scratch {
 /// trains.
 struct NextNoise {
     words: [u32; MAX_NEGATIVE],
-    drawn: bool,
 }
 
 impl NextNoise {
-    /// Hands out the drawn noise words (drawing them first on the first call), then draws the
-    /// next prediction's and starts loading their rows.
+    /// The first prediction's noise words.
+    fn new(model: &Model, rng: &mut Lcg) -> NextNoise {
+        let mut next = NextNoise { words: [0; MAX_NEGATIVE] };
+        next.draw(model, rng);
+        next
+    }
+
+    #[inline(always)]
+    fn draw(&mut self, model: &Model, rng: &mut Lcg) {
+        let count = model.config.negative.min(MAX_NEGATIVE);
+        self.words[..count].iter_mut().for_each(|word| *word = model.noise.sample(rng));
+    }
+
+    /// Hands out the drawn noise words, then draws the next prediction's and starts loading
+    /// their rows.
     #[inline(always)]
     fn take(&mut self, model: &Model, ns_output: OutputRows, rng: &mut Lcg) -> [u32; MAX_NEGATIVE] {
-        let count = model.config.negative.min(MAX_NEGATIVE);
-        let draw = |words: &mut [u32; MAX_NEGATIVE], rng: &mut Lcg| {
-            words[..count].iter_mut().for_each(|word| *word = model.noise.sample(rng));
-        };
-        if !self.drawn {
-            draw(&mut self.words, rng);
-            self.drawn = true;
-        }
         let current = self.words;
-        draw(&mut self.words, rng);
+        self.draw(model, rng);
+        let count = model.config.negative.min(MAX_NEGATIVE);
         self.words[..count].iter().for_each(|&word| prefetch(ns_output.row(word as usize)));
         current
     }
@@ -126,13 +131,9 @@ impl Trainer {
     /// A trainer whose random numbers start from `seed`.
     pub(super) fn new(model: &Model, seed: u64) -> Trainer {
         let dim = model.config.size;
-        let scratch = Scratch {
-            rng: Lcg::new(seed),
-            kept: Vec::new(),
-            hidden: vec![0.0; dim],
-            error: vec![0.0; dim],
-            noise: NextNoise { words: [0; MAX_NEGATIVE], drawn: false },
-        };
+        let mut rng = Lcg::new(seed);
+        let noise = NextNoise::new(model, &mut rng);
+        let scratch = Scratch { rng, kept: Vec::new(), hidden: vec![0.0; dim], error: vec![0.0; dim], noise };
         Trainer { scratch, outputs: Outputs::new(model) }
     }
 
