@@ -5,9 +5,9 @@
 //! so `threads` is the number of busy cores: reading is done in the time it takes, not on a core
 //! of its own, and with one thread the whole run is sequential (and reproducible).
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::corpus::{Corpus, build_vocab};
@@ -263,14 +263,13 @@ fn run_epochs(
     let seed = |trainer: usize| config.seed.wrapping_add(trainer as u64 * 0x9E37_79B9);
     let helpers = config.threads - 1;
     let (sender, receiver) = sync_channel::<Job>(2 * helpers);
-    let receiver = Arc::new(Mutex::new(receiver));
+    let receiver = &Mutex::new(receiver);
     std::thread::scope(|scope| {
         // Owned by this closure, so that an early return (a corpus error) drops it and the
         // helpers, seeing the channel closed, stop instead of waiting forever.
         let sender = (helpers > 0).then_some(sender);
         for helper in 1..=helpers {
-            let receiver = Arc::clone(&receiver);
-            scope.spawn(move || work(model, &receiver, seed(helper)));
+            scope.spawn(move || work(model, receiver, seed(helper)));
         }
         // This thread reads the corpus and trains too: on the jobs the helpers have no room
         // for, and on all of them when it is the only thread.

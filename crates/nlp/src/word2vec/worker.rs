@@ -35,42 +35,44 @@ const NEGATIVE_LABELS: [f32; MAX_NEGATIVE + 1] = {
 
 /// One worker's scratch space.
 struct Scratch {
-    rng: Lcg,
+    draws: Draws,
     kept: Vec<u32>,
     hidden: Vec<f32>,
     error: Vec<f32>,
-    noise: NextNoise,
 }
 
-/// The noise words of the next negative-sampling prediction, drawn one prediction early so that
-/// their rows (random rows of the output matrix, rarely in cache) load while the current one
-/// trains.
-struct NextNoise {
-    words: [u32; MAX_NEGATIVE],
+/// A trainer's random numbers, with the noise words of its next negative-sampling prediction
+/// drawn one prediction early, so that their rows (random rows of the output matrix, rarely in
+/// cache) load while the current one trains.
+struct Draws {
+    rng: Lcg,
+    noise: [u32; MAX_NEGATIVE],
+    /// Noise words per prediction.
+    count: usize,
 }
 
-impl NextNoise {
-    /// The first prediction's noise words.
-    fn new(model: &Model, rng: &mut Lcg) -> NextNoise {
-        let mut next = NextNoise { words: [0; MAX_NEGATIVE] };
-        next.draw(model, rng);
-        next
+impl Draws {
+    /// A generator started from `seed`, with the first prediction's noise words drawn.
+    fn new(model: &Model, seed: u64) -> Draws {
+        let count = model.config.negative.min(MAX_NEGATIVE);
+        let mut draws = Draws { rng: Lcg::new(seed), noise: [0; MAX_NEGATIVE], count };
+        draws.draw_noise(model);
+        draws
     }
 
     #[inline(always)]
-    fn draw(&mut self, model: &Model, rng: &mut Lcg) {
-        let count = model.config.negative.min(MAX_NEGATIVE);
-        self.words[..count].iter_mut().for_each(|word| *word = model.noise.sample(rng));
+    fn draw_noise(&mut self, model: &Model) {
+        let rng = &mut self.rng;
+        self.noise[..self.count].iter_mut().for_each(|word| *word = model.noise.sample(rng));
     }
 
-    /// Hands out the drawn noise words, then draws the next prediction's and starts loading
+    /// The current prediction's noise words; draws the next prediction's and starts loading
     /// their rows.
     #[inline(always)]
-    fn take(&mut self, model: &Model, ns_output: OutputRows, rng: &mut Lcg) -> [u32; MAX_NEGATIVE] {
-        let current = self.words;
-        self.draw(model, rng);
-        let count = model.config.negative.min(MAX_NEGATIVE);
-        self.words[..count].iter().for_each(|&word| prefetch(ns_output.row(word as usize)));
+    fn take_noise(&mut self, model: &Model, ns_output: OutputRows) -> [u32; MAX_NEGATIVE] {
+        let current = self.noise;
+        self.draw_noise(model);
+        self.noise[..self.count].iter().for_each(|&word| prefetch(ns_output.row(word as usize)));
         current
     }
 }
@@ -131,9 +133,8 @@ impl Trainer {
     /// A trainer whose random numbers start from `seed`.
     pub(super) fn new(model: &Model, seed: u64) -> Trainer {
         let dim = model.config.size;
-        let mut rng = Lcg::new(seed);
-        let noise = NextNoise::new(model, &mut rng);
-        let scratch = Scratch { rng, kept: Vec::new(), hidden: vec![0.0; dim], error: vec![0.0; dim], noise };
+        let draws = Draws::new(model, seed);
+        let scratch = Scratch { draws, kept: Vec::new(), hidden: vec![0.0; dim], error: vec![0.0; dim] };
         Trainer { scratch, outputs: Outputs::new(model) }
     }
 
@@ -196,14 +197,14 @@ fn train_job_generic(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &
     for &end in &job.sentence_ends {
         scratch.kept.clear();
         for &word in &job.words[start..end] {
-            if scratch.rng.next_u32() <= model.keep[word as usize] {
+            if scratch.draws.rng.next_u32() <= model.keep[word as usize] {
                 scratch.kept.push(word);
             }
         }
         start = end;
         effective += scratch.kept.len() as u64;
         for pos in 0..scratch.kept.len() {
-            let reduced = (window - scratch.rng.below(window)) as usize;
+            let reduced = (window - scratch.draws.rng.below(window)) as usize;
             let first = pos.saturating_sub(reduced);
             let last = (pos + reduced).min(scratch.kept.len() - 1);
             let word = scratch.kept[pos] as usize;
@@ -216,8 +217,7 @@ fn train_job_generic(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &
                     let context = scratch.kept[c] as usize;
                     scratch.error.fill(0.0);
                     let input = model.input.row(context);
-                    let (rng, noise) = (&mut scratch.rng, &mut scratch.noise);
-                    predict(model, views, input, word, job.alpha, &mut scratch.error, rng, noise);
+                    predict(model, views, input, word, job.alpha, &mut scratch.error, &mut scratch.draws);
                     axpy(1.0, &scratch.error, input);
                 }
             }
@@ -252,8 +252,7 @@ fn train_cbow(
     let scale = 1.0 / contexts as f32;
     scratch.hidden.iter_mut().for_each(|h| *h *= scale);
     scratch.error.fill(0.0);
-    let (rng, noise) = (&mut scratch.rng, &mut scratch.noise);
-    predict(model, views, &scratch.hidden, word, alpha, &mut scratch.error, rng, noise);
+    predict(model, views, &scratch.hidden, word, alpha, &mut scratch.error, &mut scratch.draws);
     for c in (first..=last).filter(|&c| c != pos) {
         axpy(1.0, &scratch.error, model.input.row(scratch.kept[c] as usize));
     }
@@ -297,8 +296,7 @@ fn predict(
     word: usize,
     alpha: f32,
     error: &mut [f32],
-    rng: &mut Lcg,
-    next_noise: &mut NextNoise,
+    draws: &mut Draws,
 ) {
     if model.config.hs {
         let path = model.paths[word]..model.paths[word + 1];
@@ -312,8 +310,8 @@ fn predict(
     let mut targets = [0u32; MAX_NEGATIVE + 1];
     targets[0] = word as u32;
     let mut count = 1;
-    let noise = next_noise.take(model, ns_output, rng);
-    for &noise in &noise[..model.config.negative.min(MAX_NEGATIVE)] {
+    let noise = draws.take_noise(model, ns_output);
+    for &noise in &noise[..draws.count] {
         if noise as usize != word {
             targets[count] = noise;
             count += 1;
