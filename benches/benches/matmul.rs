@@ -1,7 +1,8 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 //! f32 matmul on backend-cpu: square 64..2048 and 4096x1024 by 1024x256, with the thread count
-//! from `TESSERA_BENCH_THREADS`. Throughput is in FLOPs (2·m·k·n per product).
+//! from `TESSERA_BENCH_THREADS`. Throughput is in FLOPs (2·m·k·n per product). Beside them, one
+//! core's FMA peak (`cpu/fma_peak/<avx512|avx2>`), so a GEMM's share of it comes from one run.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tensor_core::{DType, TensorRng};
@@ -29,5 +30,18 @@ fn matmul(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, matmul);
+fn fma_peak(c: &mut Criterion) {
+    use tessera_benches::fma_peak::{fma_kind, fma_loop, fma_loop_flops};
+    let Some((kind, _)) = fma_kind() else { return };
+    // About 3 ms per call at AVX-512's two FMAs a cycle.
+    const ITERATIONS: u64 = 1 << 20;
+    let mut group = c.benchmark_group("cpu/fma_peak");
+    group.sample_size(20).warm_up_time(std::time::Duration::from_millis(300));
+    group.measurement_time(std::time::Duration::from_millis(1000));
+    group.throughput(Throughput::Elements(fma_loop_flops(ITERATIONS)));
+    group.bench_function(kind, |bench| bench.iter(|| fma_loop(std::hint::black_box(ITERATIONS))));
+    group.finish();
+}
+
+criterion_group!(benches, fma_peak, matmul);
 criterion_main!(benches);

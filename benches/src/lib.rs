@@ -5,6 +5,8 @@
 
 #![warn(missing_docs)]
 
+pub mod fma_peak;
+
 /// Square GEMM sizes, then the 4096x1024 by 1024x256 case (m, k, n).
 pub const MATMUL_SHAPES: [(usize, usize, usize); 7] = [
     (64, 64, 64),

@@ -87,6 +87,13 @@ pub(crate) fn criterion_nanos(root: &Path, group: &str, id: &str) -> Option<f64>
     json["median"]["point_estimate"].as_f64()
 }
 
+/// Operations per iteration a criterion bench declared (`Throughput::Elements`), if it ran.
+pub(crate) fn criterion_elements(root: &Path, group: &str, id: &str) -> Option<f64> {
+    let path = root.join(format!("target/criterion/{group}/{id}/new/benchmark.json"));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    json["throughput"]["Elements"].as_f64()
+}
+
 /// A Python with numpy and threadpoolctl (and, if it installs, jax) in `target/peers-venv`.
 pub(crate) fn peer_python(root: &Path) -> Result<PathBuf, String> {
     let python = venv_python(root, "peers-venv", "numpy, threadpoolctl", &["numpy", "threadpoolctl"])?;

@@ -10,7 +10,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::bench::{PeerRows, criterion_nanos, jax_steps, numpy_sgemm, peer_python, peer_value, show};
+use crate::bench::{
+    PeerRows, criterion_elements, criterion_nanos, jax_steps, numpy_sgemm, peer_python, peer_value, show,
+};
 use crate::cargo;
 
 /// Thread counts every comparison runs on.
@@ -21,6 +23,9 @@ const PEERED_TARGETS: [&str; 4] = ["matmul", "mlp_step", "conv", "lstm"];
 
 const SHAPES: [&str; 7] =
     ["64x64x64", "128x128x128", "256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "4096x1024x256"];
+
+/// The matmul shape whose one-thread GFLOP/s the report sets beside one core's FMA peak.
+const PEAK_CASE: &str = "1024x1024x1024";
 
 /// (criterion bench name, criterion id, the JAX peer's case name).
 const TRAINING_CASES: [(&str, &str, &str); 3] = [
@@ -42,6 +47,9 @@ struct Pair {
 #[derive(Default)]
 struct Rounds {
     pairs: Vec<Pair>,
+    /// Per one-thread round: one core's FMA peak (GFLOP/s), and Tessera's and numpy's GFLOP/s on
+    /// [`PEAK_CASE`].
+    peaks: Vec<(f64, Option<(f64, f64)>)>,
     numpy_missing: Option<String>,
     jax_missing: Option<String>,
 }
@@ -101,11 +109,21 @@ impl Rounds {
         if let Err(why) = jax {
             self.jax_missing = Some(why.clone());
         }
+        let mut at_peak_case = None;
         for shape in SHAPES {
             let ours = criterion_nanos(root, &format!("cpu_matmul_f32_t{threads}"), shape).map(|ns| flops(shape) / ns);
             if let (Some(ours), Some(theirs)) = (ours, peer_value(numpy, threads, shape)) {
                 self.pairs.push(Pair { threads, case: shape.into(), ours, theirs, speedup: ours / theirs });
+                if shape == PEAK_CASE {
+                    at_peak_case = Some((ours, theirs));
+                }
             }
+        }
+        let peak = ["avx512", "avx2"].iter().find_map(|kind| {
+            Some(criterion_elements(root, "cpu_fma_peak", kind)? / criterion_nanos(root, "cpu_fma_peak", kind)?)
+        });
+        if let (1, Some(peak)) = (threads, peak) {
+            self.peaks.push((peak, at_peak_case));
         }
         for (bench, id, peer_case) in TRAINING_CASES {
             let ours = criterion_nanos(root, &format!("cpu_{bench}_t{threads}"), id).map(|ns| ns / 1e6);
@@ -177,7 +195,7 @@ impl Table<'_> {
 }
 
 fn matmul_table(all: &Rounds, rounds: usize) -> String {
-    Table {
+    let mut table = Table {
         heading: format!(
             "f32 matmul, backend-cpu vs numpy/OpenBLAS (GFLOP/s, medians of {rounds} paired rounds; ratio > 1 means Tessera is faster)"
         ),
@@ -186,7 +204,30 @@ fn matmul_table(all: &Rounds, rounds: usize) -> String {
         rows: THREADS.iter().flat_map(|&t| SHAPES.iter().map(move |&s| (t, s.to_string(), s))).collect(),
         digits: 1,
     }
-    .render(all)
+    .render(all);
+    table.push_str(&peak_line(&all.peaks));
+    table
+}
+
+/// One core's FMA peak over the one-thread rounds, and the share of it each side reached on
+/// [`PEAK_CASE`] in the same round.
+fn peak_line(peaks: &[(f64, Option<(f64, f64)>)]) -> String {
+    let Some(peak) = median(peaks.iter().map(|p| p.0).collect()) else {
+        return String::new();
+    };
+    let shares = |pick: fn(&(f64, f64)) -> f64| -> Vec<f64> {
+        peaks.iter().filter_map(|(peak, at)| at.as_ref().map(|at| 100.0 * pick(at) / peak)).collect()
+    };
+    let show = |shares: Vec<f64>| {
+        let each: Vec<String> = shares.iter().map(|s| format!("{s:.0}")).collect();
+        median(shares).map_or("-".into(), |m| format!("{m:.0} % ({})", each.join(", ")))
+    };
+    format!(
+        "\nOne core's FMA peak, measured in each one-thread round: {peak:.1} GFLOP/s (median). Share of it \
+         at {PEAK_CASE} on one thread, median (each round): Tessera {}, numpy {}.\n",
+        show(shares(|at| at.0)),
+        show(shares(|at| at.1))
+    )
 }
 
 fn training_table(all: &Rounds, rounds: usize) -> String {

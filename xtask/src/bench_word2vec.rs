@@ -223,7 +223,7 @@ pub(crate) fn report(root: &Path, quick: bool) -> String {
 }
 
 /// Pairs of runs [`paired_scaling`] makes per mode.
-const SCALING_PAIRS: usize = 3;
+const SCALING_PAIRS: usize = 5;
 
 /// Two threads' words/s over one thread's, for each of [`SCALING_PAIRS`] one-epoch runs made
 /// back to back: on a shared host the speed drifts by more than the effect between runs minutes

@@ -4,6 +4,8 @@
 //! `x86-v4` feature is compiled in and the CPU has it, AVX2/FMA otherwise), and takes signed
 //! row and column strides, so transposed and flipped views multiply without a copy.
 
+use std::mem::MaybeUninit;
+
 use gemm::Parallelism;
 use rayon::prelude::*;
 use tensor_core::{HostBuffer, Layout, Result, Storage, TensorError};
@@ -14,6 +16,13 @@ use crate::storage::{cpu, floats_only, wrap};
 /// cost more than it saved in the MLP training step (64x784x256 ran 2.3 ms on 2 threads vs
 /// 1.6 ms with this threshold).
 const PARALLEL_MIN_FLOPS: usize = 256 * 256 * 256;
+
+/// From this many multiply-adds on, threads split a product into bands of rows that each
+/// multiplies alone; below it `gemm` shares the work (and one packed copy of the right operand)
+/// between them. In alternating two-thread runs on the 2-core development machine (AMD EPYC,
+/// GFLOP/s, bands / shared): 256³ 155 / 185, 512³ 184 / 201, 1024³ 194 / 193, 2048³ 196 / 192,
+/// 4096x1024x256 195 / 182.
+const BANDS_MIN_FLOPS: usize = 1 << 30;
 
 /// Row bands split across threads are multiples of this (a multiple of the kernels' row tile).
 const ROW_BLOCK: usize = 48;
@@ -146,34 +155,43 @@ fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T>
     let (m, k, n) = (la.dims()[rank - 2], la.dims()[rank - 1], lb.dims()[rank - 1]);
     let (lhs, rhs) = (Operand::new(la), Operand::new(lb));
     let batches = lhs.batch_offsets.len();
-    let mut out = vec![T::ZERO; batches * m * n];
+    let len = batches * m * n;
     if m == 0 || n == 0 || k == 0 {
-        return out;
+        return vec![T::ZERO; len];
     }
+    // `gemm` writes every element of a product it does not accumulate into (its every path
+    // stores before it reads), so the result starts uninitialised rather than zeroed by a pass
+    // of its own (a memset that took 0.7 % of a 1024³ product's time).
+    let mut out: Vec<T> = Vec::with_capacity(len);
+    let spare = &mut out.spare_capacity_mut()[..len];
     let flops = m * n * k;
     let threads = rayon::current_num_threads();
     // Multiplies rows `first..first + rows` of the lhs into `dst`.
-    let one = |dst: &mut [T], (&ao, &bo): (&usize, &usize), first: usize, rows: usize, parallelism: Parallelism| {
+    let one = |dst: &mut [MaybeUninit<T>],
+               (&ao, &bo): (&usize, &usize),
+               first: usize,
+               rows: usize,
+               parallelism: Parallelism| {
         let lhs_start = ao as isize + first as isize * lhs.row_stride;
-        // SAFETY: `dst` holds rows·n elements written with row stride n; the operand pointers and
-        // strides come from layouts that the tensor layer checked against their buffers, so
-        // every (row, col) they address lies inside `a` and `b`.
+        // SAFETY: `dst` holds rows·n elements, all written before any is read, with row stride n;
+        // the operand pointers and strides come from layouts that the tensor layer checked
+        // against their buffers, so every (row, col) they address lies inside `a` and `b`.
         unsafe {
             let lhs_ptr = a.as_ptr().offset(lhs_start);
             let rhs_ptr = b.as_ptr().add(bo);
             let lhs_view = Matrix { ptr: lhs_ptr, row_stride: lhs.row_stride, col_stride: lhs.col_stride };
             let rhs_view = Matrix { ptr: rhs_ptr, row_stride: rhs.row_stride, col_stride: rhs.col_stride };
-            gemm_raw([rows, n, k], dst.as_mut_ptr(), n as isize, false, lhs_view, rhs_view, parallelism);
+            gemm_raw([rows, n, k], dst.as_mut_ptr().cast(), n as isize, false, lhs_view, rhs_view, parallelism);
         }
     };
     let pairs: Vec<(&usize, &usize)> = lhs.batch_offsets.iter().zip(&rhs.batch_offsets).collect();
     if threads > 1 && batches >= threads && flops < PARALLEL_MIN_FLOPS * 8 {
         // Many small products: one per thread at a time.
-        out.par_chunks_mut(m * n).zip(pairs).for_each(|(dst, pair)| one(dst, pair, 0, m, Parallelism::None));
-    } else if threads > 1 && flops >= PARALLEL_MIN_FLOPS && m >= threads * ROW_BLOCK {
-        // Tall products: each thread multiplies its own band of rows, single-threaded.
+        spare.par_chunks_mut(m * n).zip(pairs).for_each(|(dst, pair)| one(dst, pair, 0, m, Parallelism::None));
+    } else if threads > 1 && flops >= BANDS_MIN_FLOPS && m >= threads * ROW_BLOCK {
+        // Large products: each thread multiplies its own band of rows, single-threaded.
         let band = m.div_ceil(threads).div_ceil(ROW_BLOCK) * ROW_BLOCK;
-        for (dst, pair) in out.chunks_mut(m * n).zip(pairs) {
+        for (dst, pair) in spare.chunks_mut(m * n).zip(pairs) {
             dst.par_chunks_mut(band * n)
                 .enumerate()
                 .for_each(|(i, rows)| one(rows, pair, i * band, rows.len() / n, Parallelism::None));
@@ -181,10 +199,12 @@ fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T>
     } else {
         let parallelism =
             if threads > 1 && flops >= PARALLEL_MIN_FLOPS { Parallelism::Rayon(threads) } else { Parallelism::None };
-        for (dst, pair) in out.chunks_mut(m * n).zip(pairs) {
+        for (dst, pair) in spare.chunks_mut(m * n).zip(pairs) {
             one(dst, pair, 0, m, parallelism);
         }
     }
+    // SAFETY: the products above wrote all `len` elements.
+    unsafe { out.set_len(len) };
     out
 }
 
@@ -202,4 +222,38 @@ pub(crate) fn matmul(lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> 
             return Err(floats_only("matmul", a));
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The result starts uninitialised, so a product must write every element before reading
+    /// any: each path (per-entry threads, row bands, `gemm`'s own threads, one thread) runs
+    /// right after a result-sized block of NaNs is freed, which the allocator likely hands back.
+    #[test]
+    fn every_path_writes_its_whole_result() {
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            for [batches, m, k, n] in [[1, 64, 48, 40], [4, 80, 70, 90], [1, 300, 200, 300], [1, 1100, 1000, 1000]] {
+                // Small integers: every sum is exact in f64, so the check can be exact too.
+                let a: Vec<f64> = (0..batches * m * k).map(|i| ((i * 37) % 11) as f64 - 5.0).collect();
+                let b: Vec<f64> = (0..batches * k * n).map(|i| ((i * 53) % 7) as f64 - 3.0).collect();
+                let (la, lb) = (Layout::contiguous([batches, m, k]), Layout::contiguous([batches, k, n]));
+                drop(vec![f64::NAN; batches * m * n]);
+                let out = pool.install(|| batched(&a, &la, &b, &lb));
+                for (e, entry) in out.chunks(m * n).enumerate() {
+                    for (i, row) in entry.chunks(n).enumerate().step_by(7) {
+                        for (j, &got) in row.iter().enumerate() {
+                            let want: f64 = (0..k).map(|p| a[(e * m + i) * k + p] * b[(e * k + p) * n + j]).sum();
+                            assert_eq!(
+                                got, want,
+                                "[{batches}, {m}, {k}] x [{k}, {n}] on {threads} threads at ({e}, {i}, {j})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
