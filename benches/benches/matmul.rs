@@ -33,7 +33,7 @@ fn matmul(c: &mut Criterion) {
 fn fma_peak(c: &mut Criterion) {
     use tessera_benches::fma_peak::{fma_kind, fma_loop, fma_loop_flops};
     let Some((kind, _)) = fma_kind() else { return };
-    // About 3 ms per call at AVX-512's two FMAs a cycle.
+    // About 5 ms per call on the development machine (AVX-512, 117 GFLOP/s).
     const ITERATIONS: u64 = 1 << 20;
     let mut group = c.benchmark_group("cpu/fma_peak");
     group.sample_size(20).warm_up_time(std::time::Duration::from_millis(300));

@@ -1,8 +1,8 @@
 //! One core's fused multiply-add peak, measured: the ceiling a GEMM's GFLOP/s is judged against.
 //!
-//! Sixteen independent accumulator chains of `acc = acc · a + b` keep both FMA ports busy
-//! (latency 4, two issued per cycle) with no loads or stores, so the loop runs at the rate the
-//! core issues FMAs *now*: on a shared host that rate moves with frequency licences and
+//! Sixteen independent accumulator chains of `acc = acc · a + b` keep the FMA units busy (a
+//! latency of about 4 cycles with up to two issued per cycle needs 8 chains in flight) with no
+//! loads or stores, so the loop runs at the rate the core issues FMAs *now*: on a shared host that rate moves with frequency licences and
 //! neighbours, and a GEMM's share of the peak only means something beside a peak taken in the
 //! same run.
 
