@@ -119,11 +119,11 @@ impl Rounds {
                 }
             }
         }
-        let peak = ["avx512", "avx2"].iter().find_map(|kind| {
-            Some(criterion_elements(root, "cpu_fma_peak", kind)? / criterion_nanos(root, "cpu_fma_peak", kind)?)
-        });
-        if let (1, Some(peak)) = (threads, peak) {
-            self.peaks.push((peak, at_peak_case));
+        if threads == 1 {
+            let peak = ["avx512", "avx2"].iter().find_map(|kind| {
+                Some(criterion_elements(root, "cpu_fma_peak", kind)? / criterion_nanos(root, "cpu_fma_peak", kind)?)
+            });
+            self.peaks.extend(peak.map(|peak| (peak, at_peak_case)));
         }
         for (bench, id, peer_case) in TRAINING_CASES {
             let ours = criterion_nanos(root, &format!("cpu_{bench}_t{threads}"), id).map(|ns| ns / 1e6);
