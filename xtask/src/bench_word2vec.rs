@@ -200,35 +200,43 @@ pub(crate) fn report(root: &Path, quick: bool) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // Pair by pair, every mode in turn, so a noisy spell of the host spreads over the modes
+    // instead of taking one mode's pairs all together.
+    let scaling_output = root.join("target/w2v-scaling.txt");
+    let mut ratios = vec![Vec::new(); MODES.len()];
+    for pair in 0..SCALING_PAIRS {
+        for ((_, flags, _), ratios) in MODES.iter().zip(&mut ratios) {
+            ratios.extend(paired_scaling(&tessera, &corpus, flags, &scaling_output, pair % 2 == 1));
+        }
+    }
     let paired: Vec<String> = MODES
         .iter()
-        .map(|(mode, flags, _)| {
-            let ratios = paired_scaling(&tessera, &corpus, flags, &root.join("target/w2v-scaling.txt"));
+        .zip(ratios)
+        .map(|((mode, _, _), ratios)| {
             let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
-            format!(
-                "{mode} {} ({})",
-                median(ratios.clone()).map_or("-".into(), |r| format!("{r:.2}x")),
-                shown.join(", ")
-            )
+            format!("{mode} {} ({})", median(ratios).map_or("-".into(), |r| format!("{r:.2}x")), shown.join(", "))
         })
         .collect();
     let _ = writeln!(
         out,
-        "\nTessera's scaling from {SCALING_PAIRS} back-to-back pairs of one-epoch runs (1 thread, then 2), median \
-         (each pair): {}",
+        "\nTessera's scaling from {SCALING_PAIRS} back-to-back pairs of one-epoch runs (1 thread then 2, and 2 \
+         then 1 in every other pair), median (each pair): {}",
         paired.join("; ")
     );
     let _ = writeln!(out, "\n{}", memory_report(&tessera, &corpus, root));
     out
 }
 
-/// Pairs of runs [`paired_scaling`] makes per mode.
-const SCALING_PAIRS: usize = 5;
+/// Pairs of runs [`paired_scaling`] makes per mode: the pairs' ratios spread from about 0.9x
+/// to 2.2x on the shared 2-core development machine, so the median needs several.
+const SCALING_PAIRS: usize = 9;
 
-/// Two threads' words/s over one thread's, for each of [`SCALING_PAIRS`] one-epoch runs made
-/// back to back: on a shared host the speed drifts by more than the effect between runs minutes
-/// apart, while a pair sees nearly the same machine.
-fn paired_scaling(tessera: &Path, corpus: &Path, flags: &[&str], output: &Path) -> Vec<f64> {
+/// Two threads' words/s over one thread's, from two one-epoch runs made back to back (the
+/// two-thread one first with `two_first`, so that a drift of the host's speed between the runs
+/// favours neither side over alternate pairs): on a shared host the speed drifts by more than
+/// the effect between runs minutes apart, while a pair sees nearly the same machine. `None`
+/// when a run fails.
+fn paired_scaling(tessera: &Path, corpus: &Path, flags: &[&str], output: &Path, two_first: bool) -> Option<f64> {
     let speed = |threads: &str| {
         run(Command::new(tessera)
             .args(["word2vec", "train", "--iter", "1", "--threads", threads, "--train"])
@@ -239,12 +247,13 @@ fn paired_scaling(tessera: &Path, corpus: &Path, flags: &[&str], output: &Path) 
         .ok()
         .and_then(|t| number_near(&t, "=", "words/s"))
     };
-    (0..SCALING_PAIRS)
-        .filter_map(|_| {
-            let one = speed("1")?;
-            Some(speed("2")? / one)
-        })
-        .collect()
+    if two_first {
+        let two = speed("2")?;
+        Some(two / speed("1")?)
+    } else {
+        let one = speed("1")?;
+        Some(speed("2")? / one)
+    }
 }
 
 /// Peak memory of CBOW training on the corpus and on it repeated four times, beside the two

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use super::corpus::{Corpus, build_vocab};
 use super::huffman::HuffmanCodes;
-use super::kernels::SigmoidTable;
+use super::kernels::{Prefetch, SigmoidTable};
 use super::rows::HogwildRows;
 use super::sampler::{Lcg, NoiseSampler, keep_probabilities};
 use super::word_ids::WordIds;
@@ -164,6 +164,7 @@ pub(super) struct Model<'a> {
     pub noise: NoiseSampler,
     pub keep: Vec<u32>,
     pub sigmoid: SigmoidTable,
+    pub prefetch: Prefetch,
     pub effective_words: AtomicU64,
 }
 
@@ -217,6 +218,7 @@ impl Word2Vec {
             noise: NoiseSampler::new(&counts, 0.75),
             keep: keep_probabilities(&counts, config.sample),
             sigmoid: SigmoidTable::new(),
+            prefetch: Prefetch::detect(),
             effective_words: AtomicU64::new(0),
         };
         let started = Instant::now();

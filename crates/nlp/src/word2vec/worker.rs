@@ -72,7 +72,7 @@ impl Draws {
     fn take_noise(&mut self, model: &Model, ns_output: OutputRows) -> [u32; MAX_NEGATIVE] {
         let current = self.noise;
         self.draw_noise(model);
-        self.noise[..self.count].iter().for_each(|&word| prefetch(ns_output.row(word as usize)));
+        self.noise[..self.count].iter().for_each(|&word| model.prefetch.row(ns_output.row(word as usize)));
         current
     }
 }
@@ -258,17 +258,6 @@ fn train_cbow(
     }
 }
 
-/// Asks the CPU to start loading a row into cache: the rows a prediction touches are spread
-/// over the whole matrix, so fetching them all before using the first hides most of the latency.
-#[inline(always)]
-fn prefetch(row: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in row.chunks(16) {
-        // SAFETY: prefetching is a hint; the address is inside `row`.
-        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
-    }
-}
-
 /// Starts loading the rows the prediction at `next` needs that the current one does not: its
 /// word's output rows, and the input row of the word entering the window.
 #[inline(always)]
@@ -276,13 +265,13 @@ fn prefetch_next_position(model: &Model, [hs_output, ns_output]: [OutputRows; 2]
     let Some(&word) = kept.get(next) else { return };
     if model.config.hs {
         let path = model.paths[word as usize]..model.paths[word as usize + 1];
-        model.points[path].iter().for_each(|&point| prefetch(hs_output.row(point as usize)));
+        model.points[path].iter().for_each(|&point| model.prefetch.row(hs_output.row(point as usize)));
     }
     if model.config.negative > 0 {
-        prefetch(ns_output.row(word as usize));
+        model.prefetch.row(ns_output.row(word as usize));
     }
     if let Some(&entering) = kept.get(next + model.config.window) {
-        prefetch(model.input.row(entering as usize));
+        model.prefetch.row(model.input.row(entering as usize));
     }
 }
 
