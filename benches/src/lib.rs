@@ -7,6 +7,11 @@
 
 pub mod fma_peak;
 
+/// The allocator the `tessera` binary runs with (large blocks on transparent huge pages), so
+/// benches measure what users run.
+#[global_allocator]
+static ALLOCATOR: backend_cpu::HugePageAllocator = backend_cpu::HugePageAllocator;
+
 /// Square GEMM sizes, then the 4096x1024 by 1024x256 case (m, k, n).
 pub const MATMUL_SHAPES: [(usize, usize, usize); 7] = [
     (64, 64, 64),

@@ -38,7 +38,7 @@ mod window;
 
 use std::sync::{Arc, OnceLock};
 
-pub use allocator::keep_freed_memory;
+pub use allocator::{HUGE_BLOCK_MIN, HugePageAllocator, keep_freed_memory};
 pub use storage::CpuStorage;
 use tensor_core::device::defaults;
 use tensor_core::{

@@ -14,18 +14,13 @@ use crate::storage::{cpu, floats_only, wrap};
 
 /// Below this many multiply-adds a product runs on one thread: handing smaller ones to the pool
 /// cost more than it saved in the MLP training step (64x784x256 ran 2.3 ms on 2 threads vs
-/// 1.6 ms with this threshold).
+/// 1.6 ms with this threshold). From it on, `gemm` splits the product across the pool and its
+/// threads share one packed copy of an operand. (Splitting large products into bands of rows
+/// that each thread multiplied alone was a few percent faster at 2048³ while the operands lay
+/// on 4 KiB pages; with them on 2 MiB pages ([`crate::HugePageAllocator`]) it ran, in
+/// GFLOP/s over three alternating two-thread runs, bands / shared: 1024³ 207 / 209, 2048³
+/// 203 / 213, 4096x1024x256 213 / 213.)
 const PARALLEL_MIN_FLOPS: usize = 256 * 256 * 256;
-
-/// From this many multiply-adds on, threads split a product into bands of rows that each
-/// multiplies alone; below it `gemm` shares the work (and one packed copy of the right operand)
-/// between them. In alternating two-thread runs on the 2-core development machine (AMD EPYC,
-/// GFLOP/s, bands / shared): 256³ 155 / 185, 512³ 184 / 201, 1024³ 194 / 193, 2048³ 196 / 192,
-/// 4096x1024x256 195 / 182.
-const BANDS_MIN_FLOPS: usize = 1 << 30;
-
-/// Row bands split across threads are multiples of this (a multiple of the kernels' row tile).
-const ROW_BLOCK: usize = 48;
 
 /// One matrix operand: its element offsets per batch entry and its row/column strides.
 struct Operand {
@@ -166,41 +161,26 @@ fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T>
     let spare = &mut out.spare_capacity_mut()[..len];
     let flops = m * n * k;
     let threads = rayon::current_num_threads();
-    // Multiplies rows `first..first + rows` of the lhs into `dst`.
-    let one = |dst: &mut [MaybeUninit<T>],
-               (&ao, &bo): (&usize, &usize),
-               first: usize,
-               rows: usize,
-               parallelism: Parallelism| {
-        let lhs_start = ao as isize + first as isize * lhs.row_stride;
-        // SAFETY: `dst` holds rows·n elements, all written before any is read, with row stride n;
+    // Multiplies one batch entry into `dst`.
+    let one = |dst: &mut [MaybeUninit<T>], (&ao, &bo): (&usize, &usize), parallelism: Parallelism| {
+        // SAFETY: `dst` holds m·n elements, all written before any is read, with row stride n;
         // the operand pointers and strides come from layouts that the tensor layer checked
         // against their buffers, so every (row, col) they address lies inside `a` and `b`.
         unsafe {
-            let lhs_ptr = a.as_ptr().offset(lhs_start);
-            let rhs_ptr = b.as_ptr().add(bo);
-            let lhs_view = Matrix { ptr: lhs_ptr, row_stride: lhs.row_stride, col_stride: lhs.col_stride };
-            let rhs_view = Matrix { ptr: rhs_ptr, row_stride: rhs.row_stride, col_stride: rhs.col_stride };
-            gemm_raw([rows, n, k], dst.as_mut_ptr().cast(), n as isize, false, lhs_view, rhs_view, parallelism);
+            let lhs_view = Matrix { ptr: a.as_ptr().add(ao), row_stride: lhs.row_stride, col_stride: lhs.col_stride };
+            let rhs_view = Matrix { ptr: b.as_ptr().add(bo), row_stride: rhs.row_stride, col_stride: rhs.col_stride };
+            gemm_raw([m, n, k], dst.as_mut_ptr().cast(), n as isize, false, lhs_view, rhs_view, parallelism);
         }
     };
     let pairs: Vec<(&usize, &usize)> = lhs.batch_offsets.iter().zip(&rhs.batch_offsets).collect();
     if threads > 1 && batches >= threads && flops < PARALLEL_MIN_FLOPS * 8 {
         // Many small products: one per thread at a time.
-        spare.par_chunks_mut(m * n).zip(pairs).for_each(|(dst, pair)| one(dst, pair, 0, m, Parallelism::None));
-    } else if threads > 1 && flops >= BANDS_MIN_FLOPS && m >= threads * ROW_BLOCK {
-        // Large products: each thread multiplies its own band of rows, single-threaded.
-        let band = m.div_ceil(threads).div_ceil(ROW_BLOCK) * ROW_BLOCK;
-        for (dst, pair) in spare.chunks_mut(m * n).zip(pairs) {
-            dst.par_chunks_mut(band * n)
-                .enumerate()
-                .for_each(|(i, rows)| one(rows, pair, i * band, rows.len() / n, Parallelism::None));
-        }
+        spare.par_chunks_mut(m * n).zip(pairs).for_each(|(dst, pair)| one(dst, pair, Parallelism::None));
     } else {
         let parallelism =
             if threads > 1 && flops >= PARALLEL_MIN_FLOPS { Parallelism::Rayon(threads) } else { Parallelism::None };
         for (dst, pair) in spare.chunks_mut(m * n).zip(pairs) {
-            one(dst, pair, 0, m, parallelism);
+            one(dst, pair, parallelism);
         }
     }
     // SAFETY: the products above wrote all `len` elements.
@@ -229,7 +209,7 @@ mod tests {
     use super::*;
 
     /// The result starts uninitialised, so a product must write every element before reading
-    /// any: each path (per-entry threads, row bands, `gemm`'s own threads, one thread) runs
+    /// any: each path (per-entry threads, `gemm`'s own threads, one thread) runs
     /// right after a result-sized block of NaNs is freed, which the allocator likely hands back.
     #[test]
     fn every_path_writes_its_whole_result() {

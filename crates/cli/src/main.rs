@@ -120,6 +120,10 @@ enum InspectCommand {
     Cnn(inspect::InspectArgs),
 }
 
+/// Large tensors on transparent huge pages (see [`backend_cpu::HugePageAllocator`]).
+#[global_allocator]
+static ALLOCATOR: backend_cpu::HugePageAllocator = backend_cpu::HugePageAllocator;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Training frees and reallocates the same large tensors every step: keep them for reuse.
