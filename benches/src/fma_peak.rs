@@ -2,9 +2,9 @@
 //!
 //! Sixteen independent accumulator chains of `acc = acc · a + b` keep the FMA units busy (a
 //! latency of about 4 cycles with up to two issued per cycle needs 8 chains in flight) with no
-//! loads or stores, so the loop runs at the rate the core issues FMAs *now*: on a shared host that rate moves with frequency licences and
-//! neighbours, and a GEMM's share of the peak only means something beside a peak taken in the
-//! same run.
+//! loads or stores, so the loop runs at the rate the core issues FMAs *now*: on a shared host
+//! that rate moves with frequency licences and neighbours, and a GEMM's share of the peak only
+//! means something beside a peak taken in the same run.
 
 /// Independent accumulator chains per loop iteration.
 const CHAINS: usize = 16;

@@ -47,7 +47,8 @@ pub fn keep_freed_memory() -> bool {
 ///
 /// Install it in a binary with
 /// `#[global_allocator] static ALLOCATOR: backend_cpu::HugePageAllocator = backend_cpu::HugePageAllocator;`
-/// (the `tessera` binary and the benches do). Off Linux with glibc it is the system allocator.
+/// (the `tessera` binary and the benches do). On systems other than Linux with glibc it is the
+/// system allocator.
 pub struct HugePageAllocator;
 
 /// Blocks allocated uninitialised from this size on are put on huge pages.
