@@ -12,16 +12,17 @@ use std::process::Command;
 
 use nlp::word2vec::TextNormalizer;
 
-use crate::bench_peers::median;
 use crate::cargo;
 
-const MODES: [(&str, &[&str], &str); 3] = [
+/// Each mode: its name, Tessera's flags, and gensim's `sg hs` arguments.
+pub(crate) const MODES: [(&str, &[&str], &str); 3] = [
     ("SG + NS", &["--cbow", "0", "--hs", "0", "--negative", "5"], "1 0"),
     ("CBOW + NS", &["--cbow", "1", "--hs", "0", "--negative", "5"], "0 0"),
     ("SG + HS", &["--cbow", "0", "--hs", "1", "--negative", "0"], "1 1"),
 ];
 
-const GENSIM: &str = r#"
+/// gensim 4.4 on the same settings: `corpus sg hs threads epochs output`; prints its words/s.
+pub(crate) const GENSIM: &str = r#"
 import sys, time
 from gensim.models import Word2Vec
 from gensim.models.word2vec import LineSentence
@@ -81,7 +82,7 @@ fn gensim_python(root: &Path) -> Result<PathBuf, String> {
 }
 
 /// The number printed before `label` ... e.g. `= 123 words/s`, or after it (`Spearman 0.61`).
-fn number_near(text: &str, before: &str, after: &str) -> Option<f64> {
+pub(crate) fn number_near(text: &str, before: &str, after: &str) -> Option<f64> {
     let rest = &text[text.find(before)? + before.len()..];
     let rest = rest.trim_start();
     let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
@@ -89,7 +90,8 @@ fn number_near(text: &str, before: &str, after: &str) -> Option<f64> {
     rest[end..].trim_start().starts_with(after).then_some(value)
 }
 
-fn run(command: &mut Command) -> Result<String, String> {
+/// Runs `command`; its stdout and stderr together, or why it failed.
+pub(crate) fn run(command: &mut Command) -> Result<String, String> {
     let out = command.output().map_err(|e| format!("cannot run {command:?}: {e}"))?;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if out.status.success() {
@@ -200,60 +202,9 @@ pub(crate) fn report(root: &Path, quick: bool) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    // Pair by pair, every mode in turn, so a noisy spell of the host spreads over the modes
-    // instead of taking one mode's pairs all together.
-    let scaling_output = root.join("target/w2v-scaling.txt");
-    let mut ratios = vec![Vec::new(); MODES.len()];
-    for pair in 0..SCALING_PAIRS {
-        for ((_, flags, _), ratios) in MODES.iter().zip(&mut ratios) {
-            ratios.extend(paired_scaling(&tessera, &corpus, flags, &scaling_output, pair % 2 == 1));
-        }
-    }
-    let paired: Vec<String> = MODES
-        .iter()
-        .zip(ratios)
-        .map(|((mode, _, _), ratios)| {
-            let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
-            format!("{mode} {} ({})", median(ratios).map_or("-".into(), |r| format!("{r:.2}x")), shown.join(", "))
-        })
-        .collect();
-    let _ = writeln!(
-        out,
-        "\nTessera's scaling from {SCALING_PAIRS} back-to-back pairs of one-epoch runs (1 thread then 2, and 2 \
-         then 1 in every other pair), median (each pair): {}",
-        paired.join("; ")
-    );
+    out.push_str(&crate::bench_word2vec_scaling::report(&tessera, python.as_deref().ok(), &corpus, root));
     let _ = writeln!(out, "\n{}", memory_report(&tessera, &corpus, root));
     out
-}
-
-/// Pairs of runs [`paired_scaling`] makes per mode: the pairs' ratios spread from about 0.9x
-/// to 2.2x on the shared 2-core development machine, so the median needs several.
-const SCALING_PAIRS: usize = 9;
-
-/// Two threads' words/s over one thread's, from two one-epoch runs made back to back (the
-/// two-thread one first with `two_first`, so that a drift of the host's speed between the runs
-/// favours neither side over alternate pairs): on a shared host the speed drifts by more than
-/// the effect between runs minutes apart, while a pair sees nearly the same machine. `None`
-/// when a run fails.
-fn paired_scaling(tessera: &Path, corpus: &Path, flags: &[&str], output: &Path, two_first: bool) -> Option<f64> {
-    let speed = |threads: &str| {
-        run(Command::new(tessera)
-            .args(["word2vec", "train", "--iter", "1", "--threads", threads, "--train"])
-            .arg(corpus)
-            .arg("--output")
-            .arg(output)
-            .args(flags))
-        .ok()
-        .and_then(|t| number_near(&t, "=", "words/s"))
-    };
-    if two_first {
-        let two = speed("2")?;
-        Some(two / speed("1")?)
-    } else {
-        let one = speed("1")?;
-        Some(speed("2")? / one)
-    }
 }
 
 /// Peak memory of CBOW training on the corpus and on it repeated four times, beside the two

@@ -10,6 +10,8 @@ mod bench_ngram;
 mod bench_peers;
 mod bench_tpu;
 mod bench_word2vec;
+mod bench_word2vec_scaling;
+mod core_distance;
 
 use std::process::{Command, ExitCode};
 
