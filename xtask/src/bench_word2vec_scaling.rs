@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::bench_peers::median;
 use crate::bench_word2vec::{GENSIM, MODES, number_near, run};
-use crate::core_distance::{FAR_NS, with_cores_probed};
+use crate::core_distance::{FAR_NS, cores_close};
 
 /// Pairs of Tessera runs per mode: single pairs spread from about 0.9x to 2.2x on the shared
 /// 2-core development machine, so the median needs several.
@@ -26,18 +26,17 @@ struct Pair {
 /// Two threads over one from two one-epoch runs made back to back (the two-thread one first
 /// with `two_first`, so that a drift of the host's speed between the runs favours neither side
 /// over alternate pairs): on a shared host the speed drifts by more than the effect between
-/// runs minutes apart, while a pair sees nearly the same machine. `None` when a run fails.
+/// runs minutes apart, while a pair sees nearly the same machine. The cores count as close when
+/// probes before, between and after the runs all find them so. `None` when a run fails.
 fn paired_scaling(speed: &dyn Fn(usize) -> Option<f64>, two_first: bool) -> Option<Pair> {
-    let (ratio, close) = with_cores_probed(|| {
-        if two_first {
-            let two = speed(2)?;
-            Some(two / speed(1)?)
-        } else {
-            let one = speed(1)?;
-            Some(speed(2)? / one)
-        }
-    });
-    Some(Pair { ratio: ratio?, close })
+    let (first, second) = if two_first { (2, 1) } else { (1, 2) };
+    let mut close = cores_close();
+    let first_speed = speed(first)?;
+    close &= cores_close();
+    let second_speed = speed(second)?;
+    close &= cores_close();
+    let (one, two) = if two_first { (second_speed, first_speed) } else { (first_speed, second_speed) };
+    Some(Pair { ratio: two / one, close })
 }
 
 /// "1.78x (7 pairs)" over the pairs `keep` selects.
@@ -105,7 +104,7 @@ pub(crate) fn report(tessera: &Path, python: Option<&Path>, corpus: &Path, root:
         "\nScaling, 2 threads / 1 thread, medians of back-to-back pairs of one-epoch runs (1 thread then 2, and \
          2 then 1 in every other pair; {TESSERA_PAIRS} pairs per mode for Tessera, {GENSIM_PAIRS} for gensim), \
          over the pairs made with the two cores close (a cache line's round trip between them under {FAR_NS:.0} \
-         ns before and after the pair) and over all pairs; pairs counted in brackets:\n\n\
+         ns before, between and after the runs) and over all pairs; pairs counted in brackets:\n\n\
          | mode | Tessera, cores close | Tessera, all pairs | gensim, cores close | gensim, all pairs |\n\
          |---|---|---|---|---|\n"
     );

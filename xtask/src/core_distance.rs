@@ -2,12 +2,12 @@
 //! back and forth between two threads.
 //!
 //! On the 2-vCPU development VM the hypervisor moves the vCPUs between physical cores while a
-//! bench runs. For spells they sit close (one L3: a round trip of 60-70 ns); for other
-//! spells, of seconds to many minutes, they sit on different L3s (310-330 ns), where every cache line two
-//! threads both write crosses the chip, and two Hogwild threads, Tessera's or gensim's, train
-//! barely faster than one. Independent processes do not notice. A scaling measurement therefore
-//! probes the distance before and after each run and reports the runs made with the cores close
-//! on their own.
+//! bench runs. For spells they sit close (one L3: a round trip of 60-70 ns); for other spells,
+//! of seconds to many minutes, they sit on different L3s (310-330 ns), where every cache line
+//! two threads both write crosses the chip, and two Hogwild threads, Tessera's or gensim's,
+//! train barely faster than one. Independent processes do not notice. A scaling measurement therefore
+//! probes the distance before, between and after its runs and reports the runs made with the
+//! cores close on their own.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -109,13 +109,9 @@ fn wait_for(line: &Line, value: u64) {
     }
 }
 
-/// Runs `measure` between two probes; returns its result and whether the cores were close
-/// (both probes under [`FAR_NS`]).
-pub(crate) fn with_cores_probed<T>(measure: impl FnOnce() -> T) -> (T, bool) {
-    let close = || round_trip_ns(PROBE_TRIPS).is_some_and(|ns| ns < FAR_NS);
-    let before = close();
-    let value = measure();
-    (value, before && close())
+/// Whether the cores share an L3 now: a probe's round trip under [`FAR_NS`].
+pub(crate) fn cores_close() -> bool {
+    round_trip_ns(PROBE_TRIPS).is_some_and(|ns| ns < FAR_NS)
 }
 
 #[cfg(test)]
