@@ -9,6 +9,8 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 
+use tensor_core::memory::HUGE_PAGE;
+
 /// Tells glibc's malloc to keep freed memory for reuse: blocks up to 32 MiB come from the heap
 /// (not `mmap`), the heap is not trimmed below 1 GiB of free space, and it grows 64 MiB at a
 /// time. A process-wide setting, so binaries opt in (the `tessera` CLI and the benches do);
@@ -54,9 +56,6 @@ pub struct HugePageAllocator;
 /// Blocks allocated uninitialised from this size on are put on huge pages.
 pub const HUGE_BLOCK_MIN: usize = 2 * HUGE_PAGE;
 
-/// A transparent huge page on x86-64 Linux.
-const HUGE_PAGE: usize = 2 << 20;
-
 /// glibc's `malloc` aligns every block to 16 bytes.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const MALLOC_ALIGN: usize = 16;
@@ -79,9 +78,8 @@ unsafe impl GlobalAlloc for HugePageAllocator {
             return std::ptr::null_mut();
         }
         if huge {
-            // SAFETY: the block's whole huge pages, from its start (on a huge page); the advice
-            // only changes how the kernel backs them, and a failure is harmless.
-            unsafe { libc::madvise(ptr, layout.size() / HUGE_PAGE * HUGE_PAGE, libc::MADV_HUGEPAGE) };
+            // SAFETY: the block just allocated.
+            unsafe { tensor_core::memory::advise_huge_pages(ptr.cast(), layout.size()) };
         }
         ptr.cast()
     }

@@ -13,6 +13,7 @@ pub mod device;
 mod dtype;
 mod error;
 mod layout;
+pub mod memory;
 mod ops;
 mod random;
 mod scalar;

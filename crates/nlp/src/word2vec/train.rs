@@ -233,23 +233,15 @@ impl Word2Vec {
     }
 }
 
-/// A zeroed matrix of `len` values. On Linux its memory is marked for transparent huge pages
-/// before first use: training reads rows at random, and with 4 KiB pages nearly every row costs a
-/// TLB miss (numpy, under gensim, does the same for its large arrays).
+/// A zeroed matrix of `len` values, its memory marked for transparent huge pages before first
+/// use: training reads rows at random, and with 4 KiB pages nearly every row costs a TLB miss
+/// (numpy, under gensim, does the same for its large arrays).
 fn weight_matrix(len: usize) -> Vec<f32> {
-    let matrix = vec![0f32; len];
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let start = matrix.as_ptr() as usize;
-        let (first, end) = (start.next_multiple_of(HUGE), start + len * 4);
-        if end > first + HUGE {
-            let span = (end - first) / HUGE * HUGE;
-            // SAFETY: the range lies inside the allocation; MADV_HUGEPAGE only changes how the
-            // kernel backs it, never its contents, and failure is harmless.
-            unsafe { libc::madvise(first as *mut libc::c_void, span, libc::MADV_HUGEPAGE) };
-        }
-    }
+    let mut matrix = vec![0f32; len];
+    // SAFETY: the matrix's own bytes.
+    unsafe {
+        tensor_core::memory::advise_huge_pages(matrix.as_mut_ptr().cast(), std::mem::size_of_val(matrix.as_slice()))
+    };
     matrix
 }
 
