@@ -22,7 +22,7 @@ pub(crate) const MODES: [(&str, &[&str], &str); 3] = [
 ];
 
 /// gensim 4.4 on the same settings: `corpus sg hs threads epochs output`; prints its words/s.
-pub(crate) const GENSIM: &str = r#"
+const GENSIM: &str = r#"
 import sys, time
 from gensim.models import Word2Vec
 from gensim.models.word2vec import LineSentence
@@ -82,7 +82,7 @@ fn gensim_python(root: &Path) -> Result<PathBuf, String> {
 }
 
 /// The number printed before `label` ... e.g. `= 123 words/s`, or after it (`Spearman 0.61`).
-pub(crate) fn number_near(text: &str, before: &str, after: &str) -> Option<f64> {
+fn number_near(text: &str, before: &str, after: &str) -> Option<f64> {
     let rest = &text[text.find(before)? + before.len()..];
     let rest = rest.trim_start();
     let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
@@ -90,8 +90,49 @@ pub(crate) fn number_near(text: &str, before: &str, after: &str) -> Option<f64> 
     rest[end..].trim_start().starts_with(after).then_some(value)
 }
 
+/// Tessera's raw words/s training `corpus` in a mode (`flags`) into `output`; `None` when the
+/// run fails.
+pub(crate) fn tessera_words_per_second(
+    tessera: &Path,
+    corpus: &Path,
+    flags: &[&str],
+    threads: usize,
+    epochs: usize,
+    output: &Path,
+) -> Option<f64> {
+    let text = run(Command::new(tessera)
+        .args(["word2vec", "train", "--train"])
+        .arg(corpus)
+        .arg("--output")
+        .arg(output)
+        .args(["--iter", &epochs.to_string(), "--threads", &threads.to_string()])
+        .args(flags))
+    .ok()?;
+    number_near(&text, "=", "words/s")
+}
+
+/// gensim's raw words/s on the same settings (`sg hs` in `flags`); `None` when the run fails.
+pub(crate) fn gensim_words_per_second(
+    python: &Path,
+    corpus: &Path,
+    flags: &str,
+    threads: usize,
+    epochs: usize,
+    output: &Path,
+) -> Option<f64> {
+    let text = run(Command::new(python)
+        .args(["-c", GENSIM])
+        .arg(corpus)
+        .args(flags.split(' '))
+        .arg(threads.to_string())
+        .arg(epochs.to_string())
+        .arg(output))
+    .ok()?;
+    number_near(&text, "=", "words/s")
+}
+
 /// Runs `command`; its stdout and stderr together, or why it failed.
-pub(crate) fn run(command: &mut Command) -> Result<String, String> {
+fn run(command: &mut Command) -> Result<String, String> {
     let out = command.output().map_err(|e| format!("cannot run {command:?}: {e}"))?;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if out.status.success() {
@@ -153,26 +194,11 @@ pub(crate) fn report(root: &Path, quick: bool) -> String {
                 root.join(format!("target/w2v-tessera-{threads}.txt")),
                 root.join(format!("target/w2v-gensim-{threads}.txt")),
             );
-            let ours = run(Command::new(&tessera)
-                .args(["word2vec", "train", "--train"])
-                .arg(&corpus)
-                .arg("--output")
-                .arg(&ours_vectors)
-                .args(["--iter", &epochs.to_string(), "--threads", &threads.to_string()])
-                .args(flags))
-            .ok()
-            .and_then(|t| number_near(&t, "=", "words/s"));
-            let theirs = python.as_ref().ok().and_then(|p| {
-                let text = run(Command::new(p)
-                    .args(["-c", GENSIM])
-                    .arg(&corpus)
-                    .args(gensim_flags.split(' '))
-                    .arg(threads.to_string())
-                    .arg(epochs.to_string())
-                    .arg(&theirs_vectors))
-                .ok()?;
-                number_near(&text, "=", "words/s")
-            });
+            let ours = tessera_words_per_second(&tessera, &corpus, flags, threads, epochs, &ours_vectors);
+            let theirs = python
+                .as_ref()
+                .ok()
+                .and_then(|p| gensim_words_per_second(p, &corpus, gensim_flags, threads, epochs, &theirs_vectors));
             let (q_ours, q_theirs) = (
                 quality(&tessera, &ours_vectors, &eval),
                 theirs.and_then(|_| quality(&tessera, &theirs_vectors, &eval)),

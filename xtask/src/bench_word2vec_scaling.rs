@@ -1,12 +1,12 @@
 //! Two threads over one, for Tessera and for gensim, from back-to-back pairs of one-epoch runs,
-//! each pair between two probes of how far apart the cores are (see [`crate::core_distance`]).
+//! with probes of how far apart the cores are before, between and after the runs of each pair
+//! (see [`crate::core_distance`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use crate::bench_peers::median;
-use crate::bench_word2vec::{GENSIM, MODES, number_near, run};
+use crate::bench_word2vec::{MODES, gensim_words_per_second, tessera_words_per_second};
 use crate::core_distance::{FAR_NS, cores_close};
 
 /// Pairs of Tessera runs per mode: single pairs spread from about 0.9x to 2.2x on the shared
@@ -29,13 +29,19 @@ struct Pair {
 /// runs minutes apart, while a pair sees nearly the same machine. The cores count as close when
 /// probes before, between and after the runs all find them so. `None` when a run fails.
 fn paired_scaling(speed: &dyn Fn(usize) -> Option<f64>, two_first: bool) -> Option<Pair> {
-    let (first, second) = if two_first { (2, 1) } else { (1, 2) };
     let mut close = cores_close();
-    let first_speed = speed(first)?;
-    close &= cores_close();
-    let second_speed = speed(second)?;
-    close &= cores_close();
-    let (one, two) = if two_first { (second_speed, first_speed) } else { (first_speed, second_speed) };
+    let mut measure = |threads| {
+        let words_per_second = speed(threads);
+        close &= cores_close();
+        words_per_second
+    };
+    let (one, two) = if two_first {
+        let two = measure(2)?;
+        (measure(1)?, two)
+    } else {
+        let one = measure(1)?;
+        (one, measure(2)?)
+    };
     Some(Pair { ratio: two / one, close })
 }
 
@@ -56,34 +62,9 @@ fn listing(pairs: &[Pair]) -> String {
 /// The scaling table: medians over the pairs with the cores close and over all pairs, Tessera's
 /// and (with a `python` that has gensim) gensim's.
 pub(crate) fn report(tessera: &Path, python: Option<&Path>, corpus: &Path, root: &Path) -> String {
-    let output = root.join("target/w2v-scaling.txt");
-    let ours = |flags: &'static [&'static str]| {
-        let output = output.clone();
-        move |threads: usize| {
-            run(Command::new(tessera)
-                .args(["word2vec", "train", "--iter", "1", "--threads", &threads.to_string(), "--train"])
-                .arg(corpus)
-                .arg("--output")
-                .arg(&output)
-                .args(flags))
-            .ok()
-            .and_then(|t| number_near(&t, "=", "words/s"))
-        }
-    };
-    let theirs = |flags: &'static str| {
-        let output = output.clone();
-        move |threads: usize| {
-            let text = run(Command::new(python?)
-                .args(["-c", GENSIM])
-                .arg(corpus)
-                .args(flags.split(' '))
-                .arg(threads.to_string())
-                .arg("1")
-                .arg(&output))
-            .ok()?;
-            number_near(&text, "=", "words/s")
-        }
-    };
+    let output = &root.join("target/w2v-scaling.txt");
+    let ours = |flags| move |threads| tessera_words_per_second(tessera, corpus, flags, threads, 1, output);
+    let theirs = |flags| move |threads| gensim_words_per_second(python?, corpus, flags, threads, 1, output);
     // Pair by pair, every mode in turn, so a noisy spell of the host spreads over the modes
     // instead of taking one mode's pairs all together.
     let mut ours_pairs: Vec<Vec<Pair>> = MODES.iter().map(|_| Vec::new()).collect();
