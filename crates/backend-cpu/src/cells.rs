@@ -6,7 +6,7 @@
 //! on x86-64 they are compiled a second time for AVX-512 and chosen at run time.
 
 use rayon::prelude::*;
-use tensor_core::{HostBuffer, Layout, Result, Storage};
+use tensor_core::{HostBuffer, Result, Storage, View};
 
 use crate::elementwise::parallel;
 use crate::storage::{contiguous, cpu, floats_only, wrap};
@@ -170,7 +170,8 @@ macro_rules! slices {
 }
 
 /// Native [`tensor_core::Device::lstm_cell`].
-pub(crate) fn lstm_cell((z, zl): (&Storage, &Layout), (c, cl): (&Storage, &Layout)) -> Result<Storage> {
+pub(crate) fn lstm_cell(z: View<'_>, c: View<'_>) -> Result<Storage> {
+    let (z, zl, c, cl) = (z.storage(), z.layout(), c.storage(), c.layout());
     let hidden = cl.dims()[cl.rank() - 1];
     let (zb, cb) = (cpu(z).read(), cpu(c).read());
     Ok(wrap(match &*zb {
@@ -191,12 +192,9 @@ pub(crate) fn lstm_cell((z, zl): (&Storage, &Layout), (c, cl): (&Storage, &Layou
 }
 
 /// Native [`tensor_core::Device::lstm_cell_backward`].
-pub(crate) fn lstm_cell_backward(
-    (z, zl): (&Storage, &Layout),
-    (c, cl): (&Storage, &Layout),
-    (state, sl): (&Storage, &Layout),
-    (grad, gl): (&Storage, &Layout),
-) -> Result<Storage> {
+pub(crate) fn lstm_cell_backward(z: View<'_>, c: View<'_>, state: View<'_>, grad: View<'_>) -> Result<Storage> {
+    let (z, zl, c, cl) = (z.storage(), z.layout(), c.storage(), c.layout());
+    let (state, sl, grad, gl) = (state.storage(), state.layout(), grad.storage(), grad.layout());
     let hidden = cl.dims()[cl.rank() - 1];
     let (zb, cb, sb, gb) = (cpu(z).read(), cpu(c).read(), cpu(state).read(), cpu(grad).read());
     Ok(wrap(match &*zb {

@@ -6,7 +6,7 @@
 //! gradient sums per-thread partial products.
 
 use rayon::prelude::*;
-use tensor_core::{ConvPlan, ConvSpec, Float, HostBuffer, Layout, Result, Storage, TensorError};
+use tensor_core::{ConvPlan, ConvSpec, Float, HostBuffer, Layout, Result, Storage, TensorError, View};
 
 use crate::direct_conv::Direct;
 use crate::matmul::{GemmElement, Matrix, gemm_raw};
@@ -63,30 +63,21 @@ fn unfold_sample<F: Float>(x: &[F], cols: &mut [F], sizes: &Sizes, spec: &ConvSp
 /// [`crate::small_gemm`], f64 through the `gemm` crate.
 pub(crate) trait ConvElement: Float + GemmElement {
     /// `C[m, n] (+)= A[m, k] · B[k, n]` with `A` strided (`a_strides` = row, column), `B`
-    /// row-major at row stride `ldb` and `C` row-major at row stride `ldc`.
-    fn product(
-        dims: [usize; 3],
-        a: &[Self],
-        a_strides: [usize; 2],
-        b: &[Self],
-        ldb: usize,
-        c: &mut [Self],
-        ldc: usize,
-        accumulate: bool,
-    );
+    /// row-major at row stride `ldb` and `C` the destination.
+    fn product(dims: [usize; 3], a: &[Self], a_strides: [usize; 2], b: &[Self], ldb: usize, c: Dst<'_, Self>);
+}
+
+/// The destination of a per-sample product: row-major at row stride `ld`, overwritten or
+/// accumulated into.
+pub(crate) struct Dst<'a, F> {
+    pub data: &'a mut [F],
+    pub ld: usize,
+    pub accumulate: bool,
 }
 
 impl ConvElement for f32 {
-    fn product(
-        dims: [usize; 3],
-        a: &[f32],
-        [rs, cs]: [usize; 2],
-        b: &[f32],
-        ldb: usize,
-        c: &mut [f32],
-        ldc: usize,
-        accumulate: bool,
-    ) {
+    fn product(dims: [usize; 3], a: &[f32], [rs, cs]: [usize; 2], b: &[f32], ldb: usize, dst: Dst<'_, f32>) {
+        let Dst { data: c, ld: ldc, accumulate } = dst;
         small_gemm::gemm(
             dims,
             small_gemm::Lhs::strided(a, rs, cs),
@@ -99,16 +90,8 @@ impl ConvElement for f32 {
 }
 
 impl ConvElement for f64 {
-    fn product(
-        dims: [usize; 3],
-        a: &[f64],
-        [rs, cs]: [usize; 2],
-        b: &[f64],
-        ldb: usize,
-        c: &mut [f64],
-        ldc: usize,
-        accumulate: bool,
-    ) {
+    fn product(dims: [usize; 3], a: &[f64], [rs, cs]: [usize; 2], b: &[f64], ldb: usize, dst: Dst<'_, f64>) {
+        let Dst { data: c, ld: ldc, accumulate } = dst;
         let [m, n, k] = dims;
         if m == 0 || n == 0 {
             return;
@@ -140,9 +123,7 @@ fn forward<F: ConvElement>(x: &[F], w: &[F], bias: Option<&[F]>, sizes: &Sizes, 
                     [rows, 1],
                     &cols[g * rows * sizes.row_stride..],
                     sizes.row_stride,
-                    &mut y[g * out_rows * positions..],
-                    positions,
-                    bias.is_some(),
+                    Dst { data: &mut y[g * out_rows * positions..], ld: positions, accumulate: bias.is_some() },
                 );
             }
         },
@@ -188,9 +169,7 @@ fn input_grad<F: ConvElement>(grad: &[F], w: &[F], sizes: &Sizes, spec: &ConvSpe
                     [1, rows],
                     &g[grp * out_rows * ld..],
                     ld,
-                    &mut dcols[grp * rows * ld..],
-                    ld,
-                    false,
+                    Dst { data: &mut dcols[grp * rows * ld..], ld, accumulate: false },
                 );
             }
             for (c, image) in dx.chunks_mut(plane).enumerate() {
@@ -232,9 +211,7 @@ fn weight_grad<F: ConvElement>(x: &[F], grad: &[F], sizes: &Sizes, spec: &ConvSp
                     [sizes.row_stride, 1],
                     &s.grad_t,
                     out_rows,
-                    &mut s.dw_t[grp * rows * out_rows..],
-                    out_rows,
-                    true,
+                    Dst { data: &mut s.dw_t[grp * rows * out_rows..], ld: out_rows, accumulate: true },
                 );
             }
             s
@@ -314,14 +291,9 @@ fn with_pair(
     }))
 }
 
-pub(crate) fn conv2d(
-    x: &Storage,
-    lx: &Layout,
-    w: &Storage,
-    lw: &Layout,
-    bias: Option<(&Storage, &Layout)>,
-    spec: &ConvSpec,
-) -> Result<Storage> {
+pub(crate) fn conv2d(x: View<'_>, w: View<'_>, bias: Option<View<'_>>, spec: &ConvSpec) -> Result<Storage> {
+    let (x, lx, w, lw) = (x.storage(), x.layout(), w.storage(), w.layout());
+    let bias = bias.map(|b| (b.storage(), b.layout()));
     let sizes = Sizes::new(spec.plan("conv2d", lx.shape(), lw.shape())?);
     if let Some((b, _)) = bias
         && b.dtype() != x.dtype()
@@ -350,14 +322,8 @@ pub(crate) fn conv2d(
     }
 }
 
-pub(crate) fn conv2d_input_grad(
-    grad: &Storage,
-    lg: &Layout,
-    w: &Storage,
-    lw: &Layout,
-    spec: &ConvSpec,
-    plan: &ConvPlan,
-) -> Result<Storage> {
+pub(crate) fn conv2d_input_grad(grad: View<'_>, w: View<'_>, spec: &ConvSpec, plan: &ConvPlan) -> Result<Storage> {
+    let (grad, lg, w, lw) = (grad.storage(), grad.layout(), w.storage(), w.layout());
     let sizes = Sizes::new(*plan);
     with_pair(
         "conv2d_input_grad",
@@ -371,14 +337,8 @@ pub(crate) fn conv2d_input_grad(
     )
 }
 
-pub(crate) fn conv2d_weight_grad(
-    x: &Storage,
-    lx: &Layout,
-    grad: &Storage,
-    lg: &Layout,
-    spec: &ConvSpec,
-    plan: &ConvPlan,
-) -> Result<Storage> {
+pub(crate) fn conv2d_weight_grad(x: View<'_>, grad: View<'_>, spec: &ConvSpec, plan: &ConvPlan) -> Result<Storage> {
+    let (x, lx, grad, lg) = (x.storage(), x.layout(), grad.storage(), grad.layout());
     let sizes = Sizes::new(*plan);
     with_pair(
         "conv2d_weight_grad",

@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, IxDyn, Zip};
 use rayon::prelude::*;
-use tensor_core::{BinaryOp, DType, Float, HostBuffer, Layout, Result, Storage, TensorError, UnaryOp};
+use tensor_core::{BinaryOp, DType, Float, HostBuffer, Layout, Result, Storage, TensorError, UnaryOp, View};
 
 use crate::storage::{contiguous, cpu, gather_view, view, wrap};
 
@@ -102,7 +102,8 @@ fn unary_f32(op: UnaryOp, data: &[f32], layout: &Layout) -> Vec<f32> {
     }
 }
 
-pub(crate) fn unary(op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage> {
+pub(crate) fn unary(op: UnaryOp, x: View<'_>) -> Result<Storage> {
+    let (x, layout) = (x.storage(), x.layout());
     let buffer = cpu(x).read();
     Ok(wrap(match &*buffer {
         HostBuffer::F32(v) => HostBuffer::F32(unary_f32(op, v, layout)),
@@ -114,7 +115,8 @@ pub(crate) fn unary(op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage
     }))
 }
 
-pub(crate) fn binary(op: BinaryOp, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
+pub(crate) fn binary(op: BinaryOp, lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
+    let (lhs, ll, rhs, rl) = (lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout());
     let (a, b) = (cpu(lhs).read(), cpu(rhs).read());
     Ok(wrap(match (&*a, &*b) {
         (HostBuffer::F32(a), HostBuffer::F32(b)) => HostBuffer::F32(binary_float(op, a, ll, b, rl)),
@@ -144,14 +146,9 @@ fn select<T: Copy + Send + Sync + Default>(mask: &[bool], t: &[T], tl: &Layout, 
     mask.iter().zip(on_true.iter().zip(on_false.iter())).map(|(&m, (&a, &b))| if m { a } else { b }).collect()
 }
 
-pub(crate) fn where_select(
-    c: &Storage,
-    cl: &Layout,
-    t: &Storage,
-    tl: &Layout,
-    f: &Storage,
-    fl: &Layout,
-) -> Result<Storage> {
+pub(crate) fn where_select(cond: View<'_>, on_true: View<'_>, on_false: View<'_>) -> Result<Storage> {
+    let (c, cl) = (cond.storage(), cond.layout());
+    let (t, tl, f, fl) = (on_true.storage(), on_true.layout(), on_false.storage(), on_false.layout());
     let mask = mask(&cpu(c).read(), cl);
     let (a, b) = (cpu(t).read(), cpu(f).read());
     Ok(wrap(match (&*a, &*b) {
@@ -179,8 +176,8 @@ pub(crate) fn cast_buffer(buffer: &HostBuffer, layout: &Layout, dtype: DType) ->
     }
 }
 
-pub(crate) fn cast(x: &Storage, layout: &Layout, dtype: DType) -> Result<Storage> {
-    Ok(wrap(cast_buffer(&cpu(x).read(), layout, dtype)))
+pub(crate) fn cast(x: View<'_>, dtype: DType) -> Result<Storage> {
+    Ok(wrap(cast_buffer(&cpu(x.storage()).read(), x.layout(), dtype)))
 }
 
 fn write_into<T: Copy>(dst: &mut [T], dl: &Layout, src: &[T]) {
@@ -193,7 +190,8 @@ fn write_into<T: Copy>(dst: &mut [T], dl: &Layout, src: &[T]) {
     }
 }
 
-pub(crate) fn assign(dst: &Storage, dl: &Layout, src: &Storage, sl: &Layout) -> Result<()> {
+pub(crate) fn assign(dst: View<'_>, src: View<'_>) -> Result<()> {
+    let (dst, dl, src, sl) = (dst.storage(), dst.layout(), src.storage(), src.layout());
     // Read the source first: it may share the destination's buffer.
     let values = cast_buffer(&cpu(src).read(), sl, src.dtype());
     let mut target = cpu(dst).write();
@@ -241,7 +239,8 @@ fn add_scaled_buffers(
     Ok(())
 }
 
-pub(crate) fn add_scaled(dst: &Storage, dl: &Layout, alpha: f64, src: &Storage, sl: &Layout) -> Result<()> {
+pub(crate) fn add_scaled(dst: View<'_>, alpha: f64, src: View<'_>) -> Result<()> {
+    let (dst, dl, src, sl) = (dst.storage(), dst.layout(), src.storage(), src.layout());
     if !dst.same_buffer(src) {
         let source = cpu(src).read();
         // Never wait for the destination while holding the source: fall back to a copy instead.
@@ -276,14 +275,14 @@ fn concat_runs<T: Copy>(parts: &[(&[T], &Layout)], axis: usize) -> Vec<T> {
 /// The parts' buffers as slices of one element type, or a dtype mismatch.
 fn typed<'a, T>(
     buffers: &'a [std::sync::RwLockReadGuard<'_, HostBuffer>],
-    parts: &[(&Storage, &'a Layout)],
+    parts: &[View<'a>],
     pick: impl Fn(&HostBuffer) -> Option<&[T]>,
 ) -> Result<Vec<(&'a [T], &'a Layout)>> {
     buffers
         .iter()
         .zip(parts)
-        .map(|(buffer, (_, layout))| {
-            pick(buffer).map(|slice| (slice, *layout)).ok_or(TensorError::DTypeMismatch {
+        .map(|(buffer, part)| {
+            pick(buffer).map(|slice| (slice, part.layout())).ok_or(TensorError::DTypeMismatch {
                 op: "concat",
                 lhs: buffers[0].dtype(),
                 rhs: buffer.dtype(),
@@ -292,8 +291,8 @@ fn typed<'a, T>(
         .collect()
 }
 
-pub(crate) fn concat(parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
-    let buffers: Vec<_> = parts.iter().map(|(storage, _)| cpu(storage).read()).collect();
+pub(crate) fn concat(parts: &[View<'_>], axis: usize) -> Result<Storage> {
+    let buffers: Vec<_> = parts.iter().map(|part| cpu(part.storage()).read()).collect();
     Ok(wrap(match &*buffers[0] {
         HostBuffer::F32(_) => HostBuffer::F32(concat_runs(
             &typed(&buffers, parts, |b| if let HostBuffer::F32(v) = b { Some(v.as_slice()) } else { None })?,

@@ -2,7 +2,7 @@
 
 use std::ops::AddAssign;
 
-use tensor_core::{HostBuffer, Layout, Result, Storage, TensorError};
+use tensor_core::{HostBuffer, Layout, Result, Storage, TensorError, View};
 
 use crate::storage::{contiguous, cpu, gather_view, wrap};
 
@@ -69,7 +69,8 @@ fn gather_t<T: Copy>(x: &[T], xl: &Layout, axis: usize, idx: &[i64], il: &Layout
     Ok(out)
 }
 
-pub(crate) fn gather(x: &Storage, xl: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
+pub(crate) fn gather(x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage> {
+    let (x, xl, index, il) = (x.storage(), x.layout(), index.storage(), index.layout());
     let guard = index_values(index);
     let idx = as_i64(&guard);
     let buffer = cpu(x).read();
@@ -100,15 +101,8 @@ fn scatter_add_t<T: Copy + AddAssign>(
     Ok(out)
 }
 
-pub(crate) fn scatter_add(
-    dst: &Storage,
-    dl: &Layout,
-    axis: usize,
-    index: &Storage,
-    il: &Layout,
-    src: &Storage,
-    sl: &Layout,
-) -> Result<Storage> {
+pub(crate) fn scatter_add(dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
+    let (dst, dl, index, il, src, sl) = (dst.storage(), dst.layout(), index.storage(), index.layout(), src.storage(), src.layout());
     let guard = index_values(index);
     let idx = as_i64(&guard);
     let (d, s) = (cpu(dst).read(), cpu(src).read());
@@ -136,13 +130,8 @@ fn select_rows<T: Copy>(x: &[T], xl: &Layout, idx: &[i64]) -> Result<Vec<T>> {
 }
 
 /// `index_select` along axis 0 natively; `None` when the shape needs the general path.
-pub(crate) fn index_select_rows(
-    x: &Storage,
-    xl: &Layout,
-    axis: usize,
-    index: &Storage,
-    il: &Layout,
-) -> Option<Result<Storage>> {
+pub(crate) fn index_select_rows(x: View<'_>, axis: usize, index: View<'_>) -> Option<Result<Storage>> {
+    let (x, xl, index, il) = (x.storage(), x.layout(), index.storage(), index.layout());
     if axis != 0 {
         return None;
     }
@@ -173,15 +162,8 @@ fn add_rows<T: Copy + AddAssign>(dst: &[T], dl: &Layout, idx: &[i64], src: &[T],
 }
 
 /// `index_add` along axis 0 natively; `None` when the shape needs the general path.
-pub(crate) fn index_add_rows(
-    dst: &Storage,
-    dl: &Layout,
-    axis: usize,
-    index: &Storage,
-    il: &Layout,
-    src: &Storage,
-    sl: &Layout,
-) -> Option<Result<Storage>> {
+pub(crate) fn index_add_rows(dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Option<Result<Storage>> {
+    let (dst, dl, index, il, src, sl) = (dst.storage(), dst.layout(), index.storage(), index.layout(), src.storage(), src.layout());
     if axis != 0 {
         return None;
     }

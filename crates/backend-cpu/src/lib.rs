@@ -42,8 +42,8 @@ pub use allocator::{HUGE_BLOCK_MIN, HugePageAllocator, keep_freed_memory};
 pub use storage::CpuStorage;
 use tensor_core::device::defaults;
 use tensor_core::{
-    ArgReduceOp, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage,
-    UnaryOp, Window2d,
+    ArgReduceOp, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, ReduceOp, Result, Storage, UnaryOp,
+    View, Window2d,
 };
 
 use crate::storage::{cpu, wrap};
@@ -75,12 +75,16 @@ impl Device for CpuDevice {
         Composite::ALL.to_vec()
     }
 
+    fn thin_product_panel_width(&self) -> Option<usize> {
+        Some(matmul::PANEL_WIDTH)
+    }
+
     fn upload(&self, data: HostBuffer) -> Result<Storage> {
         Ok(wrap(data))
     }
 
-    fn download(&self, x: &Storage, layout: &Layout) -> Result<HostBuffer> {
-        Ok(elementwise::cast_buffer(&cpu(x).read(), layout, x.dtype()))
+    fn download(&self, x: View<'_>) -> Result<HostBuffer> {
+        Ok(elementwise::cast_buffer(&cpu(x.storage()).read(), x.layout(), x.dtype()))
     }
 
     fn sync(&self) -> Result<()> {
@@ -91,165 +95,107 @@ impl Device for CpuDevice {
         Ok(wrap(HostBuffer::filled(dtype, len, value)))
     }
 
-    fn unary(&self, op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage> {
-        elementwise::unary(op, x, layout)
+    fn unary(&self, op: UnaryOp, x: View<'_>) -> Result<Storage> {
+        elementwise::unary(op, x)
     }
 
-    fn binary(&self, op: BinaryOp, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
-        elementwise::binary(op, lhs, ll, rhs, rl)
+    fn binary(&self, op: BinaryOp, lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
+        elementwise::binary(op, lhs, rhs)
     }
 
-    fn where_select(
-        &self,
-        c: &Storage,
-        cl: &Layout,
-        t: &Storage,
-        tl: &Layout,
-        f: &Storage,
-        fl: &Layout,
-    ) -> Result<Storage> {
-        elementwise::where_select(c, cl, t, tl, f, fl)
+    fn where_select(&self, cond: View<'_>, on_true: View<'_>, on_false: View<'_>) -> Result<Storage> {
+        elementwise::where_select(cond, on_true, on_false)
     }
 
-    fn cast(&self, x: &Storage, layout: &Layout, dtype: DType) -> Result<Storage> {
-        elementwise::cast(x, layout, dtype)
+    fn cast(&self, x: View<'_>, dtype: DType) -> Result<Storage> {
+        elementwise::cast(x, dtype)
     }
 
-    fn copy(&self, x: &Storage, layout: &Layout) -> Result<Storage> {
-        elementwise::cast(x, layout, x.dtype())
+    fn copy(&self, x: View<'_>) -> Result<Storage> {
+        elementwise::cast(x, x.dtype())
     }
 
-    fn add_scaled(&self, dst: &Storage, dl: &Layout, alpha: f64, src: &Storage, sl: &Layout) -> Result<()> {
-        elementwise::add_scaled(dst, dl, alpha, src, sl)
+    fn add_scaled(&self, dst: View<'_>, alpha: f64, src: View<'_>) -> Result<()> {
+        elementwise::add_scaled(dst, alpha, src)
     }
 
-    fn assign(&self, dst: &Storage, dl: &Layout, src: &Storage, sl: &Layout) -> Result<()> {
-        elementwise::assign(dst, dl, src, sl)
+    fn assign(&self, dst: View<'_>, src: View<'_>) -> Result<()> {
+        elementwise::assign(dst, src)
     }
 
-    fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
+    fn concat(&self, parts: &[View<'_>], axis: usize) -> Result<Storage> {
         elementwise::concat(parts, axis)
     }
 
-    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage> {
-        reduce::reduce(op, x, layout, axes)
+    fn reduce(&self, op: ReduceOp, x: View<'_>, axes: &[usize]) -> Result<Storage> {
+        reduce::reduce(op, x, axes)
     }
 
-    fn arg_reduce(&self, op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-        reduce::arg_reduce(op, x, layout, axis)
+    fn arg_reduce(&self, op: ArgReduceOp, x: View<'_>, axis: usize) -> Result<Storage> {
+        reduce::arg_reduce(op, x, axis)
     }
 
-    fn softmax(&self, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-        reduce::softmax(x, layout, axis, false)
+    fn softmax(&self, x: View<'_>, axis: usize) -> Result<Storage> {
+        reduce::softmax(x, axis, false)
     }
 
-    fn log_softmax(&self, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-        reduce::softmax(x, layout, axis, true)
+    fn log_softmax(&self, x: View<'_>, axis: usize) -> Result<Storage> {
+        reduce::softmax(x, axis, true)
     }
 
-    fn matmul(&self, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
-        matmul::matmul(lhs, ll, rhs, rl)
+    fn matmul(&self, lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
+        matmul::matmul(lhs, rhs)
     }
 
-    fn gather(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
-        indexing::gather(x, layout, axis, index, il)
+    fn gather(&self, x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage> {
+        indexing::gather(x, axis, index)
     }
 
-    fn scatter_add(
-        &self,
-        dst: &Storage,
-        dl: &Layout,
-        axis: usize,
-        index: &Storage,
-        il: &Layout,
-        src: &Storage,
-        sl: &Layout,
-    ) -> Result<Storage> {
-        indexing::scatter_add(dst, dl, axis, index, il, src, sl)
+    fn scatter_add(&self, dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
+        indexing::scatter_add(dst, axis, index, src)
     }
 
-    fn index_select(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
-        indexing::index_select_rows(x, layout, axis, index, il)
-            .unwrap_or_else(|| defaults::index_select(self, x, layout, axis, index, il))
+    fn index_select(&self, x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage> {
+        indexing::index_select_rows(x, axis, index).unwrap_or_else(|| defaults::index_select(self, x, axis, index))
     }
 
-    fn index_add(
-        &self,
-        dst: &Storage,
-        dl: &Layout,
-        axis: usize,
-        index: &Storage,
-        il: &Layout,
-        src: &Storage,
-        sl: &Layout,
-    ) -> Result<Storage> {
-        indexing::index_add_rows(dst, dl, axis, index, il, src, sl)
-            .unwrap_or_else(|| defaults::index_add(self, dst, dl, axis, index, il, src, sl))
+    fn index_add(&self, dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
+        indexing::index_add_rows(dst, axis, index, src).unwrap_or_else(|| defaults::index_add(self, dst, axis, index, src))
     }
 
-    fn unfold(&self, x: &Storage, layout: &Layout, window: &Window2d, pad_value: f64) -> Result<Storage> {
-        window::unfold(x, layout, window, pad_value)
+    fn unfold(&self, x: View<'_>, window: &Window2d, pad_value: f64) -> Result<Storage> {
+        window::unfold(x, window, pad_value)
     }
 
-    fn fold(&self, cols: &Storage, layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
-        window::fold(cols, layout, window, output)
+    fn fold(&self, cols: View<'_>, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
+        window::fold(cols, window, output)
     }
 
-    fn max_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<(Storage, Storage)> {
-        window::max_pool2d(x, layout, window)
+    fn max_pool2d(&self, x: View<'_>, window: &Window2d) -> Result<(Storage, Storage)> {
+        window::max_pool2d(x, window)
     }
 
-    fn avg_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<Storage> {
-        window::avg_pool2d(x, layout, window)
+    fn avg_pool2d(&self, x: View<'_>, window: &Window2d) -> Result<Storage> {
+        window::avg_pool2d(x, window)
     }
 
-    fn conv2d(
-        &self,
-        x: &Storage,
-        lx: &Layout,
-        w: &Storage,
-        lw: &Layout,
-        bias: Option<(&Storage, &Layout)>,
-        spec: &ConvSpec,
-    ) -> Result<Storage> {
-        conv::conv2d(x, lx, w, lw, bias, spec)
+    fn conv2d(&self, x: View<'_>, weight: View<'_>, bias: Option<View<'_>>, spec: &ConvSpec) -> Result<Storage> {
+        conv::conv2d(x, weight, bias, spec)
     }
 
-    fn conv2d_input_grad(
-        &self,
-        grad: &Storage,
-        lg: &Layout,
-        w: &Storage,
-        lw: &Layout,
-        spec: &ConvSpec,
-        plan: &ConvPlan,
-    ) -> Result<Storage> {
-        conv::conv2d_input_grad(grad, lg, w, lw, spec, plan)
+    fn conv2d_input_grad(&self, grad: View<'_>, weight: View<'_>, spec: &ConvSpec, plan: &ConvPlan) -> Result<Storage> {
+        conv::conv2d_input_grad(grad, weight, spec, plan)
     }
 
-    fn conv2d_weight_grad(
-        &self,
-        x: &Storage,
-        lx: &Layout,
-        grad: &Storage,
-        lg: &Layout,
-        spec: &ConvSpec,
-        plan: &ConvPlan,
-    ) -> Result<Storage> {
-        conv::conv2d_weight_grad(x, lx, grad, lg, spec, plan)
+    fn conv2d_weight_grad(&self, x: View<'_>, grad: View<'_>, spec: &ConvSpec, plan: &ConvPlan) -> Result<Storage> {
+        conv::conv2d_weight_grad(x, grad, spec, plan)
     }
 
-    fn lstm_cell(&self, gates: (&Storage, &Layout), c: (&Storage, &Layout)) -> Result<Storage> {
+    fn lstm_cell(&self, gates: View<'_>, c: View<'_>) -> Result<Storage> {
         cells::lstm_cell(gates, c)
     }
 
-    fn lstm_cell_backward(
-        &self,
-        gates: (&Storage, &Layout),
-        c: (&Storage, &Layout),
-        state: (&Storage, &Layout),
-        grad: (&Storage, &Layout),
-    ) -> Result<Storage> {
+    fn lstm_cell_backward(&self, gates: View<'_>, c: View<'_>, state: View<'_>, grad: View<'_>) -> Result<Storage> {
         cells::lstm_cell_backward(gates, c, state, grad)
     }
 }

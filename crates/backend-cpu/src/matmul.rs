@@ -8,9 +8,9 @@ use std::mem::MaybeUninit;
 
 use gemm::Parallelism;
 use rayon::prelude::*;
-use tensor_core::{HostBuffer, Layout, Result, Storage, TensorError};
+use tensor_core::{HostBuffer, Layout, Result, Storage, TensorError, View};
 
-use crate::storage::{cpu, floats_only, wrap};
+use crate::storage::{assert_fits, check_fits, cpu, floats_only, wrap};
 
 /// Below this many multiply-adds a product runs on one thread: handing smaller ones to the pool
 /// cost more than it saved in the MLP training step (64x784x256 ran 2.3 ms on 2 threads vs
@@ -21,6 +21,10 @@ use crate::storage::{cpu, floats_only, wrap};
 /// GFLOP/s over three alternating two-thread runs, bands / shared: 1024³ 207 / 209, 2048³
 /// 203 / 213, 4096x1024x256 213 / 213.)
 const PARALLEL_MIN_FLOPS: usize = 256 * 256 * 256;
+
+/// Columns per panel of a right-hand matrix that many thin products reuse (the packing-free
+/// kernel's register-block width; see [`tensor_core::Device::thin_product_panel_width`]).
+pub(crate) const PANEL_WIDTH: usize = 32;
 
 /// One matrix operand: its element offsets per batch entry and its row/column strides.
 struct Operand {
@@ -119,6 +123,8 @@ const THIN: usize = 32;
 /// `out[b] = a[b] · b[b]` on [`crate::small_gemm`] when the shapes suit it (see [`THIN`]) and
 /// the CPU has it; `None` otherwise.
 fn thin_batched(a: &[f32], la: &Layout, b: &[f32], lb: &Layout) -> Option<Vec<f32>> {
+    assert_fits(la, a.len());
+    assert_fits(lb, b.len());
     let rank = la.rank();
     let (m, k, n) = (la.dims()[rank - 2], la.dims()[rank - 1], lb.dims()[rank - 1]);
     let (lhs, rhs) = (Operand::new(la), Operand::new(lb));
@@ -146,6 +152,8 @@ fn thin_batched(a: &[f32], la: &Layout, b: &[f32], lb: &Layout) -> Option<Vec<f3
 
 /// `out[b] = a[b] · b[b]` for every batch entry `b`.
 fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T> {
+    assert_fits(la, a.len());
+    assert_fits(lb, b.len());
     let rank = la.rank();
     let (m, k, n) = (la.dims()[rank - 2], la.dims()[rank - 1], lb.dims()[rank - 1]);
     let (lhs, rhs) = (Operand::new(la), Operand::new(lb));
@@ -164,8 +172,8 @@ fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T>
     // Multiplies one batch entry into `dst`.
     let one = |dst: &mut [MaybeUninit<T>], (&ao, &bo): (&usize, &usize), parallelism: Parallelism| {
         // SAFETY: `dst` holds m·n elements, all written before any is read, with row stride n;
-        // the operand pointers and strides come from layouts that the tensor layer checked
-        // against their buffers, so every (row, col) they address lies inside `a` and `b`.
+        // the operand pointers and strides come from layouts asserted above to fit `a` and `b`,
+        // so every (row, col) they address lies inside them.
         unsafe {
             let lhs_view = Matrix { ptr: a.as_ptr().add(ao), row_stride: lhs.row_stride, col_stride: lhs.col_stride };
             let rhs_view = Matrix { ptr: b.as_ptr().add(bo), row_stride: rhs.row_stride, col_stride: rhs.col_stride };
@@ -188,8 +196,13 @@ fn batched<T: GemmElement>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T>
     out
 }
 
-pub(crate) fn matmul(lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
-    let (a, b) = (cpu(lhs).read(), cpu(rhs).read());
+pub(crate) fn matmul(lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
+    let (ll, rl) = (lhs.layout(), rhs.layout());
+    let (a, b) = (cpu(lhs.storage()).read(), cpu(rhs.storage()).read());
+    // The raw-pointer products below read every element the layouts address: a view fits its
+    // storage by construction, and this re-checks it against the buffer actually read.
+    check_fits("matmul", ll, a.len())?;
+    check_fits("matmul", rl, b.len())?;
     Ok(wrap(match (&*a, &*b) {
         (HostBuffer::F32(a), HostBuffer::F32(b)) => {
             HostBuffer::F32(thin_batched(a, ll, b, rl).unwrap_or_else(|| batched(a, ll, b, rl)))

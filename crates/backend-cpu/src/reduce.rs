@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, ArrayViewMut1, Axis, IxDyn, Zip};
 use rayon::prelude::*;
-use tensor_core::{ArgReduceOp, Float, HostBuffer, Layout, ReduceOp, Result, Storage};
+use tensor_core::{ArgReduceOp, Float, HostBuffer, Layout, ReduceOp, Result, Storage, View};
 
 use crate::storage::{contiguous, cpu, gather_view, view, wrap};
 
@@ -98,7 +98,8 @@ fn reduce_i64(op: ReduceOp, data: &[i64], layout: &Layout, axes: &[usize]) -> Ve
     current.iter().copied().collect()
 }
 
-pub(crate) fn reduce(op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage> {
+pub(crate) fn reduce(op: ReduceOp, x: View<'_>, axes: &[usize]) -> Result<Storage> {
+    let (x, layout) = (x.storage(), x.layout());
     let buffer = cpu(x).read();
     Ok(wrap(match &*buffer {
         HostBuffer::F32(v) => HostBuffer::F32(reduce_float(op, v, layout, axes)),
@@ -117,7 +118,8 @@ fn arg_lane<T: Copy>(lane: ndarray::ArrayView1<'_, T>, better: impl Fn(T, T) -> 
     best as i64
 }
 
-pub(crate) fn arg_reduce(op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
+pub(crate) fn arg_reduce(op: ArgReduceOp, x: View<'_>, axis: usize) -> Result<Storage> {
+    let (x, layout) = (x.storage(), x.layout());
     if layout.numel() == 0 {
         return Ok(wrap(HostBuffer::I64(Vec::new())));
     }
@@ -174,7 +176,8 @@ fn softmax_float<F: Float + Default>(data: &[F], layout: &Layout, axis: usize, l
     array.into_raw_vec_and_offset().0
 }
 
-pub(crate) fn softmax(x: &Storage, layout: &Layout, axis: usize, log: bool) -> Result<Storage> {
+pub(crate) fn softmax(x: View<'_>, axis: usize, log: bool) -> Result<Storage> {
+    let (x, layout) = (x.storage(), x.layout());
     let buffer = cpu(x).read();
     Ok(wrap(match &*buffer {
         HostBuffer::F32(v) => HostBuffer::F32(softmax_float(v, layout, axis, log)),

@@ -3,7 +3,7 @@
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ndarray::{ArrayViewD, Axis, IxDyn, ShapeBuilder};
-use tensor_core::{BackendStorage, DType, HostBuffer, Layout, Storage};
+use tensor_core::{BackendStorage, DType, HostBuffer, Layout, Storage, locks};
 
 /// A CPU buffer: a host vector behind a lock (only [`tensor_core::Device::assign`] writes into
 /// an existing buffer).
@@ -22,21 +22,17 @@ impl CpuStorage {
 
     /// Shared access to the elements.
     pub fn read(&self) -> RwLockReadGuard<'_, HostBuffer> {
-        self.buffer.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        locks::read(&self.buffer)
     }
 
     /// Exclusive access to the elements.
     pub fn write(&self) -> RwLockWriteGuard<'_, HostBuffer> {
-        self.buffer.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        locks::write(&self.buffer)
     }
 
     /// Exclusive access if nobody else holds the buffer right now.
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, HostBuffer>> {
-        match self.buffer.try_write() {
-            Ok(guard) => Some(guard),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        }
+        locks::try_write(&self.buffer)
     }
 }
 
@@ -66,10 +62,27 @@ pub(crate) fn wrap(buffer: HostBuffer) -> Storage {
     Storage::new(CpuStorage::new(buffer))
 }
 
+/// Checks that `layout` addresses only elements of a buffer of `len`: the guard in front of
+/// every raw-pointer read or write.
+pub(crate) fn check_fits(op: &'static str, layout: &Layout, len: usize) -> tensor_core::Result<()> {
+    let span = layout.storage_span();
+    if span.end <= len {
+        Ok(())
+    } else {
+        Err(tensor_core::TensorError::invalid(op, format!("layout reaches element {} of a buffer of {len}", span.end)))
+    }
+}
+
+/// [`check_fits`] for internal callers, whose layouts come from checked views.
+pub(crate) fn assert_fits(layout: &Layout, len: usize) {
+    let span = layout.storage_span();
+    assert!(span.end <= len, "layout reaches element {} of a buffer of {len}", span.end);
+}
+
 /// An ndarray view of the elements `layout` selects from `data` (negative strides included).
 pub(crate) fn view<'a, T>(data: &'a [T], layout: &Layout) -> ArrayViewD<'a, T> {
+    assert_fits(layout, data.len());
     let span = layout.storage_span();
-    assert!(span.end <= data.len(), "layout reaches element {} of a buffer of {}", span.end, data.len());
     let strides: Vec<usize> = layout.strides().iter().map(|s| s.unsigned_abs()).collect();
     let base = if layout.numel() == 0 { data.as_ptr() } else { data[span.start..].as_ptr() };
     // SAFETY: every element reachable from `base` with these non-negative strides lies inside

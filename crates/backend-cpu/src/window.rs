@@ -1,7 +1,7 @@
 //! Sliding-window ops on `[N, C, H, W]`: im2col, col2im and pooling, one plane per task.
 
 use rayon::prelude::*;
-use tensor_core::{Float, HostBuffer, Layout, Result, Storage, Window2d};
+use tensor_core::{Float, HostBuffer, Layout, Result, Storage, View, Window2d};
 
 use crate::storage::{contiguous, cpu, floats_only, wrap};
 
@@ -187,7 +187,8 @@ fn avg_pool_t<F: Float>(x: &[F], layout: &Layout, window: &Window2d) -> Result<V
     Ok(out)
 }
 
-pub(crate) fn unfold(x: &Storage, layout: &Layout, window: &Window2d, pad: f64) -> Result<Storage> {
+pub(crate) fn unfold(x: View<'_>, window: &Window2d, pad: f64) -> Result<Storage> {
+    let (x, layout) = (x.storage(), x.layout());
     let buffer = cpu(x).read();
     Ok(wrap(match &*buffer {
         HostBuffer::F32(v) => HostBuffer::F32(unfold_t(v, layout, window, pad)?),
@@ -196,7 +197,8 @@ pub(crate) fn unfold(x: &Storage, layout: &Layout, window: &Window2d, pad: f64) 
     }))
 }
 
-pub(crate) fn fold(cols: &Storage, layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
+pub(crate) fn fold(cols: View<'_>, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
+    let (cols, layout) = (cols.storage(), cols.layout());
     let buffer = cpu(cols).read();
     Ok(wrap(match &*buffer {
         HostBuffer::F32(v) => HostBuffer::F32(fold_t(v, layout, window, output)?),
@@ -205,7 +207,8 @@ pub(crate) fn fold(cols: &Storage, layout: &Layout, window: &Window2d, output: [
     }))
 }
 
-pub(crate) fn max_pool2d(x: &Storage, layout: &Layout, window: &Window2d) -> Result<(Storage, Storage)> {
+pub(crate) fn max_pool2d(x: View<'_>, window: &Window2d) -> Result<(Storage, Storage)> {
+    let (x, layout) = (x.storage(), x.layout());
     let buffer = cpu(x).read();
     let (values, indices) = match &*buffer {
         HostBuffer::F32(v) => max_pool_t(v, layout, window).map(|(a, i)| (HostBuffer::F32(a), i))?,
@@ -215,7 +218,8 @@ pub(crate) fn max_pool2d(x: &Storage, layout: &Layout, window: &Window2d) -> Res
     Ok((wrap(values), wrap(HostBuffer::I64(indices))))
 }
 
-pub(crate) fn avg_pool2d(x: &Storage, layout: &Layout, window: &Window2d) -> Result<Storage> {
+pub(crate) fn avg_pool2d(x: View<'_>, window: &Window2d) -> Result<Storage> {
+    let (x, layout) = (x.storage(), x.layout());
     let buffer = cpu(x).read();
     Ok(wrap(match &*buffer {
         HostBuffer::F32(v) => HostBuffer::F32(avg_pool_t(v, layout, window)?),

@@ -105,3 +105,28 @@ fn lstm_cell_names_the_shapes_it_expected() {
     let f64_state = Tensor::zeros([20, 256], DType::F64, &device).unwrap();
     assert!(matches!(gates.try_lstm_cell(&f64_state), Err(TensorError::DTypeMismatch { .. })));
 }
+
+/// A layout that reaches past its buffer cannot be handed to a device: the contract's one
+/// argument type, `View`, refuses it at construction, and so does `Tensor::from_storage`.
+#[test]
+fn hostile_layouts_are_errors_before_any_device_reads() {
+    use tensor_core::{Device, HostBuffer, Layout, Tensor};
+    let device = backend_cpu::CpuDevice::shared();
+    let storage = device.upload(HostBuffer::F32(vec![1.0, 2.0, 3.0, 4.0])).unwrap();
+    let hostile = [
+        Layout::from_parts([64, 64], vec![64, 1], 0).unwrap(),
+        Layout::from_parts([2, 2], vec![2, 1], 1).unwrap(),
+        Layout::from_parts([3], vec![2], 0).unwrap(),
+    ];
+    for layout in &hostile {
+        let error = storage.view(layout).unwrap_err().to_string();
+        assert!(error.contains("of a buffer of 4"), "{layout:?}: {error}");
+        assert!(Tensor::from_storage(storage.clone(), layout.clone(), device.clone()).is_err());
+    }
+    // The same storage through fitting layouts multiplies as usual.
+    let square = Layout::contiguous([2, 2]);
+    let view = storage.view(&square).unwrap();
+    let product = device.matmul(view, view).unwrap();
+    let out = device.download(product.view(&square).unwrap()).unwrap();
+    assert_eq!(out.to_f64_vec(), vec![7.0, 10.0, 15.0, 22.0]);
+}

@@ -28,7 +28,7 @@ use std::sync::{Arc, OnceLock};
 
 use tensor_core::{
     ArgReduceOp, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage,
-    TensorError, UnaryOp, Window2d,
+    TensorError, UnaryOp, View, Window2d,
 };
 
 pub use context::GpuError;
@@ -152,8 +152,8 @@ impl Device for GpuDevice {
         Ok(Storage::new(GpuStorage::new(buffer, data.dtype(), data.len(), bounds)))
     }
 
-    fn download(&self, x: &Storage, layout: &Layout) -> Result<HostBuffer> {
-        self.download_op(x, layout)
+    fn download(&self, x: View<'_>) -> Result<HostBuffer> {
+        self.download_op(x.storage(), x.layout())
     }
 
     fn sync(&self) -> Result<()> {
@@ -164,202 +164,123 @@ impl Device for GpuDevice {
         self.fill(dtype, len, value)
     }
 
-    fn unary(&self, op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage> {
-        self.unary_op(op, x, layout)
+    fn unary(&self, op: UnaryOp, x: View<'_>) -> Result<Storage> {
+        self.unary_op(op, x.storage(), x.layout())
     }
 
-    fn binary(
-        &self,
-        op: BinaryOp,
-        lhs: &Storage,
-        lhs_layout: &Layout,
-        rhs: &Storage,
-        rhs_layout: &Layout,
-    ) -> Result<Storage> {
-        self.binary_op(op, lhs, lhs_layout, rhs, rhs_layout)
+    fn binary(&self, op: BinaryOp, lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
+        self.binary_op(op, lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout())
     }
 
-    fn where_select(
-        &self,
-        cond: &Storage,
-        cond_layout: &Layout,
-        on_true: &Storage,
-        true_layout: &Layout,
-        on_false: &Storage,
-        false_layout: &Layout,
-    ) -> Result<Storage> {
-        self.where_op((cond, cond_layout), (on_true, true_layout), (on_false, false_layout))
+    fn where_select(&self, cond: View<'_>, on_true: View<'_>, on_false: View<'_>) -> Result<Storage> {
+        self.where_op(pair(cond), pair(on_true), pair(on_false))
     }
 
-    fn cast(&self, x: &Storage, layout: &Layout, dtype: DType) -> Result<Storage> {
-        self.convert(x, layout, dtype)
+    fn cast(&self, x: View<'_>, dtype: DType) -> Result<Storage> {
+        self.convert(x.storage(), x.layout(), dtype)
     }
 
-    fn copy(&self, x: &Storage, layout: &Layout) -> Result<Storage> {
-        self.convert(x, layout, x.dtype())
+    fn copy(&self, x: View<'_>) -> Result<Storage> {
+        self.convert(x.storage(), x.layout(), x.dtype())
     }
 
-    fn assign(&self, dst: &Storage, dst_layout: &Layout, src: &Storage, src_layout: &Layout) -> Result<()> {
-        self.write_into(dst, dst_layout, src, src_layout, None)
+    fn assign(&self, dst: View<'_>, src: View<'_>) -> Result<()> {
+        self.write_into(dst.storage(), dst.layout(), src.storage(), src.layout(), None)
     }
 
-    fn add_scaled(
-        &self,
-        dst: &Storage,
-        dst_layout: &Layout,
-        alpha: f64,
-        src: &Storage,
-        src_layout: &Layout,
-    ) -> Result<()> {
-        self.write_into(dst, dst_layout, src, src_layout, Some(alpha))
+    fn add_scaled(&self, dst: View<'_>, alpha: f64, src: View<'_>) -> Result<()> {
+        self.write_into(dst.storage(), dst.layout(), src.storage(), src.layout(), Some(alpha))
     }
 
-    fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
-        let mut dims = parts[0].1.dims().to_vec();
-        dims[axis] = parts.iter().map(|(_, l)| l.dims()[axis]).sum();
-        let out = self.alloc(parts[0].0.dtype(), dims.iter().product());
+    fn concat(&self, parts: &[View<'_>], axis: usize) -> Result<Storage> {
+        let mut dims = parts[0].dims().to_vec();
+        dims[axis] = parts.iter().map(|part| part.dims()[axis]).sum();
+        let out = self.alloc(parts[0].dtype(), dims.iter().product());
         let whole = Layout::contiguous(dims);
         let mut start = 0;
-        for (part, layout) in parts {
-            let len = layout.dims()[axis];
-            self.write_into(&out, &whole.narrow(axis, start, len)?, part, layout, None)?;
+        for part in parts {
+            let len = part.dims()[axis];
+            self.write_into(&out, &whole.narrow(axis, start, len)?, part.storage(), part.layout(), None)?;
             start += len;
         }
         Ok(out)
     }
 
-    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage> {
-        self.reduce_op(op, x, layout, axes)
+    fn reduce(&self, op: ReduceOp, x: View<'_>, axes: &[usize]) -> Result<Storage> {
+        self.reduce_op(op, x.storage(), x.layout(), axes)
     }
 
-    fn arg_reduce(&self, op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-        self.arg_reduce_op(op, x, layout, axis)
+    fn arg_reduce(&self, op: ArgReduceOp, x: View<'_>, axis: usize) -> Result<Storage> {
+        self.arg_reduce_op(op, x.storage(), x.layout(), axis)
     }
 
-    fn softmax(&self, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-        self.softmax_op(x, layout, axis, false)
+    fn softmax(&self, x: View<'_>, axis: usize) -> Result<Storage> {
+        self.softmax_op(x.storage(), x.layout(), axis, false)
     }
 
-    fn log_softmax(&self, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-        self.softmax_op(x, layout, axis, true)
+    fn log_softmax(&self, x: View<'_>, axis: usize) -> Result<Storage> {
+        self.softmax_op(x.storage(), x.layout(), axis, true)
     }
 
-    fn matmul(&self, lhs: &Storage, lhs_layout: &Layout, rhs: &Storage, rhs_layout: &Layout) -> Result<Storage> {
-        self.matmul_op(lhs, lhs_layout, rhs, rhs_layout)
+    fn matmul(&self, lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
+        self.matmul_op(lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout())
     }
 
-    fn gather(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        index_layout: &Layout,
-    ) -> Result<Storage> {
-        self.gather_op(x, layout, axis, index, index_layout)
+    fn gather(&self, x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage> {
+        self.gather_op(x.storage(), x.layout(), axis, index.storage(), index.layout())
     }
 
-    fn scatter_add(
-        &self,
-        dst: &Storage,
-        dst_layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        index_layout: &Layout,
-        src: &Storage,
-        src_layout: &Layout,
-    ) -> Result<Storage> {
-        self.scatter_add_op((dst, dst_layout), axis, (index, index_layout), (src, src_layout))
+    fn scatter_add(&self, dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
+        self.scatter_add_op(pair(dst), axis, pair(index), pair(src))
     }
 
-    fn index_select(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        index_layout: &Layout,
-    ) -> Result<Storage> {
-        self.index_select_op(x, layout, axis, index, index_layout)
+    fn index_select(&self, x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage> {
+        self.index_select_op(x.storage(), x.layout(), axis, index.storage(), index.layout())
     }
 
-    fn index_add(
-        &self,
-        dst: &Storage,
-        dst_layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        index_layout: &Layout,
-        src: &Storage,
-        src_layout: &Layout,
-    ) -> Result<Storage> {
-        self.index_add_op((dst, dst_layout), axis, (index, index_layout), (src, src_layout))
+    fn index_add(&self, dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
+        self.index_add_op(pair(dst), axis, pair(index), pair(src))
     }
 
-    fn unfold(&self, x: &Storage, layout: &Layout, window: &Window2d, pad_value: f64) -> Result<Storage> {
-        self.unfold_op(x, layout, window, pad_value)
+    fn unfold(&self, x: View<'_>, window: &Window2d, pad_value: f64) -> Result<Storage> {
+        self.unfold_op(x.storage(), x.layout(), window, pad_value)
     }
 
-    fn fold(&self, cols: &Storage, layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
-        self.fold_op(cols, layout, window, output)
+    fn fold(&self, cols: View<'_>, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
+        self.fold_op(cols.storage(), cols.layout(), window, output)
     }
 
-    fn max_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<(Storage, Storage)> {
-        let (values, positions) = self.pool_op(x, layout, window, false)?;
+    fn max_pool2d(&self, x: View<'_>, window: &Window2d) -> Result<(Storage, Storage)> {
+        let (values, positions) = self.pool_op(x.storage(), x.layout(), window, false)?;
         Ok((values, positions.expect("max pooling returns positions")))
     }
 
-    fn avg_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<Storage> {
-        Ok(self.pool_op(x, layout, window, true)?.0)
+    fn avg_pool2d(&self, x: View<'_>, window: &Window2d) -> Result<Storage> {
+        Ok(self.pool_op(x.storage(), x.layout(), window, true)?.0)
     }
 
-    fn conv2d(
-        &self,
-        x: &Storage,
-        x_layout: &Layout,
-        weight: &Storage,
-        weight_layout: &Layout,
-        bias: Option<(&Storage, &Layout)>,
-        spec: &ConvSpec,
-    ) -> Result<Storage> {
-        self.conv2d_op((x, x_layout), (weight, weight_layout), bias, spec)
+    fn conv2d(&self, x: View<'_>, weight: View<'_>, bias: Option<View<'_>>, spec: &ConvSpec) -> Result<Storage> {
+        self.conv2d_op(pair(x), pair(weight), bias.map(pair), spec)
     }
 
-    fn conv2d_input_grad(
-        &self,
-        grad: &Storage,
-        grad_layout: &Layout,
-        weight: &Storage,
-        weight_layout: &Layout,
-        spec: &ConvSpec,
-        plan: &ConvPlan,
-    ) -> Result<Storage> {
-        self.conv2d_input_grad_op((grad, grad_layout), (weight, weight_layout), spec, plan)
+    fn conv2d_input_grad(&self, grad: View<'_>, weight: View<'_>, spec: &ConvSpec, plan: &ConvPlan) -> Result<Storage> {
+        self.conv2d_input_grad_op(pair(grad), pair(weight), spec, plan)
     }
 
-    fn conv2d_weight_grad(
-        &self,
-        x: &Storage,
-        x_layout: &Layout,
-        grad: &Storage,
-        grad_layout: &Layout,
-        spec: &ConvSpec,
-        plan: &ConvPlan,
-    ) -> Result<Storage> {
-        self.conv2d_weight_grad_op((x, x_layout), (grad, grad_layout), spec, plan)
+    fn conv2d_weight_grad(&self, x: View<'_>, grad: View<'_>, spec: &ConvSpec, plan: &ConvPlan) -> Result<Storage> {
+        self.conv2d_weight_grad_op(pair(x), pair(grad), spec, plan)
     }
 
-    fn lstm_cell(&self, gates: (&Storage, &Layout), c: (&Storage, &Layout)) -> Result<Storage> {
-        self.lstm_cell_op(gates, c)
+    fn lstm_cell(&self, gates: View<'_>, c: View<'_>) -> Result<Storage> {
+        self.lstm_cell_op(pair(gates), pair(c))
     }
 
-    fn lstm_cell_backward(
-        &self,
-        gates: (&Storage, &Layout),
-        c: (&Storage, &Layout),
-        state: (&Storage, &Layout),
-        grad: (&Storage, &Layout),
-    ) -> Result<Storage> {
-        self.lstm_cell_backward_op(gates, c, state, grad)
+    fn lstm_cell_backward(&self, gates: View<'_>, c: View<'_>, state: View<'_>, grad: View<'_>) -> Result<Storage> {
+        self.lstm_cell_backward_op(pair(gates), pair(c), pair(state), pair(grad))
     }
+}
+
+/// A view as the (storage, layout) pair the shader launchers take.
+fn pair(view: View<'_>) -> (&Storage, &Layout) {
+    (view.storage(), view.layout())
 }

@@ -30,10 +30,33 @@ impl Layout {
             return Err(TensorError::invalid("layout", format!("{} strides for shape {shape}", strides.len())));
         }
         let layout = Layout { shape, strides, offset };
-        if layout.numel() > 0 && layout.min_offset() < 0 {
-            return Err(TensorError::invalid("layout", "a stride reaches before the storage start"));
+        match layout.checked_span() {
+            Some(_) => Ok(layout),
+            None => Err(TensorError::invalid(
+                "layout",
+                format!("{layout:?} reaches before the storage start or past the address space"),
+            )),
         }
-        Ok(layout)
+    }
+
+    /// The storage indices this layout reaches, `start..end` (`0..0` when empty), computed
+    /// without overflow: `None` when an index would be negative or `end` exceeds `isize::MAX`.
+    /// [`Layout::from_parts`] refuses such layouts, so for a constructed layout this is `Some`.
+    pub fn checked_span(&self) -> Option<std::ops::Range<usize>> {
+        let mut count: usize = 1;
+        for &dim in self.dims() {
+            count = count.checked_mul(dim)?;
+        }
+        if count == 0 {
+            return Some(0..0);
+        }
+        let (mut low, mut high) = (self.offset as i128, self.offset as i128);
+        for (&dim, &stride) in self.dims().iter().zip(&self.strides) {
+            let step = (dim as i128 - 1) * stride as i128;
+            if step < 0 { low += step } else { high += step }
+        }
+        let end = usize::try_from(high + 1).ok().filter(|&end| isize::try_from(end).is_ok())?;
+        Some(usize::try_from(low).ok()?..end)
     }
 
     /// The logical shape.
@@ -80,29 +103,10 @@ impl Layout {
     }
 
     /// The range of storage indices this layout can reach, `start..end`; `0..0` for empty views.
+    /// A layout whose extent overflows (only [`Layout::contiguous`] of an absurd shape can
+    /// make one) reaches `0..usize::MAX`, so it fits no storage.
     pub fn storage_span(&self) -> std::ops::Range<usize> {
-        if self.numel() == 0 {
-            return 0..0;
-        }
-        self.min_offset() as usize..self.max_offset() as usize + 1
-    }
-
-    fn min_offset(&self) -> isize {
-        self.extreme_offset(|s| s < 0)
-    }
-
-    fn max_offset(&self) -> isize {
-        self.extreme_offset(|s| s > 0)
-    }
-
-    fn extreme_offset(&self, take: impl Fn(isize) -> bool) -> isize {
-        let mut off = self.offset as isize;
-        for (&dim, &stride) in self.dims().iter().zip(&self.strides) {
-            if take(stride) {
-                off += (dim as isize - 1) * stride;
-            }
-        }
-        off
+        self.checked_span().unwrap_or(0..usize::MAX)
     }
 
     /// Storage index of the element at `index` (one coordinate per axis).

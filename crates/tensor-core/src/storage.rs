@@ -4,7 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::DType;
+use crate::{DType, Layout, Result, View};
 
 /// What a backend's buffer type must provide. The memory is freed when the last [`Storage`]
 /// handle to it drops.
@@ -48,6 +48,11 @@ impl Storage {
     pub fn downcast_ref<S: BackendStorage>(&self) -> Option<&S> {
         let any: &dyn Any = &*self.0;
         any.downcast_ref::<S>()
+    }
+
+    /// The view `layout` of this buffer, checked to fit (see [`View::new`]).
+    pub fn view<'a>(&'a self, layout: &'a Layout) -> Result<View<'a>> {
+        View::new(self, layout)
     }
 
     /// Whether two handles share one buffer.

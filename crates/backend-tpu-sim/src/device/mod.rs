@@ -13,7 +13,8 @@ mod vector;
 use std::sync::{Arc, Mutex};
 
 use tensor_core::{
-    ArgReduceOp, BinaryOp, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage, TensorError, UnaryOp,
+    ArgReduceOp, BinaryOp, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage, TensorError, UnaryOp, View,
+    locks,
 };
 
 pub use ledger::{Ledger, OpCost};
@@ -52,12 +53,12 @@ impl TpuDevice {
 
     /// A copy of the cycle ledger so far.
     pub fn ledger(&self) -> Ledger {
-        self.ledger.lock().expect("ledger lock").clone()
+        locks::lock(&self.ledger).clone()
     }
 
     /// Clears the ledger.
     pub fn reset_ledger(&self) {
-        *self.ledger.lock().expect("ledger lock") = Ledger::default();
+        *locks::lock(&self.ledger) = Ledger::default();
     }
 
     fn charge_vector(&self, op: &str, elements: usize, tree: bool) {
@@ -66,7 +67,7 @@ impl TpuDevice {
         if tree {
             cycles += lanes.next_power_of_two().trailing_zeros() as u64;
         }
-        self.ledger.lock().expect("ledger lock").charge(op, cycles, None);
+        locks::lock(&self.ledger).charge(op, cycles, None);
     }
 
     fn stored(&self, op: &str, data: Data, tree: bool) -> Storage {
@@ -133,83 +134,71 @@ impl Device for TpuDevice {
         TpuStorage::from_host(data)
     }
 
-    fn download(&self, x: &Storage, layout: &Layout) -> Result<HostBuffer> {
-        Ok(read(x, layout).into_host())
+    fn download(&self, x: View<'_>) -> Result<HostBuffer> {
+        Ok(read(x).into_host())
     }
 
     fn sync(&self) -> Result<()> {
         Ok(())
     }
 
-    fn unary(&self, op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage> {
-        Ok(self.stored("unary", vector::unary(op, read(x, layout)), false))
+    fn unary(&self, op: UnaryOp, x: View<'_>) -> Result<Storage> {
+        Ok(self.stored("unary", vector::unary(op, read(x)), false))
     }
 
-    fn binary(
-        &self,
-        op: BinaryOp,
-        lhs: &Storage,
-        lhs_layout: &Layout,
-        rhs: &Storage,
-        rhs_layout: &Layout,
-    ) -> Result<Storage> {
-        Ok(self.stored("binary", vector::binary(op, read(lhs, lhs_layout), read(rhs, rhs_layout)), false))
+    fn binary(&self, op: BinaryOp, lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
+        Ok(self.stored("binary", vector::binary(op, read(lhs), read(rhs)), false))
     }
 
-    fn where_select(
-        &self,
-        cond: &Storage,
-        cond_layout: &Layout,
-        on_true: &Storage,
-        true_layout: &Layout,
-        on_false: &Storage,
-        false_layout: &Layout,
-    ) -> Result<Storage> {
-        let picked = vector::select(&read(cond, cond_layout), read(on_true, true_layout), read(on_false, false_layout));
+    fn where_select(&self, cond: View<'_>, on_true: View<'_>, on_false: View<'_>) -> Result<Storage> {
+        let picked = vector::select(&read(cond), read(on_true), read(on_false));
         Ok(self.stored("where", picked, false))
     }
 
-    fn cast(&self, x: &Storage, layout: &Layout, dtype: DType) -> Result<Storage> {
-        Ok(self.stored("cast", vector::cast(read(x, layout), dtype)?, false))
+    fn cast(&self, x: View<'_>, dtype: DType) -> Result<Storage> {
+        Ok(self.stored("cast", vector::cast(read(x), dtype)?, false))
     }
 
-    fn assign(&self, dst: &Storage, dst_layout: &Layout, src: &Storage, src_layout: &Layout) -> Result<()> {
+    fn assign(&self, dst: View<'_>, src: View<'_>) -> Result<()> {
         // Read first: the views may share the buffer.
-        let values = read(src, src_layout);
+        let values = read(src);
         self.charge_vector("assign", values.len(), false);
-        let mut data = buffer(dst).data.write().expect("buffer lock");
-        match (&mut *data, values) {
-            (Data::F32(d), Data::F32(v)) => dst_layout.offsets().zip(v).for_each(|(o, x)| d[o] = x),
-            (Data::I64(d), Data::I64(v)) => dst_layout.offsets().zip(v).for_each(|(o, x)| d[o] = x),
-            _ => unreachable!("the tensor layer checks that dtypes match"),
+        let offsets = dst.layout().offsets();
+        match (&mut *locks::write(&buffer(dst.storage()).data), values) {
+            (Data::F32(d), Data::F32(v)) => offsets.zip(v).for_each(|(o, x)| d[o] = x),
+            (Data::I64(d), Data::I64(v)) => offsets.zip(v).for_each(|(o, x)| d[o] = x),
+            (d, v) => return Err(TensorError::DTypeMismatch { op: "assign", lhs: d.dtype(), rhs: v.dtype() }),
         }
         Ok(())
     }
 
-    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage> {
+    fn reduce(&self, op: ReduceOp, x: View<'_>, axes: &[usize]) -> Result<Storage> {
+        let layout = x.layout();
         let mut order: Vec<usize> = (0..layout.rank()).filter(|a| !axes.contains(a)).collect();
         let rows = order.iter().map(|&a| layout.dims()[a]).product();
         order.extend_from_slice(axes);
         let count = axes.iter().map(|&a| layout.dims()[a]).product();
-        let data = read(x, &layout.permute(&order)?);
+        let data = read(x.with_layout(&layout.permute(&order)?)?);
         self.charge_vector("reduce", data.len(), true);
         Ok(TpuStorage::storage(vector::reduce(op, data, rows, count)))
     }
 
-    fn arg_reduce(&self, op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
+    fn arg_reduce(&self, op: ArgReduceOp, x: View<'_>, axis: usize) -> Result<Storage> {
+        let layout = x.layout();
         let mut order: Vec<usize> = (0..layout.rank()).filter(|&a| a != axis).collect();
         order.push(axis);
         let count = layout.dims()[axis];
-        let data = read(x, &layout.permute(&order)?);
+        let data = read(x.with_layout(&layout.permute(&order)?)?);
         self.charge_vector("arg_reduce", data.len(), true);
         Ok(TpuStorage::storage(vector::arg_reduce(op, data, layout.numel() / count, count)))
     }
 
-    fn matmul(&self, lhs: &Storage, lhs_layout: &Layout, rhs: &Storage, rhs_layout: &Layout) -> Result<Storage> {
+    fn matmul(&self, lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
+        let (lhs_layout, rhs_layout) = (lhs.layout(), rhs.layout());
         let rank = lhs_layout.rank();
         let (m, k, n) = (lhs_layout.dims()[rank - 2], lhs_layout.dims()[rank - 1], rhs_layout.dims()[rank - 1]);
         let batches: usize = lhs_layout.dims()[..rank - 2].iter().product();
-        let (a, b) = (f32s(read(lhs, lhs_layout)), f32s(read(rhs, rhs_layout)));
+        let (a, b) = (f32s(read(lhs)), f32s(read(rhs)));
         let plan = FoldPlan::new(Gemm { m, n, k }, self.config.dataflow, self.config.rows, self.config.cols);
         let mut out = Vec::with_capacity(batches * m * n);
         let mut counts = Counts::default();
@@ -222,50 +211,35 @@ impl Device for TpuDevice {
             ));
             counts += one;
         }
-        self.ledger.lock().expect("ledger lock").charge("matmul", counts.cycles, Some(counts));
+        locks::lock(&self.ledger).charge("matmul", counts.cycles, Some(counts));
         Ok(TpuStorage::storage(Data::F32(out)))
     }
 
-    fn gather(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        index_layout: &Layout,
-    ) -> Result<Storage> {
-        let idx = i64s(read(index, index_layout));
+    fn gather(&self, x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage> {
+        let layout = x.layout();
+        let idx = i64s(read(index));
         check_index("gather", &idx, axis, layout.dims()[axis])?;
         let stride = layout.strides()[axis];
-        let bases = axis_base(index_layout.dims(), layout, axis);
+        let bases = axis_base(index.dims(), layout, axis);
         let at = |(base, &i): (usize, &i64)| (base as isize + i as isize * stride) as usize;
-        let data = match &*buffer(x).data.read().expect("buffer lock") {
+        let data = match &*locks::read(&buffer(x.storage()).data) {
             Data::F32(v) => Data::F32(bases.offsets().zip(&idx).map(|p| v[at(p)]).collect()),
             Data::I64(v) => Data::I64(bases.offsets().zip(&idx).map(|p| v[at(p)]).collect()),
         };
         Ok(self.stored("gather", data, false))
     }
 
-    fn scatter_add(
-        &self,
-        dst: &Storage,
-        dst_layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        index_layout: &Layout,
-        src: &Storage,
-        src_layout: &Layout,
-    ) -> Result<Storage> {
-        let idx = i64s(read(index, index_layout));
-        check_index("scatter_add", &idx, axis, dst_layout.dims()[axis])?;
-        let whole = Layout::contiguous(dst_layout.dims());
+    fn scatter_add(&self, dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
+        let idx = i64s(read(index));
+        check_index("scatter_add", &idx, axis, dst.dims()[axis])?;
+        let whole = Layout::contiguous(dst.dims());
         let stride = whole.strides()[axis];
-        let targets: Vec<usize> = axis_base(index_layout.dims(), &whole, axis)
+        let targets: Vec<usize> = axis_base(index.dims(), &whole, axis)
             .offsets()
             .zip(&idx)
             .map(|(base, &i)| (base as isize + i as isize * stride) as usize)
             .collect();
-        let data = match (read(dst, dst_layout), read(src, src_layout)) {
+        let data = match (read(dst), read(src)) {
             (Data::F32(mut out), Data::F32(v)) => {
                 targets.iter().zip(v).for_each(|(&t, x)| out[t] += x);
                 Data::F32(out)
@@ -274,7 +248,7 @@ impl Device for TpuDevice {
                 targets.iter().zip(v).for_each(|(&t, x)| out[t] = out[t].wrapping_add(x));
                 Data::I64(out)
             }
-            _ => unreachable!("the tensor layer checks that dtypes match"),
+            (d, v) => return Err(TensorError::DTypeMismatch { op: "scatter_add", lhs: d.dtype(), rhs: v.dtype() }),
         };
         Ok(self.stored("scatter_add", data, false))
     }

@@ -2,7 +2,7 @@
 
 use std::sync::RwLock;
 
-use tensor_core::{BackendStorage, DType, HostBuffer, Layout, Result, Storage, TensorError};
+use tensor_core::{BackendStorage, DType, HostBuffer, Result, Storage, TensorError, View, locks};
 
 /// A simulated device buffer.
 #[derive(Debug)]
@@ -20,7 +20,7 @@ pub(crate) enum Data {
 
 impl BackendStorage for TpuStorage {
     fn dtype(&self) -> DType {
-        match *self.data.read().expect("buffer lock") {
+        match *locks::read(&self.data) {
             Data::F32(_) => DType::F32,
             Data::I64(_) => DType::I64,
         }
@@ -63,14 +63,23 @@ pub(crate) fn buffer(storage: &Storage) -> &TpuStorage {
 }
 
 /// The view's elements in row-major order.
-pub(crate) fn read(storage: &Storage, layout: &Layout) -> Data {
-    match &*buffer(storage).data.read().expect("buffer lock") {
+pub(crate) fn read(view: View<'_>) -> Data {
+    let layout = view.layout();
+    match &*locks::read(&buffer(view.storage()).data) {
         Data::F32(v) => Data::F32(layout.offsets().map(|o| v[o]).collect()),
         Data::I64(v) => Data::I64(layout.offsets().map(|o| v[o]).collect()),
     }
 }
 
 impl Data {
+    /// The element type.
+    pub(crate) fn dtype(&self) -> DType {
+        match self {
+            Data::F32(_) => DType::F32,
+            Data::I64(_) => DType::I64,
+        }
+    }
+
     pub(crate) fn into_host(self) -> HostBuffer {
         match self {
             Data::F32(v) => HostBuffer::F32(v),

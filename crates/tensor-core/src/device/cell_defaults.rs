@@ -4,10 +4,10 @@
 //! one (every backend gets a correct cell for free), and a backend may fuse them into one pass.
 
 use super::Device;
-use crate::{BinaryOp, Layout, Result, Storage, UnaryOp};
+use crate::{BinaryOp, Layout, Result, Storage, UnaryOp, View};
 
-/// The four gate blocks (i, f, g, o) of an `[.., 4H]` layout and the `[.., H]` layout they
-/// are computed into.
+/// The four gate blocks (i, f, g, o) of an `[.., 4H]` view and the contiguous `[.., H]`
+/// layout they are computed into.
 struct Blocks {
     axis: usize,
     hidden: usize,
@@ -15,69 +15,68 @@ struct Blocks {
 }
 
 impl Blocks {
-    fn new(cell_layout: &Layout) -> Blocks {
-        let axis = cell_layout.rank() - 1;
-        let hidden = cell_layout.dims()[axis];
-        Blocks { axis, hidden, out: Layout::contiguous(cell_layout.shape().clone()) }
+    fn new(cell: View<'_>) -> Blocks {
+        let axis = cell.layout().rank() - 1;
+        let hidden = cell.dims()[axis];
+        Blocks { axis, hidden, out: Layout::contiguous(cell.shape().clone()) }
     }
 
     /// Block `k` of width `hidden` along the last axis of `layout`.
     fn block(&self, layout: &Layout, k: usize) -> Result<Layout> {
         layout.narrow(self.axis, k * self.hidden, self.hidden)
     }
+
+    /// A fresh `[.., H]` storage seen through the block layout.
+    fn view<'a>(&'a self, x: &'a Storage) -> Result<View<'a>> {
+        x.view(&self.out)
+    }
 }
 
 /// The gate activations `σ(i), σ(f), tanh(g), σ(o)` as contiguous `[.., H]` storages.
-fn activations<D: Device + ?Sized>(dev: &D, z: &Storage, zl: &Layout, b: &Blocks) -> Result<[Storage; 4]> {
-    Ok([
-        dev.unary(UnaryOp::Sigmoid, z, &b.block(zl, 0)?)?,
-        dev.unary(UnaryOp::Sigmoid, z, &b.block(zl, 1)?)?,
-        dev.unary(UnaryOp::Tanh, z, &b.block(zl, 2)?)?,
-        dev.unary(UnaryOp::Sigmoid, z, &b.block(zl, 3)?)?,
-    ])
+fn activations<D: Device + ?Sized>(dev: &D, z: View<'_>, b: &Blocks) -> Result<[Storage; 4]> {
+    let gate = |op, k| dev.unary(op, z.with_layout(&b.block(z.layout(), k)?)?);
+    Ok([gate(UnaryOp::Sigmoid, 0)?, gate(UnaryOp::Sigmoid, 1)?, gate(UnaryOp::Tanh, 2)?, gate(UnaryOp::Sigmoid, 3)?])
 }
 
 /// Default [`Device::lstm_cell`].
-pub fn lstm_cell<D: Device + ?Sized>(
-    dev: &D,
-    (z, zl): (&Storage, &Layout),
-    (c, cl): (&Storage, &Layout),
-) -> Result<Storage> {
-    let b = Blocks::new(cl);
-    let h = &b.out;
-    let [i, f, g, o] = activations(dev, z, zl, &b)?;
-    let kept = dev.binary(BinaryOp::Mul, &f, h, c, cl)?;
-    let written = dev.binary(BinaryOp::Mul, &i, h, &g, h)?;
-    let c_new = dev.binary(BinaryOp::Add, &kept, h, &written, h)?;
-    let tanh_c = dev.unary(UnaryOp::Tanh, &c_new, h)?;
-    let h_new = dev.binary(BinaryOp::Mul, &o, h, &tanh_c, h)?;
-    dev.concat(&[(&h_new, h), (&c_new, h)], b.axis)
+pub fn lstm_cell<D: Device + ?Sized>(dev: &D, z: View<'_>, c: View<'_>) -> Result<Storage> {
+    let b = Blocks::new(c);
+    let [i, f, g, o] = activations(dev, z, &b)?;
+    let kept = dev.binary(BinaryOp::Mul, b.view(&f)?, c)?;
+    let written = dev.binary(BinaryOp::Mul, b.view(&i)?, b.view(&g)?)?;
+    let c_new = dev.binary(BinaryOp::Add, b.view(&kept)?, b.view(&written)?)?;
+    let tanh_c = dev.unary(UnaryOp::Tanh, b.view(&c_new)?)?;
+    let h_new = dev.binary(BinaryOp::Mul, b.view(&o)?, b.view(&tanh_c)?)?;
+    dev.concat(&[b.view(&h_new)?, b.view(&c_new)?], b.axis)
 }
 
 /// Default [`Device::lstm_cell_backward`].
 pub fn lstm_cell_backward<D: Device + ?Sized>(
     dev: &D,
-    (z, zl): (&Storage, &Layout),
-    (c, cl): (&Storage, &Layout),
-    (state, sl): (&Storage, &Layout),
-    (grad, gl): (&Storage, &Layout),
+    z: View<'_>,
+    c: View<'_>,
+    state: View<'_>,
+    grad: View<'_>,
 ) -> Result<Storage> {
-    let b = Blocks::new(cl);
-    let h = &b.out;
-    let mul = |x: &Storage, xl: &Layout, y: &Storage, yl: &Layout| dev.binary(BinaryOp::Mul, x, xl, y, yl);
+    let b = Blocks::new(c);
+    let mul = |x: View<'_>, y: View<'_>| dev.binary(BinaryOp::Mul, x, y);
+    let one_minus = |x: View<'_>| dev.unary(UnaryOp::Affine { mul: -1.0, add: 1.0 }, x);
     // 1 - x² (tanh's slope through its output) and x (1 - x) (the sigmoid's).
-    let tanh_slope = |x: &Storage| dev.unary(UnaryOp::Affine { mul: -1.0, add: 1.0 }, &mul(x, h, x, h)?, h);
-    let sigmoid_slope = |x: &Storage| mul(x, h, &dev.unary(UnaryOp::Affine { mul: -1.0, add: 1.0 }, x, h)?, h);
-    let [i, f, g, o] = activations(dev, z, zl, &b)?;
-    let tanh_c = dev.unary(UnaryOp::Tanh, state, &b.block(sl, 1)?)?;
-    let (dh, dc_out) = (b.block(gl, 0)?, b.block(gl, 1)?);
+    let tanh_slope = |x: &Storage| one_minus(b.view(&mul(b.view(x)?, b.view(x)?)?)?);
+    let sigmoid_slope = |x: &Storage| mul(b.view(x)?, b.view(&one_minus(b.view(x)?)?)?);
+    let [i, f, g, o] = activations(dev, z, &b)?;
+    let tanh_c = dev.unary(UnaryOp::Tanh, state.with_layout(&b.block(state.layout(), 1)?)?)?;
+    let (dh_layout, dc_layout) = (b.block(grad.layout(), 0)?, b.block(grad.layout(), 1)?);
+    let (dh, dc_out) = (grad.with_layout(&dh_layout)?, grad.with_layout(&dc_layout)?);
     // Through h' = o ⊙ tanh(c'), then c' = f ⊙ c + i ⊙ g.
-    let through_h = mul(&mul(grad, &dh, &o, h)?, h, &tanh_slope(&tanh_c)?, h)?;
-    let dc = dev.binary(BinaryOp::Add, grad, &dc_out, &through_h, h)?;
-    let di = mul(&mul(&dc, h, &g, h)?, h, &sigmoid_slope(&i)?, h)?;
-    let df = mul(&mul(&dc, h, c, cl)?, h, &sigmoid_slope(&f)?, h)?;
-    let dg = mul(&mul(&dc, h, &i, h)?, h, &tanh_slope(&g)?, h)?;
-    let d_o = mul(&mul(grad, &dh, &tanh_c, h)?, h, &sigmoid_slope(&o)?, h)?;
-    let dc_prev = mul(&dc, h, &f, h)?;
-    dev.concat(&[(&di, h), (&df, h), (&dg, h), (&d_o, h), (&dc_prev, h)], b.axis)
+    let through_h = mul(b.view(&mul(dh, b.view(&o)?)?)?, b.view(&tanh_slope(&tanh_c)?)?)?;
+    let dc = dev.binary(BinaryOp::Add, dc_out, b.view(&through_h)?)?;
+    let di = mul(b.view(&mul(b.view(&dc)?, b.view(&g)?)?)?, b.view(&sigmoid_slope(&i)?)?)?;
+    let df = mul(b.view(&mul(b.view(&dc)?, c)?)?, b.view(&sigmoid_slope(&f)?)?)?;
+    let dg = mul(b.view(&mul(b.view(&dc)?, b.view(&i)?)?)?, b.view(&tanh_slope(&g)?)?)?;
+    let d_o = mul(b.view(&mul(dh, b.view(&tanh_c)?)?)?, b.view(&sigmoid_slope(&o)?)?)?;
+    let dc_prev = mul(b.view(&dc)?, b.view(&f)?)?;
+    let parts = [&di, &df, &dg, &d_o, &dc_prev].map(|s| b.view(s));
+    let parts: Vec<View<'_>> = parts.into_iter().collect::<Result<_>>()?;
+    dev.concat(&parts, b.axis)
 }

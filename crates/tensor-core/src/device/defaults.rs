@@ -4,7 +4,7 @@
 //! backend that overrides a composite may still call these for shapes it does not handle.
 
 use super::Device;
-use crate::{ArgReduceOp, BinaryOp, HostBuffer, Layout, ReduceOp, Result, Shape, Storage, UnaryOp, Window2d};
+use crate::{ArgReduceOp, BinaryOp, HostBuffer, Layout, ReduceOp, Result, Shape, Storage, UnaryOp, View, Window2d};
 
 /// The layout that broadcasts a keepdim reduction result back over `shape`.
 fn broadcast_reduced(shape: &Shape, axis: usize) -> Layout {
@@ -12,58 +12,51 @@ fn broadcast_reduced(shape: &Shape, axis: usize) -> Layout {
 }
 
 /// Default [`Device::add_scaled`].
-pub fn add_scaled<D: Device + ?Sized>(
-    dev: &D,
-    dst: &Storage,
-    dst_layout: &Layout,
-    alpha: f64,
-    src: &Storage,
-    src_layout: &Layout,
-) -> Result<()> {
-    let contiguous = Layout::contiguous(dst_layout.shape().clone());
-    let scaled = dev.unary(UnaryOp::Affine { mul: alpha, add: 0.0 }, src, src_layout)?;
-    let sum = dev.binary(BinaryOp::Add, dst, dst_layout, &scaled, &contiguous)?;
-    dev.assign(dst, dst_layout, &sum, &contiguous)
+pub fn add_scaled<D: Device + ?Sized>(dev: &D, dst: View<'_>, alpha: f64, src: View<'_>) -> Result<()> {
+    let contiguous = Layout::contiguous(dst.shape().clone());
+    let scaled = dev.unary(UnaryOp::Affine { mul: alpha, add: 0.0 }, src)?;
+    let sum = dev.binary(BinaryOp::Add, dst, scaled.view(&contiguous)?)?;
+    dev.assign(dst, sum.view(&contiguous)?)
 }
 
 /// Default [`Device::concat`].
-pub fn concat<D: Device + ?Sized>(dev: &D, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
-    let first = parts[0].1;
+pub fn concat<D: Device + ?Sized>(dev: &D, parts: &[View<'_>], axis: usize) -> Result<Storage> {
+    let first = parts[0];
     let mut dims = first.dims().to_vec();
-    dims[axis] = parts.iter().map(|(_, l)| l.dims()[axis]).sum();
+    dims[axis] = parts.iter().map(|part| part.dims()[axis]).sum();
     let out_layout = Layout::contiguous(dims);
-    let out = dev.full(parts[0].0.dtype(), out_layout.numel(), 0.0)?;
+    let out = dev.full(first.dtype(), out_layout.numel(), 0.0)?;
     let mut start = 0;
-    for (storage, layout) in parts {
-        let len = layout.dims()[axis];
-        dev.assign(&out, &out_layout.narrow(axis, start, len)?, storage, layout)?;
+    for part in parts {
+        let len = part.dims()[axis];
+        dev.assign(out.view(&out_layout.narrow(axis, start, len)?)?, *part)?;
         start += len;
     }
     Ok(out)
 }
 
 /// `x - max(x)` along `axis`, contiguous.
-fn shifted<D: Device + ?Sized>(dev: &D, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-    let max = dev.reduce(ReduceOp::Max, x, layout, &[axis])?;
-    dev.binary(BinaryOp::Sub, x, layout, &max, &broadcast_reduced(layout.shape(), axis))
+fn shifted<D: Device + ?Sized>(dev: &D, x: View<'_>, axis: usize) -> Result<Storage> {
+    let max = dev.reduce(ReduceOp::Max, x, &[axis])?;
+    dev.binary(BinaryOp::Sub, x, max.view(&broadcast_reduced(x.shape(), axis))?)
 }
 
 /// Default [`Device::softmax`].
-pub fn softmax<D: Device + ?Sized>(dev: &D, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-    let contiguous = Layout::contiguous(layout.shape().clone());
-    let exp = dev.unary(UnaryOp::Exp, &shifted(dev, x, layout, axis)?, &contiguous)?;
-    let sum = dev.reduce(ReduceOp::Sum, &exp, &contiguous, &[axis])?;
-    dev.binary(BinaryOp::Div, &exp, &contiguous, &sum, &broadcast_reduced(layout.shape(), axis))
+pub fn softmax<D: Device + ?Sized>(dev: &D, x: View<'_>, axis: usize) -> Result<Storage> {
+    let contiguous = Layout::contiguous(x.shape().clone());
+    let exp = dev.unary(UnaryOp::Exp, shifted(dev, x, axis)?.view(&contiguous)?)?;
+    let sum = dev.reduce(ReduceOp::Sum, exp.view(&contiguous)?, &[axis])?;
+    dev.binary(BinaryOp::Div, exp.view(&contiguous)?, sum.view(&broadcast_reduced(x.shape(), axis))?)
 }
 
 /// Default [`Device::log_softmax`].
-pub fn log_softmax<D: Device + ?Sized>(dev: &D, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-    let contiguous = Layout::contiguous(layout.shape().clone());
-    let shifted = shifted(dev, x, layout, axis)?;
-    let exp = dev.unary(UnaryOp::Exp, &shifted, &contiguous)?;
-    let sum = dev.reduce(ReduceOp::Sum, &exp, &contiguous, &[axis])?;
-    let log_sum = dev.unary(UnaryOp::Log, &sum, &reduced_contiguous(layout.shape(), axis))?;
-    dev.binary(BinaryOp::Sub, &shifted, &contiguous, &log_sum, &broadcast_reduced(layout.shape(), axis))
+pub fn log_softmax<D: Device + ?Sized>(dev: &D, x: View<'_>, axis: usize) -> Result<Storage> {
+    let contiguous = Layout::contiguous(x.shape().clone());
+    let shifted = shifted(dev, x, axis)?;
+    let exp = dev.unary(UnaryOp::Exp, shifted.view(&contiguous)?)?;
+    let sum = dev.reduce(ReduceOp::Sum, exp.view(&contiguous)?, &[axis])?;
+    let log_sum = dev.unary(UnaryOp::Log, sum.view(&reduced_contiguous(x.shape(), axis))?)?;
+    dev.binary(BinaryOp::Sub, shifted.view(&contiguous)?, log_sum.view(&broadcast_reduced(x.shape(), axis))?)
 }
 
 fn reduced_contiguous(shape: &Shape, axis: usize) -> Layout {
@@ -74,39 +67,30 @@ fn reduced_contiguous(shape: &Shape, axis: usize) -> Layout {
 
 /// A 1-D index of `n` entries viewed with the shape of `like` with `axis` of size `n`,
 /// constant along every other axis (stride 0).
-fn broadcast_index(like: &Shape, axis: usize, index_layout: &Layout) -> Layout {
+fn broadcast_index(like: &Shape, axis: usize, index: &Layout) -> Result<Layout> {
     let mut dims = like.dims().to_vec();
-    dims[axis] = index_layout.numel();
+    dims[axis] = index.numel();
     let mut strides = vec![0isize; dims.len()];
-    strides[axis] = index_layout.strides()[0];
-    Layout::from_parts(dims, strides, index_layout.offset()).expect("valid broadcast index")
+    strides[axis] = index.strides()[0];
+    Layout::from_parts(dims, strides, index.offset())
 }
 
 /// Default [`Device::index_select`].
-pub fn index_select<D: Device + ?Sized>(
-    dev: &D,
-    x: &Storage,
-    layout: &Layout,
-    axis: usize,
-    index: &Storage,
-    index_layout: &Layout,
-) -> Result<Storage> {
-    dev.gather(x, layout, axis, index, &broadcast_index(layout.shape(), axis, index_layout))
+pub fn index_select<D: Device + ?Sized>(dev: &D, x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage> {
+    let index_layout = broadcast_index(x.shape(), axis, index.layout())?;
+    dev.gather(x, axis, index.with_layout(&index_layout)?)
 }
 
 /// Default [`Device::index_add`].
 pub fn index_add<D: Device + ?Sized>(
     dev: &D,
-    dst: &Storage,
-    dst_layout: &Layout,
+    dst: View<'_>,
     axis: usize,
-    index: &Storage,
-    index_layout: &Layout,
-    src: &Storage,
-    src_layout: &Layout,
+    index: View<'_>,
+    src: View<'_>,
 ) -> Result<Storage> {
-    let index_view = broadcast_index(src_layout.shape(), axis, index_layout);
-    dev.scatter_add(dst, dst_layout, axis, index, &index_view, src, src_layout)
+    let index_layout = broadcast_index(src.shape(), axis, index.layout())?;
+    dev.scatter_add(dst, axis, index.with_layout(&index_layout)?, src)
 }
 
 /// Geometry shared by the window defaults: input `[N, C, H, W]`, its padded plane size and
@@ -164,33 +148,21 @@ impl WindowPlan {
 }
 
 /// Default [`Device::unfold`].
-pub fn unfold<D: Device + ?Sized>(
-    dev: &D,
-    x: &Storage,
-    layout: &Layout,
-    window: &Window2d,
-    pad_value: f64,
-) -> Result<Storage> {
-    let plan = WindowPlan::new(layout.dims(), window, "unfold")?;
+pub fn unfold<D: Device + ?Sized>(dev: &D, x: View<'_>, window: &Window2d, pad_value: f64) -> Result<Storage> {
+    let plan = WindowPlan::new(x.dims(), window, "unfold")?;
     let plane = plan.padded[0] * plan.padded[1];
     let padded = dev.full(x.dtype(), plan.n * plan.c * plane, pad_value)?;
-    dev.assign(&padded, &plan.centre(window)?, x, layout)?;
+    dev.assign(padded.view(&plan.centre(window)?)?, x)?;
     let table = plan.padded_taps(window);
     let entries = table.len();
     let index = dev.upload(HostBuffer::I64(table))?;
     let padded_layout = Layout::contiguous([plan.n, plan.c, plane]);
-    dev.gather(&padded, &padded_layout, 2, &index, &plan.table_view(entries))
+    dev.gather(padded.view(&padded_layout)?, 2, index.view(&plan.table_view(entries))?)
 }
 
 /// Default [`Device::fold`].
-pub fn fold<D: Device + ?Sized>(
-    dev: &D,
-    cols: &Storage,
-    layout: &Layout,
-    window: &Window2d,
-    output: [usize; 2],
-) -> Result<Storage> {
-    let (n, ckk) = (layout.dims()[0], layout.dims()[1]);
+pub fn fold<D: Device + ?Sized>(dev: &D, cols: View<'_>, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
+    let (n, ckk) = (cols.dims()[0], cols.dims()[1]);
     let c = ckk / window.taps();
     let plan = WindowPlan::new(&[n, c, output[0], output[1]], window, "fold")?;
     let plane = plan.padded[0] * plan.padded[1];
@@ -198,52 +170,53 @@ pub fn fold<D: Device + ?Sized>(
     let table = plan.padded_taps(window);
     let entries = table.len();
     let index = dev.upload(HostBuffer::I64(table))?;
-    let cols = dev.copy(cols, layout)?;
+    let cols = dev.copy(cols)?;
     let cols_layout = Layout::contiguous([n, c, entries]);
     let padded_layout = Layout::contiguous([n, c, plane]);
-    let summed = dev.scatter_add(&padded, &padded_layout, 2, &index, &plan.table_view(entries), &cols, &cols_layout)?;
-    dev.copy(&summed, &plan.centre(window)?)
+    let summed = dev.scatter_add(
+        padded.view(&padded_layout)?,
+        2,
+        index.view(&plan.table_view(entries))?,
+        cols.view(&cols_layout)?,
+    )?;
+    dev.copy(summed.view(&plan.centre(window)?)?)
 }
 
-/// Unfolds and returns the columns viewed as `[N, C, taps, L]`.
+/// Unfolds and returns the columns, their layout `[N, C, taps, L]` and the window geometry.
 fn windows<D: Device + ?Sized>(
     dev: &D,
-    x: &Storage,
-    layout: &Layout,
+    x: View<'_>,
     window: &Window2d,
     pad: f64,
 ) -> Result<(Storage, Layout, WindowPlan)> {
-    let plan = WindowPlan::new(layout.dims(), window, "pool2d")?;
-    let cols = dev.unfold(x, layout, window, pad)?;
+    let plan = WindowPlan::new(x.dims(), window, "pool2d")?;
+    let cols = dev.unfold(x, window, pad)?;
     let cols_layout = Layout::contiguous([plan.n, plan.c, window.taps(), plan.positions()]);
     Ok((cols, cols_layout, plan))
 }
 
 /// Default [`Device::max_pool2d`].
-pub fn max_pool2d<D: Device + ?Sized>(
-    dev: &D,
-    x: &Storage,
-    layout: &Layout,
-    window: &Window2d,
-) -> Result<(Storage, Storage)> {
-    let (cols, cols_layout, plan) = windows(dev, x, layout, window, f64::NEG_INFINITY)?;
-    let best = dev.arg_reduce(ArgReduceOp::ArgMax, &cols, &cols_layout, 2)?;
+pub fn max_pool2d<D: Device + ?Sized>(dev: &D, x: View<'_>, window: &Window2d) -> Result<(Storage, Storage)> {
+    let (cols, cols_layout, plan) = windows(dev, x, window, f64::NEG_INFINITY)?;
+    let cols = cols.view(&cols_layout)?;
+    let best = dev.arg_reduce(ArgReduceOp::ArgMax, cols, 2)?;
     let best_layout = Layout::contiguous([plan.n, plan.c, 1, plan.positions()]);
-    let values = dev.gather(&cols, &cols_layout, 2, &best, &best_layout)?;
+    let best = best.view(&best_layout)?;
+    let values = dev.gather(cols, 2, best)?;
     let table = dev.upload(HostBuffer::I64(plan.plane_taps(window)))?;
     let table_layout = Layout::from_parts(
         [plan.n, plan.c, window.taps(), plan.positions()],
         vec![0, 0, plan.positions() as isize, 1],
         0,
     )?;
-    let indices = dev.gather(&table, &table_layout, 2, &best, &best_layout)?;
+    let indices = dev.gather(table.view(&table_layout)?, 2, best)?;
     Ok((values, indices))
 }
 
 /// Default [`Device::avg_pool2d`].
-pub fn avg_pool2d<D: Device + ?Sized>(dev: &D, x: &Storage, layout: &Layout, window: &Window2d) -> Result<Storage> {
-    let (cols, cols_layout, plan) = windows(dev, x, layout, window, 0.0)?;
-    let sum = dev.reduce(ReduceOp::Sum, &cols, &cols_layout, &[2])?;
+pub fn avg_pool2d<D: Device + ?Sized>(dev: &D, x: View<'_>, window: &Window2d) -> Result<Storage> {
+    let (cols, cols_layout, plan) = windows(dev, x, window, 0.0)?;
+    let sum = dev.reduce(ReduceOp::Sum, cols.view(&cols_layout)?, &[2])?;
     let scale = UnaryOp::Affine { mul: 1.0 / window.taps() as f64, add: 0.0 };
-    dev.unary(scale, &sum, &Layout::contiguous([plan.n, plan.c, 1, plan.positions()]))
+    dev.unary(scale, sum.view(&Layout::contiguous([plan.n, plan.c, 1, plan.positions()]))?)
 }

@@ -7,8 +7,10 @@
 //! conformance report which composites it runs natively.
 //!
 //! Calling conventions, for every method:
-//! - Inputs are a [`Storage`] plus the [`Layout`] of the view to read. Layouts may be
-//!   non-contiguous (transposed, narrowed, flipped) or broadcast (stride 0).
+//! - Every tensor argument is a [`View`]: a [`Storage`] plus the [`crate::Layout`] of the
+//!   elements to read, checked at construction to lie inside the storage, so a backend may
+//!   address them through raw pointers without checking again. Layouts may be non-contiguous
+//!   (transposed, narrowed, flipped) or broadcast (stride 0).
 //! - Outputs are fresh, contiguous (row-major) storages, except [`Device::assign`] which writes
 //!   into an existing one.
 //! - The caller (the [`crate::Tensor`] layer) has already checked shapes, dtypes and axes, so a
@@ -26,7 +28,7 @@ use std::fmt;
 pub use primitives_only::PrimitivesOnly;
 
 use crate::{
-    ArgReduceOp, BinaryOp, ConvPlan, ConvSpec, DType, HostBuffer, Layout, ReduceOp, Result, Storage, UnaryOp, Window2d,
+    ArgReduceOp, BinaryOp, ConvPlan, ConvSpec, DType, HostBuffer, ReduceOp, Result, Storage, UnaryOp, View, Window2d,
 };
 
 /// The composite ops: those with a default body built from primitives.
@@ -114,6 +116,15 @@ pub trait Device: Send + Sync + fmt::Debug {
         Vec::new()
     }
 
+    /// A layout hint for a right-hand matrix `[k, n]` that many thin products reuse (a
+    /// recurrent weight at every step): the column-panel width at which this backend multiplies
+    /// it fastest when it is stored as contiguous panels `[n / width, k, width]`, or `None` to
+    /// keep it as it is. Default: `None`; the CPU backend answers its kernel's register-block
+    /// width.
+    fn thin_product_panel_width(&self) -> Option<usize> {
+        None
+    }
+
     // ----- creation and transfer -------------------------------------------------------------
 
     /// Primitive. Copies host data into a new device buffer.
@@ -121,7 +132,7 @@ pub trait Device: Send + Sync + fmt::Debug {
 
     /// Primitive. Reads the elements of the view `layout` of `x` back to the host, in row-major
     /// order. Waits for pending work.
-    fn download(&self, x: &Storage, layout: &Layout) -> Result<HostBuffer>;
+    fn download(&self, x: View<'_>) -> Result<HostBuffer>;
 
     /// Primitive. Waits until all submitted work has finished.
     fn sync(&self) -> Result<()>;
@@ -134,84 +145,61 @@ pub trait Device: Send + Sync + fmt::Debug {
     // ----- elementwise -----------------------------------------------------------------------
 
     /// Primitive. `op` applied to every element of the view.
-    fn unary(&self, op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage>;
+    fn unary(&self, op: UnaryOp, x: View<'_>) -> Result<Storage>;
 
     /// Primitive. `op` applied elementwise. Both layouts have the output shape (broadcasting
     /// is expressed with stride-0 axes) and both storages the same dtype.
-    fn binary(
-        &self,
-        op: BinaryOp,
-        lhs: &Storage,
-        lhs_layout: &Layout,
-        rhs: &Storage,
-        rhs_layout: &Layout,
-    ) -> Result<Storage>;
+    fn binary(&self, op: BinaryOp, lhs: View<'_>, rhs: View<'_>) -> Result<Storage>;
 
     /// Primitive. `cond != 0 ? on_true : on_false` elementwise; all three layouts have the
     /// output shape; `on_true` and `on_false` share a dtype, `cond` may have any dtype.
-    fn where_select(
-        &self,
-        cond: &Storage,
-        cond_layout: &Layout,
-        on_true: &Storage,
-        true_layout: &Layout,
-        on_false: &Storage,
-        false_layout: &Layout,
-    ) -> Result<Storage>;
+    fn where_select(&self, cond: View<'_>, on_true: View<'_>, on_false: View<'_>) -> Result<Storage>;
 
     /// Primitive. Converts every element to `dtype` (floats to integers truncate toward zero,
     /// saturating; NaN becomes 0).
-    fn cast(&self, x: &Storage, layout: &Layout, dtype: DType) -> Result<Storage>;
+    fn cast(&self, x: View<'_>, dtype: DType) -> Result<Storage>;
 
     /// Composite. A contiguous copy of the view. Default: a cast to the same dtype.
-    fn copy(&self, x: &Storage, layout: &Layout) -> Result<Storage> {
-        self.cast(x, layout, x.dtype())
+    fn copy(&self, x: View<'_>) -> Result<Storage> {
+        self.cast(x, x.dtype())
     }
 
     // ----- movement --------------------------------------------------------------------------
 
-    /// Primitive. Writes the view `src` into the view `dst_layout` of `dst` in place (same
-    /// shape, same dtype). If the two views share a buffer, the result is as if `src` had been
-    /// copied first.
-    fn assign(&self, dst: &Storage, dst_layout: &Layout, src: &Storage, src_layout: &Layout) -> Result<()>;
+    /// Primitive. Writes the view `src` into the view `dst` in place (same shape, same dtype).
+    /// If the two views share a buffer, the result is as if `src` had been copied first.
+    fn assign(&self, dst: View<'_>, src: View<'_>) -> Result<()>;
 
-    /// Composite. `dst += alpha · src` in place over the view `dst_layout` (same shape, same
-    /// float dtype): the fused update of optimizers, with no new buffer. Default: scale, add,
-    /// then [`Device::assign`].
-    fn add_scaled(
-        &self,
-        dst: &Storage,
-        dst_layout: &Layout,
-        alpha: f64,
-        src: &Storage,
-        src_layout: &Layout,
-    ) -> Result<()> {
-        defaults::add_scaled(self, dst, dst_layout, alpha, src, src_layout)
+    /// Composite. `dst += alpha · src` in place over the view `dst` (same shape, same float
+    /// dtype): the fused update of optimizers, with no new buffer. Default: scale, add, then
+    /// [`Device::assign`].
+    fn add_scaled(&self, dst: View<'_>, alpha: f64, src: View<'_>) -> Result<()> {
+        defaults::add_scaled(self, dst, alpha, src)
     }
 
     /// Composite. Joins views along `axis`; all parts agree on the other axes.
     /// Default: a zero buffer and one [`Device::assign`] per part.
-    fn concat(&self, parts: &[(&Storage, &Layout)], axis: usize) -> Result<Storage> {
+    fn concat(&self, parts: &[View<'_>], axis: usize) -> Result<Storage> {
         defaults::concat(self, parts, axis)
     }
 
     // ----- reductions ------------------------------------------------------------------------
 
     /// Primitive. Reduces over `axes` (sorted, distinct); the output keeps them as size-1 axes.
-    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage>;
+    fn reduce(&self, op: ReduceOp, x: View<'_>, axes: &[usize]) -> Result<Storage>;
 
     /// Primitive. Position (i64) of the extreme element along `axis`, kept as a size-1 axis.
     /// The axis is not empty.
-    fn arg_reduce(&self, op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage>;
+    fn arg_reduce(&self, op: ArgReduceOp, x: View<'_>, axis: usize) -> Result<Storage>;
 
     /// Composite. `exp(x - max) / sum(exp(x - max))` along `axis`: stable for any magnitude.
-    fn softmax(&self, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-        defaults::softmax(self, x, layout, axis)
+    fn softmax(&self, x: View<'_>, axis: usize) -> Result<Storage> {
+        defaults::softmax(self, x, axis)
     }
 
     /// Composite. `x - max - ln(sum(exp(x - max)))` along `axis`.
-    fn log_softmax(&self, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-        defaults::log_softmax(self, x, layout, axis)
+    fn log_softmax(&self, x: View<'_>, axis: usize) -> Result<Storage> {
+        defaults::log_softmax(self, x, axis)
     }
 
     // ----- matmul ----------------------------------------------------------------------------
@@ -219,62 +207,30 @@ pub trait Device: Send + Sync + fmt::Debug {
     /// Primitive. Batched matrix product: `[..., m, k] x [..., k, n] -> [..., m, n]` with
     /// equal batch axes (the caller broadcasts them with stride 0). Either operand may be a
     /// transposed or otherwise strided view; backends should not copy it.
-    fn matmul(&self, lhs: &Storage, lhs_layout: &Layout, rhs: &Storage, rhs_layout: &Layout) -> Result<Storage>;
+    fn matmul(&self, lhs: View<'_>, rhs: View<'_>) -> Result<Storage>;
 
     // ----- indexing --------------------------------------------------------------------------
 
     /// Primitive. PyTorch's `gather`: `out[p] = x[p with p[axis] = index[p]]`; the output has
     /// the index's shape, which matches `x` except along `axis` (it may be smaller elsewhere).
     /// `index` is i64.
-    fn gather(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        index_layout: &Layout,
-    ) -> Result<Storage>;
+    fn gather(&self, x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage>;
 
     /// Primitive. PyTorch's `scatter_add` without mutation: a copy of `dst` to which each
     /// `src[p]` is added at `p with p[axis] = index[p]`. `index` and `src` share a shape.
-    fn scatter_add(
-        &self,
-        dst: &Storage,
-        dst_layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        index_layout: &Layout,
-        src: &Storage,
-        src_layout: &Layout,
-    ) -> Result<Storage>;
+    fn scatter_add(&self, dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage>;
 
     /// Composite. Selects the entries `index` (1-D, i64) along `axis` (an embedding lookup
     /// for `axis = 0`). Default: a [`Device::gather`] with a broadcast index.
-    fn index_select(
-        &self,
-        x: &Storage,
-        layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        index_layout: &Layout,
-    ) -> Result<Storage> {
-        defaults::index_select(self, x, layout, axis, index, index_layout)
+    fn index_select(&self, x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage> {
+        defaults::index_select(self, x, axis, index)
     }
 
     /// Composite. A copy of `dst` with `src` (shaped like `dst` but with `index.len()` entries
     /// along `axis`) added at the entries `index` (the backward of `index_select`; repeated
     /// indices accumulate). Default: a [`Device::scatter_add`] with a broadcast index.
-    fn index_add(
-        &self,
-        dst: &Storage,
-        dst_layout: &Layout,
-        axis: usize,
-        index: &Storage,
-        index_layout: &Layout,
-        src: &Storage,
-        src_layout: &Layout,
-    ) -> Result<Storage> {
-        defaults::index_add(self, dst, dst_layout, axis, index, index_layout, src, src_layout)
+    fn index_add(&self, dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
+        defaults::index_add(self, dst, axis, index, src)
     }
 
     // ----- neural-network windows ------------------------------------------------------------
@@ -282,74 +238,50 @@ pub trait Device: Send + Sync + fmt::Debug {
     /// Composite. im2col (PyTorch's `nn.Unfold`): `[N, C, H, W] -> [N, C·kh·kw, L]` where `L`
     /// counts output positions and the middle axis runs over `(c, ky, kx)`. Taps in the padding
     /// read `pad_value`. Default: pad with [`Device::assign`], then one [`Device::gather`].
-    fn unfold(&self, x: &Storage, layout: &Layout, window: &Window2d, pad_value: f64) -> Result<Storage> {
-        defaults::unfold(self, x, layout, window, pad_value)
+    fn unfold(&self, x: View<'_>, window: &Window2d, pad_value: f64) -> Result<Storage> {
+        defaults::unfold(self, x, window, pad_value)
     }
 
     /// Composite. col2im (PyTorch's `nn.Fold`), the adjoint of `unfold`:
     /// `[N, C·kh·kw, L] -> [N, C, H, W]` summing overlapping taps, with `output = [H, W]`.
     /// Default: one [`Device::scatter_add`] into a padded buffer.
-    fn fold(&self, cols: &Storage, layout: &Layout, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
-        defaults::fold(self, cols, layout, window, output)
+    fn fold(&self, cols: View<'_>, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
+        defaults::fold(self, cols, window, output)
     }
 
     /// Composite. Max pooling of `[N, C, H, W]` (padding reads -inf). Returns the values
     /// `[N, C, OH, OW]` and, for the backward, the i64 position `y·W + x` of each maximum in
     /// its input plane (PyTorch's `return_indices`). Default: unfold, arg-max, gather.
-    fn max_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<(Storage, Storage)> {
-        defaults::max_pool2d(self, x, layout, window)
+    fn max_pool2d(&self, x: View<'_>, window: &Window2d) -> Result<(Storage, Storage)> {
+        defaults::max_pool2d(self, x, window)
     }
 
     /// Composite. Average pooling of `[N, C, H, W]`; padding counts as zeros in the average
     /// (PyTorch's `count_include_pad=True`). Default: unfold and sum.
-    fn avg_pool2d(&self, x: &Storage, layout: &Layout, window: &Window2d) -> Result<Storage> {
-        defaults::avg_pool2d(self, x, layout, window)
+    fn avg_pool2d(&self, x: View<'_>, window: &Window2d) -> Result<Storage> {
+        defaults::avg_pool2d(self, x, window)
     }
 
     /// Composite. Grouped 2-D cross-correlation (PyTorch's `conv2d`): `x` = `[N, C, H, W]`
     /// with `weight` = `[O, C/groups, kh, kw]` and an optional `bias` = `[O]` gives
     /// `[N, O, OH, OW]`. Default: [`Device::unfold`], one [`Device::matmul`] per sample and
     /// group, and a broadcast [`Device::binary`] add of the bias.
-    fn conv2d(
-        &self,
-        x: &Storage,
-        x_layout: &Layout,
-        weight: &Storage,
-        weight_layout: &Layout,
-        bias: Option<(&Storage, &Layout)>,
-        spec: &ConvSpec,
-    ) -> Result<Storage> {
-        conv_defaults::conv2d(self, x, x_layout, weight, weight_layout, bias, spec)
+    fn conv2d(&self, x: View<'_>, weight: View<'_>, bias: Option<View<'_>>, spec: &ConvSpec) -> Result<Storage> {
+        conv_defaults::conv2d(self, x, weight, bias, spec)
     }
 
     /// Composite. The gradient of [`Device::conv2d`] with respect to its input, `[N, C, H, W]`
     /// from the output gradient `[N, O, OH, OW]` (a transposed convolution).
     /// Default: [`Device::matmul`] with the transposed weight, then [`Device::fold`].
-    fn conv2d_input_grad(
-        &self,
-        grad: &Storage,
-        grad_layout: &Layout,
-        weight: &Storage,
-        weight_layout: &Layout,
-        spec: &ConvSpec,
-        plan: &ConvPlan,
-    ) -> Result<Storage> {
-        conv_defaults::conv2d_input_grad(self, grad, grad_layout, weight, weight_layout, spec, plan)
+    fn conv2d_input_grad(&self, grad: View<'_>, weight: View<'_>, spec: &ConvSpec, plan: &ConvPlan) -> Result<Storage> {
+        conv_defaults::conv2d_input_grad(self, grad, weight, spec, plan)
     }
 
     /// Composite. The gradient of [`Device::conv2d`] with respect to its weight,
     /// `[O, C/groups, kh, kw]`, summed over the batch.
     /// Default: [`Device::unfold`], a per-sample [`Device::matmul`], and a sum over samples.
-    fn conv2d_weight_grad(
-        &self,
-        x: &Storage,
-        x_layout: &Layout,
-        grad: &Storage,
-        grad_layout: &Layout,
-        spec: &ConvSpec,
-        plan: &ConvPlan,
-    ) -> Result<Storage> {
-        conv_defaults::conv2d_weight_grad(self, x, x_layout, grad, grad_layout, spec, plan)
+    fn conv2d_weight_grad(&self, x: View<'_>, grad: View<'_>, spec: &ConvSpec, plan: &ConvPlan) -> Result<Storage> {
+        conv_defaults::conv2d_weight_grad(self, x, grad, spec, plan)
     }
 
     // ----- recurrent cells -------------------------------------------------------------------
@@ -358,7 +290,7 @@ pub trait Device: Send + Sync + fmt::Debug {
     /// g, o`, PyTorch's order) and the previous cell state `c` = `[.., H]`, returns `[.., 2H]`:
     /// `h' = σ(o) ⊙ tanh(c')` then `c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)`. Default: the elementwise
     /// primitives one op at a time.
-    fn lstm_cell(&self, gates: (&Storage, &Layout), c: (&Storage, &Layout)) -> Result<Storage> {
+    fn lstm_cell(&self, gates: View<'_>, c: View<'_>) -> Result<Storage> {
         cell_defaults::lstm_cell(self, gates, c)
     }
 
@@ -366,13 +298,7 @@ pub trait Device: Send + Sync + fmt::Debug {
     /// `c`, its output `state` = `[.., 2H]` and the gradient `grad` = `[.., 2H]` of that output,
     /// returns `[.., 5H]`: the gradient of `gates` (`4H`) then that of `c` (`H`). The gate
     /// activations are recomputed from `gates` rather than stored.
-    fn lstm_cell_backward(
-        &self,
-        gates: (&Storage, &Layout),
-        c: (&Storage, &Layout),
-        state: (&Storage, &Layout),
-        grad: (&Storage, &Layout),
-    ) -> Result<Storage> {
+    fn lstm_cell_backward(&self, gates: View<'_>, c: View<'_>, state: View<'_>, grad: View<'_>) -> Result<Storage> {
         cell_defaults::lstm_cell_backward(self, gates, c, state, grad)
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::Device;
-use crate::{ArgReduceOp, BinaryOp, DType, HostBuffer, Layout, ReduceOp, Result, Storage, UnaryOp};
+use crate::{ArgReduceOp, BinaryOp, DType, HostBuffer, ReduceOp, Result, Storage, UnaryOp, View};
 
 /// Forwards only the primitives to `inner`; every composite runs its default body. Running the
 /// conformance suite on `PrimitivesOnly(cpu)` proves the defaults that a new backend inherits.
@@ -21,57 +21,40 @@ impl Device for PrimitivesOnly {
     fn upload(&self, data: HostBuffer) -> Result<Storage> {
         self.0.upload(data)
     }
-    fn download(&self, x: &Storage, layout: &Layout) -> Result<HostBuffer> {
-        self.0.download(x, layout)
+    fn download(&self, x: View<'_>) -> Result<HostBuffer> {
+        self.0.download(x)
     }
     fn sync(&self) -> Result<()> {
         self.0.sync()
     }
-    fn unary(&self, op: UnaryOp, x: &Storage, layout: &Layout) -> Result<Storage> {
-        self.0.unary(op, x, layout)
+    fn unary(&self, op: UnaryOp, x: View<'_>) -> Result<Storage> {
+        self.0.unary(op, x)
     }
-    fn binary(&self, op: BinaryOp, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
-        self.0.binary(op, lhs, ll, rhs, rl)
+    fn binary(&self, op: BinaryOp, lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
+        self.0.binary(op, lhs, rhs)
     }
-    fn where_select(
-        &self,
-        c: &Storage,
-        cl: &Layout,
-        t: &Storage,
-        tl: &Layout,
-        f: &Storage,
-        fl: &Layout,
-    ) -> Result<Storage> {
-        self.0.where_select(c, cl, t, tl, f, fl)
+    fn where_select(&self, cond: View<'_>, on_true: View<'_>, on_false: View<'_>) -> Result<Storage> {
+        self.0.where_select(cond, on_true, on_false)
     }
-    fn cast(&self, x: &Storage, layout: &Layout, dtype: DType) -> Result<Storage> {
-        self.0.cast(x, layout, dtype)
+    fn cast(&self, x: View<'_>, dtype: DType) -> Result<Storage> {
+        self.0.cast(x, dtype)
     }
-    fn assign(&self, dst: &Storage, dl: &Layout, src: &Storage, sl: &Layout) -> Result<()> {
-        self.0.assign(dst, dl, src, sl)
+    fn assign(&self, dst: View<'_>, src: View<'_>) -> Result<()> {
+        self.0.assign(dst, src)
     }
-    fn reduce(&self, op: ReduceOp, x: &Storage, layout: &Layout, axes: &[usize]) -> Result<Storage> {
-        self.0.reduce(op, x, layout, axes)
+    fn reduce(&self, op: ReduceOp, x: View<'_>, axes: &[usize]) -> Result<Storage> {
+        self.0.reduce(op, x, axes)
     }
-    fn arg_reduce(&self, op: ArgReduceOp, x: &Storage, layout: &Layout, axis: usize) -> Result<Storage> {
-        self.0.arg_reduce(op, x, layout, axis)
+    fn arg_reduce(&self, op: ArgReduceOp, x: View<'_>, axis: usize) -> Result<Storage> {
+        self.0.arg_reduce(op, x, axis)
     }
-    fn matmul(&self, lhs: &Storage, ll: &Layout, rhs: &Storage, rl: &Layout) -> Result<Storage> {
-        self.0.matmul(lhs, ll, rhs, rl)
+    fn matmul(&self, lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
+        self.0.matmul(lhs, rhs)
     }
-    fn gather(&self, x: &Storage, layout: &Layout, axis: usize, index: &Storage, il: &Layout) -> Result<Storage> {
-        self.0.gather(x, layout, axis, index, il)
+    fn gather(&self, x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage> {
+        self.0.gather(x, axis, index)
     }
-    fn scatter_add(
-        &self,
-        dst: &Storage,
-        dl: &Layout,
-        axis: usize,
-        index: &Storage,
-        il: &Layout,
-        src: &Storage,
-        sl: &Layout,
-    ) -> Result<Storage> {
-        self.0.scatter_add(dst, dl, axis, index, il, src, sl)
+    fn scatter_add(&self, dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
+        self.0.scatter_add(dst, axis, index, src)
     }
 }

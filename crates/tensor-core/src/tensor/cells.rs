@@ -36,7 +36,7 @@ impl Tensor {
     /// state `h' = σ(o) ⊙ tanh(c')` then the new cell state `c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)`.
     pub fn try_lstm_cell(&self, c: &Tensor) -> Result<Tensor> {
         self.check_lstm_inputs("lstm_cell", c)?;
-        let out = self.device().lstm_cell((self.storage(), self.layout()), (c.storage(), c.layout()))?;
+        let out = self.device().lstm_cell(self.view(), c.view())?;
         let mut dims = c.dims().to_vec();
         *dims.last_mut().expect("checked rank") *= 2;
         Ok(Tensor::fresh(out, dims, self.device()))
@@ -52,10 +52,10 @@ impl Tensor {
         c.check_cell_part(op, state, c.shape(), 2 * hidden)?;
         c.check_cell_part(op, grad, c.shape(), 2 * hidden)?;
         let out = self.device().lstm_cell_backward(
-            (self.storage(), self.layout()),
-            (c.storage(), c.layout()),
-            (state.storage(), state.layout()),
-            (grad.storage(), grad.layout()),
+            self.view(),
+            c.view(),
+            state.view(),
+            grad.view(),
         )?;
         let mut dims = c.dims().to_vec();
         *dims.last_mut().expect("checked rank") *= 5;

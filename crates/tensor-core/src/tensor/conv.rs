@@ -30,8 +30,8 @@ impl Tensor {
                 });
             }
         }
-        let bias = bias.map(|b| (b.storage(), b.layout()));
-        let out = self.device().conv2d(self.storage(), self.layout(), weight.storage(), weight.layout(), bias, spec)?;
+        let bias = bias.map(Tensor::view);
+        let out = self.device().conv2d(self.view(), weight.view(), bias, spec)?;
         Ok(Tensor::fresh(out, plan.output_shape(), self.device()))
     }
 
@@ -53,10 +53,8 @@ impl Tensor {
             spec.plan("conv2d_input_grad", &input_shape.into(), weight.shape())?,
         )?;
         let out = self.device().conv2d_input_grad(
-            self.storage(),
-            self.layout(),
-            weight.storage(),
-            weight.layout(),
+            self.view(),
+            weight.view(),
             spec,
             &plan,
         )?;
@@ -89,10 +87,8 @@ impl Tensor {
             spec.plan("conv2d_weight_grad", self.shape(), &weight_shape.into())?,
         )?;
         let out = self.device().conv2d_weight_grad(
-            self.storage(),
-            self.layout(),
-            grad.storage(),
-            grad.layout(),
+            self.view(),
+            grad.view(),
             spec,
             &plan,
         )?;

@@ -27,7 +27,7 @@ impl Tensor {
     /// Applies any [`UnaryOp`] elementwise.
     pub fn try_unary(&self, op: UnaryOp) -> Result<Tensor> {
         op.check_dtype(self.dtype())?;
-        let out = self.device().unary(op, self.storage(), self.layout())?;
+        let out = self.device().unary(op, self.view())?;
         Ok(Tensor::fresh(out, self.shape().clone(), self.device()))
     }
 
@@ -122,7 +122,7 @@ impl Tensor {
         self.check_same_dtype(name, rhs)?;
         op.check_dtype(self.dtype())?;
         let (lhs, rhs) = self.try_broadcast_pair(name, rhs)?;
-        let out = self.device().binary(op, lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout())?;
+        let out = self.device().binary(op, lhs.view(), rhs.view())?;
         Ok(Tensor::fresh(out, lhs.shape().clone(), self.device()))
     }
 
@@ -173,7 +173,7 @@ impl Tensor {
             on_false.try_broadcast_to(shape.clone())?,
         );
         let out =
-            self.device().where_select(c.storage(), c.layout(), t.storage(), t.layout(), f.storage(), f.layout())?;
+            self.device().where_select(c.view(), t.view(), f.view())?;
         Ok(Tensor::fresh(out, shape, self.device()))
     }
 
@@ -184,7 +184,7 @@ impl Tensor {
 
     /// Converts the elements to `dtype`.
     pub fn try_cast(&self, dtype: DType) -> Result<Tensor> {
-        let out = self.device().cast(self.storage(), self.layout(), dtype)?;
+        let out = self.device().cast(self.view(), dtype)?;
         Ok(Tensor::fresh(out, self.shape().clone(), self.device()))
     }
 

@@ -27,7 +27,7 @@ impl Tensor {
     pub fn try_gather(&self, axis: isize, index: &Tensor) -> Result<Tensor> {
         let axis = self.shape().axis("gather", axis)?;
         self.check_index("gather", axis, index)?;
-        let out = self.device().gather(self.storage(), self.layout(), axis, index.storage(), index.layout())?;
+        let out = self.device().gather(self.view(), axis, index.view())?;
         Ok(Tensor::fresh(out, index.shape().clone(), self.device()))
     }
 
@@ -47,13 +47,10 @@ impl Tensor {
             return Err(TensorError::shape_mismatch("scatter_add", index.shape(), src.shape()));
         }
         let out = self.device().scatter_add(
-            self.storage(),
-            self.layout(),
+            self.view(),
             axis,
-            index.storage(),
-            index.layout(),
-            src.storage(),
-            src.layout(),
+            index.view(),
+            src.view(),
         )?;
         Ok(Tensor::fresh(out, self.shape().clone(), self.device()))
     }
@@ -76,7 +73,7 @@ impl Tensor {
     pub fn try_index_select(&self, axis: isize, index: &Tensor) -> Result<Tensor> {
         let axis = self.shape().axis("index_select", axis)?;
         self.check_index_vector("index_select", index)?;
-        let out = self.device().index_select(self.storage(), self.layout(), axis, index.storage(), index.layout())?;
+        let out = self.device().index_select(self.view(), axis, index.view())?;
         let mut dims = self.dims().to_vec();
         dims[axis] = index.numel();
         Ok(Tensor::fresh(out, dims, self.device()))
@@ -105,13 +102,10 @@ impl Tensor {
             });
         }
         let out = self.device().index_add(
-            self.storage(),
-            self.layout(),
+            self.view(),
             axis,
-            index.storage(),
-            index.layout(),
-            src.storage(),
-            src.layout(),
+            index.view(),
+            src.view(),
         )?;
         Ok(Tensor::fresh(out, self.shape().clone(), self.device()))
     }
@@ -159,7 +153,7 @@ impl Tensor {
             }
             dims[axis] += t.dims()[axis];
         }
-        let parts: Vec<_> = tensors.iter().map(|t| (t.storage(), t.layout())).collect();
+        let parts: Vec<_> = tensors.iter().map(|t| t.view()).collect();
         let out = first.device().concat(&parts, axis)?;
         Ok(Tensor::fresh(out, dims, first.device()))
     }
@@ -176,7 +170,7 @@ impl Tensor {
         self.check_same_device("assign", src)?;
         self.check_same_dtype("assign", src)?;
         let src = src.try_broadcast_to(self.shape().clone())?;
-        self.device().assign(self.storage(), self.layout(), src.storage(), src.layout())
+        self.device().assign(self.view(), src.view())
     }
 
     /// See [`Tensor::try_assign`].
@@ -198,7 +192,7 @@ impl Tensor {
             });
         }
         let src = src.try_broadcast_to(self.shape().clone())?;
-        self.device().add_scaled(self.storage(), self.layout(), alpha, src.storage(), src.layout())
+        self.device().add_scaled(self.view(), alpha, src.view())
     }
 
     /// A copy of `self` whose block starting at `start` (one offset per axis) is replaced by
@@ -213,7 +207,7 @@ impl Tensor {
             });
         }
         let out =
-            Tensor::fresh(self.device().copy(self.storage(), self.layout())?, self.shape().clone(), self.device());
+            Tensor::fresh(self.device().copy(self.view())?, self.shape().clone(), self.device());
         let mut region = out.clone();
         for (axis, (&s, &len)) in start.iter().zip(src.dims()).enumerate() {
             region = region.try_narrow(axis as isize, s, len)?;

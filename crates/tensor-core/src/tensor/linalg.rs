@@ -39,7 +39,7 @@ impl Tensor {
         };
         let lhs = self.try_broadcast_to(with(m, k))?;
         let rhs = rhs.try_broadcast_to(with(k, n))?;
-        let out = self.device().matmul(lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout())?;
+        let out = self.device().matmul(lhs.view(), rhs.view())?;
         Ok(Tensor::fresh(out, with(m, n), self.device()))
     }
 

@@ -15,7 +15,7 @@ mod views;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::{DType, Device, Element, HostBuffer, Layout, Result, Shape, Storage, TensorError};
+use crate::{DType, Device, Element, HostBuffer, Layout, Result, Shape, Storage, TensorError, View};
 
 /// Generates the panicking form of a `try_` method.
 macro_rules! infallible {
@@ -153,6 +153,12 @@ impl Tensor {
         &self.storage
     }
 
+    /// The storage and layout as the [`View`] that [`Device`] methods take. A tensor's layout
+    /// always fits its storage (checked when it was made, kept by every view operation).
+    pub fn view(&self) -> View<'_> {
+        View::trusted(&self.storage, &self.layout)
+    }
+
     /// Whether the view is row-major without gaps.
     pub fn is_contiguous(&self) -> bool {
         self.layout.is_contiguous()
@@ -191,7 +197,7 @@ impl Tensor {
 
     /// Reads the elements back in row-major order as a host buffer (waits for the device).
     pub fn to_buffer(&self) -> Result<HostBuffer> {
-        self.device.download(&self.storage, &self.layout)
+        self.device.download(self.view())
     }
 
     /// Reads the elements back as `T`, which must be the tensor's dtype.
@@ -226,7 +232,7 @@ impl Tensor {
         if self.is_contiguous() && self.layout.offset() == 0 && self.storage.len() == self.numel() {
             return Ok(self.clone());
         }
-        Ok(Self::fresh(self.device.copy(&self.storage, &self.layout)?, self.shape().clone(), &self.device))
+        Ok(Self::fresh(self.device.copy(self.view())?, self.shape().clone(), &self.device))
     }
 
     infallible!(

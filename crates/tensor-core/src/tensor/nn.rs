@@ -17,7 +17,7 @@ impl Tensor {
     /// im2col: `[N, C, H, W] -> [N, C·kh·kw, OH·OW]`, zero padding (PyTorch's `F.unfold`).
     pub fn try_unfold(&self, window: &Window2d) -> Result<Tensor> {
         let out = self.check_nchw("unfold", window)?;
-        let cols = self.device().unfold(self.storage(), self.layout(), window, 0.0)?;
+        let cols = self.device().unfold(self.view(), window, 0.0)?;
         let (n, c) = (self.dims()[0], self.dims()[1]);
         Ok(Tensor::fresh(cols, [n, c * window.taps(), out[0] * out[1]], self.device()))
     }
@@ -44,7 +44,7 @@ impl Tensor {
                 ),
             ));
         }
-        let image = self.device().fold(self.storage(), self.layout(), window, output)?;
+        let image = self.device().fold(self.view(), window, output)?;
         Ok(Tensor::fresh(image, [self.dims()[0], self.dims()[1] / taps, output[0], output[1]], self.device()))
     }
 
@@ -57,7 +57,7 @@ impl Tensor {
     /// within its input plane (for the backward).
     pub fn try_max_pool2d(&self, window: &Window2d) -> Result<(Tensor, Tensor)> {
         let out = self.check_nchw("max_pool2d", window)?;
-        let (values, indices) = self.device().max_pool2d(self.storage(), self.layout(), window)?;
+        let (values, indices) = self.device().max_pool2d(self.view(), window)?;
         let dims = [self.dims()[0], self.dims()[1], out[0], out[1]];
         Ok((Tensor::fresh(values, dims, self.device()), Tensor::fresh(indices, dims, self.device())))
     }
@@ -70,7 +70,7 @@ impl Tensor {
     /// Average pooling; padding counts as zeros (`count_include_pad=True`).
     pub fn try_avg_pool2d(&self, window: &Window2d) -> Result<Tensor> {
         let out = self.check_nchw("avg_pool2d", window)?;
-        let values = self.device().avg_pool2d(self.storage(), self.layout(), window)?;
+        let values = self.device().avg_pool2d(self.view(), window)?;
         Ok(Tensor::fresh(values, [self.dims()[0], self.dims()[1], out[0], out[1]], self.device()))
     }
 

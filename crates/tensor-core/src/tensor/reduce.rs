@@ -28,7 +28,7 @@ impl Tensor {
     /// Applies any [`ReduceOp`] over `axes`; an empty `axes` reduces nothing.
     pub fn try_reduce(&self, op: ReduceOp, axes: &[isize], keepdim: bool) -> Result<Tensor> {
         let axes = self.resolve_axes("reduce", axes)?;
-        let out = self.device().reduce(op, self.storage(), self.layout(), &axes)?;
+        let out = self.device().reduce(op, self.view(), &axes)?;
         Ok(Tensor::fresh(out, self.reduced_dims(&axes, keepdim), self.device()))
     }
 
@@ -95,7 +95,7 @@ impl Tensor {
         if self.dims()[axis] == 0 {
             return Err(TensorError::invalid("argmax", format!("axis {axis} of shape {} is empty", self.shape())));
         }
-        let out = self.device().arg_reduce(op, self.storage(), self.layout(), axis)?;
+        let out = self.device().arg_reduce(op, self.view(), axis)?;
         Ok(Tensor::fresh(out, self.reduced_dims(&[axis], keepdim), self.device()))
     }
 
@@ -121,7 +121,7 @@ impl Tensor {
     /// Numerically stable softmax along `axis`.
     pub fn try_softmax(&self, axis: isize) -> Result<Tensor> {
         let axis = self.float_axis("softmax", axis)?;
-        let out = self.device().softmax(self.storage(), self.layout(), axis)?;
+        let out = self.device().softmax(self.view(), axis)?;
         Ok(Tensor::fresh(out, self.shape().clone(), self.device()))
     }
 
@@ -133,7 +133,7 @@ impl Tensor {
     /// Numerically stable log-softmax along `axis`.
     pub fn try_log_softmax(&self, axis: isize) -> Result<Tensor> {
         let axis = self.float_axis("log_softmax", axis)?;
-        let out = self.device().log_softmax(self.storage(), self.layout(), axis)?;
+        let out = self.device().log_softmax(self.view(), axis)?;
         Ok(Tensor::fresh(out, self.shape().clone(), self.device()))
     }
 
