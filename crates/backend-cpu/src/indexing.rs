@@ -102,7 +102,8 @@ fn scatter_add_t<T: Copy + AddAssign>(
 }
 
 pub(crate) fn scatter_add(dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
-    let (dst, dl, index, il, src, sl) = (dst.storage(), dst.layout(), index.storage(), index.layout(), src.storage(), src.layout());
+    let (dst, dl, index, il, src, sl) =
+        (dst.storage(), dst.layout(), index.storage(), index.layout(), src.storage(), src.layout());
     let guard = index_values(index);
     let idx = as_i64(&guard);
     let (d, s) = (cpu(dst).read(), cpu(src).read());
@@ -163,7 +164,8 @@ fn add_rows<T: Copy + AddAssign>(dst: &[T], dl: &Layout, idx: &[i64], src: &[T],
 
 /// `index_add` along axis 0 natively; `None` when the shape needs the general path.
 pub(crate) fn index_add_rows(dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Option<Result<Storage>> {
-    let (dst, dl, index, il, src, sl) = (dst.storage(), dst.layout(), index.storage(), index.layout(), src.storage(), src.layout());
+    let (dst, dl, index, il, src, sl) =
+        (dst.storage(), dst.layout(), index.storage(), index.layout(), src.storage(), src.layout());
     if axis != 0 {
         return None;
     }

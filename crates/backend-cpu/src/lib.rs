@@ -42,8 +42,8 @@ pub use allocator::{HUGE_BLOCK_MIN, HugePageAllocator, keep_freed_memory};
 pub use storage::CpuStorage;
 use tensor_core::device::defaults;
 use tensor_core::{
-    ArgReduceOp, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, ReduceOp, Result, Storage, UnaryOp,
-    View, Window2d,
+    ArgReduceOp, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, ReduceOp, Result, Storage,
+    UnaryOp, View, Window2d,
 };
 
 use crate::storage::{cpu, wrap};
@@ -160,7 +160,8 @@ impl Device for CpuDevice {
     }
 
     fn index_add(&self, dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
-        indexing::index_add_rows(dst, axis, index, src).unwrap_or_else(|| defaults::index_add(self, dst, axis, index, src))
+        indexing::index_add_rows(dst, axis, index, src)
+            .unwrap_or_else(|| defaults::index_add(self, dst, axis, index, src))
     }
 
     fn unfold(&self, x: View<'_>, window: &Window2d, pad_value: f64) -> Result<Storage> {

@@ -110,7 +110,7 @@ fn lstm_cell_names_the_shapes_it_expected() {
 /// argument type, `View`, refuses it at construction, and so does `Tensor::from_storage`.
 #[test]
 fn hostile_layouts_are_errors_before_any_device_reads() {
-    use tensor_core::{Device, HostBuffer, Layout, Tensor};
+    use tensor_core::{HostBuffer, Layout, Tensor};
     let device = backend_cpu::CpuDevice::shared();
     let storage = device.upload(HostBuffer::F32(vec![1.0, 2.0, 3.0, 4.0])).unwrap();
     let hostile = [

@@ -64,7 +64,7 @@ impl GpuDevice {
         });
         let info = cell_info(zl, cl)?;
         let numel = cl.numel();
-        let out = self.alloc(DType::F32, 2 * numel);
+        let out = self.alloc(DType::F32, 2 * numel)?;
         let buffers = [&buffer_of(&out).buffer, &buffer_of(z).buffer, &buffer_of(c).buffer];
         self.gpu.dispatch(&pipeline, info.words(), &buffers, groups_for(numel));
         Ok(out)
@@ -94,7 +94,7 @@ impl GpuDevice {
             .view(&gl.narrow(axis, 0, hidden)?)
             .view(&gl.narrow(axis, hidden, hidden)?);
         let numel = cl.numel();
-        let out = self.alloc(DType::F32, 5 * numel);
+        let out = self.alloc(DType::F32, 5 * numel)?;
         let buffers = [
             &buffer_of(&out).buffer,
             &buffer_of(z).buffer,

@@ -6,10 +6,12 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tensor_core::locks;
 use wgpu::util::DeviceExt;
 
-/// Why the GPU backend could not start or finish a transfer.
+/// Why the GPU backend could not start, run an op or finish a transfer.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum GpuError {
     /// No adapter matched the environment (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`).
     #[error(
@@ -45,6 +47,38 @@ pub enum GpuError {
     /// Mapping a buffer for read-back failed.
     #[error("mapping a buffer for read-back failed: {0}")]
     Map(String),
+    /// A buffer larger than the adapter allows (or than the kernels' 32-bit indices reach).
+    #[error("{op}: a buffer of {bytes} bytes exceeds the adapter's limit of {limit} bytes ({what})")]
+    TooLarge {
+        /// The op that asked for it.
+        op: &'static str,
+        /// The bytes asked for.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+        /// Which limit.
+        what: &'static str,
+    },
+    /// The GPU ran out of memory while an op created its buffers or pipelines.
+    #[error("{op}: the GPU is out of memory: {message}")]
+    OutOfMemory {
+        /// The op that ran.
+        op: &'static str,
+        /// What wgpu said.
+        message: String,
+    },
+    /// wgpu refused a buffer, pipeline or dispatch (a shader or limit the adapter rejects).
+    #[error("{op}: wgpu rejected the work: {message}")]
+    Validation {
+        /// The op that ran.
+        op: &'static str,
+        /// What wgpu said.
+        message: String,
+    },
+    /// An error that wgpu reported outside any op's scope (from a submission), surfaced at the
+    /// next wait or read-back.
+    #[error("the GPU reported an error during submitted work: {0}")]
+    Uncaptured(String),
 }
 
 /// How long a read-back may wait for the GPU before it becomes [`GpuError::Timeout`].
@@ -71,6 +105,11 @@ pub(crate) struct Gpu {
     pub(crate) info: wgpu::AdapterInfo,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
     pending: Mutex<Pending>,
+    /// The first error wgpu reported outside an error scope (instead of its default handler,
+    /// which panics); taken by the next [`Gpu::wait`] or [`Gpu::read`].
+    uncaptured: Arc<Mutex<Option<String>>>,
+    /// The first kernel wgpu rejected since the enclosing [`Gpu::scoped`] began.
+    rejected: Mutex<Option<String>>,
 }
 
 impl Gpu {
@@ -92,21 +131,71 @@ impl Gpu {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
             .map_err(|e| GpuError::RequestDevice { adapter: info.name.clone(), reason: e.to_string() })?;
+        let uncaptured: Arc<Mutex<Option<String>>> = Arc::default();
+        let slot = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+            locks::lock(&slot).get_or_insert_with(|| error.to_string());
+        }));
         Ok(Gpu {
             device,
             queue,
             info,
             pipelines: Mutex::new(HashMap::new()),
             pending: Mutex::new(Pending { encoder: None, passes: 0 }),
+            uncaptured,
+            rejected: Mutex::new(None),
         })
     }
 
+    /// Runs `work` (which creates buffers, pipelines and dispatches) inside out-of-memory and
+    /// validation error scopes, so wgpu's complaints become a typed error for `op` instead of
+    /// a panic in its default handler.
+    pub(crate) fn scoped<T>(&self, op: &'static str, work: impl FnOnce() -> T) -> Result<T, GpuError> {
+        let out_of_memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = work();
+        let rejected = pollster::block_on(validation.pop()).map(|e| e.to_string());
+        let exhausted = pollster::block_on(out_of_memory.pop());
+        let kernel = locks::lock(&self.rejected).take();
+        match (exhausted, kernel.or(rejected)) {
+            (Some(error), _) => Err(GpuError::OutOfMemory { op, message: error.to_string() }),
+            (None, Some(message)) => Err(GpuError::Validation { op, message }),
+            (None, None) => Ok(result),
+        }
+    }
+
+    /// Checks that a buffer of `bytes` fits the adapter's limits (and the kernels' i32
+    /// element indices, for `elements`).
+    pub(crate) fn check_size(&self, op: &'static str, bytes: u64, elements: usize) -> Result<(), GpuError> {
+        let limits = self.device.limits();
+        let checks = [
+            (MAX_ELEMENTS as u64 * 4, elements as u64 * 4, "2^31 elements per buffer, the kernels' i32 indices"),
+            (limits.max_buffer_size, bytes, "max_buffer_size"),
+            (limits.max_storage_buffer_binding_size as u64, bytes, "max_storage_buffer_binding_size"),
+        ];
+        match checks.into_iter().find(|&(limit, asked, _)| asked > limit) {
+            Some((limit, asked, what)) => Err(GpuError::TooLarge { op, bytes: asked, limit, what }),
+            None => Ok(()),
+        }
+    }
+
+    /// The error wgpu reported outside any scope since the last call, if any.
+    fn take_uncaptured(&self) -> Result<(), GpuError> {
+        match locks::lock(&self.uncaptured).take() {
+            Some(message) => Err(GpuError::Uncaptured(message)),
+            None => Ok(()),
+        }
+    }
+
     /// The pipeline compiled from `source` (cached under `key`: compiled once per process).
+    /// A shader wgpu rejects is not cached; its complaint is kept for the enclosing
+    /// [`Gpu::scoped`], which turns it into an error of the op.
     pub(crate) fn pipeline(&self, key: &str, source: impl FnOnce() -> String) -> Arc<wgpu::ComputePipeline> {
-        let mut cache = self.pipelines.lock().expect("pipeline cache lock");
+        let mut cache = locks::lock(&self.pipelines);
         if let Some(p) = cache.get(key) {
             return p.clone();
         }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(key),
             source: wgpu::ShaderSource::Wgsl(source().into()),
@@ -119,13 +208,20 @@ impl Gpu {
             compilation_options: Default::default(),
             cache: None,
         }));
-        cache.insert(key.to_string(), pipeline.clone());
+        match pollster::block_on(scope.pop()) {
+            None => {
+                cache.insert(key.to_string(), pipeline.clone());
+            }
+            Some(error) => {
+                locks::lock(&self.rejected).get_or_insert_with(|| format!("kernel {key}: {error}"));
+            }
+        }
         pipeline
     }
 
     /// Number of pipelines compiled so far.
     pub(crate) fn pipelines_compiled(&self) -> usize {
-        self.pipelines.lock().expect("pipeline cache lock").len()
+        locks::lock(&self.pipelines).len()
     }
 
     /// A buffer of `bytes` bytes (at least 4) for storage, copies and read-back sources.
@@ -192,7 +288,7 @@ impl Gpu {
     }
 
     fn record(&self, f: impl FnOnce(&mut wgpu::CommandEncoder)) {
-        let mut pending = self.pending.lock().expect("encoder lock");
+        let mut pending = locks::lock(&self.pending);
         let encoder = pending
             .encoder
             .get_or_insert_with(|| self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor::default()));
@@ -214,20 +310,21 @@ impl Gpu {
 
     /// Submits everything recorded so far.
     pub(crate) fn flush(&self) {
-        let mut pending = self.pending.lock().expect("encoder lock");
+        let mut pending = locks::lock(&self.pending);
         self.submit(&mut pending);
     }
 
     /// Waits until all submitted work has finished.
     pub(crate) fn wait(&self) -> Result<(), GpuError> {
         self.flush();
+        self.take_uncaptured()?;
         let deadline = Instant::now() + READBACK_TIMEOUT;
         loop {
             let poll = self
                 .device
                 .poll(wgpu::PollType::Wait { submission_index: None, timeout: Some(Duration::from_secs(1)) });
             match poll {
-                Ok(_) => return Ok(()),
+                Ok(_) => return self.take_uncaptured(),
                 Err(wgpu::PollError::Timeout) if Instant::now() < deadline => continue,
                 Err(wgpu::PollError::Timeout) => return Err(GpuError::Timeout { seconds: READBACK_TIMEOUT.as_secs() }),
                 Err(e) => return Err(GpuError::Map(e.to_string())),
@@ -267,13 +364,44 @@ impl Gpu {
                 .poll(wgpu::PollType::Wait { submission_index: None, timeout: Some(Duration::from_millis(200)) });
         };
         outcome.map_err(|e| GpuError::Map(e.to_string()))?;
+        self.take_uncaptured()?;
         let data = staging.slice(..).get_mapped_range().map_err(|e| GpuError::Map(e.to_string()))?[..bytes].to_vec();
         staging.unmap();
         Ok(data)
     }
 }
 
-/// Workgroups needed for `threads` threads of [`WORKGROUP`] each.
+/// Most elements one buffer may hold: the kernels index elements with WGSL's `i32`.
+pub(crate) const MAX_ELEMENTS: usize = i32::MAX as usize;
+
+/// Workgroups needed for `threads` threads of [`WORKGROUP`] each. Every buffer holds at most
+/// [`MAX_ELEMENTS`] (checked when it is made), so the count fits: at most 2^23 workgroups.
 pub(crate) fn groups_for(threads: usize) -> u32 {
-    u32::try_from(threads.div_ceil(WORKGROUP as usize)).expect("dispatch larger than 2^32 workgroups")
+    debug_assert!(threads <= MAX_ELEMENTS, "{threads} threads for buffers of at most {MAX_ELEMENTS}");
+    threads.min(MAX_ELEMENTS).div_ceil(WORKGROUP as usize) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shader_wgpu_rejects_is_an_error_of_the_op() {
+        if crate::GpuDevice::shared_or_skip("rejected shader").is_none() {
+            return;
+        }
+        let gpu = crate::GpuDevice::shared_gpu().expect("opened above");
+        let outcome = gpu.gpu.scoped("broken", || gpu.gpu.pipeline("broken-shader", || "fn main( {".to_string()));
+        match outcome {
+            Err(GpuError::Validation { op, message }) => {
+                assert_eq!(op, "broken");
+                assert!(!message.is_empty());
+            }
+            other => panic!("expected a validation error, got {:?}", other.map(|_| "a pipeline")),
+        }
+        // The rejected kernel was not cached, and the device keeps working for valid work.
+        assert!(!locks::lock(&gpu.gpu.pipelines).contains_key("broken-shader"));
+        let fine = gpu.gpu.scoped("fine", || gpu.gpu.buffer(64));
+        assert!(fine.is_ok());
+    }
 }

@@ -104,8 +104,8 @@ impl GpuDevice {
                 &format!("let x = src[view_index(i, 0u)];\nout[i] = {expr};"),
             )
         });
+        let out = self.alloc(dtype, layout.numel())?;
         let info = ViewInfo::new(layout.dims(), &params).view(layout);
-        let out = self.alloc(dtype, layout.numel());
         self.gpu.dispatch(
             &pipeline,
             info.words(),
@@ -136,8 +136,8 @@ impl GpuDevice {
             )
         });
         let numel = lhs_layout.numel();
+        let out = self.alloc(dtype, numel)?;
         let info = ViewInfo::new(lhs_layout.dims(), &[]).view(lhs_layout).view(rhs_layout);
-        let out = self.alloc(dtype, numel);
         let buffers = [&buffer_of(&out).buffer, &buffer_of(lhs).buffer, &buffer_of(rhs).buffer];
         self.gpu.dispatch(&pipeline, info.words(), &buffers, groups_for(numel));
         Ok(out)
@@ -169,8 +169,8 @@ impl GpuDevice {
             )
         });
         let numel = cond.1.numel();
+        let out = self.alloc(dtype, numel)?;
         let info = ViewInfo::new(cond.1.dims(), &[]).view(cond.1).view(on_true.1).view(on_false.1);
-        let out = self.alloc(dtype, numel);
         let buffers = [
             &buffer_of(&out).buffer,
             &buffer_of(cond.0).buffer,
@@ -193,8 +193,8 @@ impl GpuDevice {
                 &format!("let v = src[view_index(i, 0u)];\nout[i] = {};", convert_expr(from, to)),
             )
         });
+        let out = self.alloc(to, layout.numel())?;
         let info = ViewInfo::new(layout.dims(), &[]).view(layout);
-        let out = self.alloc(to, layout.numel());
         self.gpu.dispatch(
             &pipeline,
             info.words(),
@@ -214,11 +214,11 @@ impl GpuDevice {
         let pipeline = self.gpu.pipeline(&format!("fill:{dtype}"), || {
             element_kernel(&[binding(1, "out", dtype, true)], &format!("out[i] = {value_expr};"))
         });
+        let out = self.alloc(dtype, len)?;
         let mut info = ViewInfo::new(&[len], &[value]);
         if dtype == DType::I64 {
             info = info.i64_param(value as i64);
         }
-        let out = self.alloc(dtype, len);
         self.gpu.dispatch(&pipeline, info.words(), &[&buffer_of(&out).buffer], groups_for(len));
         Ok(out)
     }

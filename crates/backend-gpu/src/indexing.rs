@@ -6,7 +6,7 @@ use tensor_core::{DType, HostBuffer, Layout, ReduceOp, Result, Storage, TensorEr
 
 use crate::GpuDevice;
 use crate::context::groups_for;
-use crate::shader::{ViewInfo, binding, element_kernel, word};
+use crate::shader::{ViewInfo, binding, element_kernel, stride_word, word};
 use crate::storage::{buffer_of, check_dtype};
 
 /// `layout` with the stride of `axis` set to zero: the offset of coordinate 0 along it.
@@ -17,7 +17,7 @@ fn without_axis(layout: &Layout, axis: usize) -> Layout {
 }
 
 fn axis_stride(layout: &Layout, axis: usize) -> i32 {
-    i32::try_from(layout.strides()[axis]).expect("stride fits in i32")
+    stride_word(layout.dims()[axis], layout.strides()[axis])
 }
 
 const GATHER: &str = "let idx = i32(index[view_index(i, 0u)]);\n\
@@ -112,7 +112,7 @@ impl GpuDevice {
             .with_word(2, axis_stride(layout, axis))
             .view(index_layout)
             .view(&without_axis(layout, axis));
-        let out = self.alloc(dtype, numel);
+        let out = self.alloc(dtype, numel)?;
         let buffers = [&buffer_of(&out).buffer, &buffer_of(index).buffer, &buffer_of(x).buffer];
         self.gpu.dispatch(&pipeline, info.words(), &buffers, groups_for(numel));
         Ok(out)
@@ -150,7 +150,7 @@ impl GpuDevice {
             .view(&without_axis(index.1, axis))
             .view(&without_axis(src.1, axis));
         info = info.extend(index.1.dims().iter().map(|&d| word(d)));
-        let out = self.alloc(dtype, numel);
+        let out = self.alloc(dtype, numel)?;
         let buffers =
             [&buffer_of(&out).buffer, &buffer_of(dst.0).buffer, &buffer_of(index.0).buffer, &buffer_of(src.0).buffer];
         self.gpu.dispatch(&pipeline, info.words(), &buffers, groups_for(numel));

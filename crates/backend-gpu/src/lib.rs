@@ -101,8 +101,25 @@ impl GpuDevice {
         self.gpu.pipelines_compiled()
     }
 
-    fn alloc(&self, dtype: DType, len: usize) -> Storage {
-        Storage::new(GpuStorage::new(self.gpu.buffer(len * dtype.size_in_bytes()), dtype, len, None))
+    /// A new buffer of `len` elements, checked against the adapter's limits first.
+    fn alloc(&self, dtype: DType, len: usize) -> Result<Storage> {
+        let bytes = len as u64 * dtype.size_in_bytes() as u64;
+        self.gpu.check_size("alloc", bytes, len).map_err(|e| self.device_error(e))?;
+        Ok(Storage::new(GpuStorage::new(self.gpu.buffer(bytes as usize), dtype, len, None)))
+    }
+
+    /// Runs one op of the contract inside wgpu's error scopes: a buffer or pipeline wgpu
+    /// refuses, or memory it runs out of, becomes a typed error naming `op`.
+    /// The kernels index elements with `i32`, so every view read (a broadcast one may have
+    /// more elements than its buffer) must have at most [`context::MAX_ELEMENTS`] of them.
+    fn guarded<T>(&self, op: &'static str, views: &[View<'_>], work: impl FnOnce() -> Result<T>) -> Result<T> {
+        if let Some(view) = views.iter().find(|v| v.numel() > context::MAX_ELEMENTS) {
+            let bytes = view.numel() as u64 * view.dtype().size_in_bytes() as u64;
+            let limit = context::MAX_ELEMENTS as u64 * view.dtype().size_in_bytes() as u64;
+            let what = "2^31 elements per view, the kernels' i32 indices";
+            return Err(self.device_error(GpuError::TooLarge { op, bytes, limit, what }));
+        }
+        self.gpu.scoped(op, work).map_err(|e| self.device_error(e))?
     }
 
     fn device_error(&self, error: GpuError) -> TensorError {
@@ -148,12 +165,13 @@ impl Device for GpuDevice {
             }
             HostBuffer::F64(_) => unreachable!("rejected above"),
         };
-        let buffer = self.gpu.buffer_with(bytes);
+        self.gpu.check_size("upload", bytes.len() as u64, data.len()).map_err(|e| self.device_error(e))?;
+        let buffer = self.gpu.scoped("upload", || self.gpu.buffer_with(bytes)).map_err(|e| self.device_error(e))?;
         Ok(Storage::new(GpuStorage::new(buffer, data.dtype(), data.len(), bounds)))
     }
 
     fn download(&self, x: View<'_>) -> Result<HostBuffer> {
-        self.download_op(x.storage(), x.layout())
+        self.guarded("download", &[x], || self.download_op(x.storage(), x.layout()))
     }
 
     fn sync(&self) -> Result<()> {
@@ -161,122 +179,142 @@ impl Device for GpuDevice {
     }
 
     fn full(&self, dtype: DType, len: usize, value: f64) -> Result<Storage> {
-        self.fill(dtype, len, value)
+        self.guarded("full", &[], || self.fill(dtype, len, value))
     }
 
     fn unary(&self, op: UnaryOp, x: View<'_>) -> Result<Storage> {
-        self.unary_op(op, x.storage(), x.layout())
+        self.guarded("unary", &[x], || self.unary_op(op, x.storage(), x.layout()))
     }
 
     fn binary(&self, op: BinaryOp, lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
-        self.binary_op(op, lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout())
+        self.guarded("binary", &[lhs, rhs], || {
+            self.binary_op(op, lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout())
+        })
     }
 
     fn where_select(&self, cond: View<'_>, on_true: View<'_>, on_false: View<'_>) -> Result<Storage> {
-        self.where_op(pair(cond), pair(on_true), pair(on_false))
+        self.guarded("where_select", &[cond, on_true, on_false], || {
+            self.where_op(pair(cond), pair(on_true), pair(on_false))
+        })
     }
 
     fn cast(&self, x: View<'_>, dtype: DType) -> Result<Storage> {
-        self.convert(x.storage(), x.layout(), dtype)
+        self.guarded("cast", &[x], || self.convert(x.storage(), x.layout(), dtype))
     }
 
     fn copy(&self, x: View<'_>) -> Result<Storage> {
-        self.convert(x.storage(), x.layout(), x.dtype())
+        self.guarded("copy", &[x], || self.convert(x.storage(), x.layout(), x.dtype()))
     }
 
     fn assign(&self, dst: View<'_>, src: View<'_>) -> Result<()> {
-        self.write_into(dst.storage(), dst.layout(), src.storage(), src.layout(), None)
+        self.guarded("assign", &[dst, src], || {
+            self.write_into(dst.storage(), dst.layout(), src.storage(), src.layout(), None)
+        })
     }
 
     fn add_scaled(&self, dst: View<'_>, alpha: f64, src: View<'_>) -> Result<()> {
-        self.write_into(dst.storage(), dst.layout(), src.storage(), src.layout(), Some(alpha))
+        self.guarded("add_scaled", &[dst, src], || {
+            self.write_into(dst.storage(), dst.layout(), src.storage(), src.layout(), Some(alpha))
+        })
     }
 
     fn concat(&self, parts: &[View<'_>], axis: usize) -> Result<Storage> {
-        let mut dims = parts[0].dims().to_vec();
-        dims[axis] = parts.iter().map(|part| part.dims()[axis]).sum();
-        let out = self.alloc(parts[0].dtype(), dims.iter().product());
-        let whole = Layout::contiguous(dims);
-        let mut start = 0;
-        for part in parts {
-            let len = part.dims()[axis];
-            self.write_into(&out, &whole.narrow(axis, start, len)?, part.storage(), part.layout(), None)?;
-            start += len;
-        }
-        Ok(out)
+        self.guarded("concat", parts, || {
+            let mut dims = parts[0].dims().to_vec();
+            dims[axis] = parts.iter().map(|part| part.dims()[axis]).sum();
+            let out = self.alloc(parts[0].dtype(), dims.iter().product())?;
+            let whole = Layout::contiguous(dims);
+            let mut start = 0;
+            for part in parts {
+                let len = part.dims()[axis];
+                self.write_into(&out, &whole.narrow(axis, start, len)?, part.storage(), part.layout(), None)?;
+                start += len;
+            }
+            Ok(out)
+        })
     }
 
     fn reduce(&self, op: ReduceOp, x: View<'_>, axes: &[usize]) -> Result<Storage> {
-        self.reduce_op(op, x.storage(), x.layout(), axes)
+        self.guarded("reduce", &[x], || self.reduce_op(op, x.storage(), x.layout(), axes))
     }
 
     fn arg_reduce(&self, op: ArgReduceOp, x: View<'_>, axis: usize) -> Result<Storage> {
-        self.arg_reduce_op(op, x.storage(), x.layout(), axis)
+        self.guarded("arg_reduce", &[x], || self.arg_reduce_op(op, x.storage(), x.layout(), axis))
     }
 
     fn softmax(&self, x: View<'_>, axis: usize) -> Result<Storage> {
-        self.softmax_op(x.storage(), x.layout(), axis, false)
+        self.guarded("softmax", &[x], || self.softmax_op(x.storage(), x.layout(), axis, false))
     }
 
     fn log_softmax(&self, x: View<'_>, axis: usize) -> Result<Storage> {
-        self.softmax_op(x.storage(), x.layout(), axis, true)
+        self.guarded("log_softmax", &[x], || self.softmax_op(x.storage(), x.layout(), axis, true))
     }
 
     fn matmul(&self, lhs: View<'_>, rhs: View<'_>) -> Result<Storage> {
-        self.matmul_op(lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout())
+        self.guarded("matmul", &[lhs, rhs], || self.matmul_op(lhs.storage(), lhs.layout(), rhs.storage(), rhs.layout()))
     }
 
     fn gather(&self, x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage> {
-        self.gather_op(x.storage(), x.layout(), axis, index.storage(), index.layout())
+        self.guarded("gather", &[x, index], || {
+            self.gather_op(x.storage(), x.layout(), axis, index.storage(), index.layout())
+        })
     }
 
     fn scatter_add(&self, dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
-        self.scatter_add_op(pair(dst), axis, pair(index), pair(src))
+        self.guarded("scatter_add", &[dst, index, src], || self.scatter_add_op(pair(dst), axis, pair(index), pair(src)))
     }
 
     fn index_select(&self, x: View<'_>, axis: usize, index: View<'_>) -> Result<Storage> {
-        self.index_select_op(x.storage(), x.layout(), axis, index.storage(), index.layout())
+        self.guarded("index_select", &[x, index], || {
+            self.index_select_op(x.storage(), x.layout(), axis, index.storage(), index.layout())
+        })
     }
 
     fn index_add(&self, dst: View<'_>, axis: usize, index: View<'_>, src: View<'_>) -> Result<Storage> {
-        self.index_add_op(pair(dst), axis, pair(index), pair(src))
+        self.guarded("index_add", &[dst, index, src], || self.index_add_op(pair(dst), axis, pair(index), pair(src)))
     }
 
     fn unfold(&self, x: View<'_>, window: &Window2d, pad_value: f64) -> Result<Storage> {
-        self.unfold_op(x.storage(), x.layout(), window, pad_value)
+        self.guarded("unfold", &[x], || self.unfold_op(x.storage(), x.layout(), window, pad_value))
     }
 
     fn fold(&self, cols: View<'_>, window: &Window2d, output: [usize; 2]) -> Result<Storage> {
-        self.fold_op(cols.storage(), cols.layout(), window, output)
+        self.guarded("fold", &[cols], || self.fold_op(cols.storage(), cols.layout(), window, output))
     }
 
     fn max_pool2d(&self, x: View<'_>, window: &Window2d) -> Result<(Storage, Storage)> {
-        let (values, positions) = self.pool_op(x.storage(), x.layout(), window, false)?;
-        Ok((values, positions.expect("max pooling returns positions")))
+        self.guarded("max_pool2d", &[x], || {
+            let (values, positions) = self.pool_op(x.storage(), x.layout(), window, false)?;
+            Ok((values, positions.expect("max pooling returns positions")))
+        })
     }
 
     fn avg_pool2d(&self, x: View<'_>, window: &Window2d) -> Result<Storage> {
-        Ok(self.pool_op(x.storage(), x.layout(), window, true)?.0)
+        self.guarded("avg_pool2d", &[x], || Ok(self.pool_op(x.storage(), x.layout(), window, true)?.0))
     }
 
     fn conv2d(&self, x: View<'_>, weight: View<'_>, bias: Option<View<'_>>, spec: &ConvSpec) -> Result<Storage> {
-        self.conv2d_op(pair(x), pair(weight), bias.map(pair), spec)
+        self.guarded("conv2d", &[x, weight], || self.conv2d_op(pair(x), pair(weight), bias.map(pair), spec))
     }
 
     fn conv2d_input_grad(&self, grad: View<'_>, weight: View<'_>, spec: &ConvSpec, plan: &ConvPlan) -> Result<Storage> {
-        self.conv2d_input_grad_op(pair(grad), pair(weight), spec, plan)
+        self.guarded("conv2d_input_grad", &[grad, weight], || {
+            self.conv2d_input_grad_op(pair(grad), pair(weight), spec, plan)
+        })
     }
 
     fn conv2d_weight_grad(&self, x: View<'_>, grad: View<'_>, spec: &ConvSpec, plan: &ConvPlan) -> Result<Storage> {
-        self.conv2d_weight_grad_op(pair(x), pair(grad), spec, plan)
+        self.guarded("conv2d_weight_grad", &[x, grad], || self.conv2d_weight_grad_op(pair(x), pair(grad), spec, plan))
     }
 
     fn lstm_cell(&self, gates: View<'_>, c: View<'_>) -> Result<Storage> {
-        self.lstm_cell_op(pair(gates), pair(c))
+        self.guarded("lstm_cell", &[gates, c], || self.lstm_cell_op(pair(gates), pair(c)))
     }
 
     fn lstm_cell_backward(&self, gates: View<'_>, c: View<'_>, state: View<'_>, grad: View<'_>) -> Result<Storage> {
-        self.lstm_cell_backward_op(pair(gates), pair(c), pair(state), pair(grad))
+        self.guarded("lstm_cell_backward", &[gates, c, state, grad], || {
+            self.lstm_cell_backward_op(pair(gates), pair(c), pair(state), pair(grad))
+        })
     }
 }
 

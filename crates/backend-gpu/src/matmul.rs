@@ -6,7 +6,7 @@ use tensor_core::{DType, Layout, Result, Storage};
 
 use crate::GpuDevice;
 use crate::context::groups_for;
-use crate::shader::{PRELUDE, binding, word};
+use crate::shader::{PRELUDE, binding, offset_word, stride_word, word};
 use crate::storage::{buffer_of, check_dtype};
 
 /// Products with fewer rows or columns than this use the simple kernel.
@@ -123,14 +123,18 @@ fn matmul_info(lhs: &Layout, rhs: &Layout) -> (Vec<i32>, usize, usize, usize, us
     let (m, k, n) = (lhs.dims()[rank - 2], lhs.dims()[rank - 1], rhs.dims()[rank - 1]);
     let batch_dims = &lhs.dims()[..rank - 2];
     let batches: usize = batch_dims.iter().product();
-    let stride = |s: isize| i32::try_from(s).expect("stride fits in i32");
     let (ls, rs) = (lhs.strides(), rhs.strides());
     let mut words = vec![word(batches), word(m), word(n), word(k), word(rank - 2)];
-    words.extend([word(lhs.offset()), word(rhs.offset())]);
-    words.extend([stride(ls[rank - 2]), stride(ls[rank - 1]), stride(rs[rank - 2]), stride(rs[rank - 1])]);
+    words.extend([offset_word(lhs), offset_word(rhs)]);
+    words.extend([
+        stride_word(m, ls[rank - 2]),
+        stride_word(k, ls[rank - 1]),
+        stride_word(k, rs[rank - 2]),
+        stride_word(n, rs[rank - 1]),
+    ]);
     words.extend(batch_dims.iter().map(|&d| word(d)));
-    words.extend(ls[..rank - 2].iter().map(|&s| stride(s)));
-    words.extend(rs[..rank - 2].iter().map(|&s| stride(s)));
+    words.extend(batch_dims.iter().zip(&ls[..rank - 2]).map(|(&d, &s)| stride_word(d, s)));
+    words.extend(batch_dims.iter().zip(&rs[..rank - 2]).map(|(&d, &s)| stride_word(d, s)));
     (words, batches, m, n, k)
 }
 
@@ -154,7 +158,7 @@ impl GpuDevice {
             ];
             format!("{PRELUDE}{}{BATCH_OFFSETS}{body}", bindings.concat())
         });
-        let out = self.alloc(DType::F32, batches * m * n);
+        let out = self.alloc(DType::F32, batches * m * n)?;
         let groups =
             if tiled { word(batches * m.div_ceil(64) * n.div_ceil(64)) as u32 } else { groups_for(batches * m * n) };
         let buffers = [&buffer_of(&out).buffer, &buffer_of(lhs).buffer, &buffer_of(rhs).buffer];

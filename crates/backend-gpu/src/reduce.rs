@@ -92,8 +92,8 @@ impl GpuDevice {
                 row_kernel(&bindings, &shared, &body)
             })
         };
+        let out = self.alloc(dtype, rows)?;
         let info = row_info(&permuted, rows).with_word(2, word(count));
-        let out = self.alloc(dtype, rows);
         let groups = if count <= SHORT_ROW { groups_for(rows) } else { word(rows) as u32 };
         self.gpu.dispatch(&pipeline, info.words(), &[&buffer_of(&out).buffer, &buffer_of(x).buffer], groups);
         Ok(out)
@@ -140,8 +140,8 @@ impl GpuDevice {
             );
             row_kernel(&[binding(1, "out", DType::I64, true), binding(2, "src", dtype, false)], &shared, &body)
         });
+        let out = self.alloc(DType::I64, rows)?;
         let info = row_info(&permuted, rows).with_word(2, word(count));
-        let out = self.alloc(DType::I64, rows);
         self.gpu.dispatch(&pipeline, info.words(), &[&buffer_of(&out).buffer, &buffer_of(x).buffer], word(rows) as u32);
         Ok(out)
     }
@@ -181,8 +181,8 @@ impl GpuDevice {
             );
             row_kernel(&[binding(1, "out", DType::F32, true), binding(2, "src", DType::F32, false)], shared, &body)
         });
+        let out = self.alloc(DType::F32, layout.numel())?;
         let info = row_info(&permuted, rows).with_word(2, word(count)).view(&out_permuted);
-        let out = self.alloc(DType::F32, layout.numel());
         self.gpu.dispatch(&pipeline, info.words(), &[&buffer_of(&out).buffer, &buffer_of(x).buffer], word(rows) as u32);
         Ok(out)
     }

@@ -147,8 +147,8 @@ impl ViewInfo {
 
     /// Adds an operand view: its offset and strides, read with the output's coordinates.
     pub(crate) fn view(mut self, layout: &Layout) -> Self {
-        self.words.push(word(layout.offset()));
-        self.words.extend(layout.strides().iter().map(|&s| i32::try_from(s).expect("stride fits in i32")));
+        self.words.push(offset_word(layout));
+        self.words.extend(stride_words(layout));
         self
     }
 
@@ -180,4 +180,21 @@ impl ViewInfo {
 /// A size or offset as an `info` word; the GPU backend addresses at most 2^31 elements.
 pub(crate) fn word(n: usize) -> i32 {
     i32::try_from(n).expect("the GPU backend addresses at most 2^31 elements per buffer")
+}
+
+/// A view's offset as an `info` word (0 for an empty view, whose offset is never read).
+pub(crate) fn offset_word(layout: &Layout) -> i32 {
+    if layout.numel() == 0 { 0 } else { word(layout.offset()) }
+}
+
+/// A view's strides as `info` words. A size-1 axis's stride is never multiplied by a non-zero
+/// coordinate, so it is written as 0 (it may be anything); every other stride is at most the
+/// span of the view, which fits a buffer of at most [`crate::context::MAX_ELEMENTS`].
+pub(crate) fn stride_words(layout: &Layout) -> impl Iterator<Item = i32> + '_ {
+    layout.dims().iter().zip(layout.strides()).map(|(&dim, &stride)| stride_word(dim, stride))
+}
+
+/// One stride as an `info` word (see [`stride_words`]).
+pub(crate) fn stride_word(dim: usize, stride: isize) -> i32 {
+    if dim <= 1 { 0 } else { i32::try_from(stride).expect("a stride within a buffer of at most 2^31 elements") }
 }

@@ -7,7 +7,7 @@ use tensor_core::{BinaryOp, ConvPlan, ConvSpec, DType, Layout, ReduceOp, Result,
 
 use crate::GpuDevice;
 use crate::context::groups_for;
-use crate::shader::{binding, element_kernel_with, word};
+use crate::shader::{binding, element_kernel_with, offset_word, stride_words, word};
 use crate::storage::{buffer_of, check_dtype};
 
 /// Readers of the window geometry in `info` (see [`geometry`]).
@@ -104,8 +104,8 @@ fn geometry(
     words.extend(input.iter().map(|&d| word(d)));
     words.extend([window.kernel, window.stride, window.padding, window.dilation].iter().flat_map(|p| p.map(word)));
     words.extend(out.map(word));
-    words.push(word(operand.offset()));
-    words.extend(operand.strides().iter().map(|&s| i32::try_from(s).expect("stride fits in i32")));
+    words.push(offset_word(operand));
+    words.extend(stride_words(operand));
     words
 }
 
@@ -127,8 +127,8 @@ impl GpuDevice {
         let out_hw = window.output_size("unfold", [d[2], d[3]])?;
         let numel = d[0] * d[1] * window.taps() * out_hw[0] * out_hw[1];
         let pipeline = self.gpu.pipeline("unfold", || window_kernel(&[binding(1, "out", DType::F32, true)], UNFOLD));
+        let out = self.alloc(DType::F32, numel)?;
         let info = geometry(numel, pad_value, [d[0], d[1], d[2], d[3]], window, out_hw, layout);
-        let out = self.alloc(DType::F32, numel);
         self.gpu.dispatch(&pipeline, &info, &[&buffer_of(&out).buffer, &buffer_of(x).buffer], groups_for(numel));
         Ok(out)
     }
@@ -146,8 +146,8 @@ impl GpuDevice {
         let out_hw = window.output_size("fold", output)?;
         let numel = d[0] * channels * output[0] * output[1];
         let pipeline = self.gpu.pipeline("fold", || window_kernel(&[binding(1, "out", DType::F32, true)], FOLD));
+        let out = self.alloc(DType::F32, numel)?;
         let info = geometry(numel, 0.0, [d[0], channels, output[0], output[1]], window, out_hw, layout);
-        let out = self.alloc(DType::F32, numel);
         self.gpu.dispatch(&pipeline, &info, &[&buffer_of(&out).buffer, &buffer_of(cols).buffer], groups_for(numel));
         Ok(out)
     }
@@ -164,8 +164,8 @@ impl GpuDevice {
         let d = layout.dims();
         let out_hw = window.output_size("pool2d", [d[2], d[3]])?;
         let numel = d[0] * d[1] * out_hw[0] * out_hw[1];
+        let out = self.alloc(DType::F32, numel)?;
         let info = geometry(numel, 1.0 / window.taps() as f64, [d[0], d[1], d[2], d[3]], window, out_hw, layout);
-        let out = self.alloc(DType::F32, numel);
         if average {
             let pipeline = self.gpu.pipeline("avg_pool2d", || {
                 window_kernel(
@@ -180,7 +180,7 @@ impl GpuDevice {
             let outputs = [binding(1, "out", DType::F32, true), binding(2, "positions", DType::I64, true)];
             window_kernel(&outputs, &POOL.replace("POOL_WRITE", "out[i] = best;\n    positions[i] = i64(best_at);"))
         });
-        let positions = self.alloc(DType::I64, numel);
+        let positions = self.alloc(DType::I64, numel)?;
         let buffers = [&buffer_of(&out).buffer, &buffer_of(&positions).buffer, &buffer_of(x).buffer];
         self.gpu.dispatch(&pipeline, &info, &buffers, groups_for(numel));
         Ok((out, Some(positions)))

@@ -4,6 +4,7 @@ use std::path::Path;
 
 /// A config or topology file that could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TpuError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]

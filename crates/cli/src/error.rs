@@ -4,6 +4,7 @@ use tensor_core::TensorError;
 
 /// Everything a `tessera` command can fail with.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CliError {
     /// A tensor operation or a device failed.
     #[error(transparent)]

@@ -7,6 +7,7 @@ pub type Result<T> = std::result::Result<T, NlpError>;
 
 /// What can go wrong reading text or building text models.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NlpError {
     /// Reading a file failed.
     #[error("{path}: {source}")]

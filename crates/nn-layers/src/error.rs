@@ -9,6 +9,7 @@ pub type Result<T> = std::result::Result<T, NnError>;
 
 /// What can go wrong outside pure tensor math.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NnError {
     /// A tensor operation failed.
     #[error(transparent)]

@@ -10,6 +10,7 @@ pub type Result<T> = std::result::Result<T, TensorError>;
 /// Shape and dtype errors come from misuse and name the operation and both operands;
 /// [`TensorError::Device`] comes from the environment (a lost GPU, a failed transfer).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TensorError {
     /// Two operands whose shapes must agree do not.
     #[error("{op}: shapes do not match: lhs {lhs} vs rhs {rhs}{detail}")]

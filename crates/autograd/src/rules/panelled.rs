@@ -30,7 +30,8 @@ impl Panelled {
         else {
             return Ok(Panelled::Plain(b.clone()));
         };
-        let panels = b.try_contiguous()?.try_reshape([k, n / width, width])?.try_permute(&[1, 0, 2])?.try_contiguous()?;
+        let panels =
+            b.try_contiguous()?.try_reshape([k, n / width, width])?.try_permute(&[1, 0, 2])?.try_contiguous()?;
         Ok(Panelled::Panels { panels, n })
     }
 

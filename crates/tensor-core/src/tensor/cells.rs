@@ -51,12 +51,7 @@ impl Tensor {
         let hidden = c.dims()[c.rank() - 1];
         c.check_cell_part(op, state, c.shape(), 2 * hidden)?;
         c.check_cell_part(op, grad, c.shape(), 2 * hidden)?;
-        let out = self.device().lstm_cell_backward(
-            self.view(),
-            c.view(),
-            state.view(),
-            grad.view(),
-        )?;
+        let out = self.device().lstm_cell_backward(self.view(), c.view(), state.view(), grad.view())?;
         let mut dims = c.dims().to_vec();
         *dims.last_mut().expect("checked rank") *= 5;
         Ok(Tensor::fresh(out, dims, self.device()))

@@ -52,12 +52,7 @@ impl Tensor {
             "conv2d_input_grad",
             spec.plan("conv2d_input_grad", &input_shape.into(), weight.shape())?,
         )?;
-        let out = self.device().conv2d_input_grad(
-            self.view(),
-            weight.view(),
-            spec,
-            &plan,
-        )?;
+        let out = self.device().conv2d_input_grad(self.view(), weight.view(), spec, &plan)?;
         Ok(Tensor::fresh(out, plan.input_shape(), self.device()))
     }
 
@@ -86,12 +81,7 @@ impl Tensor {
             "conv2d_weight_grad",
             spec.plan("conv2d_weight_grad", self.shape(), &weight_shape.into())?,
         )?;
-        let out = self.device().conv2d_weight_grad(
-            self.view(),
-            grad.view(),
-            spec,
-            &plan,
-        )?;
+        let out = self.device().conv2d_weight_grad(self.view(), grad.view(), spec, &plan)?;
         Ok(Tensor::fresh(out, plan.weight_shape(spec.window.kernel), self.device()))
     }
 

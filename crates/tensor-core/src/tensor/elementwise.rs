@@ -172,8 +172,7 @@ impl Tensor {
             on_true.try_broadcast_to(shape.clone())?,
             on_false.try_broadcast_to(shape.clone())?,
         );
-        let out =
-            self.device().where_select(c.view(), t.view(), f.view())?;
+        let out = self.device().where_select(c.view(), t.view(), f.view())?;
         Ok(Tensor::fresh(out, shape, self.device()))
     }
 

@@ -46,12 +46,7 @@ impl Tensor {
         if index.shape() != src.shape() {
             return Err(TensorError::shape_mismatch("scatter_add", index.shape(), src.shape()));
         }
-        let out = self.device().scatter_add(
-            self.view(),
-            axis,
-            index.view(),
-            src.view(),
-        )?;
+        let out = self.device().scatter_add(self.view(), axis, index.view(), src.view())?;
         Ok(Tensor::fresh(out, self.shape().clone(), self.device()))
     }
 
@@ -101,12 +96,7 @@ impl Tensor {
                 detail: " (src must match self with index.len() entries along the axis)".into(),
             });
         }
-        let out = self.device().index_add(
-            self.view(),
-            axis,
-            index.view(),
-            src.view(),
-        )?;
+        let out = self.device().index_add(self.view(), axis, index.view(), src.view())?;
         Ok(Tensor::fresh(out, self.shape().clone(), self.device()))
     }
 
@@ -206,8 +196,7 @@ impl Tensor {
                 detail: format!(" (start {start:?} needs one offset per axis)"),
             });
         }
-        let out =
-            Tensor::fresh(self.device().copy(self.view())?, self.shape().clone(), self.device());
+        let out = Tensor::fresh(self.device().copy(self.view())?, self.shape().clone(), self.device());
         let mut region = out.clone();
         for (axis, (&s, &len)) in start.iter().zip(src.dims()).enumerate() {
             region = region.try_narrow(axis as isize, s, len)?;
