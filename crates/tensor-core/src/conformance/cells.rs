@@ -6,6 +6,7 @@
 
 use super::{Domain, Suite, View};
 use crate::Composite;
+use crate::conformance::formulas::{sigmoid, tanh};
 use crate::conformance::reference::Ref;
 
 pub(crate) fn run(s: &mut Suite) {
@@ -46,14 +47,10 @@ fn view_for_grad(view: View) -> View {
     if view == View::Transposed { View::Flipped } else { view }
 }
 
-fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
-}
-
 /// The activations `σ(i), σ(f), tanh(g), σ(o)` of column `j` of gate row `r`.
 fn gates_at(z: &Ref, r: usize, hidden: usize, j: usize) -> [f64; 4] {
     let at = |k: usize| z.data[r * 4 * hidden + k * hidden + j];
-    [sigmoid(at(0)), sigmoid(at(1)), at(2).tanh(), sigmoid(at(3))]
+    [sigmoid(at(0)), sigmoid(at(1)), tanh(at(2)), sigmoid(at(3))]
 }
 
 /// An output of `blocks` blocks of `H` per row: `unit(r, j)` gives the (value, magnitude of
@@ -86,7 +83,7 @@ fn forward(z: &Ref, c: &Ref, hidden: usize) -> (Ref, Vec<f64>) {
         let c_prev = c.data[r * hidden + j];
         let c_new = f * c_prev + i * g;
         let c_scale = (f * c_prev).abs() + (i * g).abs();
-        [(o * c_new.tanh(), o * c_scale), (c_new, c_scale)]
+        [(o * tanh(c_new), o * c_scale), (c_new, c_scale)]
     })
 }
 
@@ -95,7 +92,7 @@ fn backward(z: &Ref, c: &Ref, state: &Ref, grad: &Ref, hidden: usize) -> (Ref, V
     per_unit(c, hidden, |r, j| {
         let [i, f, g, o] = gates_at(z, r, hidden, j);
         let c_prev = c.data[r * hidden + j];
-        let tanh_c = state.data[r * 2 * hidden + hidden + j].tanh();
+        let tanh_c = tanh(state.data[r * 2 * hidden + hidden + j]);
         let (dh, dc_out) = (grad.data[r * 2 * hidden + j], grad.data[r * 2 * hidden + hidden + j]);
         let dc = dc_out + dh * o * (1.0 - tanh_c * tanh_c);
         let dc_scale = dc_out.abs() + (dh * o).abs() * (1.0 + tanh_c * tanh_c);

@@ -1,5 +1,6 @@
 //! Cases for the convolution composites against a direct f64 convolution.
 
+use super::formulas;
 use super::reference::{Ref, coords};
 use super::{Domain, Suite, View};
 use crate::{Composite, ConvSpec, Window2d};
@@ -8,14 +9,14 @@ use crate::{Composite, ConvSpec, Window2d};
 /// `y[n,o,i,j] += x[n, g·C/g + c, i·s + p·d - pad, j·s + q·d - pad] · w[o, c, p, q]`.
 fn for_each_term(x: &[usize], w: &[usize], spec: &ConvSpec, mut visit: impl FnMut(usize, usize, usize)) {
     let win = &spec.window;
-    let [oh, ow] = win.output_size("ref", [x[2], x[3]]).expect("valid window");
+    let [oh, ow] = formulas::window_output_size(win, [x[2], x[3]]);
     let out_per_group = w[0] / spec.groups;
     for y in coords(&[x[0], w[0], oh, ow]) {
         let (n, o) = (y[0], y[1]);
         for wc in coords(&w[1..]) {
             let channel = (o / out_per_group) * w[1] + wc[0];
-            let row = win.input_coord(0, y[2], wc[1]);
-            let col = win.input_coord(1, y[3], wc[2]);
+            let row = formulas::window_input_coord(win, 0, y[2], wc[1]);
+            let col = formulas::window_input_coord(win, 1, y[3], wc[2]);
             if row < 0 || col < 0 || row as usize >= x[2] || col as usize >= x[3] {
                 continue;
             }
@@ -64,7 +65,7 @@ pub(super) fn run(s: &mut Suite) {
     for (dims, out, window, groups) in cases {
         let spec = ConvSpec::new(window, groups);
         let wd = [out, dims[1] / groups, window.kernel[0], window.kernel[1]];
-        let [oh, ow] = window.output_size("case", [dims[2], dims[3]]).expect("valid");
+        let [oh, ow] = formulas::window_output_size(&window, [dims[2], dims[3]]);
         let yd = [dims[0], out, oh, ow];
         let mut terms = Vec::new();
         for_each_term(&dims, &wd, &spec, |xi, wi, yi| terms.push((xi, wi, yi)));

@@ -1,5 +1,6 @@
 //! Cases for matmul, indexing and the window ops.
 
+use super::formulas;
 use super::reference::Ref;
 use super::{Domain, Suite, View};
 use crate::{Composite, Tensor, TensorError, Window2d};
@@ -180,8 +181,9 @@ fn windows(s: &mut Suite) {
                 case.clone(),
                 Suite::compare(x.try_avg_pool2d(&w), &rx.avg_pool2d(&w), None),
             );
-            let out = w.output_size("case", [dims[2], dims[3]]).expect("valid");
-            let (cols, rc) = s.input(&[dims[0], dims[1] * w.taps(), out[0] * out[1]], view, Domain::Any);
+            let out = formulas::window_output_size(&w, [dims[2], dims[3]]);
+            let taps = w.kernel[0] * w.kernel[1];
+            let (cols, rc) = s.input(&[dims[0], dims[1] * taps, out[0] * out[1]], view, Domain::Any);
             s.record(
                 "fold",
                 Some(Composite::Fold),

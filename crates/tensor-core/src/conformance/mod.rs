@@ -14,6 +14,7 @@
 mod cells;
 mod conv;
 mod elementwise;
+pub mod formulas;
 mod linalg;
 mod reduce;
 pub mod reference;

@@ -1,5 +1,8 @@
-//! An independent f64 reference: dense row-major arrays and the simplest correct loops.
+//! An independent f64 reference: dense row-major arrays and the simplest correct loops, with
+//! every elementwise, reduction and window formula taken from [`formulas`], never from the
+//! backends' `ops.rs`.
 
+use super::formulas;
 use crate::{ArgReduceOp, BinaryOp, Layout, ReduceOp, UnaryOp, Window2d};
 
 /// A dense row-major f64 array.
@@ -58,65 +61,60 @@ impl Ref {
 
     /// `op` on every element.
     pub fn unary(&self, op: UnaryOp) -> Ref {
-        Ref { dims: self.dims.clone(), data: self.data.iter().map(|&x| op.apply(x)).collect() }
+        Ref { dims: self.dims.clone(), data: self.data.iter().map(|&x| formulas::unary(op, x)).collect() }
     }
 
     /// `op` with NumPy broadcasting.
     pub fn binary(&self, op: BinaryOp, rhs: &Ref) -> Ref {
         let dims = self.binary_dims(rhs);
-        Ref::from_fn(&dims, |c| op.apply(self.at_broadcast(c), rhs.at_broadcast(c)))
+        Ref::from_fn(&dims, |c| formulas::binary(op, self.at_broadcast(c), rhs.at_broadcast(c)))
+    }
+
+    /// The lanes of a reduction over `axes`: the output dims (those axes kept as size 1), the
+    /// elements feeding each output in row-major order, and each input element's output index.
+    fn lanes(&self, axes: &[usize]) -> (Vec<usize>, Vec<Vec<f64>>, Vec<usize>) {
+        let dims: Vec<usize> =
+            self.dims.iter().enumerate().map(|(i, &d)| if axes.contains(&i) { 1 } else { d }).collect();
+        let out = Ref { data: vec![], dims };
+        let mut lanes = vec![Vec::new(); out.dims.iter().product()];
+        let mut owner = Vec::with_capacity(self.data.len());
+        for c in coords(&self.dims) {
+            let oc: Vec<usize> = c.iter().enumerate().map(|(i, &x)| if axes.contains(&i) { 0 } else { x }).collect();
+            let k = out.index(&oc);
+            lanes[k].push(self.at(&c));
+            owner.push(k);
+        }
+        (out.dims, lanes, owner)
     }
 
     /// Reduction over `axes`, keeping them as size 1, and the sum of |x| per output (the scale
     /// of the rounding error a backend may make).
     pub fn reduce(&self, op: ReduceOp, axes: &[usize]) -> (Ref, Vec<f64>) {
-        let dims: Vec<usize> =
-            self.dims.iter().enumerate().map(|(i, &d)| if axes.contains(&i) { 1 } else { d }).collect();
-        let mut out = Ref { data: vec![op.identity::<f64>(); dims.iter().product()], dims };
-        let mut magnitude = vec![0.0; out.data.len()];
-        for c in coords(&self.dims) {
-            let oc: Vec<usize> = c.iter().enumerate().map(|(i, &x)| if axes.contains(&i) { 0 } else { x }).collect();
-            let k = out.index(&oc);
-            out.data[k] = op.combine(out.data[k], self.at(&c));
-            magnitude[k] += self.at(&c).abs();
-        }
-        (out, magnitude)
+        let (dims, lanes, _) = self.lanes(axes);
+        let magnitude = lanes.iter().map(|lane| lane.iter().map(|x| x.abs()).sum()).collect();
+        (Ref { dims, data: lanes.iter().map(|lane| formulas::reduce(op, lane)).collect() }, magnitude)
     }
 
     /// Position of the extreme element along `axis`, kept as size 1.
     pub fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Ref {
-        let mut dims = self.dims.clone();
-        dims[axis] = 1;
-        Ref::from_fn(&dims, |c| {
-            let mut c = c.to_vec();
-            let mut best = 0;
-            for i in 0..self.dims[axis] {
-                c[axis] = i;
-                let v = self.at(&c);
-                c[axis] = best;
-                if op.better(v, self.at(&c)) {
-                    best = i;
-                }
-            }
-            best as f64
-        })
+        let (dims, lanes, _) = self.lanes(&[axis]);
+        Ref { dims, data: lanes.iter().map(|lane| formulas::arg_extreme(op, lane) as f64).collect() }
     }
 
-    /// Softmax or log-softmax along `axis`, computed in the textbook stable way.
+    /// ln Σ e^x along `axis`, kept as size 1.
+    pub fn logsumexp(&self, axis: usize) -> Ref {
+        let (dims, lanes, _) = self.lanes(&[axis]);
+        Ref { dims, data: lanes.iter().map(|lane| formulas::logsumexp(lane)).collect() }
+    }
+
+    /// Softmax or log-softmax along `axis` ([`formulas::softmax`]).
     pub fn softmax(&self, axis: usize, log: bool) -> Ref {
-        Ref::from_fn(&self.dims, |c| {
-            let mut lane = c.to_vec();
-            let values: Vec<f64> = (0..self.dims[axis])
-                .map(|i| {
-                    lane[axis] = i;
-                    self.at(&lane)
-                })
-                .collect();
-            let max = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let sum: f64 = values.iter().map(|v| (v - max).exp()).sum();
-            let x = self.at(c);
-            if log { x - max - sum.ln() } else { (x - max).exp() / sum }
-        })
+        let (_, lanes, owner) = self.lanes(&[axis]);
+        let mut results: Vec<std::vec::IntoIter<f64>> =
+            lanes.iter().map(|lane| formulas::softmax(lane, log).into_iter()).collect();
+        // Each lane's elements come back in the row-major order `lanes` collected them in.
+        let data = owner.iter().map(|&k| results[k].next().expect("one result per element")).collect();
+        Ref { dims: self.dims.clone(), data }
     }
 
     /// Batched matmul with broadcast batch axes; also the sum of |a||b| per output.
@@ -224,15 +222,15 @@ impl Ref {
 
     /// The value read by tap (ky, kx) of output (oy, ox) in plane (n, c), or `None` in padding.
     fn tap(&self, w: &Window2d, n: usize, c: usize, o: [usize; 2], k: [usize; 2]) -> Option<f64> {
-        let y = w.input_coord(0, o[0], k[0]);
-        let x = w.input_coord(1, o[1], k[1]);
+        let y = formulas::window_input_coord(w, 0, o[0], k[0]);
+        let x = formulas::window_input_coord(w, 1, o[1], k[1]);
         let inside = y >= 0 && x >= 0 && (y as usize) < self.dims[2] && (x as usize) < self.dims[3];
         inside.then(|| self.at(&[n, c, y as usize, x as usize]))
     }
 
     /// im2col with padding value `pad`.
     pub fn unfold(&self, w: &Window2d, pad: f64) -> Ref {
-        let [oh, ow] = w.output_size("ref", [self.dims[2], self.dims[3]]).expect("valid window");
+        let [oh, ow] = formulas::window_output_size(w, [self.dims[2], self.dims[3]]);
         let (kh, kw) = (w.kernel[0], w.kernel[1]);
         Ref::from_fn(&[self.dims[0], self.dims[1] * kh * kw, oh * ow], |c| {
             let (ch, tap) = (c[1] / (kh * kw), c[1] % (kh * kw));
@@ -242,15 +240,15 @@ impl Ref {
 
     /// col2im into `[N, C, H, W]`.
     pub fn fold(&self, w: &Window2d, output: [usize; 2]) -> Ref {
-        let [_, ow] = w.output_size("ref", output).expect("valid window");
+        let [_, ow] = formulas::window_output_size(w, output);
         let (kh, kw) = (w.kernel[0], w.kernel[1]);
         let channels = self.dims[1] / (kh * kw);
         let mut out = Ref { dims: vec![self.dims[0], channels, output[0], output[1]], data: vec![] };
         out.data = vec![0.0; out.dims.iter().product()];
         for c in coords(&self.dims) {
             let (ch, tap) = (c[1] / (kh * kw), c[1] % (kh * kw));
-            let y = w.input_coord(0, c[2] / ow, tap / kw);
-            let x = w.input_coord(1, c[2] % ow, tap % kw);
+            let y = formulas::window_input_coord(w, 0, c[2] / ow, tap / kw);
+            let x = formulas::window_input_coord(w, 1, c[2] % ow, tap % kw);
             if y >= 0 && x >= 0 && (y as usize) < output[0] && (x as usize) < output[1] {
                 let k = out.index(&[c[0], ch, y as usize, x as usize]);
                 out.data[k] += self.at(&c);
@@ -262,13 +260,12 @@ impl Ref {
     /// Max pooling (padding never wins) and the flat plane position of each maximum.
     pub fn max_pool2d(&self, w: &Window2d) -> (Ref, Ref) {
         self.pool(w, |taps| {
-            let mut best: Option<(f64, usize)> = None;
-            for (v, at) in taps.iter().flatten() {
-                if best.is_none_or(|(b, _)| ArgReduceOp::ArgMax.better(*v, b)) {
-                    best = Some((*v, *at));
-                }
+            let (values, positions): (Vec<f64>, Vec<usize>) = taps.iter().flatten().copied().unzip();
+            if values.is_empty() {
+                return (f64::NEG_INFINITY, -1.0);
             }
-            best.map_or((f64::NEG_INFINITY, -1.0), |(v, at)| (v, at as f64))
+            let best = formulas::arg_extreme(ArgReduceOp::ArgMax, &values);
+            (values[best], positions[best] as f64)
         })
     }
 
@@ -278,7 +275,7 @@ impl Ref {
     }
 
     fn pool(&self, w: &Window2d, combine: impl Fn(&[Option<(f64, usize)>]) -> (f64, f64)) -> (Ref, Ref) {
-        let [oh, ow] = w.output_size("ref", [self.dims[2], self.dims[3]]).expect("valid window");
+        let [oh, ow] = formulas::window_output_size(w, [self.dims[2], self.dims[3]]);
         let dims = [self.dims[0], self.dims[1], oh, ow];
         let mut positions = Vec::new();
         let values = Ref::from_fn(&dims, |c| {
@@ -286,8 +283,8 @@ impl Ref {
             for ky in 0..w.kernel[0] {
                 for kx in 0..w.kernel[1] {
                     let at = self.tap(w, c[0], c[1], [c[2], c[3]], [ky, kx]);
-                    let y = w.input_coord(0, c[2], ky);
-                    let x = w.input_coord(1, c[3], kx);
+                    let y = formulas::window_input_coord(w, 0, c[2], ky);
+                    let x = formulas::window_input_coord(w, 1, c[3], kx);
                     taps.push(at.map(|v| (v, y as usize * self.dims[3] + x as usize)));
                 }
             }
