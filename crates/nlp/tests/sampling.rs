@@ -111,8 +111,8 @@ fn top_p_keeps_the_smallest_set_whose_mass_reaches_p() {
     assert_eq!(kept_ids(nucleus(0.01), &logits_of(&[0.2; 5])), vec![0], "always at least one token");
 
     // The kept set is renormalised: 0.4 and 0.3 become 4/7 and 3/7.
-    let kept = sampler(nucleus(0.7)).distribution(&logits, &[]).unwrap();
-    assert_eq!(kept.iter().map(|&(t, _)| t).collect::<Vec<_>>(), vec![1, 3], "most likely first");
+    let mut kept = sampler(nucleus(0.7)).distribution(&logits, &[]).unwrap();
+    kept.sort_by_key(|&(t, _)| t);
     assert!((kept[0].1 - 4.0 / 7.0).abs() < 1e-6 && (kept[1].1 - 3.0 / 7.0).abs() < 1e-6, "{kept:?}");
 }
 
@@ -142,7 +142,7 @@ proptest! {
     /// For any distribution and p, the kept set is made of the most likely tokens, reaches p, and
     /// dropping its least likely member would fall short of p.
     #[test]
-    fn top_p_kept_set_is_minimal(seed in 0u64..1_000, vocab in 1usize..40, p in 0.05f32..1.0, temperature in 0.3f32..3.0) {
+    fn top_p_kept_set_is_minimal(seed in 0u64..1_000, vocab in 1usize..2_000, p in 0.05f32..1.0, temperature in 0.3f32..3.0) {
         let logits = random_logits(vocab, 4.0, seed);
         let config = SamplingConfig { top_p: Some(p), ..SamplingConfig::with_temperature(temperature, seed) };
         let kept = kept_ids(config, &logits);
