@@ -250,3 +250,23 @@ fn write_loss_svg_keeps_its_signature_and_labels_epochs() {
     assert_eq!(tick_values(&texts, |t| t.1), [1.0, 2.0, 3.0], "one x tick per epoch");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn extreme_values_render_without_panicking() {
+    let cases: [(&str, Vec<(f64, f64)>); 6] = [
+        ("huge spread", vec![(1.0, f64::MAX), (2.0, f64::MIN), (3.0, 0.0)]),
+        ("one ulp apart", vec![(1.0, 1.0), (1.0 + f64::EPSILON, 1.0 + f64::EPSILON)]),
+        ("diverging", vec![(1.0, 2.0), (2.0, 1e30), (3.0, 1e300)]),
+        ("tiny", vec![(1.0, 1e-300), (2.0, 2e-300), (3.0, f64::MIN_POSITIVE)]),
+        ("one point", vec![(1e20, 5.0)]),
+        ("flat", vec![(-1e300, 3.0), (1e300, 3.0)]),
+    ];
+    for (name, points) in cases {
+        for log_y in [false, true] {
+            let plot = LossPlot::new(name).log_y(log_y).series(name, points.clone()).size(300, 200);
+            let svg = plot.to_svg().unwrap_or_else(|e| panic!("{name}, log {log_y}: {e}"));
+            assert!(svg_texts(&svg).iter().any(|t| t.2 == name), "{name}: legend entry");
+            assert_eq!(&plot.to_png().unwrap()[..4], b"\x89PNG");
+        }
+    }
+}

@@ -222,7 +222,8 @@ impl LossPlot {
     ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let x_span = chart.x_range();
         let integral_x = lines.iter().flat_map(|s| &s.points).all(|&(x, _)| x.fract() == 0.0);
-        let x_ticks = if integral_x { ((x_span.end - x_span.start).round() as usize + 1).clamp(2, 10) } else { 10 };
+        // Integer x (steps, epochs) on a short axis: one tick per integer, never at halves.
+        let x_ticks = if integral_x { (x_span.end - x_span.start).round().clamp(1.0, 9.0) as usize + 1 } else { 10 };
         chart
             .configure_mesh()
             .x_desc(self.x_label.as_str())
@@ -296,20 +297,26 @@ fn bounds(lines: &[Series], log_y: bool) -> (std::ops::Range<f64>, std::ops::Ran
         let values = lines.iter().flat_map(|s| &s.points).map(pick);
         values.fold(None, |acc: Option<(f64, f64)>, v| Some(acc.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v)))))
     };
-    let x = match extent(|p| p.0) {
-        Some((lo, hi)) if hi > lo => lo - 0.02 * (hi - lo)..hi + 0.02 * (hi - lo),
-        Some((at, _)) => at - 1.0..at + 1.0,
-        None => 0.0..1.0,
-    };
+    let x = extent(|p| p.0).map_or(0.0..1.0, |(lo, hi)| padded(lo, hi, 0.02));
     let y = match (extent(|p| p.1), log_y) {
-        (Some((lo, hi)), false) if hi > lo => lo - 0.05 * (hi - lo)..hi + 0.05 * (hi - lo),
-        (Some((lo, hi)), true) if hi > lo => lo / (hi / lo).powf(0.05)..hi * (hi / lo).powf(0.05),
-        (Some((at, _)), false) => at - at.abs().max(1.0) * 0.1..at + at.abs().max(1.0) * 0.1,
-        (Some((at, _)), true) => at / 1.25..at * 1.25,
+        (Some((lo, hi)), false) => padded(lo, hi, 0.05),
+        (Some((lo, hi)), true) => {
+            let decades = padded(lo.log10(), hi.log10(), 0.05);
+            10f64.powf(decades.start).max(f64::MIN_POSITIVE)..10f64.powf(decades.end).min(f64::MAX)
+        }
         (None, false) => 0.0..1.0,
         (None, true) => 1.0..10.0,
     };
     (x, y)
+}
+
+/// `lo..hi` widened by `fraction` of its width on each side, or by a tenth of its magnitude (at
+/// least 0.1) when it is a single value. The ends stay within ±f64::MAX / 4 so that the width is
+/// finite (`plotters` never finishes placing ticks on an infinitely wide axis).
+fn padded(lo: f64, hi: f64, fraction: f64) -> std::ops::Range<f64> {
+    const LIMIT: f64 = f64::MAX / 4.0;
+    let margin = if hi > lo { hi * fraction - lo * fraction } else { lo.abs().max(1.0) * 0.1 };
+    (lo - margin).clamp(-LIMIT, LIMIT)..(hi + margin).clamp(-LIMIT, LIMIT)
 }
 
 /// A tick value with at most four significant digits and no trailing zeros (`0.25`, `1500`,
@@ -392,14 +399,12 @@ impl Ranged for LogAxis {
 
 /// At most `most` round values (multiples of 1, 2 or 5 times a power of ten) in `[low, high]`.
 fn linear_ticks(low: f64, high: f64, most: usize) -> Vec<f64> {
-    let rough = (high - low) / most.max(1) as f64;
-    let power = 10f64.powf(rough.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * power)
-        .find(|&s| (high - low) / s <= most as f64)
-        .unwrap_or(power * 10.0);
-    let first = (low / step).ceil() as i64;
-    let last = (high / step).floor() as i64;
+    let span = high - low;
+    let power = 10f64.powf((span / most.max(1) as f64).log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|&s| span / s <= most as f64);
+    let Some(step) = step.filter(|s| s.is_normal()) else {
+        return vec![low, high]; // A span too small or too large for round steps: mark its ends.
+    };
+    let (first, last) = ((low / step).ceil() as i64, (high / step).floor() as i64);
     (first..=last).map(|i| i as f64 * step).collect()
 }
