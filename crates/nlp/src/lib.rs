@@ -11,6 +11,7 @@
 pub mod classify;
 pub mod corpus;
 mod error;
+pub mod lm;
 pub mod ngram;
 pub mod tag;
 pub mod tokenize;

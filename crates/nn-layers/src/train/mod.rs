@@ -1,11 +1,11 @@
-//! Training utilities: running metrics, a progress bar, and loss curves as SVG.
+//! Training utilities: running metrics, a progress bar, and training curves as SVG or PNG.
 
 mod fit;
 mod plot;
 mod progress;
 
 pub use fit::{EpochStats, FitConfig, evaluate_classifier, fit_classifier};
-pub use plot::write_loss_svg;
+pub use plot::{LossPlot, PlotFormat, Series, write_loss_svg};
 pub use progress::Progress;
 
 /// A running mean (of a loss, an accuracy…).
