@@ -1,7 +1,9 @@
 //! The conformance suite: every op of the [`Device`] contract checked against an independent
-//! f64 reference ([`reference::Ref`]) on random inputs (never zeros), over shapes with size-1
-//! and size-0 axes, broadcasting, non-contiguous views (transposed, narrowed, flipped,
-//! broadcast) and large magnitudes for the softmax family.
+//! f64 reference ([`reference::Ref`], whose formulas in [`formulas`] are written from the
+//! mathematical definitions and pinned to known values, never taken from the `ops.rs` that
+//! backends run) on random inputs (never zeros), over shapes with size-1 and size-0 axes,
+//! broadcasting, non-contiguous views (transposed, narrowed, flipped, broadcast) and large
+//! magnitudes for the softmax family.
 //!
 //! Each backend crate runs it from its own tests:
 //!
