@@ -23,7 +23,6 @@
 //! # Ok::<(), tensor_core::TensorError>(())
 //! ```
 #![cfg_attr(doctest, doc = include_str!("../../../docs/architecture.md"))]
-
 #![warn(missing_docs)]
 
 #[cfg(feature = "conformance")]
