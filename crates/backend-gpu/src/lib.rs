@@ -11,6 +11,27 @@
 //!
 //! The adapter comes from the environment: `WGPU_BACKEND` (e.g. `vulkan`), `WGPU_ADAPTER_NAME`
 //! and `WGPU_POWER_PREF`. On a machine without a GPU, Mesa's lavapipe provides Vulkan on the CPU.
+//!
+//! ```
+//! use backend_gpu::{GpuDevice, GpuError};
+//! use tensor_core::{DType, Tensor};
+//!
+//! match GpuDevice::shared() {
+//!     Ok(gpu) => {
+//!         let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2], &gpu)?;
+//!         let y = x.try_matmul(&x.t())?.try_softmax(-1)?; // WGSL kernels; x.t() is read in place
+//!         let rows = y.sum(&[-1], false).to_vec::<f32>()?;
+//!         assert!(rows.iter().all(|s| (s - 1.0).abs() < 1e-6));
+//!         assert!(!gpu.supports(DType::F64), "WGSL has no f64");
+//!     }
+//!     // Without an adapter, opening the device is a typed error that says how to get one.
+//!     Err(error) => {
+//!         assert!(matches!(error, GpuError::NoAdapter { .. }), "{error}");
+//!         assert!(error.to_string().contains("mesa-vulkan-drivers"));
+//!     }
+//! }
+//! # Ok::<(), tensor_core::TensorError>(())
+//! ```
 
 #![warn(missing_docs)]
 

@@ -17,6 +17,30 @@
 //! The default timing is TPU-faithful; [`Timing::ScaleSim`] follows SCALE-Sim 3.0 (folds back
 //! to back, full-array fill and drain), and `tests/scalesim.rs` checks those counts against
 //! SCALE-Sim's own numbers over a grid of arrays, dataflows, GEMMs and convolutions.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use backend_tpu_sim::{Gemm, TpuConfig, TpuDevice, simulate};
+//! use tensor_core::{Device, Tensor};
+//!
+//! // The fast mode's counts for a GEMM on tpu-v1's 256x256 weight-stationary array.
+//! let config = TpuConfig::preset("tpu-v1").unwrap();
+//! let run = simulate::fast(&config, Gemm { m: 200, n: 256, k: 256 });
+//! assert_eq!(run.counts.useful_macs, 200 * 256 * 256);
+//! assert_eq!(run.counts.folds, 1); // the whole weight matrix fits the array at once
+//! assert!(run.counts.utilisation(config.pes()) < 1.0); // fill, drain and weight loads cost
+//!
+//! // As a Device: tensors multiply on the array and every op is charged in the ledger.
+//! let tpu = TpuDevice::exact();
+//! let device: Arc<dyn Device> = tpu.clone();
+//! let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2], &device)?;
+//! let product = a.try_matmul(&a)?.try_relu()?;
+//! assert_eq!(product.to_vec::<f32>()?, [7.0, 10.0, 15.0, 22.0]);
+//! let ledger = tpu.ledger();
+//! assert_eq!(ledger.ops["matmul"].calls, 1);
+//! assert!(ledger.ops["unary"].cycles > 0);
+//! # Ok::<(), tensor_core::TensorError>(())
+//! ```
 
 #![warn(missing_docs)]
 
