@@ -5,12 +5,16 @@
 //! - [`corpus`]: readers for labelled text (the VADER sentiment sets), with typed errors that
 //!   name the file and line.
 //! - [`classify`]: token-id datasets padded per batch and a TextCNN sentence classifier.
+//! - [`ngram`]: counting language models (Kneser-Ney, Katz, add-k) and ARPA files.
+//! - [`lm`]: one API for every language model, recurrent LMs, their training, mixtures and
+//!   generation.
 
 #![warn(missing_docs)]
 
 pub mod classify;
 pub mod corpus;
 mod error;
+pub mod lm;
 pub mod ngram;
 pub mod tag;
 pub mod tokenize;
