@@ -52,6 +52,26 @@ impl TokenStream {
     }
 }
 
+/// Sentences of tokens as text with every token outside `vocab` spelt as its unknown token, so
+/// that models with different vocabularies (say an n-gram and a neural model) read the same
+/// text, as Penn Treebank's files make them do.
+pub fn with_unknowns(sentences: &[Vec<String>], vocab: &dyn Vocabulary) -> Vec<String> {
+    let unknown = vocab.unknown_id().map(|id| vocab.token(id));
+    sentences
+        .iter()
+        .map(|sentence| {
+            let words: Vec<&str> = sentence
+                .iter()
+                .map(|w| match (&unknown, vocab.id(w)) {
+                    (Some(unk), None) => unk.as_str(),
+                    _ => w.as_str(),
+                })
+                .collect();
+            words.join(" ")
+        })
+        .collect()
+}
+
 /// One window of `steps` x `streams` positions, time-first (`[T, N]` row-major).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Window {

@@ -34,7 +34,7 @@ mod score;
 pub mod train;
 mod vocab;
 
-pub use data::{BpttBatches, TokenStream, Window};
+pub use data::{BpttBatches, TokenStream, Window, with_unknowns};
 pub use folder::{
     MODEL_CONFIG, MODEL_TOKENIZER, MODEL_VOCAB, MODEL_WEIGHTS, load_model, load_neural, read_config, save_model_folder,
 };
