@@ -3,6 +3,7 @@
 //! - `test`: every test of the workspace (unit, conformance, doc tests), optimised.
 //! - `ci`: `cargo fmt --check`, `cargo clippy --all-targets -D warnings`, then `test`.
 //! - `bench`: the criterion benches on 1 and 2 threads, beside the peers, as one report.
+//! - `lm-ptb`: a recurrent language model recipe on Penn Treebank (valid/test perplexity, time).
 
 mod bench;
 mod bench_gpu;
@@ -12,6 +13,7 @@ mod bench_tpu;
 mod bench_word2vec;
 mod bench_word2vec_scaling;
 mod core_distance;
+mod lm_ptb;
 
 use std::process::{Command, ExitCode};
 
@@ -21,9 +23,10 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("ci") => ci(),
         Some("bench") => bench::run(&args[1..]),
+        Some("lm-ptb") => lm_ptb::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|gpu|tpu|ngram|word2vec]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|gpu|tpu|ngram|word2vec]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]"
             );
             return ExitCode::from(2);
         }

@@ -11,11 +11,11 @@ use nlp::tokenize::{BpeTrainer, WordTokenizer};
 use crate::error::CliError;
 
 /// The novels of the Austen file, each as (name, sentences of tokens).
-type Works = Vec<(String, Vec<Vec<String>>)>;
+pub(crate) type Works = Vec<(String, Vec<Vec<String>>)>;
 
 /// Splits the shipped Austen file at its `<<<WORK name>>>` markers and cuts each novel into
 /// sentences of lower-cased tokens.
-fn austen_works(text: &str) -> Works {
+pub(crate) fn austen_works(text: &str) -> Works {
     let tokenizer = WordTokenizer::default();
     let mut works: Works = Vec::new();
     let mut paragraph = String::new();

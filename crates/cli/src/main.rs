@@ -7,6 +7,9 @@ mod devices;
 mod error;
 mod inspect;
 mod language_model;
+mod lm;
+mod lm_demo;
+mod lm_train;
 mod memory;
 mod ngram;
 mod picture;
@@ -51,6 +54,10 @@ enum Command {
     /// N-gram language models: build, perplexity, sentence scores, next words.
     #[command(subcommand)]
     Ngram(NgramCommand),
+    /// Language models of every kind (neural folders, ARPA files, mixtures): train, ppl,
+    /// score, next, generate.
+    #[command(subcommand)]
+    Lm(lm::LmCommand),
     /// Byte-level BPE tokenizers: train, encode, decode.
     #[command(subcommand)]
     Tokenizer(TokenizerCommand),
@@ -140,6 +147,7 @@ fn main() -> ExitCode {
         Command::Ngram(NgramCommand::Ppl(args)) => ngram::ppl(&args),
         Command::Ngram(NgramCommand::Score(args)) => ngram::score(&args),
         Command::Ngram(NgramCommand::Next(args)) => ngram::next(&args),
+        Command::Lm(command) => lm::run(command),
         Command::Tokenizer(TokenizerCommand::Train(args)) => tokenizer::train(&args),
         Command::Tokenizer(TokenizerCommand::Encode(args)) => tokenizer::encode(&args),
         Command::Tokenizer(TokenizerCommand::Decode(args)) => tokenizer::decode(&args),

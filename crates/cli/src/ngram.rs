@@ -241,27 +241,8 @@ pub struct ScoreArgs {
 pub fn score(args: &ScoreArgs) -> Result<(), CliError> {
     let model = args.model.open()?;
     let tokenized: Vec<String> = args.sentences.iter().map(|s| args.model.text.tokens(s).join(" ")).collect();
-    for sentence in &tokenized {
-        let scored = model.score_sentence(sentence);
-        println!("{sentence}");
-        for t in &scored.tokens {
-            let oov = if t.oov { "  (OOV)" } else { "" };
-            println!("  {:<16} log10 p {:>8.4}  {}-gram{oov}", t.token, t.score.log10_prob, t.score.order_used);
-        }
-        println!(
-            "  total log10 p {:.4}, perplexity {:.2}, fluency {:.4}",
-            scored.log10_prob,
-            scored.perplexity(),
-            scored.fluency()
-        );
-    }
-    if tokenized.len() > 1 {
-        println!("most fluent first (mean log10 p per token):");
-        let candidates: Vec<&str> = tokenized.iter().map(String::as_str).collect();
-        for (rank, (i, scored)) in model.rank_by_fluency(&candidates).iter().enumerate() {
-            println!("  {}. {:>8.4}  {}", rank + 1, scored.fluency(), candidates[*i]);
-        }
-    }
+    let scores: Vec<_> = tokenized.iter().map(|s| model.score_sentence(s)).collect();
+    crate::lm::print_scores(&tokenized, scores, |order| format!("{order}-gram"));
     Ok(())
 }
 

@@ -5,7 +5,9 @@
 //! - [`corpus`]: readers for labelled text (the VADER sentiment sets), with typed errors that
 //!   name the file and line.
 //! - [`classify`]: token-id datasets padded per batch and a TextCNN sentence classifier.
-//! - [`ngram`]: n-gram language models (Kneser-Ney, Katz, add-k) and ARPA files.
+//! - [`ngram`]: counting language models (Kneser-Ney, Katz, add-k) and ARPA files.
+//! - [`lm`]: one API for every language model, recurrent LMs, their training, mixtures and
+//!   generation.
 //! - [`tag`]: a BiLSTM part-of-speech tagger; [`word2vec`]: skip-gram and CBOW embeddings.
 //!
 //! ```

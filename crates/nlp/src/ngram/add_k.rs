@@ -3,7 +3,7 @@
 
 use super::counts::{CountTable, NgramCounts};
 use super::vocab::{NgramVocab, Packer};
-use super::{LanguageModel, WordScore};
+use super::{NgramModel, WordScore};
 use crate::{NlpError, Result};
 
 /// `p(w | h) = (c(h w) + k) / (c(h) + k |V|)` with the longest history available (the full
@@ -46,7 +46,7 @@ impl AddK {
     }
 }
 
-impl LanguageModel for AddK {
+impl NgramModel for AddK {
     fn order(&self) -> usize {
         self.order
     }

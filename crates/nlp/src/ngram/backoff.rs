@@ -3,7 +3,7 @@
 //! are built in this form; ARPA files load into it.
 
 use super::vocab::{NgramVocab, Packer};
-use super::{LanguageModel, WordScore};
+use super::{NgramModel, WordScore};
 
 /// Log10 probability given to words a model can never predict (`<s>`), as in SRILM.
 pub const LOG10_IMPOSSIBLE: f32 = -99.0;
@@ -87,7 +87,7 @@ impl BackoffModel {
     }
 }
 
-impl LanguageModel for BackoffModel {
+impl NgramModel for BackoffModel {
     fn order(&self) -> usize {
         self.order
     }

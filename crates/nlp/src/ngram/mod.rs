@@ -8,8 +8,9 @@
 //!   [`BackoffModel`], the form ARPA files hold ([`read_arpa`], [`write_arpa`]).
 //! - [`AddK`] is additive smoothing at the highest order, the textbook baseline.
 //!
-//! Every model implements [`LanguageModel`]: sentences are whitespace-separated tokens,
-//! padded `<s> .. </s>`, and `</s>` is predicted and counted, as in KenLM and SRILM.
+//! Every model implements [`NgramModel`]: sentences are whitespace-separated tokens, padded
+//! `<s> .. </s>`, and `</s>` is predicted and counted, as in KenLM and SRILM. Through it every
+//! n-gram model is also a general [`crate::lm::LanguageModel`], the API neural models share.
 
 mod add_k;
 mod arpa;
@@ -31,79 +32,16 @@ use std::path::Path;
 
 use crate::Result;
 use crate::corpus::Lines;
+pub use crate::lm::{Perplexity, SentenceScore, TokenScore, WordScore};
+use crate::lm::{rank_by_fluency, top_k};
 
-/// The score of one predicted word.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct WordScore {
-    /// Log10 probability of the word given its context.
-    pub log10_prob: f64,
-    /// Length of the n-gram the probability came from (1 = unigram).
-    pub order_used: usize,
-}
+/// The n-gram trait under the name it had before the general [`crate::lm::LanguageModel`]
+/// existed, for existing callers.
+pub use NgramModel as LanguageModel;
 
-/// One token of a scored sentence.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TokenScore {
-    /// The token as given (`</s>` for the end of the sentence).
-    pub token: String,
-    /// Whether the token is outside the vocabulary (scored as `<unk>`).
-    pub oov: bool,
-    /// Its score.
-    pub score: WordScore,
-}
-
-/// A sentence's probability, token by token.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SentenceScore {
-    /// Every token, `</s>` last.
-    pub tokens: Vec<TokenScore>,
-    /// Log10 probability of the whole sentence (the sum over tokens).
-    pub log10_prob: f64,
-}
-
-impl SentenceScore {
-    /// Fluency: the mean log10 probability per token, `</s>` included. Unlike the sentence
-    /// probability it does not favour short sentences; higher is more natural.
-    pub fn fluency(&self) -> f64 {
-        self.log10_prob / self.tokens.len() as f64
-    }
-
-    /// The sentence's own perplexity.
-    pub fn perplexity(&self) -> f64 {
-        10f64.powf(-self.fluency())
-    }
-}
-
-/// Totals of scoring many sentences.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Perplexity {
-    /// Sentences scored.
-    pub sentences: u64,
-    /// Tokens predicted, `</s>` included.
-    pub tokens: u64,
-    /// Tokens outside the vocabulary (scored as `<unk>` and included in `tokens`).
-    pub oovs: u64,
-    /// Sum of log10 probabilities.
-    pub log10_prob: f64,
-}
-
-impl Perplexity {
-    /// Perplexity: 10^(-log10 probability / tokens) = exp(mean negative log-likelihood).
-    pub fn perplexity(&self) -> f64 {
-        10f64.powf(-self.log10_prob / self.tokens as f64)
-    }
-
-    /// Adds a sentence's score.
-    pub fn add(&mut self, sentence: &SentenceScore) {
-        self.sentences += 1;
-        self.tokens += sentence.tokens.len() as u64;
-        self.oovs += sentence.tokens.iter().filter(|t| t.oov).count() as u64;
-        self.log10_prob += sentence.log10_prob;
-    }
-}
-
-/// A language model over a word vocabulary: the probability of a word given the words before it.
-pub trait LanguageModel {
+/// An n-gram language model over a word vocabulary: the probability of a word given the last
+/// `order - 1` words before it, in log10 as ARPA files store it.
+pub trait NgramModel {
     /// The highest n-gram order (the model looks at `order - 1` previous words).
     fn order(&self) -> usize;
 
@@ -118,17 +56,16 @@ pub trait LanguageModel {
     fn score_tokens(&self, tokens: &[&str]) -> SentenceScore {
         let vocab = self.vocab();
         let mut context = vec![NgramVocab::START_ID];
-        let mut scored = Vec::with_capacity(tokens.len() + 1);
-        let mut total = 0.0;
+        let mut seen = Vec::with_capacity(tokens.len() + 1);
+        let mut scores = Vec::with_capacity(tokens.len() + 1);
         let ends = tokens.iter().map(|&t| (t, vocab.get(t))).chain([(SENTENCE_END, Some(NgramVocab::END_ID))]);
         for (token, id) in ends {
             let word = id.unwrap_or(NgramVocab::UNKNOWN_ID);
-            let score = self.score_word(&context, word);
-            total += score.log10_prob;
-            scored.push(TokenScore { token: token.to_string(), oov: id.is_none(), score });
+            scores.push(self.score_word(&context, word));
+            seen.push((token.to_string(), id.is_none()));
             context.push(word);
         }
-        SentenceScore { tokens: scored, log10_prob: total }
+        SentenceScore::new(seen, &scores)
     }
 
     /// Scores a sentence of whitespace-separated tokens.
@@ -153,26 +90,16 @@ pub trait LanguageModel {
         let vocab = self.vocab();
         let mut ids = vec![NgramVocab::START_ID];
         ids.extend(context.split_whitespace().map(|w| vocab.id_or_unknown(w)));
-        let mut scored: Vec<(u32, f64)> = (0..vocab.len() as u32)
+        let scored: Vec<(u32, f64)> = (0..vocab.len() as u32)
             .filter(|&w| w != NgramVocab::START_ID)
             .map(|w| (w, self.score_word(&ids, w).log10_prob))
             .collect();
-        let k = k.min(scored.len());
-        if k == 0 {
-            return Vec::new();
-        }
-        scored.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
-        scored.truncate(k);
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored.into_iter().map(|(w, lp)| (vocab.word(w).to_string(), 10f64.powf(lp))).collect()
+        top_k(scored, k).into_iter().map(|(w, lp)| (vocab.word(w).to_string(), 10f64.powf(lp))).collect()
     }
 
     /// Ranks candidate sentences from most to least fluent (see [`SentenceScore::fluency`]);
     /// each item is (index into `candidates`, its score).
     fn rank_by_fluency(&self, candidates: &[&str]) -> Vec<(usize, SentenceScore)> {
-        let mut ranked: Vec<(usize, SentenceScore)> =
-            candidates.iter().enumerate().map(|(i, s)| (i, self.score_sentence(s))).collect();
-        ranked.sort_by(|a, b| b.1.fluency().total_cmp(&a.1.fluency()));
-        ranked
+        rank_by_fluency(candidates.iter().map(|s| self.score_sentence(s)).collect())
     }
 }

@@ -1,0 +1,262 @@
+//! `tessera lm train`: a recurrent language model (tanh RNN, GRU or LSTM) on a text corpus,
+//! written as a model folder, with validation every epoch, the best model kept, a perplexity
+//! curve, and `--resume` to continue an interrupted run exactly.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use nlp::lm::train::{OptimizerKind, Schedule, TrainConfig, train as train_lm};
+use nlp::lm::{
+    BPE_END, BpeVocab, LanguageModel, NeuralLm, NeuralVocab, RnnLm, RnnLmConfig, TokenStream, Vocabulary, WordVocab,
+    load_neural,
+};
+use nlp::tokenize::BpeTokenizer;
+use nn_layers::ModuleExt;
+use nn_layers::layers::CellKind;
+use tensor_core::TensorRng;
+
+use crate::devices::DeviceKind;
+use crate::error::CliError;
+use crate::lm::read_text_sentences;
+use crate::ngram::TextArgs;
+
+/// The recurrent cell.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    /// Elman RNN with tanh.
+    Rnn,
+    /// Gated recurrent unit.
+    Gru,
+    /// Long short-term memory.
+    Lstm,
+}
+
+/// The update rule.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptimizerArg {
+    /// SGD; the rate stays at --lr for --decay-after epochs, then is multiplied by --decay per
+    /// epoch (Zaremba et al.).
+    Sgd,
+    /// AdamW; linear warm-up over --warmup steps, then cosine decay to --min-lr.
+    Adamw,
+}
+
+/// Options of `tessera lm train`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// The recurrent cell.
+    #[arg(long, value_enum)]
+    pub arch: Arch,
+    /// Training text (one sentence per line, or prose with --prose; plain or .gz).
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Validation text, scored after every epoch.
+    #[arg(long)]
+    pub valid: PathBuf,
+    /// Test text, scored with the best model at the end (as one stream).
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Output folder: `best/` (a model folder), `checkpoint/`, `perplexity.svg`.
+    #[arg(long, short, default_value = "lm-model")]
+    pub out: PathBuf,
+    /// A byte-level BPE `tokenizer.json` (with `<|endoftext|>`) instead of a word vocabulary.
+    #[arg(long)]
+    pub bpe: Option<PathBuf>,
+    /// Keep at most this many words (the most frequent) besides `<unk>` and `<eos>`.
+    #[arg(long)]
+    pub vocab_size: Option<usize>,
+    /// Words seen fewer times in the training text become `<unk>`.
+    #[arg(long, default_value_t = 1)]
+    pub min_count: u64,
+    /// Embedding width.
+    #[arg(long, default_value_t = 200)]
+    pub embed: usize,
+    /// Hidden units per layer.
+    #[arg(long, default_value_t = 200)]
+    pub hidden: usize,
+    /// Stacked recurrent layers.
+    #[arg(long, default_value_t = 2)]
+    pub layers: usize,
+    /// Dropout on the non-recurrent connections.
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f64,
+    /// Tie the softmax weights to the embedding (needs --embed = --hidden).
+    #[arg(long)]
+    pub tie: bool,
+    /// Uniform initialisation range of every parameter (0: PyTorch's layer defaults).
+    #[arg(long, default_value_t = 0.1)]
+    pub init: f64,
+    /// Passes over the training text.
+    #[arg(long, default_value_t = 13)]
+    pub epochs: usize,
+    /// Parallel streams (the batch size).
+    #[arg(long, default_value_t = 20)]
+    pub batch: usize,
+    /// Steps of back-propagation through time per window.
+    #[arg(long, default_value_t = 20)]
+    pub bptt: usize,
+    /// The update rule.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
+    pub optimizer: OptimizerArg,
+    /// Learning rate (the peak rate for AdamW).
+    #[arg(long, default_value_t = 1.0)]
+    pub lr: f64,
+    /// SGD: epochs at the initial rate.
+    #[arg(long, default_value_t = 4)]
+    pub decay_after: usize,
+    /// SGD: factor per later epoch.
+    #[arg(long, default_value_t = 0.5)]
+    pub decay: f64,
+    /// AdamW: warm-up steps.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: usize,
+    /// AdamW: final rate of the cosine decay.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_lr: f64,
+    /// AdamW: decoupled weight decay.
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// Largest global gradient norm (0: no clipping).
+    #[arg(long, default_value_t = 5.0)]
+    pub clip: f64,
+    /// Average the loss over every token instead of summing it over the window's steps (the
+    /// sum is Zaremba's loss, which his learning rate of 1 assumes).
+    #[arg(long)]
+    pub mean_loss: bool,
+    /// Seed of initialisation and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Continue from `<out>/checkpoint/`, exactly where it stopped.
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop after this many steps in all (a checkpoint is written; --resume continues).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Also write a checkpoint every this many steps.
+    #[arg(long, default_value_t = 0)]
+    pub checkpoint_every: usize,
+    /// Parallel streams when scoring the validation text.
+    #[arg(long, default_value_t = 10)]
+    pub eval_streams: usize,
+    /// Device to run on.
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+    #[command(flatten)]
+    pub text: TextArgs,
+}
+
+fn vocabulary(args: &TrainArgs, train: &[String]) -> Result<NeuralVocab, CliError> {
+    Ok(match &args.bpe {
+        Some(path) => NeuralVocab::Bpe(BpeVocab::new(BpeTokenizer::load(path)?, BPE_END)?),
+        None => NeuralVocab::Words(WordVocab::build(
+            train.iter().flat_map(|s| s.split_whitespace()),
+            args.min_count,
+            args.vocab_size,
+        )),
+    })
+}
+
+fn config(args: &TrainArgs) -> TrainConfig {
+    let (optimizer, schedule) = match args.optimizer {
+        OptimizerArg::Sgd => {
+            (OptimizerKind::Sgd, Schedule::Step { base: args.lr, decay_after: args.decay_after, factor: args.decay })
+        }
+        OptimizerArg::Adamw => (
+            OptimizerKind::AdamW { weight_decay: args.weight_decay },
+            Schedule::WarmupCosine { base: args.lr, warmup: args.warmup, min: args.min_lr },
+        ),
+    };
+    TrainConfig {
+        epochs: args.epochs,
+        streams: args.batch,
+        window: args.bptt,
+        optimizer,
+        schedule,
+        clip: args.clip,
+        sum_over_time: !args.mean_loss,
+        seed: args.seed,
+        max_steps: args.max_steps,
+        checkpoint_every: args.checkpoint_every,
+        eval_streams: args.eval_streams,
+        progress: true,
+    }
+}
+
+/// `tessera lm train`: prints a line per epoch and a summary with the valid and test
+/// perplexity and the wall time (which `cargo xtask lm-ptb` reads).
+pub fn train(args: &TrainArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let device = args.device.open()?;
+    let train_text = read_text_sentences(&args.train, &args.text)?;
+    let valid_text = read_text_sentences(&args.valid, &args.text)?;
+    let vocab = vocabulary(args, &train_text)?;
+    let stream = |text: &[String]| {
+        let ids: Vec<Vec<u32>> = text.iter().map(|s| vocab.encode(s).iter().map(|t| t.id).collect()).collect();
+        TokenStream::from_sentences(&ids, vocab.end_id())
+    };
+    let (train_stream, valid_stream) = (stream(&train_text), stream(&valid_text));
+    let cell = match args.arch {
+        Arch::Rnn => CellKind::RnnTanh,
+        Arch::Gru => CellKind::Gru,
+        Arch::Lstm => CellKind::Lstm,
+    };
+    let model_config = RnnLmConfig {
+        cell,
+        vocab_size: vocab.size(),
+        embed: args.embed,
+        hidden: args.hidden,
+        layers: args.layers,
+        dropout: args.dropout,
+        tie_weights: args.tie,
+        init_range: args.init,
+    };
+    let model = RnnLm::new(model_config, &mut TensorRng::new(args.seed), &device)?;
+    let weights = model.num_weights();
+    let lm = NeuralLm::new(model, vocab)?;
+    let config = config(args);
+    println!(
+        "training {} ({weights} weights) on {} tokens ({} ids), validating on {}; {} streams x {} steps, {} epochs{}",
+        lm.describe(),
+        train_stream.predicted(),
+        lm.vocab().size(),
+        valid_stream.predicted(),
+        config.streams,
+        config.window,
+        config.epochs,
+        if args.resume { ", resumed" } else { "" }
+    );
+    let outcome = train_lm(&lm, &train_stream, &valid_stream, &config, &args.out, args.resume, &mut |e| {
+        println!(
+            "epoch {:>2}: train ppl {:>8.2}, valid ppl {:>8.2}, lr {:.4}, {:.1} s, {:.0} tokens/s{}",
+            e.epoch,
+            e.train_ppl,
+            e.valid_ppl,
+            e.lr,
+            e.seconds,
+            e.tokens_per_second,
+            if e.best { "  (best)" } else { "" }
+        );
+    })?;
+    let best_valid = outcome.history.iter().map(|e| e.valid_ppl).fold(f64::INFINITY, f64::min);
+    if !outcome.finished {
+        println!("stopped after {} steps; continue with --resume", outcome.steps);
+    }
+    let best = args.out.join("best");
+    let test = match (&args.test, best.is_dir()) {
+        (Some(path), true) => {
+            let model = load_neural(&best, &device)?;
+            let sentences = read_text_sentences(path, &args.text)?;
+            Some(model.perplexity(&sentences.iter().map(String::as_str).collect::<Vec<_>>())?.perplexity())
+        }
+        _ => None,
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let train_seconds: f64 = outcome.history.iter().map(|e| e.seconds).sum();
+    println!(
+        "summary: valid perplexity {best_valid:.2}, test perplexity {}, wall time {seconds:.1} s (training {train_seconds:.1} s); model folder {}, curve {}",
+        test.map_or_else(|| "-".to_string(), |t| format!("{t:.2}")),
+        best.display(),
+        args.out.join("perplexity.svg").display()
+    );
+    Ok(())
+}

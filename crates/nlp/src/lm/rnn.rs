@@ -1,0 +1,242 @@
+//! `RnnLm`: the recurrent language model of Zaremba et al. (2014) and PyTorch's
+//! word_language_model example: embedding, stacked RNN/GRU/LSTM, a linear softmax head, with
+//! dropout on the non-recurrent connections only and optional weight tying (Press & Wolf 2017).
+//!
+//! Parameters carry PyTorch's names, so a checkpoint exchanges with that example:
+//! `encoder.weight` `[vocab, embed]`, `rnn.weight_ih_l{k}`, `rnn.weight_hh_l{k}`,
+//! `rnn.bias_ih_l{k}`, `rnn.bias_hh_l{k}`, `decoder.weight` `[vocab, hidden]`, `decoder.bias`.
+//! With tying, the decoder's weight *is* the encoder's: it is stored and trained once, as
+//! `encoder.weight`.
+
+use std::sync::Arc;
+
+use autograd::Var;
+use nn_layers::layers::{CellKind, Dropout, Embedding, Linear, Recurrent, RecurrentConfig, RecurrentState};
+use nn_layers::{Module, Param, join};
+use tensor_core::{DType, Device, Result, Tensor, TensorError, TensorRng};
+
+/// Sizes and regularisation of an [`RnnLm`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RnnLmConfig {
+    /// The recurrent cell (tanh RNN, GRU or LSTM).
+    pub cell: CellKind,
+    /// Token ids (rows of the embedding, outputs of the head).
+    pub vocab_size: usize,
+    /// Embedding width.
+    pub embed: usize,
+    /// Hidden units per layer.
+    pub hidden: usize,
+    /// Stacked recurrent layers.
+    pub layers: usize,
+    /// Dropout on the embedding output, between layers and before the head (training only;
+    /// never on the recurrent connections).
+    pub dropout: f64,
+    /// Use the embedding as the head's weight (needs `embed == hidden`).
+    pub tie_weights: bool,
+    /// Every parameter starts uniform in `[-init_range, init_range]` (Zaremba: 0.1); 0 keeps
+    /// PyTorch's layer defaults.
+    pub init_range: f64,
+}
+
+impl RnnLmConfig {
+    /// Zaremba et al.'s "small" model over `vocab_size` ids: 2 x 200 LSTM, no dropout,
+    /// untied, uniform ±0.1.
+    pub fn zaremba_small(vocab_size: usize) -> RnnLmConfig {
+        RnnLmConfig {
+            cell: CellKind::Lstm,
+            vocab_size,
+            embed: 200,
+            hidden: 200,
+            layers: 2,
+            dropout: 0.0,
+            tie_weights: false,
+            init_range: 0.1,
+        }
+    }
+
+    /// Checks sizes and options.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |msg: String| Err(TensorError::invalid("rnn-lm", msg));
+        if self.vocab_size == 0 || self.embed == 0 || self.hidden == 0 || self.layers == 0 {
+            return fail(format!("sizes must be positive: {self:?}"));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return fail(format!("dropout must be in [0, 1), got {}", self.dropout));
+        }
+        if self.tie_weights && self.embed != self.hidden {
+            return fail(format!("tied weights need embed == hidden, got {} and {}", self.embed, self.hidden));
+        }
+        if !(self.init_range >= 0.0 && self.init_range.is_finite()) {
+            return fail(format!("init range must be >= 0, got {}", self.init_range));
+        }
+        Ok(())
+    }
+}
+
+/// The recurrent state of every layer, carried from one window of text to the next.
+#[derive(Clone, Debug)]
+pub struct LmState {
+    /// One state per layer (`h`, and `c` for an LSTM, each `[1, N, hidden]`).
+    pub layers: Vec<RecurrentState>,
+}
+
+impl LmState {
+    /// The same values cut off from the graph (truncated back-propagation through time).
+    pub fn detach(&self) -> LmState {
+        LmState { layers: self.layers.iter().map(RecurrentState::detach).collect() }
+    }
+
+    /// The state as named tensors (`h.l0`, `c.l0`, ...), e.g. for a checkpoint.
+    pub fn to_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        for (k, layer) in self.layers.iter().enumerate() {
+            out.push((format!("h.l{k}"), layer.h.value()));
+            if let Some(c) = &layer.c {
+                out.push((format!("c.l{k}"), c.value()));
+            }
+        }
+        out
+    }
+
+    /// A state from tensors written by [`LmState::to_tensors`]; `None` when a layer is missing.
+    pub fn from_tensors(tensors: &[(String, Tensor)], layers: usize, cell: CellKind) -> Option<LmState> {
+        let find = |name: String| tensors.iter().find(|(n, _)| *n == name).map(|(_, t)| Var::constant(t.clone()));
+        let mut out = Vec::with_capacity(layers);
+        for k in 0..layers {
+            let h = find(format!("h.l{k}"))?;
+            let c = if cell == CellKind::Lstm { Some(find(format!("c.l{k}"))?) } else { None };
+            out.push(RecurrentState { h, c });
+        }
+        Some(LmState { layers: out })
+    }
+}
+
+/// Embedding -> stacked recurrent layers -> linear head, over token ids.
+#[derive(Debug)]
+pub struct RnnLm {
+    config: RnnLmConfig,
+    encoder: Embedding,
+    /// One single-layer stack per layer, so that dropout between layers is ours to seed.
+    rnn: Vec<Recurrent>,
+    decoder: Linear,
+}
+
+impl RnnLm {
+    /// A randomly initialised model (see [`RnnLmConfig::init_range`]).
+    pub fn new(config: RnnLmConfig, rng: &mut TensorRng, device: &Arc<dyn Device>) -> Result<RnnLm> {
+        config.validate()?;
+        let encoder = Embedding::new(config.vocab_size, config.embed, rng, device)?;
+        let mut rnn = Vec::with_capacity(config.layers);
+        for layer in 0..config.layers {
+            let input = if layer == 0 { config.embed } else { config.hidden };
+            rnn.push(Recurrent::new(config.cell, RecurrentConfig::new(input, config.hidden), rng, device)?);
+        }
+        let mut decoder = Linear::new(config.hidden, config.vocab_size, rng, device)?;
+        if config.tie_weights {
+            decoder.weight = encoder.weight.clone();
+        }
+        let model = RnnLm { config, encoder, rnn, decoder };
+        if config.init_range > 0.0 {
+            let r = config.init_range;
+            model.visit_params("", &mut |_, p| {
+                let value = p.value();
+                let fresh = rng.uniform(value.shape().clone(), -r, r, value.dtype(), value.device());
+                // Same shape, dtype and device: replacing the value cannot fail.
+                if let Ok(fresh) = fresh {
+                    let _ = p.set_value(fresh);
+                }
+            });
+        }
+        Ok(model)
+    }
+
+    /// The sizes.
+    pub fn config(&self) -> &RnnLmConfig {
+        &self.config
+    }
+
+    /// Whether the head's weight is the embedding (one shared parameter).
+    pub fn head_is_tied(&self) -> bool {
+        self.config.tie_weights
+    }
+
+    /// The head's weight `[vocab, hidden]`.
+    pub fn decoder_weight(&self) -> &Param {
+        &self.decoder.weight
+    }
+
+    /// The embedding `[vocab, embed]`.
+    pub fn encoder_weight(&self) -> &Param {
+        &self.encoder.weight
+    }
+
+    /// Zero states for `streams` parallel streams.
+    pub fn zero_state(&self, streams: usize, device: &Arc<dyn Device>) -> Result<LmState> {
+        let zeros = || Tensor::zeros([1, streams, self.config.hidden], DType::F32, device).map(Var::constant);
+        let layers = (0..self.config.layers)
+            .map(|_| {
+                Ok(RecurrentState {
+                    h: zeros()?,
+                    c: if self.config.cell == CellKind::Lstm { Some(zeros()?) } else { None },
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(LmState { layers })
+    }
+
+    /// Logits `[T·N, vocab]` (row `t·N + n` is stream `n` at step `t`) for i64 ids `[T, N]`,
+    /// from `state` (zeros when `None`), and the state after the last step. With
+    /// `dropout_seed`, dropout is applied with masks drawn from that seed (training); without,
+    /// none is (evaluation).
+    pub fn forward_ids(
+        &self,
+        ids: &Tensor,
+        state: Option<&LmState>,
+        dropout_seed: Option<u64>,
+    ) -> Result<(Var, LmState)> {
+        let dims = ids.dims().to_vec();
+        if dims.len() != 2 {
+            return Err(TensorError::invalid("rnn-lm", format!("expects ids [T, N], got {}", ids.shape())));
+        }
+        let (steps, streams) = (dims[0], dims[1]);
+        let mut masks = dropout_seed.filter(|_| self.config.dropout > 0.0).map(TensorRng::new);
+        let mut drop = |x: Var| -> Result<Var> {
+            match masks.as_mut() {
+                Some(rng) => Dropout::new(self.config.dropout, rng.next_u64())?.forward(&x),
+                None => Ok(x),
+            }
+        };
+        let mut x = drop(self.encoder.lookup(ids)?)?;
+        let mut next = Vec::with_capacity(self.rnn.len());
+        for (k, layer) in self.rnn.iter().enumerate() {
+            let (out, s) = layer.forward_with(&x, None, state.map(|s| &s.layers[k]))?;
+            next.push(s);
+            x = drop(out)?;
+        }
+        let logits = self.decoder.forward(&x.reshape([steps * streams, self.config.hidden])?)?;
+        Ok((logits, LmState { layers: next }))
+    }
+}
+
+impl Module for RnnLm {
+    /// Logits `[T·N, vocab]` for ids `[T, N]` from zero states, without dropout.
+    fn forward(&self, input: &Var) -> Result<Var> {
+        Ok(self.forward_ids(&input.value(), None, None)?.0)
+    }
+
+    fn visit_params(&self, prefix: &str, visit: &mut dyn FnMut(&str, &Param)) {
+        self.encoder.visit_params(&join(prefix, "encoder"), visit);
+        for (k, layer) in self.rnn.iter().enumerate() {
+            // Each layer is a one-layer stack named `..._l0`; ours is layer k of the model.
+            layer.visit_params("", &mut |name, p| {
+                let renamed = name.strip_suffix("_l0").map_or_else(|| name.to_string(), |n| format!("{n}_l{k}"));
+                visit(&join(prefix, &join("rnn", &renamed)), p);
+            });
+        }
+        if !self.head_is_tied() {
+            self.decoder.visit_params(&join(prefix, "decoder"), visit);
+        } else if let Some(bias) = &self.decoder.bias {
+            visit(&join(prefix, "decoder.bias"), bias);
+        }
+    }
+}
