@@ -14,7 +14,8 @@ use nn_layers::{Module, ModuleExt};
 use tensor_core::{Device, TensorRng};
 
 fn losses(device: &Arc<dyn Device>, steps: usize) -> Vec<f64> {
-    let data = read_digits_csv(&test_support::repo_data("sklearn-digits/digits.csv.gz")).expect("the shipped digits parse");
+    let data =
+        read_digits_csv(&test_support::repo_data("sklearn-digits/digits.csv.gz")).expect("the shipped digits parse");
     let mut rng = TensorRng::new(3);
     let model = Sequential::new()
         .push(Linear::new(64, 48, &mut rng, device).unwrap())

@@ -1,7 +1,7 @@
 //! word2vec: the vector formats (and gensim reading them), deterministic training, sensible
 //! neighbours after training on Jane Austen, and the evaluation protocols on known answers.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use nlp::NlpError;

@@ -94,8 +94,8 @@ fn adam_first_step_moves_by_lr_and_frozen_params_stay() {
 /// The gradient of parameter element `i` at step `t` (1-based): signs and sizes change from
 /// step to step, so the second moment's decay and its bias correction show in the updates.
 fn scripted_grad(t: usize, i: usize) -> f64 {
-    [[-3.0, 0.5, 0.02], [1.0, 0.4, -2.0], [0.25, -1.5, 1.0], [2.0, 0.0, -0.1], [-0.5, 3.0, 0.7], [0.1, -0.2, 4.0]][t - 1]
-        [i]
+    [[-3.0, 0.5, 0.02], [1.0, 0.4, -2.0], [0.25, -1.5, 1.0], [2.0, 0.0, -0.1], [-0.5, 3.0, 0.7], [0.1, -0.2, 4.0]]
+        [t - 1][i]
 }
 
 /// Adam in f64, written out from PyTorch's documented algorithm (not from the implementation):

@@ -156,7 +156,9 @@ mod tests {
         let skip = verdict(false, "gpu::memory", "a GPU adapter", &reason);
         assert_eq!(skip, Verdict::Skip("SKIPPED gpu::memory: needs a GPU adapter: no adapter".into()));
         match verdict(true, "gpu::memory", "a GPU adapter", &reason) {
-            Verdict::Fail(line) => assert_eq!(line, "CI=true and gpu::memory cannot run: needs a GPU adapter: no adapter"),
+            Verdict::Fail(line) => {
+                assert_eq!(line, "CI=true and gpu::memory cannot run: needs a GPU adapter: no adapter")
+            }
             other => panic!("CI must fail, not {other:?}"),
         }
     }
