@@ -17,7 +17,7 @@ fn gpu(c: &mut Criterion) {
         println!("gpu benches: run once, with TESSERA_BENCH_THREADS=1 (the GPU does not use the CPU pool)");
         return;
     }
-    let Some(device) = GpuDevice::shared_or_skip("gpu benches") else { return };
+    let Some(device) = test_support::require("a GPU adapter", GpuDevice::shared()) else { return };
     let gpu = GpuDevice::shared_gpu().expect("opened above");
     let software = gpu.is_software();
     let summary = format!("{}{}\n", gpu.adapter_summary(), if software { " [software: smoke test only]" } else { "" });

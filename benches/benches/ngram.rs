@@ -9,7 +9,6 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nlp::ngram::{BackoffModel, KneserNeyConfig, LanguageModel, NgramCounter, kneser_ney};
-use nn_layers::data::shared_data;
 use tessera_benches::bench_threads;
 
 fn build(train: &Path, order: usize) -> BackoffModel {
@@ -22,7 +21,7 @@ fn ngram(c: &mut Criterion) {
     if bench_threads() != 1 {
         return;
     }
-    let Some(dir) = shared_data("ptb") else { return };
+    let Some(dir) = test_support::shared_data("ptb") else { return };
     let (train, test) = (dir.join("ptb.train.txt.gz"), dir.join("ptb.test.txt.gz"));
     let mut group = c.benchmark_group("cpu/ngram");
     group.sample_size(10);

@@ -95,6 +95,28 @@ fn reductions_and_softmax() {
     check("logsumexp keepdim", |v| v[0].logsumexp(0, true), vec![x]);
 }
 
+/// f64 → f32 → f64: the gradient flows back through both casts, converted at each, and reaches
+/// the f64 input as f64. The square is in f32 and quadratic, so central differences are exact
+/// but for f32 rounding (about 1e-7 per value over a step of 1e-2, well inside `atol`).
+#[test]
+fn cast_round_trip_through_f32() {
+    let round_trip = |v: &[Var]| v[0].cast(DType::F32)?.square()?.cast(DType::F64)?.mul(&v[1]);
+    let through_f32 = GradcheckOptions { eps: 1e-2, atol: 1e-4, ..GradcheckOptions::default() };
+    let inputs = vec![input(&[3, 4], 21), input(&[4], 22)];
+    if let Err(e) = gradcheck(round_trip, &inputs, through_f32) {
+        panic!("cast: {e}");
+    }
+    let x = Var::parameter(inputs[0].clone());
+    let y = x.cast(DType::F32).unwrap();
+    assert_eq!(y.value().dtype(), DType::F32);
+    y.square().unwrap().sum_all().unwrap().backward().unwrap();
+    let grad = x.grad().expect("the cast passes the gradient on");
+    assert_eq!(grad.dtype(), DType::F64, "the gradient is converted back to the input's dtype");
+    for (g, v) in grad.to_f64_vec().unwrap().iter().zip(inputs[0].to_f64_vec().unwrap()) {
+        assert!((g - 2.0 * v).abs() < 1e-6 * v.abs().max(1.0), "d(x²)/dx through f32: {g} vs {}", 2.0 * v);
+    }
+}
+
 #[test]
 fn matmul_batched_and_transposed() {
     check("matmul", |v| v[0].matmul(&v[1]), vec![input(&[2, 3, 4], 7), input(&[4, 5], 8)]);

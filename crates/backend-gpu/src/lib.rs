@@ -87,21 +87,6 @@ impl GpuDevice {
         SHARED.get_or_init(|| GpuDevice::open().map(Arc::new)).clone()
     }
 
-    /// The shared device for a test or bench named `what`: `None` (after saying why) when no
-    /// adapter exists, except under `CI=true`, where a missing adapter is a failure.
-    pub fn shared_or_skip(what: &str) -> Option<Arc<dyn Device>> {
-        match GpuDevice::shared() {
-            Ok(device) => Some(device),
-            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("{what}: CI=true but the GPU backend cannot start: {e}")
-            }
-            Err(e) => {
-                eprintln!("{what}: skipped, the GPU backend cannot start: {e}");
-                None
-            }
-        }
-    }
-
     /// What the adapter says about itself: name, driver, backend and device type.
     pub fn adapter_summary(&self) -> String {
         let info = &self.gpu.info;

@@ -6,7 +6,7 @@ use tensor_core::conformance;
 
 #[test]
 fn gpu_f32() {
-    let Some(device) = GpuDevice::shared_or_skip("gpu_f32") else { return };
+    let Some(device) = test_support::require("a GPU adapter", GpuDevice::shared()) else { return };
     let report = conformance::run(&device, DType::F32);
     println!("{report}");
     report.assert_passed();

@@ -1,24 +1,37 @@
 //! The GPU device itself: buffers are released, f64 is refused with a typed error, pipelines are
 //! compiled once, and data stays on the device until it is read.
 
-use backend_gpu::GpuDevice;
-use tensor_core::{DType, Tensor, TensorError};
+use std::sync::Arc;
 
-/// Resident memory of this process in MiB (lavapipe keeps "device" memory in it).
-fn resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
+use backend_gpu::GpuDevice;
+use tensor_core::{DType, Device, Tensor, TensorError};
+
+/// The shared GPU device, through the skip policy.
+fn gpu() -> Option<Arc<dyn Device>> {
+    test_support::require("a GPU adapter", GpuDevice::shared())
+}
+
+/// Resident memory of this process in MiB (lavapipe keeps "device" memory in it), or why it
+/// cannot be read.
+fn resident_mib() -> Result<f64, String> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| format!("/proc/self/status: {e}"))?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).ok_or("/proc/self/status has no VmRSS line")?;
+    let kib: f64 = line
+        .split_whitespace()
+        .nth(1)
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
+        .ok_or_else(|| format!("unreadable VmRSS line: {line:?}"))?;
+    if kib <= 0.0 {
+        return Err(format!("VmRSS reads {kib} kB"));
+    }
+    Ok(kib / 1024.0)
 }
 
 #[test]
 fn ten_thousand_dropped_tensors_do_not_grow_memory() {
-    let Some(device) = GpuDevice::shared_or_skip("memory") else { return };
+    let Some(device) = gpu() else { return };
+    let rss = "this process's resident memory (VmRSS)";
+    let Some(_) = test_support::require(rss, resident_mib()) else { return };
     let one_round = |count: usize| {
         for i in 0..count {
             // 16 KiB each, two per round: leaking them would take 320 MiB.
@@ -29,18 +42,16 @@ fn ten_thousand_dropped_tensors_do_not_grow_memory() {
         device.sync().unwrap();
     };
     one_round(1_000);
-    let before = resident_mib();
+    let before = resident_mib().expect("VmRSS was readable a moment ago");
     one_round(10_000);
-    let after = resident_mib();
+    let after = resident_mib().expect("VmRSS was readable a moment ago");
     println!("resident memory {before:.0} MiB before, {after:.0} MiB after 10,000 tensors");
-    if before > 0.0 {
-        assert!(after - before < 64.0, "memory grew from {before:.0} to {after:.0} MiB");
-    }
+    assert!(after - before < 64.0, "memory grew from {before:.0} to {after:.0} MiB");
 }
 
 #[test]
 fn f64_is_refused_with_a_typed_error() {
-    let Some(device) = GpuDevice::shared_or_skip("f64") else { return };
+    let Some(device) = gpu() else { return };
     assert!(!device.supports(DType::F64));
     let err = Tensor::from_vec(vec![1.0f64, 2.0], [2], &device).unwrap_err();
     assert!(matches!(err, TensorError::UnsupportedDType { dtype: DType::F64, .. }), "{err}");
@@ -50,12 +61,12 @@ fn f64_is_refused_with_a_typed_error() {
 
 #[test]
 fn pipelines_compile_once_and_results_stay_on_the_device() {
-    if GpuDevice::shared_or_skip("pipelines").is_none() {
+    if gpu().is_none() {
         return;
     }
     // A device of its own: the shared one compiles pipelines for the tests running beside this.
-    let gpu = std::sync::Arc::new(GpuDevice::open().unwrap());
-    let device: std::sync::Arc<dyn tensor_core::Device> = gpu.clone();
+    let gpu = Arc::new(GpuDevice::open().unwrap());
+    let device: Arc<dyn Device> = gpu.clone();
     let x = Tensor::from_vec((0..1000).map(|i| i as f32 / 100.0).collect::<Vec<_>>(), [10, 100], &device).unwrap();
     let chain = |x: &Tensor| x.try_exp().unwrap().try_mul(x).unwrap().sum(&[1], false);
     let first = chain(&x);
@@ -71,7 +82,7 @@ fn pipelines_compile_once_and_results_stay_on_the_device() {
 
 #[test]
 fn empty_and_scalar_tensors_round_trip() {
-    let Some(device) = GpuDevice::shared_or_skip("empty") else { return };
+    let Some(device) = gpu() else { return };
     let empty = Tensor::from_vec(Vec::<f32>::new(), [0, 3], &device).unwrap();
     assert_eq!(empty.try_exp().unwrap().to_vec::<f32>().unwrap(), Vec::<f32>::new());
     assert_eq!(empty.sum(&[0], false).to_vec::<f32>().unwrap(), vec![0.0; 3]);
@@ -81,7 +92,7 @@ fn empty_and_scalar_tensors_round_trip() {
 
 #[test]
 fn indices_written_in_place_are_range_checked_again() {
-    let Some(device) = GpuDevice::shared_or_skip("index range") else { return };
+    let Some(device) = gpu() else { return };
     let table = Tensor::from_vec((0..12).map(|v| v as f32).collect::<Vec<_>>(), [4, 3], &device).unwrap();
     let ids = Tensor::from_vec(vec![0i64, 3], [2], &device).unwrap();
     assert_eq!(table.try_index_select(0, &ids).unwrap().to_vec::<f32>().unwrap(), vec![0., 1., 2., 9., 10., 11.]);

@@ -1,7 +1,6 @@
 //! Training parity: an MLP, a CNN and an LSTM trained on the GPU follow the CPU's loss curve
 //! step for step (same seed, same batches, same optimizer) within a stated tolerance.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use autograd::Var;
@@ -22,8 +21,7 @@ const TOLERANCE: f64 = 1e-4;
 type Build = dyn Fn(&mut TensorRng, &Arc<dyn Device>) -> Box<dyn Module>;
 
 fn digits() -> Dataset {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sklearn-digits/digits.csv.gz");
-    read_digits_csv(&path).expect("the shipped digits parse")
+    read_digits_csv(&test_support::repo_data("sklearn-digits/digits.csv.gz")).expect("the shipped digits parse")
 }
 
 /// The losses of `steps` Adam steps on batches of 32 digits, in a fixed order.
@@ -44,7 +42,7 @@ fn loss_curve(build: &Build, data: &Dataset, steps: usize, device: &Arc<dyn Devi
 }
 
 fn assert_same_curve(what: &str, build: &Build, steps: usize) {
-    let Some(gpu) = GpuDevice::shared_or_skip(what) else { return };
+    let Some(gpu) = test_support::require("a GPU adapter", GpuDevice::shared()) else { return };
     let data = digits();
     let cpu_losses = loss_curve(build, &data, steps, &CpuDevice::shared());
     let gpu_losses = loss_curve(build, &data, steps, &gpu);

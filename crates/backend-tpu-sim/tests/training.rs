@@ -1,7 +1,6 @@
 //! An MLP trains on the simulated TPU (f32-exact mode) exactly as on the CPU, and the device
 //! reports where its cycles went.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use autograd::Var;
@@ -15,8 +14,8 @@ use nn_layers::{Module, ModuleExt};
 use tensor_core::{Device, TensorRng};
 
 fn losses(device: &Arc<dyn Device>, steps: usize) -> Vec<f64> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sklearn-digits/digits.csv.gz");
-    let data = read_digits_csv(&path).expect("the shipped digits parse");
+    let data =
+        read_digits_csv(&test_support::repo_data("sklearn-digits/digits.csv.gz")).expect("the shipped digits parse");
     let mut rng = TensorRng::new(3);
     let model = Sequential::new()
         .push(Linear::new(64, 48, &mut rng, device).unwrap())

@@ -1,93 +1,147 @@
-//! The `tessera` binary end to end: train, evaluate the checkpoint, and fail cleanly (a message,
-//! a non-zero exit, no panic) on bad input.
+//! The `tessera` binary end to end: train, evaluate the checkpoint, and fail cleanly (exit code
+//! 1, one message naming what was wrong, no panic) on bad input. Numbers in the output are
+//! parsed and checked against each other, not just looked for.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn tessera(args: &[&str]) -> (bool, String) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_tessera")).args(args).current_dir(root).output().expect("tessera runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
+use common::{Run, lines_starting, number_after, scratch, tessera};
+
+/// The per-epoch lines and the summary of a `train` run, checked for shape: one line per epoch
+/// numbered in order, finite losses, and the summary's accuracy equal to the last epoch's.
+/// Returns (first train loss, last train loss, last test loss, summary test accuracy in %).
+fn check_training(run: &Run, epochs: usize) -> (f64, f64, f64, f64) {
+    let out = run.ok();
+    let lines = lines_starting(out, "epoch ");
+    assert_eq!(lines.len(), epochs, "one line per epoch:\n{out}");
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(number_after(line, "epoch") as usize, i + 1, "{line}");
+    }
+    let (first, last) = (lines[0], lines[epochs - 1]);
+    let summary = lines_starting(out, "summary: ");
+    assert_eq!(summary.len(), 1, "{out}");
+    let accuracy = number_after(summary[0], "test accuracy");
+    assert_eq!(number_after(summary[0], "after") as usize, epochs, "{}", summary[0]);
+    assert_eq!(accuracy, number_after(last, "test acc"), "the summary reports the last epoch:\n{out}");
+    let losses = [number_after(first, "train loss"), number_after(last, "train loss"), number_after(last, "test loss")];
+    assert!(losses.iter().all(|l| l.is_finite() && *l > 0.0), "{out}");
+    (losses[0], losses[1], losses[2], accuracy)
+}
+
+/// Evaluating a checkpoint on the digits' test split reproduces the training run's last test
+/// loss and accuracy (the same weights, the same 359 images); returns the evaluation's line.
+fn check_eval_matches(checkpoint: &str, test_loss: f64, accuracy: f64) -> String {
+    let run = tessera(&["eval", "--dataset", "digits", "--checkpoint", checkpoint]);
+    let line = run.ok().trim_end().to_string();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(line.starts_with(checkpoint) && line.contains("on Digits test (359 examples)"), "{line}");
+    // Batches may differ, so f32 sums may too: allow the printed loss's last digit and one image.
+    assert!((number_after(&line, "loss") - test_loss).abs() <= 2e-4, "{line} vs test loss {test_loss}");
+    assert!((number_after(&line, "accuracy") - accuracy).abs() <= 100.0 / 359.0 + 1e-9, "{line} vs {accuracy}%");
+    line
 }
 
 #[test]
 fn train_then_eval_the_checkpoint() {
-    let dir = std::env::temp_dir().join(format!("tessera-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("digits.safetensors");
+    let out = scratch("cli", "digits.safetensors");
     let out_arg = out.to_str().unwrap();
-    let (ok, text) =
-        tessera(&["train", "mlp", "--dataset", "digits", "--epochs", "3", "--hidden", "32", "--out", out_arg]);
-    assert!(ok, "{text}");
-    assert!(text.contains("summary: test accuracy"), "{text}");
-    assert!(out.exists() && out.with_extension("svg").exists());
+    let run = tessera(&["train", "mlp", "--dataset", "digits", "--epochs", "3", "--hidden", "32", "--out", out_arg]);
+    assert!(run.stdout.starts_with("training MLP 64-32-10 (2410 weights) on Digits: 1438 train / 359 test"));
+    let (first_loss, last_loss, test_loss, accuracy) = check_training(&run, 3);
+    assert!(last_loss < first_loss, "the training loss falls: {first_loss} -> {last_loss}");
+    // Ten classes: chance is 10%; three epochs of a small MLP reach about 75%.
+    assert!((50.0..=100.0).contains(&accuracy), "test accuracy {accuracy}%");
     let svg = std::fs::read_to_string(out.with_extension("svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("polyline"));
-    let (ok, text) = tessera(&["eval", "--dataset", "digits", "--checkpoint", out_arg]);
-    assert!(ok && text.contains("accuracy"), "{text}");
-    std::fs::remove_dir_all(dir).unwrap();
+    check_eval_matches(out_arg, test_loss, accuracy);
 }
 
 #[test]
 fn train_a_cnn_then_eval_and_inspect_it() {
-    let dir = std::env::temp_dir().join(format!("tessera-cli-cnn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("cnn.safetensors");
+    let out = scratch("cli-cnn", "cnn.safetensors");
     let out_arg = out.to_str().unwrap();
-    let (ok, text) =
-        tessera(&["train", "cnn", "--dataset", "digits", "--epochs", "2", "--hidden", "32", "--out", out_arg]);
-    assert!(ok, "{text}");
-    assert!(text.contains("LeNet CNN 8x8") && text.contains("summary: test accuracy"), "{text}");
+    let run = tessera(&["train", "cnn", "--dataset", "digits", "--epochs", "2", "--hidden", "32", "--out", out_arg]);
+    assert!(run.stdout.starts_with("training LeNet CNN 8x8"), "{}", run.stdout);
+    let (_, _, test_loss, accuracy) = check_training(&run, 2);
+    assert!((10.0..=100.0).contains(&accuracy), "test accuracy {accuracy}%");
     assert!(out.with_extension("svg").exists());
-    let (ok, text) = tessera(&["eval", "--dataset", "digits", "--checkpoint", out_arg]);
-    assert!(ok && text.contains("CNN") && text.contains("accuracy"), "{text}");
-    let png = dir.join("maps.png");
-    let (ok, text) =
+    let line = check_eval_matches(out_arg, test_loss, accuracy);
+    assert!(line.contains(": CNN "), "{line}");
+
+    let png = scratch("cli-cnn", "maps.png");
+    let run =
         tessera(&["inspect", "cnn", "--dataset", "digits", "--checkpoint", out_arg, "--out", png.to_str().unwrap()]);
-    assert!(ok && text.contains("16 kernels 3x3") && text.contains("16 feature maps 8x8"), "{text}");
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let (ok, text) = tessera(&["inspect", "cnn", "--dataset", "digits", "--checkpoint", out_arg, "--index", "99999"]);
-    assert!(!ok && text.contains("99999") && !text.contains("panicked"), "{text}");
-    std::fs::remove_dir_all(dir).unwrap();
+    let text = run.ok();
+    assert!(text.contains("test image 0 (label ") && text.contains("16 kernels 3x3, 16 feature maps 8x8"), "{text}");
+    assert!((0.0..=9.0).contains(&number_after(text, "(label")), "{text}");
+    // A grid of 3 rows (image, kernels, maps) by 16 equal tiles, 4-pixel gaps, with content.
+    let decoder = png::Decoder::new(std::io::Cursor::new(std::fs::read(&png).unwrap()));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    let (width, height) = (frame.width as usize - 17 * 4, frame.height as usize - 4 * 4);
+    assert!(width % 16 == 0 && height % 3 == 0 && width / 16 == height / 3, "{}x{}", frame.width, frame.height);
+    assert!(pixels.iter().filter(|&&p| p != pixels[0]).count() > pixels.len() / 10, "the tiles are drawn");
+
+    let run = tessera(&["inspect", "cnn", "--dataset", "digits", "--checkpoint", out_arg, "--index", "99999"]);
+    assert_eq!(run.error(), "--index 99999 but the test split has 359 images");
 }
 
 #[test]
 fn bad_input_is_a_message_not_a_panic() {
-    let (ok, text) = tessera(&["train", "mlp", "--dataset", "mnist", "--data-dir", "/nonexistent/mnist"]);
-    assert!(!ok && text.contains("/nonexistent/mnist") && !text.contains("panicked"), "{text}");
-    let (ok, text) = tessera(&["train", "tagger", "--corpus", "/nonexistent/brown.jsonl.gz"]);
-    assert!(!ok && text.contains("/nonexistent/brown.jsonl.gz") && !text.contains("panicked"), "{text}");
-    let (ok, text) = tessera(&["eval", "--checkpoint", "/nonexistent/model.safetensors"]);
-    assert!(!ok && text.contains("/nonexistent/model.safetensors") && !text.contains("panicked"), "{text}");
-    let bogus = std::env::temp_dir().join(format!("tessera-bogus-{}.safetensors", std::process::id()));
+    let message =
+        tessera(&["train", "mlp", "--dataset", "mnist", "--data-dir", "/nonexistent/mnist"]).error().to_string();
+    assert_eq!(message, "dataset folder /nonexistent/mnist does not exist; pass --data-dir");
+    let message = tessera(&["train", "tagger", "--corpus", "/nonexistent/brown.jsonl.gz"]).error().to_string();
+    assert_eq!(message, "corpus /nonexistent/brown.jsonl.gz does not exist; pass --corpus");
+    let message = tessera(&["eval", "--checkpoint", "/nonexistent/model.safetensors"]).error().to_string();
+    assert!(message.starts_with("/nonexistent/model.safetensors: "), "{message}");
+    let bogus = scratch("cli", "bogus.safetensors");
     std::fs::write(&bogus, b"garbage").unwrap();
-    let (ok, text) = tessera(&["eval", "--checkpoint", bogus.to_str().unwrap()]);
-    assert!(!ok && text.contains("not a safetensors file") && !text.contains("panicked"), "{text}");
-    std::fs::remove_file(bogus).unwrap();
+    let message = tessera(&["eval", "--checkpoint", bogus.to_str().unwrap()]).error().to_string();
+    assert!(message.starts_with(&format!("{}: not a safetensors file", bogus.display())), "{message}");
 }
 
 #[test]
 fn devices_lists_the_cpu_and_the_gpu_adapter_or_why_not() {
-    let (ok, out) = tessera(&["devices"]);
-    assert!(ok, "{out}");
-    assert!(out.lines().any(|l| l.starts_with("cpu ")), "{out}");
-    let gpu = out.lines().find(|l| l.starts_with("gpu ")).unwrap_or_else(|| panic!("no gpu line: {out}"));
+    let run = tessera(&["devices"]);
+    let names: Vec<&str> = run.ok().lines().map(|l| l.split_whitespace().next().unwrap_or("")).collect();
+    assert_eq!(names, ["cpu", "gpu", "tpu-sim"], "{}", run.stdout);
+    let cpu = lines_starting(&run.stdout, "cpu ")[0];
+    assert!(number_after(cpu, "—") >= 1.0 && cpu.contains(" threads"), "{cpu}");
+    let gpu = lines_starting(&run.stdout, "gpu ")[0];
     assert!(gpu.contains("gpu (") || gpu.contains("unavailable: no GPU adapter"), "{gpu}");
+}
+
+/// The value in `row` under the right-aligned column `name` of the table whose header is `header`.
+fn cell(header: &str, row: &str, name: &str) -> f64 {
+    let end = header.find(name).unwrap_or_else(|| panic!("no column {name}: {header}")) + name.len();
+    let value = row[..end].split_whitespace().last().unwrap_or("");
+    value.parse().unwrap_or_else(|_| panic!("column {name} holds `{value}` in: {row}"))
 }
 
 #[test]
 fn tpu_sim_reports_cycles_and_checks_the_stepped_array() {
     let scalesim = ["tpu-sim", "--gemm", "20,10,12", "--array", "8x8", "--dataflow", "ws", "--timing", "scalesim"];
-    let (ok, out) = tessera(&[&scalesim[..], &["--stepped"]].concat());
-    assert!(ok, "{out}");
-    // SCALE-Sim reports 167 (the last cycle's index) for this case.
-    assert!(out.lines().any(|l| l.starts_with("gemm1") && l.contains(" 168 ")), "{out}");
-    assert!(out.contains("agree with the fast mode (168 cycles)"), "{out}");
-    let (ok, out) = tessera(&["tpu-sim", "--gemm", "200,512,512", "--stepped"]);
-    assert!(ok && out.contains("Faithful timing") && out.contains("agree with the fast mode"), "{out}");
-    let (ok, out) = tessera(&["tpu-sim", "--topology", "/nonexistent/layers.csv"]);
-    assert!(!ok && out.contains("cannot read /nonexistent/layers.csv"), "{out}");
+    let run = tessera(&[&scalesim[..], &["--stepped"]].concat());
+    let out = run.ok();
+    let header = lines_starting(out, "layer ")[0];
+    let (gemm, total) = (lines_starting(out, "gemm1 ")[0], lines_starting(out, "total ")[0]);
+    // SCALE-Sim reports 167 (the last cycle's index) for this case; one layer, so total = layer.
+    assert_eq!((cell(header, gemm, "cycles"), cell(header, total, "cycles")), (168.0, 168.0), "{out}");
+    // The 20x12 inputs and the 12x10 weights read once, the 20x10 outputs written once.
+    let traffic = ["ifmap rd", "filter rd", "ofmap wr"].map(|name| cell(header, gemm, name));
+    assert_eq!(traffic, [480.0, 120.0, 400.0], "{out}");
+    assert!(out.contains("gemm1: the stepped array and memory agree with the fast mode (168 cycles)"), "{out}");
+
+    let run = tessera(&["tpu-sim", "--gemm", "200,512,512", "--stepped"]);
+    let out = run.ok();
+    assert!(out.contains("Faithful timing") && out.contains("agree with the fast mode"), "{out}");
+    let (header, total) = (lines_starting(out, "layer ")[0], lines_starting(out, "total ")[0]);
+    let (cycles, stream, stalls) =
+        (cell(header, total, "cycles"), cell(header, total, "stream"), cell(header, total, "stall:wts"));
+    assert!(stream > 0.0 && stalls <= cycles && stream <= cycles, "{out}");
+    let util = cell(header, total, "util%");
+    assert!(util > 0.0 && util <= 100.0, "utilisation {util}%:\n{out}");
+    let message = tessera(&["tpu-sim", "--topology", "/nonexistent/layers.csv"]).error().to_string();
+    assert!(message.starts_with("cannot read /nonexistent/layers.csv: "), "{message}");
 }

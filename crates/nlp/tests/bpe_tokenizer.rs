@@ -85,17 +85,6 @@ fn shared_tokenizer() -> &'static BpeTokenizer {
     TOKENIZER.get_or_init(|| trained(400))
 }
 
-/// A Python with the `tokenizers` package: `$TESSERA_TOKENIZERS_PYTHON`, the venv at
-/// `target/tok-venv`, or `python3`.
-fn python_with_tokenizers() -> Option<PathBuf> {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tok-venv/bin/python");
-    let candidates =
-        std::env::var_os("TESSERA_TOKENIZERS_PYTHON").map(PathBuf::from).into_iter().chain([venv, "python3".into()]);
-    candidates.into_iter().find(|python| {
-        Command::new(python).args(["-c", "import tokenizers"]).output().is_ok_and(|out| out.status.success())
-    })
-}
-
 const ENCODE_WITH_HF: &str = r#"
 import json, sys
 from tokenizers import Tokenizer
@@ -126,10 +115,7 @@ fn hf_encode(python: &Path, tokenizer: &Path, texts: &[&str]) -> Vec<(Vec<u32>, 
 
 #[test]
 fn hugging_face_tokenizers_agrees() {
-    let Some(python) = python_with_tokenizers() else {
-        eprintln!("skipped: no Python with the `tokenizers` package (set TESSERA_TOKENIZERS_PYTHON)");
-        return;
-    };
+    let Some(python) = test_support::python_with("tokenizers") else { return };
     let texts = [CORPUS, "The whale<|endoftext|>and the dog", "  leading spaces\n\nand 'quotes' it's", "日本語 🙂 x"];
     // A file Tessera saved, loaded by `tokenizers`.
     let ours = trained(500);

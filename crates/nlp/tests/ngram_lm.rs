@@ -9,7 +9,7 @@ use nlp::ngram::{
     AddK, BackoffModel, KneserNeyConfig, LanguageModel, NgramCounter, NgramCounts, NgramVocab, katz, kneser_ney,
     read_arpa, write_arpa,
 };
-use nn_layers::data::shared_data;
+use test_support::shared_data;
 
 const TOY: &[&str] = &[
     "the cat sat on the mat",
@@ -181,8 +181,8 @@ fn perplexity(model: &dyn LanguageModel, path: &Path) -> f64 {
 
 #[test]
 fn kenlm_arpa_gives_kenlm_perplexity_on_ptb() {
-    let Some(test) = ptb("test") else { return };
-    let model = read_arpa(&shared_data("ptb/kenlm/kn3.arpa.gz").unwrap()).unwrap();
+    let (Some(test), Some(arpa)) = (ptb("test"), shared_data("ptb/kenlm/kn3.arpa.gz")) else { return };
+    let model = read_arpa(&arpa).unwrap();
     assert_eq!((model.ngram_count(1), model.ngram_count(2), model.ngram_count(3)), (10_002, 264_990, 586_558));
     // KenLM reserves `<unk>`; its training text spelt PTB's unknown word UNKTOK.
     let renamed = scratch("ptb.test.unktok.txt");

@@ -7,9 +7,9 @@ use nlp::classify::split_indices;
 use nlp::corpus::{TaggedDocument, read_brown};
 use nlp::tag::{Tagger, TaggerConfig, TaggingData, TaggingVocab, evaluate_tagger, train_tagger_epoch};
 use nn_layers::ModuleExt;
-use nn_layers::data::shared_data;
 use nn_layers::optim::{Adam, AdamConfig};
 use tensor_core::TensorRng;
+use test_support::shared_data;
 
 fn pick(docs: &[TaggedDocument], indices: &[usize]) -> Vec<TaggedDocument> {
     indices.iter().map(|&i| docs[i].clone()).collect()

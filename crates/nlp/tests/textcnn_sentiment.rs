@@ -5,10 +5,10 @@
 use backend_cpu::CpuDevice;
 use nlp::classify::{TextCnn, TextCnnConfig, sentiment_task};
 use nn_layers::ModuleExt;
-use nn_layers::data::shared_data;
 use nn_layers::optim::{Adam, AdamConfig};
 use nn_layers::train::{FitConfig, evaluate_classifier, fit_classifier};
 use tensor_core::TensorRng;
+use test_support::shared_data;
 
 /// Trains for up to `epochs`, returns (valid, test, epoch) at the best validation epoch.
 fn run(shape: impl Fn(usize) -> TextCnnConfig, epochs: u64) -> Option<(f64, f64, u64)> {

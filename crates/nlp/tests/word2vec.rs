@@ -1,7 +1,7 @@
 //! word2vec: the vector formats (and gensim reading them), deterministic training, sensible
 //! neighbours after training on Jane Austen, and the evaluation protocols on known answers.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use nlp::NlpError;
@@ -74,8 +74,7 @@ fn truncated_and_miscounted_files_are_typed_errors() {
 
 /// Austen's novels (the first two, or all six) as text8-normalised paragraphs.
 fn austen_corpus(all: bool) -> Vec<Vec<String>> {
-    let text =
-        read_text(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/austen/austen_novels.txt.gz"))).unwrap();
+    let text = read_text(&test_support::repo_data("austen/austen_novels.txt.gz")).unwrap();
     let end = if all { text.len() } else { text.find("<<<WORK mansfieldpark>>>").unwrap() };
     let normalizer = TextNormalizer { lowercase: true, text8: true };
     text[..end].split("\n\n").map(|p| normalizer.tokens(p)).filter(|s| !s.is_empty()).collect()
@@ -187,16 +186,6 @@ fn evaluation_protocols_on_known_vectors() {
     assert!(matches!(e.evaluate_analogies(&questions, 10, true), Err(NlpError::Parse { line: 2, .. })));
 }
 
-/// A Python with gensim: `$TESSERA_GENSIM_PYTHON`, the venv `cargo xtask bench` makes, or `python3`.
-fn python_with_gensim() -> Option<PathBuf> {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/gensim-venv/bin/python");
-    let candidates =
-        std::env::var_os("TESSERA_GENSIM_PYTHON").map(PathBuf::from).into_iter().chain([venv, "python3".into()]);
-    candidates
-        .into_iter()
-        .find(|p| Command::new(p).args(["-c", "import gensim"]).output().is_ok_and(|o| o.status.success()))
-}
-
 const GENSIM_ROUND_TRIP: &str = r#"
 import json, sys
 from gensim.models import KeyedVectors
@@ -210,10 +199,7 @@ print(json.dumps(out))
 
 #[test]
 fn gensim_reads_what_tessera_writes_and_back() {
-    let Some(python) = python_with_gensim() else {
-        eprintln!("skipped: no Python with gensim (set TESSERA_GENSIM_PYTHON)");
-        return;
-    };
+    let Some(python) = test_support::python_with("gensim") else { return };
     let e = toy();
     let paths = ["t.txt", "c.bin", "g.bin", "from-gensim.bin"].map(scratch);
     e.save(&paths[0], VectorFormat::Text).unwrap();

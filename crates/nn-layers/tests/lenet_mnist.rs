@@ -5,13 +5,13 @@
 mod common;
 
 use backend_cpu::CpuDevice;
-use nn_layers::data::{read_mnist, shared_data};
+use nn_layers::data::read_mnist;
 use nn_layers::models::{LeNetConfig, lenet};
 use tensor_core::TensorRng;
 
 #[test]
 fn lenet_learns_mnist() {
-    let Some(dir) = shared_data("mnist") else { return };
+    let Some(dir) = test_support::shared_data("mnist") else { return };
     let (train, test) = read_mnist(&dir).expect("MNIST parses");
     let train = train.split(0.2, 1).0.with_feature_dims(vec![1, 28, 28]).unwrap();
     let test = test.with_feature_dims(vec![1, 28, 28]).unwrap();

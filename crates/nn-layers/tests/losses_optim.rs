@@ -90,3 +90,66 @@ fn adam_first_step_moves_by_lr_and_frozen_params_stay() {
     adamw.step().unwrap();
     assert!((decayed.value().to_vec::<f32>().unwrap()[0] - 0.999).abs() < 1e-6, "AdamW decays the weight itself");
 }
+
+/// The gradient of parameter element `i` at step `t` (1-based): signs and sizes change from
+/// step to step, so the second moment's decay and its bias correction show in the updates.
+fn scripted_grad(t: usize, i: usize) -> f64 {
+    [[-3.0, 0.5, 0.02], [1.0, 0.4, -2.0], [0.25, -1.5, 1.0], [2.0, 0.0, -0.1], [-0.5, 3.0, 0.7], [0.1, -0.2, 4.0]]
+        [t - 1][i]
+}
+
+/// Adam in f64, written out from PyTorch's documented algorithm (not from the implementation):
+/// the weights after each of `steps` steps from `start`, under `config`.
+fn adam_by_hand(config: AdamConfig, start: &[f64], steps: usize) -> Vec<Vec<f64>> {
+    let (b1, b2) = config.betas;
+    let (mut p, mut m, mut v) = (start.to_vec(), vec![0.0; start.len()], vec![0.0; start.len()]);
+    (1..=steps)
+        .map(|t| {
+            for i in 0..p.len() {
+                let mut g = scripted_grad(t, i);
+                if config.decoupled {
+                    p[i] *= 1.0 - config.lr * config.weight_decay;
+                } else {
+                    g += config.weight_decay * p[i];
+                }
+                m[i] = b1 * m[i] + (1.0 - b1) * g;
+                v[i] = b2 * v[i] + (1.0 - b2) * g * g;
+                let (m_hat, v_hat) = (m[i] / (1.0 - b1.powi(t as i32)), v[i] / (1.0 - b2.powi(t as i32)));
+                p[i] -= config.lr * m_hat / (v_hat.sqrt() + config.eps);
+            }
+            p.clone()
+        })
+        .collect()
+}
+
+/// Runs the optimizer for six scripted steps and compares every step's weights with the hand
+/// computation. β₁ ≠ β₂ and a large ε make a swapped β, a missing bias correction, ε inside
+/// the square root or decay applied the wrong way each move the weights by far more than 1e-5.
+fn assert_adam_follows_the_formula(config: AdamConfig) {
+    let start = [1.0, -0.5, 2.0];
+    let p = Param::new(t(&start.map(|v| v as f32), &[3]));
+    let mut opt = Adam::new(vec![("w".into(), p.clone())], config);
+    for (step, want) in adam_by_hand(config, &start, 6).iter().enumerate() {
+        let grad: Vec<f32> = (0..3).map(|i| scripted_grad(step + 1, i) as f32).collect();
+        p.leaf().set_grad(Some(t(&grad, &[3])));
+        opt.step().unwrap();
+        let got = p.value().to_vec::<f32>().unwrap();
+        for (g, w) in got.iter().zip(want) {
+            assert!((*g as f64 - w).abs() < 1e-5, "{config:?}: step {}: got {got:?}, want {want:?}", step + 1);
+        }
+    }
+}
+
+#[test]
+fn adam_follows_the_formula_over_several_steps() {
+    let config = AdamConfig { betas: (0.8, 0.95), eps: 1e-2, ..AdamConfig::adam(0.05) };
+    assert_adam_follows_the_formula(config);
+    assert_adam_follows_the_formula(AdamConfig { weight_decay: 0.1, ..config });
+}
+
+#[test]
+fn adamw_decays_the_weights_apart_from_the_gradient_over_several_steps() {
+    let config = AdamConfig { betas: (0.8, 0.95), eps: 1e-2, weight_decay: 0.2, ..AdamConfig::adamw(0.05) };
+    assert!(config.decoupled);
+    assert_adam_follows_the_formula(config);
+}

@@ -3,13 +3,13 @@
 mod common;
 
 use backend_cpu::CpuDevice;
-use nn_layers::data::{read_mnist, shared_data};
+use nn_layers::data::read_mnist;
 use nn_layers::layers::{Activation, Linear, Sequential};
 use tensor_core::TensorRng;
 
 #[test]
 fn mlp_reaches_98_percent() {
-    let Some(dir) = shared_data("mnist") else { return };
+    let Some(dir) = test_support::shared_data("mnist") else { return };
     let (train, test) = read_mnist(&dir).expect("MNIST parses");
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
     let dev = CpuDevice::shared();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use autograd::Var;
 use backend_cpu::CpuDevice;
-use nn_layers::data::{LastBatch, read_digits_csv, shared_data};
+use nn_layers::data::{LastBatch, read_digits_csv};
 use nn_layers::layers::{Activation, Linear, Sequential};
 use nn_layers::loss::{Reduction, bce_with_logits, mse};
 use nn_layers::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
@@ -74,14 +74,14 @@ fn xor_needs_a_nonlinearity() {
     assert_eq!(xor_accuracy(Some(Activation::Tanh)), 1.0);
 }
 
-fn digits() -> Option<nn_layers::data::Dataset> {
-    let path = shared_data("sklearn-digits/digits.csv.gz")?;
-    Some(read_digits_csv(&path).expect("digits parse"))
+/// The digits that ship in the repository's data/ folder.
+fn digits() -> nn_layers::data::Dataset {
+    read_digits_csv(&test_support::repo_data("sklearn-digits/digits.csv.gz")).expect("digits parse")
 }
 
 #[test]
 fn sigmoid_head_separates_two_digits() {
-    let Some(all) = digits() else { return };
+    let all = digits();
     // Binary task: 3 (label 0) vs 8 (label 1), the pair that looks most alike.
     let pair = all.filter_map_labels(|l| match l {
         3 => Some(0),
@@ -119,7 +119,7 @@ fn sigmoid_head_separates_two_digits() {
 
 #[test]
 fn softmax_head_classifies_ten_digits() {
-    let Some(all) = digits() else { return };
+    let all = digits();
     let (train, test) = all.split(0.8, 7);
     let dev = device();
     let mut rng = TensorRng::new(7);

@@ -27,18 +27,3 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
         Ok(raw)
     }
 }
-
-/// `../shared/data/<relative>` beside the repository, for tests and benches. `None` (with a
-/// note on stderr) when it is absent; under `CI=true` its absence is a failure (panic).
-pub fn shared_data(relative: &str) -> Option<std::path::PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    let path = root.join(relative);
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is missing, and CI=true requires the shared data", path.display());
-    }
-    eprintln!("skipped: {} is not present (it sits beside a developer checkout, not in a fresh clone)", path.display());
-    None
-}
