@@ -13,7 +13,6 @@ pub mod device;
 mod dtype;
 mod error;
 mod layout;
-pub mod memory;
 mod ops;
 mod random;
 mod scalar;

@@ -238,10 +238,7 @@ impl Word2Vec {
 /// (numpy, under gensim, does the same for its large arrays).
 fn weight_matrix(len: usize) -> Vec<f32> {
     let mut matrix = vec![0f32; len];
-    // SAFETY: the matrix's own bytes.
-    unsafe {
-        tensor_core::memory::advise_huge_pages(matrix.as_mut_ptr().cast(), std::mem::size_of_val(matrix.as_slice()))
-    };
+    os_memory::advise_huge_pages_of(&mut matrix);
     matrix
 }
 
