@@ -153,9 +153,9 @@ impl Job {
 /// Everything the workers share.
 pub(super) struct Model<'a> {
     pub config: &'a Word2VecConfig,
-    pub input: HogwildRows,
-    pub hs_output: HogwildRows,
-    pub ns_output: HogwildRows,
+    pub input: HogwildRows<'a>,
+    pub hs_output: HogwildRows<'a>,
+    pub ns_output: HogwildRows<'a>,
     /// Every word's Huffman code as labels (1 − bit) and its inner nodes, concatenated; word
     /// w's are at `paths[w]..paths[w + 1]`.
     pub labels: Vec<f32>,
