@@ -9,7 +9,7 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 
-use tensor_core::memory::HUGE_PAGE;
+use os_memory::HUGE_PAGE;
 
 /// Tells glibc's malloc to keep freed memory for reuse: blocks up to 32 MiB come from the heap
 /// (not `mmap`), the heap is not trimmed below 1 GiB of free space, and it grows 64 MiB at a
@@ -79,7 +79,7 @@ unsafe impl GlobalAlloc for HugePageAllocator {
         }
         if huge {
             // SAFETY: the block just allocated.
-            unsafe { tensor_core::memory::advise_huge_pages(ptr.cast(), layout.size()) };
+            unsafe { os_memory::advise_huge_pages(ptr.cast(), layout.size()) };
         }
         ptr.cast()
     }

@@ -387,10 +387,7 @@ mod tests {
 
     #[test]
     fn a_shader_wgpu_rejects_is_an_error_of_the_op() {
-        if crate::GpuDevice::shared_or_skip("rejected shader").is_none() {
-            return;
-        }
-        let gpu = crate::GpuDevice::shared_gpu().expect("opened above");
+        let Some(gpu) = test_support::require("a GPU adapter", crate::GpuDevice::shared_gpu()) else { return };
         let outcome = gpu.gpu.scoped("broken", || gpu.gpu.pipeline("broken-shader", || "fn main( {".to_string()));
         match outcome {
             Err(GpuError::Validation { op, message }) => {

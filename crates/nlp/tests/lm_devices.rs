@@ -70,7 +70,7 @@ fn an_lstm_lm_trains_alike_on_every_backend() {
     let cpu = perplexity_curve(&CpuDevice::shared(), "cpu");
     let tpu: Arc<dyn Device> = TpuDevice::exact();
     assert_close("tpu-sim", &cpu, &perplexity_curve(&tpu, "tpu"));
-    if let Some(gpu) = GpuDevice::shared_or_skip("an_lstm_lm_trains_alike_on_every_backend") {
+    if let Some(gpu) = test_support::require("a GPU adapter", GpuDevice::shared()) {
         assert_close("gpu", &cpu, &perplexity_curve(&gpu, "gpu"));
     }
 }

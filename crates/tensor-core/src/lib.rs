@@ -33,7 +33,6 @@ mod dtype;
 mod error;
 mod layout;
 pub mod locks;
-pub mod memory;
 mod ops;
 mod random;
 mod scalar;

@@ -8,6 +8,7 @@
 //! write of its row instead of the three reads and two writes of separate `dot` and `axpy`
 //! calls.
 
+use super::atomic_f32::{load, store};
 use super::kernels::{MAX_EXP, SigmoidTable, axpy, dot};
 use super::rows::OutputRows;
 
@@ -51,11 +52,12 @@ pub(crate) fn fit(input: &[f32], targets: Targets<'_>, alpha: f32, sigmoid: &Sig
     let dim = input.len();
     assert!(error.len() == dim && targets.output.cols() == dim, "rows of {dim} floats");
     #[cfg(target_arch = "x86_64")]
-    if (1..=16 * MAX_VECTORS).contains(&dim) && std::arch::is_x86_feature_detected!("avx512f") {
+    if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: AVX-512F is present, `OutputRows::row` checks each target row's index, and
         // every row, `input` and `error` hold `dim` floats (asserted above).
         unsafe {
             match dim.div_ceil(16) {
+                0 => {}
                 1 => fit_avx512::<1>(input, targets, alpha, sigmoid, error),
                 2 => fit_avx512::<2>(input, targets, alpha, sigmoid, error),
                 3 => fit_avx512::<3>(input, targets, alpha, sigmoid, error),
@@ -63,18 +65,81 @@ pub(crate) fn fit(input: &[f32], targets: Targets<'_>, alpha: f32, sigmoid: &Sig
                 5 => fit_avx512::<5>(input, targets, alpha, sigmoid, error),
                 6 => fit_avx512::<6>(input, targets, alpha, sigmoid, error),
                 7 => fit_avx512::<7>(input, targets, alpha, sigmoid, error),
-                _ => fit_avx512::<8>(input, targets, alpha, sigmoid, error),
+                MAX_VECTORS => fit_avx512::<MAX_VECTORS>(input, targets, alpha, sigmoid, error),
+                _ => fit_in_chunks_avx512(input, targets, alpha, sigmoid, error),
             }
         }
         return;
     }
+    fit_in_chunks(input, targets, alpha, sigmoid, error);
+}
+
+/// [`fit_in_chunks`] compiled for AVX-512 and kept out of line: the job loop inlines [`fit`],
+/// and a second inlined copy of the chunked loop, which vectors of this length never take,
+/// made it larger and slower.
+///
+/// # Safety
+/// AVX-512F must be present.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline(never)]
+unsafe fn fit_in_chunks_avx512(
+    input: &[f32],
+    targets: Targets<'_>,
+    alpha: f32,
+    sigmoid: &SigmoidTable,
+    error: &mut [f32],
+) {
+    fit_in_chunks(input, targets, alpha, sigmoid, error)
+}
+
+/// Floats of a target row that [`fit_in_chunks`] holds at a time.
+const CHUNK: usize = 128;
+
+/// [`fit`] with portable vectors: each target row is loaded [`CHUNK`] floats at a time into a
+/// buffer, scored, updated there and stored back. A row longer than a chunk is loaded twice,
+/// once to score and once to update, as the C tool reads it.
+#[inline(always)]
+fn fit_in_chunks(input: &[f32], targets: Targets<'_>, alpha: f32, sigmoid: &SigmoidTable, error: &mut [f32]) {
+    let dim = input.len();
+    let mut buffer = [0f32; CHUNK];
+    let chunks = || (0..dim).step_by(CHUNK).map(move |start| start..(start + CHUNK).min(dim));
     for (&row, &label) in targets.rows.iter().zip(targets.labels) {
         let output = targets.output.row(row as usize);
-        if let Some(g) = step(dot(input, output), label, targets.saturation, alpha, sigmoid) {
-            axpy(g, output, error);
-            axpy(g, input, output);
+        let mut f = 0.0;
+        for chunk in chunks() {
+            let held = &mut buffer[..chunk.len()];
+            load(&output[chunk.clone()], held);
+            f += dot(&input[chunk], held);
+        }
+        let Some(g) = step(f, label, targets.saturation, alpha, sigmoid) else { continue };
+        for chunk in chunks() {
+            let held = &mut buffer[..chunk.len()];
+            if dim > CHUNK {
+                load(&output[chunk.clone()], held);
+            }
+            axpy(g, held, &mut error[chunk.clone()]);
+            axpy(g, &input[chunk.clone()], held);
+            store(&output[chunk], held);
         }
     }
+}
+
+/// Runs `$body` for each vector index below `$count` (at most [`MAX_VECTORS`]) with `$name` bound
+/// to it as a constant, so that the kernel addresses a row's vectors by immediate offsets.
+#[cfg(target_arch = "x86_64")]
+macro_rules! for_each_vector {
+    ($count:expr, $name:ident => $body:block) => {
+        for_each_vector!(@ $count, $name, $body, 0 1 2 3 4 5 6 7)
+    };
+    (@ $count:expr, $name:ident, $body:block, $($index:literal)*) => {
+        $(
+            if $index < $count {
+                const $name: usize = $index;
+                $body
+            }
+        )*
+    };
 }
 
 /// Vectors up to this many registers (128 floats) are kept in registers.
@@ -96,6 +161,7 @@ unsafe fn fit_avx512<const V: usize>(
     sigmoid: &SigmoidTable,
     error: &mut [f32],
 ) {
+    use super::atomic_f32::{load16, store16};
     use std::arch::x86_64::{
         __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_reduce_add_ps,
         _mm512_set1_ps, _mm512_setzero_ps,
@@ -110,25 +176,28 @@ unsafe fn fit_avx512<const V: usize>(
             e[v] = _mm512_maskz_loadu_ps(masks[v], error.as_ptr().add(16 * v));
         }
     }
+    // The row's last vector is masked to its length, the others are whole.
+    let row_mask = |vector: usize| (vector + 1 == V).then_some(masks[V - 1]);
     for (&row, &label) in targets.rows.iter().zip(targets.labels) {
-        let out = targets.output.row(row as usize).as_mut_ptr();
+        // Shared rows are moved with `load16` and `store16`: atomic per float, see `atomic_f32`.
+        let out = targets.output.row_start(row as usize);
         let mut o = [_mm512_setzero_ps(); V];
         let (mut even, mut odd) = (_mm512_setzero_ps(), _mm512_setzero_ps());
-        for v in 0..V {
-            o[v] = unsafe { _mm512_maskz_loadu_ps(masks[v], out.add(16 * v)) };
-            if v % 2 == 0 {
-                even = _mm512_fmadd_ps(x[v], o[v], even);
+        for_each_vector!(V, VECTOR => {
+            o[VECTOR] = unsafe { load16::<VECTOR>(out, row_mask(VECTOR)) };
+            if VECTOR.is_multiple_of(2) {
+                even = _mm512_fmadd_ps(x[VECTOR], o[VECTOR], even);
             } else {
-                odd = _mm512_fmadd_ps(x[v], o[v], odd);
+                odd = _mm512_fmadd_ps(x[VECTOR], o[VECTOR], odd);
             }
-        }
+        });
         let f = _mm512_reduce_add_ps(_mm512_add_ps(even, odd));
         let Some(g) = step(f, label, targets.saturation, alpha, sigmoid) else { continue };
         let g: __m512 = _mm512_set1_ps(g);
-        for v in 0..V {
-            e[v] = _mm512_fmadd_ps(g, o[v], e[v]);
-            unsafe { _mm512_mask_storeu_ps(out.add(16 * v), masks[v], _mm512_fmadd_ps(g, x[v], o[v])) };
-        }
+        for_each_vector!(V, VECTOR => {
+            e[VECTOR] = _mm512_fmadd_ps(g, o[VECTOR], e[VECTOR]);
+            unsafe { store16::<VECTOR>(out, row_mask(VECTOR), _mm512_fmadd_ps(g, x[VECTOR], o[VECTOR])) };
+        });
     }
     for v in 0..V {
         unsafe { _mm512_mask_storeu_ps(error.as_mut_ptr().add(16 * v), masks[v], e[v]) };
@@ -155,36 +224,46 @@ mod tests {
         error
     }
 
+    /// Both implementations, at lengths around each vector width and across chunks.
     #[test]
     fn matches_plain_loops_at_every_length_and_saturation() {
-        for dim in [1, 7, 16, 17, 100, 128, 129, 300] {
-            for saturation in [Saturation::Skip, Saturation::Clamp] {
-                let input: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.37).sin() * 0.8).collect();
-                // Row 2 scores far beyond MAX_EXP: skipped or clamped.
-                let mut rows: Vec<Vec<f32>> = (0..4)
-                    .map(|r| {
-                        (0..dim).map(|i| if r == 2 { input[i] * 60.0 } else { ((r * dim + i) as f32).cos() }).collect()
-                    })
-                    .collect();
-                let labels = [1.0, 0.0, 0.0, 1.0];
-                let mut flat: Vec<f32> = rows.concat();
-                let output = HogwildRows::new(&mut flat, dim);
-                let picks = [3u32, 0, 2, 1];
-                let mut error = vec![0.5f32; dim];
-                let targets =
-                    Targets { output: OutputRows::new(&output, None), rows: &picks, labels: &labels, saturation };
-                fit(&input, targets, 0.1, &SigmoidTable::new(), &mut error);
-                let mut ordered: Vec<Vec<f32>> = picks.iter().map(|&r| rows[r as usize].clone()).collect();
-                let want = reference(&input, &mut ordered, &labels, saturation);
-                for (got, want) in error.iter().zip(&want) {
-                    assert!((*got as f64 - want).abs() < 1e-4, "dim {dim}: error {got} vs {want}");
+        type Fit = fn(&[f32], Targets<'_>, f32, &SigmoidTable, &mut [f32]);
+        for (name, implementation) in [("fit", fit as Fit), ("fit_in_chunks", fit_in_chunks as Fit)] {
+            for dim in [1, 7, 16, 17, 100, 128, 129, 300, 2 * CHUNK + 3] {
+                for saturation in [Saturation::Skip, Saturation::Clamp] {
+                    check(implementation, dim, saturation, name);
                 }
-                for (&r, want) in picks.iter().zip(&ordered) {
-                    rows[r as usize] = flat[r as usize * dim..][..dim].to_vec();
-                    for (got, want) in rows[r as usize].iter().zip(want) {
-                        assert!((got - want).abs() < 1e-4, "dim {dim}: row {r}: {got} vs {want}");
-                    }
-                }
+            }
+        }
+    }
+
+    fn check(
+        implementation: fn(&[f32], Targets<'_>, f32, &SigmoidTable, &mut [f32]),
+        dim: usize,
+        saturation: Saturation,
+        name: &str,
+    ) {
+        let input: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.37).sin() * 0.8).collect();
+        // Row 2 scores far beyond MAX_EXP: skipped or clamped.
+        let mut rows: Vec<Vec<f32>> = (0..4)
+            .map(|r| (0..dim).map(|i| if r == 2 { input[i] * 60.0 } else { ((r * dim + i) as f32).cos() }).collect())
+            .collect();
+        let labels = [1.0, 0.0, 0.0, 1.0];
+        let mut flat: Vec<f32> = rows.concat();
+        let output = HogwildRows::new(&mut flat, dim);
+        let picks = [3u32, 0, 2, 1];
+        let mut error = vec![0.5f32; dim];
+        let targets = Targets { output: OutputRows::new(output, None), rows: &picks, labels: &labels, saturation };
+        implementation(&input, targets, 0.1, &SigmoidTable::new(), &mut error);
+        let mut ordered: Vec<Vec<f32>> = picks.iter().map(|&r| rows[r as usize].clone()).collect();
+        let want = reference(&input, &mut ordered, &labels, saturation);
+        for (got, want) in error.iter().zip(&want) {
+            assert!((*got as f64 - want).abs() < 1e-4, "{name}, dim {dim}: error {got} vs {want}");
+        }
+        for (&r, want) in picks.iter().zip(&ordered) {
+            rows[r as usize] = flat[r as usize * dim..][..dim].to_vec();
+            for (got, want) in rows[r as usize].iter().zip(want) {
+                assert!((got - want).abs() < 1e-4, "{name}, dim {dim}: row {r}: {got} vs {want}");
             }
         }
     }

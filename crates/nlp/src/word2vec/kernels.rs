@@ -2,6 +2,8 @@
 //! and the sigmoid table. Written so the compiler vectorises them; `train` compiles its job loop
 //! once more with AVX2 (and once with AVX-512) enabled and picks one at run time.
 
+use std::sync::atomic::AtomicU32;
+
 /// Sigmoid inputs beyond ±MAX_EXP saturate, as in the C tool.
 pub(crate) const MAX_EXP: f32 = 6.0;
 const TABLE_SIZE: usize = 1000;
@@ -101,9 +103,10 @@ impl Prefetch {
     }
 
     /// Starts loading `row` into this core's cache, so that the loads spread over the whole
-    /// matrix overlap instead of waiting one after another.
+    /// matrix overlap instead of waiting one after another. A prefetch is a hint, not an
+    /// access: it neither reads nor writes the floats.
     #[inline(always)]
-    pub(crate) fn row(self, row: &[f32]) {
+    pub(crate) fn row(self, row: &[AtomicU32]) {
         #[cfg(target_arch = "x86_64")]
         for line in row.chunks(16) {
             let line = line.as_ptr();
@@ -154,10 +157,11 @@ mod tests {
         let listed = flags.split_whitespace().any(|f| f == "3dnowprefetch");
         assert_eq!(Prefetch::detect() == Prefetch::Write, listed, "{flags}");
         // Rows of any length, the last line partial, are hints only: nothing changes.
-        let row: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let mut row: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let shared = crate::word2vec::atomic_f32::as_shared(&mut row);
         for kind in [Prefetch::Write, Prefetch::Read].into_iter().filter(|k| *k == Prefetch::Read || listed) {
-            kind.row(&row);
-            kind.row(&row[..1]);
+            kind.row(shared);
+            kind.row(&shared[..1]);
             kind.row(&[]);
         }
         assert!(row.iter().enumerate().all(|(i, &x)| x == i as f32));

@@ -9,6 +9,7 @@
 //! - [`Embeddings`]: the word2vec text and binary formats (C tool and gensim conventions),
 //!   nearest neighbours, analogies, and the standard evaluations.
 
+mod atomic_f32;
 mod corpus;
 mod embeddings;
 mod evaluate;

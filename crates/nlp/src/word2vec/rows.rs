@@ -11,24 +11,26 @@
 //! short period it stays close to the Hogwild updates it replaces).
 
 use std::ops::Range;
+use std::sync::atomic::AtomicU32;
 
-/// A matrix shared by the workers. Rows are handed out without locks: two threads may update
-/// one row at once and an update may be lost or mixed, which stochastic gradient descent
-/// tolerates (Hogwild!, Recht et al. 2011) and which the C tool and gensim accept too. With one
-/// worker there is no sharing and runs are reproducible.
-pub(crate) struct HogwildRows {
-    ptr: *mut f32,
+use super::atomic_f32::{add, as_shared, load};
+
+/// A matrix the workers share, borrowed for as long as they train on it. Its rows are atomic
+/// floats ([`super::atomic_f32`]) that every thread reads and writes without locks: two threads
+/// may update one row at once and one's update of a float may be lost, which stochastic
+/// gradient descent tolerates (Hogwild!, Recht et al. 2011) and which the C tool and gensim
+/// accept too. With one worker there is no sharing and runs are reproducible.
+#[derive(Clone, Copy)]
+pub(crate) struct HogwildRows<'a> {
+    values: &'a [AtomicU32],
     cols: usize,
     rows: usize,
 }
 
-// SAFETY: see the type's documentation; the buffer outlives the scoped worker threads.
-unsafe impl Sync for HogwildRows {}
-unsafe impl Send for HogwildRows {}
-
-impl HogwildRows {
-    pub(crate) fn new(data: &mut [f32], cols: usize) -> HogwildRows {
-        HogwildRows { ptr: data.as_mut_ptr(), cols, rows: data.len() / cols.max(1) }
+impl<'a> HogwildRows<'a> {
+    /// `data`, rows of `cols` floats, shared until the borrow ends.
+    pub(crate) fn new(data: &'a mut [f32], cols: usize) -> HogwildRows<'a> {
+        HogwildRows { rows: data.len() / cols.max(1), values: as_shared(data), cols }
     }
 
     /// Number of rows.
@@ -36,20 +38,24 @@ impl HogwildRows {
         self.rows
     }
 
-    /// Row `i` for reading and writing.
-    #[allow(clippy::mut_from_ref)]
+    /// Row `i`.
     #[inline(always)]
-    pub(crate) fn row(&self, i: usize) -> &mut [f32] {
-        self.span(i..i + 1)
+    pub(crate) fn row(&self, i: usize) -> &'a [AtomicU32] {
+        &self.values[i * self.cols..][..self.cols]
     }
 
-    /// Rows `range`, contiguous, for reading and writing.
-    #[allow(clippy::mut_from_ref)]
+    /// Where row `i` starts, for a kernel that moves its `cols` floats itself: one bounds check
+    /// where slicing the row makes two, in the innermost loop.
     #[inline(always)]
-    fn span(&self, range: Range<usize>) -> &mut [f32] {
-        assert!(range.start <= range.end && range.end <= self.rows, "rows {range:?} of {}", self.rows);
-        // SAFETY: in bounds; concurrent access is the Hogwild race described above.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start * self.cols), range.len() * self.cols) }
+    pub(crate) fn row_start(&self, i: usize) -> *const AtomicU32 {
+        assert!(i < self.rows, "row {i} of {}", self.rows);
+        self.values.as_ptr().wrapping_add(i * self.cols)
+    }
+
+    /// Rows `range`, contiguous.
+    #[inline(always)]
+    fn span(&self, range: Range<usize>) -> &'a [AtomicU32] {
+        &self.values[range.start * self.cols..range.end * self.cols]
     }
 }
 
@@ -64,21 +70,21 @@ pub(crate) struct HotRows {
 
 impl HotRows {
     /// Copies rows `range` of `shared`.
-    pub(crate) fn new(shared: &HogwildRows, range: Range<usize>) -> HotRows {
-        let local = shared.span(range.clone()).to_vec();
+    pub(crate) fn new(shared: HogwildRows<'_>, range: Range<usize>) -> HotRows {
+        let rows = shared.span(range.clone());
+        let mut local = vec![0.0; rows.len()];
+        load(rows, &mut local);
         HotRows { range, base: local.clone(), local }
     }
 
     /// Adds this worker's change since the last publish to the shared rows, then continues
     /// from the shared values.
-    pub(crate) fn publish(&mut self, shared: &HogwildRows) {
+    pub(crate) fn publish(&mut self, shared: HogwildRows<'_>) {
         let rows = shared.span(self.range.clone());
-        for ((shared, local), base) in rows.iter_mut().zip(&mut self.local).zip(&mut self.base) {
-            let merged = *shared + (*local - *base);
-            *shared = merged;
-            *local = merged;
-            *base = merged;
-        }
+        self.local.iter_mut().zip(&self.base).for_each(|(local, base)| *local -= base);
+        add(rows, &self.local);
+        load(rows, &mut self.local);
+        self.base.copy_from_slice(&self.local);
     }
 }
 
@@ -86,20 +92,25 @@ impl HotRows {
 /// rows it holds a private copy of.
 #[derive(Clone, Copy)]
 pub(crate) struct OutputRows<'a> {
-    shared: &'a HogwildRows,
+    shared: HogwildRows<'a>,
     hot_first: usize,
-    hot_len: usize,
-    hot: *mut f32,
+    hot_rows: usize,
+    /// The private copy, borrowed from its [`HotRows`] for the view's lifetime: atomic like the
+    /// shared rows so that the kernels treat every row alike, though one thread alone uses it.
+    hot: &'a [AtomicU32],
 }
 
 impl<'a> OutputRows<'a> {
     /// `shared`, with the rows `hot` holds (if any) taken from it.
-    pub(crate) fn new(shared: &'a HogwildRows, hot: Option<&'a mut HotRows>) -> OutputRows<'a> {
+    pub(crate) fn new(shared: HogwildRows<'a>, hot: Option<&'a mut HotRows>) -> OutputRows<'a> {
         match hot {
-            Some(hot) => {
-                OutputRows { shared, hot_first: hot.range.start, hot_len: hot.range.len(), hot: hot.local.as_mut_ptr() }
-            }
-            None => OutputRows { shared, hot_first: 0, hot_len: 0, hot: std::ptr::null_mut() },
+            Some(hot) => OutputRows {
+                shared,
+                hot_first: hot.range.start,
+                hot_rows: hot.range.len(),
+                hot: as_shared(&mut hot.local),
+            },
+            None => OutputRows { shared, hot_first: 0, hot_rows: 0, hot: &[] },
         }
     }
 
@@ -108,18 +119,22 @@ impl<'a> OutputRows<'a> {
         self.shared.cols
     }
 
-    /// Row `i` for reading and writing.
-    #[allow(clippy::mut_from_ref)]
+    /// Where row `i` starts (see [`HogwildRows::row_start`]); it holds [`Self::cols`] floats.
     #[inline(always)]
-    pub(crate) fn row(&self, i: usize) -> &mut [f32] {
+    pub(crate) fn row_start(&self, i: usize) -> *const AtomicU32 {
         let hot = i.wrapping_sub(self.hot_first);
-        if hot < self.hot_len {
-            // SAFETY: `hot` points at `hot_len` rows of `cols` floats, borrowed mutably for 'a
-            // by this worker alone.
-            unsafe { std::slice::from_raw_parts_mut(self.hot.add(hot * self.shared.cols), self.shared.cols) }
+        if hot < self.hot_rows {
+            self.hot.as_ptr().wrapping_add(hot * self.shared.cols)
         } else {
-            self.shared.row(i)
+            self.shared.row_start(i)
         }
+    }
+
+    /// Row `i`.
+    #[inline(always)]
+    pub(crate) fn row(&self, i: usize) -> &'a [AtomicU32] {
+        let hot = i.wrapping_sub(self.hot_first);
+        if hot < self.hot_rows { &self.hot[hot * self.shared.cols..][..self.shared.cols] } else { self.shared.row(i) }
     }
 }
 
@@ -127,25 +142,41 @@ impl<'a> OutputRows<'a> {
 mod tests {
     use super::*;
 
+    /// Row `i` of `rows` as plain floats.
+    fn row(rows: OutputRows<'_>, i: usize) -> Vec<f32> {
+        let mut out = vec![0.0; rows.cols()];
+        load(rows.row(i), &mut out);
+        out
+    }
+
+    /// Adds `by` to float `col` of row `i`.
+    fn bump(rows: OutputRows<'_>, i: usize, col: usize, by: f32) {
+        let mut delta = vec![0.0; rows.cols()];
+        delta[col] = by;
+        add(rows.row(i), &delta);
+    }
+
     #[test]
     fn publishing_merges_every_workers_change() {
         let mut data: Vec<f32> = (0..12).map(|i| i as f32).collect();
         let shared = HogwildRows::new(&mut data, 3);
-        let (mut a, mut b) = (HotRows::new(&shared, 1..3), HotRows::new(&shared, 1..3));
-        OutputRows::new(&shared, Some(&mut a)).row(1)[0] += 10.0;
-        OutputRows::new(&shared, Some(&mut b)).row(1)[0] += 100.0;
-        OutputRows::new(&shared, Some(&mut b)).row(2)[2] -= 1.0;
+        let plain = OutputRows::new(shared, None);
+        let (mut a, mut b) = (HotRows::new(shared, 1..3), HotRows::new(shared, 1..3));
+        bump(OutputRows::new(shared, Some(&mut a)), 1, 0, 10.0);
+        bump(OutputRows::new(shared, Some(&mut b)), 1, 0, 100.0);
+        bump(OutputRows::new(shared, Some(&mut b)), 2, 2, -1.0);
         // Rows outside the copy are the shared ones.
-        OutputRows::new(&shared, Some(&mut a)).row(3)[1] = -5.0;
-        assert_eq!(shared.row(1), &[3.0, 4.0, 5.0], "nothing published yet");
-        a.publish(&shared);
-        b.publish(&shared);
-        assert_eq!(shared.row(1), &[113.0, 4.0, 5.0]);
-        assert_eq!(shared.row(2), &[6.0, 7.0, 7.0]);
-        assert_eq!(shared.row(3), &[9.0, -5.0, 11.0]);
+        bump(OutputRows::new(shared, Some(&mut a)), 3, 1, -15.0);
+        assert_eq!(row(plain, 1), [3.0, 4.0, 5.0], "nothing published yet");
+        a.publish(shared);
+        b.publish(shared);
+        assert_eq!(row(plain, 1), [113.0, 4.0, 5.0]);
+        assert_eq!(row(plain, 2), [6.0, 7.0, 7.0]);
+        assert_eq!(row(plain, 3), [9.0, -5.0, 11.0]);
         // `a` continues from the shared rows, `b`'s change included, after its next publish.
-        assert_eq!(OutputRows::new(&shared, Some(&mut a)).row(1)[0], 13.0);
-        a.publish(&shared);
-        assert_eq!(OutputRows::new(&shared, Some(&mut a)).row(1)[0], 113.0);
+        assert_eq!(row(OutputRows::new(shared, Some(&mut a)), 1)[0], 13.0);
+        a.publish(shared);
+        assert_eq!(row(OutputRows::new(shared, Some(&mut a)), 1)[0], 113.0);
+        assert_eq!(data[3..9], [113.0, 4.0, 5.0, 6.0, 7.0, 7.0], "the borrow over, the floats are plain again");
     }
 }

@@ -153,9 +153,9 @@ impl Job {
 /// Everything the workers share.
 pub(super) struct Model<'a> {
     pub config: &'a Word2VecConfig,
-    pub input: HogwildRows,
-    pub hs_output: HogwildRows,
-    pub ns_output: HogwildRows,
+    pub input: HogwildRows<'a>,
+    pub hs_output: HogwildRows<'a>,
+    pub ns_output: HogwildRows<'a>,
     /// Every word's Huffman code as labels (1 − bit) and its inner nodes, concatenated; word
     /// w's are at `paths[w]..paths[w + 1]`.
     pub labels: Vec<f32>,
@@ -238,10 +238,7 @@ impl Word2Vec {
 /// (numpy, under gensim, does the same for its large arrays).
 fn weight_matrix(len: usize) -> Vec<f32> {
     let mut matrix = vec![0f32; len];
-    // SAFETY: the matrix's own bytes.
-    unsafe {
-        tensor_core::memory::advise_huge_pages(matrix.as_mut_ptr().cast(), std::mem::size_of_val(matrix.as_slice()))
-    };
+    os_memory::advise_huge_pages_of(&mut matrix);
     matrix
 }
 

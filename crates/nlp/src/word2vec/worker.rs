@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 
+use super::atomic_f32::{add, add_row_to, load};
 use super::fit::{Saturation, Targets, fit};
-use super::kernels::axpy;
 use super::rows::{HotRows, OutputRows};
 use super::sampler::Lcg;
 use super::train::{Job, Model};
@@ -40,6 +40,7 @@ const NEGATIVE_LABELS: [f32; MAX_NEGATIVE + 1] = {
 struct Scratch {
     draws: Draws,
     kept: Vec<u32>,
+    /// The prediction's input: a copy of skip-gram's context row, or CBOW's mean of the context.
     hidden: Vec<f32>,
     error: Vec<f32>,
 }
@@ -95,15 +96,15 @@ impl Outputs {
         let hs = private(inner_nodes.saturating_sub(HOT_TREE_NODES)..inner_nodes);
         let ns = private(0..model.ns_output.rows().min(HOT_WORDS));
         Outputs {
-            hs: hs.map(|rows| HotRows::new(&model.hs_output, rows)),
-            ns: ns.map(|rows| HotRows::new(&model.ns_output, rows)),
+            hs: hs.map(|rows| HotRows::new(model.hs_output, rows)),
+            ns: ns.map(|rows| HotRows::new(model.ns_output, rows)),
             predictions_since_publish: 0,
         }
     }
 
     /// The hierarchical-softmax and negative-sampling rows to train.
-    fn views<'a>(&'a mut self, model: &'a Model) -> [OutputRows<'a>; 2] {
-        [OutputRows::new(&model.hs_output, self.hs.as_mut()), OutputRows::new(&model.ns_output, self.ns.as_mut())]
+    fn views<'a>(&'a mut self, model: &Model<'a>) -> [OutputRows<'a>; 2] {
+        [OutputRows::new(model.hs_output, self.hs.as_mut()), OutputRows::new(model.ns_output, self.ns.as_mut())]
     }
 
     /// Counts a word's `predictions`, publishing the private rows every
@@ -119,10 +120,10 @@ impl Outputs {
     fn publish(&mut self, model: &Model) {
         self.predictions_since_publish = 0;
         if let Some(hs) = &mut self.hs {
-            hs.publish(&model.hs_output);
+            hs.publish(model.hs_output);
         }
         if let Some(ns) = &mut self.ns {
-            ns.publish(&model.ns_output);
+            ns.publish(model.ns_output);
         }
     }
 }
@@ -221,8 +222,9 @@ fn train_job_generic(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &
                     let context = scratch.kept[c] as usize;
                     scratch.error.fill(0.0);
                     let input = model.input.row(context);
-                    predict(model, views, input, word, job.alpha, &mut scratch.error, &mut scratch.draws);
-                    axpy(1.0, &scratch.error, input);
+                    load(input, &mut scratch.hidden);
+                    predict(model, views, &scratch.hidden, word, job.alpha, &mut scratch.error, &mut scratch.draws);
+                    add(input, &scratch.error);
                 }
             }
             outputs.word_done(model, if model.config.cbow { 1 } else { last - first });
@@ -247,7 +249,7 @@ fn train_cbow(
     scratch.hidden.fill(0.0);
     let mut contexts = 0;
     for c in (first..=last).filter(|&c| c != pos) {
-        axpy(1.0, model.input.row(scratch.kept[c] as usize), &mut scratch.hidden);
+        add_row_to(model.input.row(scratch.kept[c] as usize), &mut scratch.hidden);
         contexts += 1;
     }
     if contexts == 0 {
@@ -258,7 +260,7 @@ fn train_cbow(
     scratch.error.fill(0.0);
     predict(model, views, &scratch.hidden, word, alpha, &mut scratch.error, &mut scratch.draws);
     for c in (first..=last).filter(|&c| c != pos) {
-        axpy(1.0, &scratch.error, model.input.row(scratch.kept[c] as usize));
+        add(model.input.row(scratch.kept[c] as usize), &scratch.error);
     }
 }
 

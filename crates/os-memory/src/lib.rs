@@ -1,4 +1,12 @@
-//! Advice to the operating system about how to back large buffers.
+//! Advice to the operating system about how to back large buffers: a Linux detail that the
+//! CPU backend's allocator and word2vec's weight matrices use, kept out of the
+//! backend-agnostic `tensor-core`.
+//!
+//! ```
+//! let mut table = vec![0f32; 1 << 20];
+//! os_memory::advise_huge_pages_of(&mut table);
+//! assert!(table.iter().all(|&x| x == 0.0), "advice never changes contents");
+//! ```
 
 /// A transparent huge page on x86-64 Linux.
 pub const HUGE_PAGE: usize = 2 << 20;
@@ -25,6 +33,12 @@ pub unsafe fn advise_huge_pages(start: *mut u8, len: usize) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (start, len);
+}
+
+/// [`advise_huge_pages`] for the memory of `buffer`, which it leaves as it is.
+pub fn advise_huge_pages_of<T>(buffer: &mut [T]) {
+    // SAFETY: the slice's own bytes, inside its allocation.
+    unsafe { advise_huge_pages(buffer.as_mut_ptr().cast(), std::mem::size_of_val(buffer)) }
 }
 
 #[cfg(test)]
@@ -66,8 +80,8 @@ mod tests {
     #[test]
     fn too_small_a_range_is_left_alone() {
         let mut small = vec![7u8; 4096];
-        // SAFETY: the buffer's own bytes; no whole huge page fits, so nothing is advised.
-        unsafe { advise_huge_pages(small.as_mut_ptr(), small.len()) };
+        // No whole huge page fits, so nothing is advised.
+        advise_huge_pages_of(&mut small);
         assert!(small.iter().all(|&b| b == 7));
     }
 }
