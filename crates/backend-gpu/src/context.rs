@@ -171,7 +171,7 @@ impl Gpu {
         let checks = [
             (MAX_ELEMENTS as u64 * 4, elements as u64 * 4, "2^31 elements per buffer, the kernels' i32 indices"),
             (limits.max_buffer_size, bytes, "max_buffer_size"),
-            (limits.max_storage_buffer_binding_size as u64, bytes, "max_storage_buffer_binding_size"),
+            (limits.max_storage_buffer_binding_size, bytes, "max_storage_buffer_binding_size"),
         ];
         match checks.into_iter().find(|&(limit, asked, _)| asked > limit) {
             Some((limit, asked, what)) => Err(GpuError::TooLarge { op, bytes: asked, limit, what }),

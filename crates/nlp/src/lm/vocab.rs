@@ -242,15 +242,15 @@ impl Vocabulary for BpeVocab {
 pub enum NeuralVocab {
     /// Whitespace-separated words with `<unk>` and `<eos>`.
     Words(WordVocab),
-    /// Byte-level BPE ids.
-    Bpe(BpeVocab),
+    /// Byte-level BPE ids (boxed: a tokenizer is much larger than a word list's handle).
+    Bpe(Box<BpeVocab>),
 }
 
 impl NeuralVocab {
     fn inner(&self) -> &dyn Vocabulary {
         match self {
             NeuralVocab::Words(v) => v,
-            NeuralVocab::Bpe(v) => v,
+            NeuralVocab::Bpe(v) => v.as_ref(),
         }
     }
 }

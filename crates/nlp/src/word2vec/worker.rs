@@ -216,7 +216,7 @@ fn train_job_generic(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &
             let views = outputs.views(model);
             prefetch_next_position(model, views, &scratch.kept, pos + 1);
             if model.config.cbow {
-                train_cbow(model, views, scratch, word, pos, first, last, job.alpha);
+                train_cbow(model, views, scratch, (word, pos), first..=last, job.alpha);
             } else {
                 for c in (first..=last).filter(|&c| c != pos) {
                     let context = scratch.kept[c] as usize;
@@ -240,15 +240,13 @@ fn train_cbow(
     model: &Model,
     views: [OutputRows; 2],
     scratch: &mut Scratch,
-    word: usize,
-    pos: usize,
-    first: usize,
-    last: usize,
+    (word, pos): (usize, usize),
+    window: std::ops::RangeInclusive<usize>,
     alpha: f32,
 ) {
     scratch.hidden.fill(0.0);
     let mut contexts = 0;
-    for c in (first..=last).filter(|&c| c != pos) {
+    for c in window.clone().filter(|&c| c != pos) {
         add_row_to(model.input.row(scratch.kept[c] as usize), &mut scratch.hidden);
         contexts += 1;
     }
@@ -259,7 +257,7 @@ fn train_cbow(
     scratch.hidden.iter_mut().for_each(|h| *h *= scale);
     scratch.error.fill(0.0);
     predict(model, views, &scratch.hidden, word, alpha, &mut scratch.error, &mut scratch.draws);
-    for c in (first..=last).filter(|&c| c != pos) {
+    for c in window.clone().filter(|&c| c != pos) {
         add(model.input.row(scratch.kept[c] as usize), &scratch.error);
     }
 }
