@@ -1,5 +1,6 @@
 //! Byte-level BPE: exact round trips on any UTF-8, training behaviour, `tokenizer.json` save and
-//! load, and agreement with the Hugging Face `tokenizers` package when a Python with it exists.
+//! load, and agreement with the Hugging Face `tokenizers` package (`.ci/run` installs it; where
+//! no Python has it the test skips with the reason, and under `CI=true` fails).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
