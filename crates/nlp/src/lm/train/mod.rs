@@ -241,7 +241,8 @@ pub fn train(
                 bar.finish();
             }
             let seconds = started.elapsed().as_secs_f64();
-            let report = finish_epoch(lm, valid, config, out, &mut state, lr, seconds, tokens_since)?;
+            let report =
+                finish_epoch(lm, valid, config, out, &mut state, EpochPace { lr, seconds, tokens: tokens_since })?;
             carried = None;
             checkpoint::save(out, lm, optimizer.as_ref(), &state, None)?;
             on_epoch(&report);
@@ -253,17 +254,21 @@ pub fn train(
     Ok(TrainOutcome { history: state.history, steps: state.step, finished: true })
 }
 
+/// How an epoch ran: its learning rate, wall time and tokens trained.
+struct EpochPace {
+    lr: f64,
+    seconds: f64,
+    tokens: usize,
+}
+
 /// Validates, keeps the best model, records the epoch and redraws the curve.
-#[allow(clippy::too_many_arguments)]
 fn finish_epoch(
     lm: &NeuralLm,
     valid: &TokenStream,
     config: &TrainConfig,
     out: &Path,
     state: &mut TrainerState,
-    lr: f64,
-    seconds: f64,
-    tokens: usize,
+    EpochPace { lr, seconds, tokens }: EpochPace,
 ) -> Result<EpochReport> {
     let valid_ppl = lm.stream_perplexity(valid, config.eval_streams)?;
     let best = state.history.iter().all(|e| valid_ppl < e.valid_ppl);
