@@ -18,8 +18,9 @@ fn tessera(args: &[&str]) -> (bool, String) {
 const TEXT: &str = "the cat sat on the mat\nthe dog sat on the log\na cat saw the dog\nthe dog saw a cat on the mat\n\
                     a dog sat\nthe cat ate\nthe cat sat on the dog\na bird sang on the log\n";
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tessera-cli-lm-{}", std::process::id()));
+/// A fresh folder for one test (tests run in parallel, so each has its own).
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-lm-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -27,7 +28,7 @@ fn scratch() -> PathBuf {
 
 #[test]
 fn train_resume_and_query_neural_and_ngram_models_alike() {
-    let dir = scratch();
+    let dir = scratch("train");
     let corpus = dir.join("toy.txt");
     std::fs::write(&corpus, TEXT.repeat(10)).unwrap();
     let (corpus, out) = (corpus.to_str().unwrap(), dir.join("run"));
@@ -110,7 +111,7 @@ fn train_resume_and_query_neural_and_ngram_models_alike() {
 
 #[test]
 fn bad_input_names_the_file() {
-    let dir = scratch().join("bad");
+    let dir = scratch("bad");
     std::fs::create_dir_all(&dir).unwrap();
     let empty = dir.join("empty.txt");
     std::fs::write(&empty, "").unwrap();
@@ -125,4 +126,5 @@ fn bad_input_names_the_file() {
     let arpa = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/austen/SOURCE.md");
     let (ok, text) = tessera(&["lm", "generate", "--model", arpa.to_str().unwrap(), "--prompt", "x"]);
     assert!(!ok && text.contains("SOURCE.md"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
 }
