@@ -159,11 +159,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     cargo(&["build", "--release", "-p", "tessera"], &[])?;
     let out = root.join(format!("target/lm-ptb-{name}"));
     let split = |s: &str| ptb.join(format!("ptb.{s}.txt.gz")).to_string_lossy().into_owned();
-    let mut command = Command::new(root.join("target/release/tessera"));
-    command.args(["lm", "train"]).args(recipe.flags);
-    if let Some(epochs) = value("--epochs") {
-        command.args(["--epochs", &epochs]);
+    let mut flags: Vec<String> = recipe.flags.iter().map(|f| f.to_string()).collect();
+    if let (Some(epochs), Some(at)) = (value("--epochs"), flags.iter().position(|f| f == "--epochs")) {
+        flags[at + 1] = epochs;
     }
+    let mut command = Command::new(root.join("target/release/tessera"));
+    command.args(["lm", "train"]).args(&flags);
     command
         .args(["--train", &split("train"), "--valid", &split("valid"), "--test", &split("test")])
         .arg("--out")

@@ -116,7 +116,7 @@ pub fn demo(kind: DeviceKind) -> Result<(), CliError> {
         perplexities.push(ppl);
     }
     let end = lstm.vocabulary().end_id();
-    for (seed, prompt) in [(1, "she"), (2, "it was"), (3, "mr .")] {
+    for (seed, prompt) in [(1, "she"), (2, "it was"), (3, "he had")] {
         let ids = encode_prompt(lstm.vocabulary(), prompt)?;
         let stop = GenerateConfig { max_tokens: 25, stop: Some(end) };
         let mut chooser = crate::lm::temperature_chooser(0.7, seed);

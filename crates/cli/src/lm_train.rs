@@ -237,7 +237,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
             if e.best { "  (best)" } else { "" }
         );
     })?;
-    let best_valid = outcome.history.iter().map(|e| e.valid_ppl).fold(f64::INFINITY, f64::min);
+    let best_valid = outcome.history.iter().map(|e| e.valid_ppl).reduce(f64::min);
     if !outcome.finished {
         println!("stopped after {} steps; continue with --resume", outcome.steps);
     }
@@ -251,10 +251,12 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         _ => None,
     };
     let seconds = started.elapsed().as_secs_f64();
-    let train_seconds: f64 = outcome.history.iter().map(|e| e.seconds).sum();
+    let train_seconds = outcome.history.iter().fold(0.0, |total, e| total + e.seconds);
+    let shown = |value: Option<f64>| value.map_or_else(|| "-".to_string(), |v| format!("{v:.2}"));
     println!(
-        "summary: valid perplexity {best_valid:.2}, test perplexity {}, wall time {seconds:.1} s (training {train_seconds:.1} s); model folder {}, curve {}",
-        test.map_or_else(|| "-".to_string(), |t| format!("{t:.2}")),
+        "summary: valid perplexity {}, test perplexity {}, wall time {seconds:.1} s (epochs {train_seconds:.1} s); model folder {}, curve {}",
+        shown(best_valid),
+        shown(test),
         best.display(),
         args.out.join("perplexity.svg").display()
     );

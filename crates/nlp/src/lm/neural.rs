@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use autograd::no_grad;
+use nn_layers::layers::CellKind;
 use tensor_core::{Device, Tensor};
 
 use super::{BpttBatches, LanguageModel, LmReader, LmState, NeuralVocab, RnnLm, TokenStream, Vocabulary, WordScore};
@@ -105,8 +106,13 @@ impl LanguageModel for NeuralLm {
     fn describe(&self) -> String {
         let c = self.model.config();
         format!(
-            "{:?} LM {} x {} (embed {}, {} ids{}, dropout {})",
-            c.cell,
+            "{} LM {} x {} (embed {}, {} ids{}, dropout {})",
+            match c.cell {
+                CellKind::RnnTanh => "RNN (tanh)",
+                CellKind::RnnRelu => "RNN (ReLU)",
+                CellKind::Gru => "GRU",
+                CellKind::Lstm => "LSTM",
+            },
             c.layers,
             c.hidden,
             c.embed,
