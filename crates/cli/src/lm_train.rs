@@ -147,7 +147,7 @@ pub struct TrainArgs {
 
 fn vocabulary(args: &TrainArgs, train: &[String]) -> Result<NeuralVocab, CliError> {
     Ok(match &args.bpe {
-        Some(path) => NeuralVocab::Bpe(BpeVocab::new(BpeTokenizer::load(path)?, BPE_END)?),
+        Some(path) => NeuralVocab::Bpe(Box::new(BpeVocab::new(BpeTokenizer::load(path)?, BPE_END)?)),
         None => NeuralVocab::Words(WordVocab::build(
             train.iter().flat_map(|s| s.split_whitespace()),
             args.min_count,

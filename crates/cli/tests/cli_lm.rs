@@ -18,8 +18,8 @@ fn tessera(args: &[&str]) -> (bool, String) {
 const TEXT: &str = "the cat sat on the mat\nthe dog sat on the log\na cat saw the dog\nthe dog saw a cat on the mat\n\
                     a dog sat\nthe cat ate\nthe cat sat on the dog\na bird sang on the log\n";
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tessera-cli-lm-{}", std::process::id()));
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-lm-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -27,7 +27,7 @@ fn scratch() -> PathBuf {
 
 #[test]
 fn train_resume_and_query_neural_and_ngram_models_alike() {
-    let dir = scratch();
+    let dir = scratch("train");
     let corpus = dir.join("toy.txt");
     std::fs::write(&corpus, TEXT.repeat(10)).unwrap();
     let (corpus, out) = (corpus.to_str().unwrap(), dir.join("run"));
@@ -110,8 +110,7 @@ fn train_resume_and_query_neural_and_ngram_models_alike() {
 
 #[test]
 fn bad_input_names_the_file() {
-    let dir = scratch().join("bad");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("bad");
     let empty = dir.join("empty.txt");
     std::fs::write(&empty, "").unwrap();
     let empty = empty.to_str().unwrap();
@@ -125,4 +124,5 @@ fn bad_input_names_the_file() {
     let arpa = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/austen/SOURCE.md");
     let (ok, text) = tessera(&["lm", "generate", "--model", arpa.to_str().unwrap(), "--prompt", "x"]);
     assert!(!ok && text.contains("SOURCE.md"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -136,7 +136,7 @@ fn read_vocab(folder: &Path, doc: &Value) -> Result<(NeuralVocab, PathBuf)> {
                 line: 0,
                 msg: e.to_string(),
             })?;
-            (NeuralVocab::Bpe(vocab), path)
+            (NeuralVocab::Bpe(Box::new(vocab)), path)
         }
         other => {
             return Err(NlpError::Parse {

@@ -242,15 +242,15 @@ impl Vocabulary for BpeVocab {
 pub enum NeuralVocab {
     /// Whitespace-separated words with `<unk>` and `<eos>`.
     Words(WordVocab),
-    /// Byte-level BPE ids.
-    Bpe(BpeVocab),
+    /// Byte-level BPE ids (boxed: the tokenizer is large).
+    Bpe(Box<BpeVocab>),
 }
 
 impl NeuralVocab {
     fn inner(&self) -> &dyn Vocabulary {
         match self {
             NeuralVocab::Words(v) => v,
-            NeuralVocab::Bpe(v) => v,
+            NeuralVocab::Bpe(v) => v.as_ref(),
         }
     }
 }

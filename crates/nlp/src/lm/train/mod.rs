@@ -246,7 +246,7 @@ pub fn train(
             checkpoint::save(out, lm, optimizer.as_ref(), &state, None)?;
             on_epoch(&report);
             (started, tokens_since) = (Instant::now(), 0);
-        } else if config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0 {
+        } else if config.checkpoint_every > 0 && state.step.is_multiple_of(config.checkpoint_every) {
             checkpoint::save(out, lm, optimizer.as_ref(), &state, carried.as_ref())?;
         }
     }
