@@ -14,112 +14,31 @@ use crate::{cargo, workspace_root};
 struct Recipe {
     name: &'static str,
     about: &'static str,
-    flags: &'static [&'static str],
+    /// `tessera lm train` flags, separated by spaces.
+    flags: &'static str,
 }
 
 const RECIPES: &[Recipe] = &[
     Recipe {
         name: "small",
         about: "Zaremba et al. 2014 \"small\": 2 x 200 LSTM, no dropout, untied (paper: valid 120.7, test 114.5)",
-        flags: &[
-            "--arch",
-            "lstm",
-            "--embed",
-            "200",
-            "--hidden",
-            "200",
-            "--layers",
-            "2",
-            "--dropout",
-            "0",
-            "--init",
-            "0.1",
-            "--epochs",
-            "13",
-            "--batch",
-            "20",
-            "--bptt",
-            "20",
-            "--optimizer",
-            "sgd",
-            "--lr",
-            "1",
-            "--decay-after",
-            "4",
-            "--decay",
-            "0.5",
-            "--clip",
-            "5",
-        ],
+        flags: "--arch lstm --embed 200 --hidden 200 --layers 2 --dropout 0 --init 0.1 --epochs \
+                13 --batch 20 --bptt 20 --optimizer sgd --lr 1 --decay-after 4 --decay 0.5 \
+                --clip 5",
     },
     Recipe {
         name: "medium",
         about: "Zaremba et al. 2014 \"medium\": 2 x 650 LSTM, dropout 0.5, untied (paper: valid 86.2, test 82.7)",
-        flags: &[
-            "--arch",
-            "lstm",
-            "--embed",
-            "650",
-            "--hidden",
-            "650",
-            "--layers",
-            "2",
-            "--dropout",
-            "0.5",
-            "--init",
-            "0.05",
-            "--epochs",
-            "39",
-            "--batch",
-            "20",
-            "--bptt",
-            "35",
-            "--optimizer",
-            "sgd",
-            "--lr",
-            "1",
-            "--decay-after",
-            "6",
-            "--decay",
-            "0.8333333",
-            "--clip",
-            "5",
-        ],
+        flags: "--arch lstm --embed 650 --hidden 650 --layers 2 --dropout 0.5 --init 0.05 \
+                --epochs 39 --batch 20 --bptt 35 --optimizer sgd --lr 1 --decay-after 6 --decay \
+                0.8333333 --clip 5",
     },
     Recipe {
         name: "tied",
-        about: "a regularised, tied 2 x 400 LSTM (dropout 0.5, Press & Wolf tying) sized for an hour on 2 cores",
-        flags: &[
-            "--arch",
-            "lstm",
-            "--embed",
-            "400",
-            "--hidden",
-            "400",
-            "--layers",
-            "2",
-            "--dropout",
-            "0.5",
-            "--tie",
-            "--init",
-            "0.05",
-            "--epochs",
-            "20",
-            "--batch",
-            "20",
-            "--bptt",
-            "35",
-            "--optimizer",
-            "sgd",
-            "--lr",
-            "1",
-            "--decay-after",
-            "6",
-            "--decay",
-            "0.8",
-            "--clip",
-            "5",
-        ],
+        about: "a regularised, tied 2 x 400 LSTM (dropout 0.5, Press & Wolf tying); not yet run here",
+        flags: "--arch lstm --embed 400 --hidden 400 --layers 2 --dropout 0.5 --tie --init 0.05 \
+                --epochs 20 --batch 20 --bptt 35 --optimizer sgd --lr 1 --decay-after 6 --decay \
+                0.8 --clip 5",
     },
 ];
 
@@ -159,7 +78,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     cargo(&["build", "--release", "-p", "tessera"], &[])?;
     let out = root.join(format!("target/lm-ptb-{name}"));
     let split = |s: &str| ptb.join(format!("ptb.{s}.txt.gz")).to_string_lossy().into_owned();
-    let mut flags: Vec<String> = recipe.flags.iter().map(|f| f.to_string()).collect();
+    let mut flags: Vec<String> = recipe.flags.split_whitespace().map(str::to_string).collect();
     if let (Some(epochs), Some(at)) = (value("--epochs"), flags.iter().position(|f| f == "--epochs")) {
         flags[at + 1] = epochs;
     }

@@ -18,9 +18,8 @@ fn tessera(args: &[&str]) -> (bool, String) {
 const TEXT: &str = "the cat sat on the mat\nthe dog sat on the log\na cat saw the dog\nthe dog saw a cat on the mat\n\
                     a dog sat\nthe cat ate\nthe cat sat on the dog\na bird sang on the log\n";
 
-/// A fresh folder for one test (tests run in parallel, so each has its own).
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tessera-cli-lm-{}-{test}", std::process::id()));
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tessera-cli-lm-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -112,7 +111,6 @@ fn train_resume_and_query_neural_and_ngram_models_alike() {
 #[test]
 fn bad_input_names_the_file() {
     let dir = scratch("bad");
-    std::fs::create_dir_all(&dir).unwrap();
     let empty = dir.join("empty.txt");
     std::fs::write(&empty, "").unwrap();
     let empty = empty.to_str().unwrap();

@@ -228,3 +228,33 @@ fn rest_like(e: &nlp::lm::train::EpochReport, other: &[nlp::lm::train::EpochRepo
     let same = other.iter().find(|o| o.epoch == e.epoch).copied().unwrap_or(*e);
     nlp::lm::train::EpochReport { seconds: same.seconds, tokens_per_second: same.tokens_per_second, ..*e }
 }
+
+#[test]
+fn bpe_models_read_any_text_and_round_trip_through_a_folder() {
+    let tokenizer =
+        nlp::tokenize::BpeTrainer { vocab_size: 300, ..Default::default() }.train(TEXT.iter().copied()).unwrap();
+    let vocab = nlp::lm::BpeVocab::new(tokenizer, nlp::lm::BPE_END).unwrap();
+    assert!(vocab.unknown_id().is_none() && vocab.encode("zebras, too!").iter().all(|t| !t.oov));
+    let config = RnnLmConfig {
+        cell: CellKind::RnnTanh,
+        vocab_size: vocab.size(),
+        embed: 8,
+        hidden: 8,
+        layers: 1,
+        dropout: 0.0,
+        tie_weights: false,
+        init_range: 0.1,
+    };
+    let model = RnnLm::new(config, &mut TensorRng::new(6), &CpuDevice::shared()).unwrap();
+    let lm = NeuralLm::new(model, NeuralVocab::Bpe(Box::new(vocab))).unwrap();
+    let folder = scratch("bpe");
+    nlp::lm::save_model_folder(&folder, &lm).unwrap();
+    assert!(folder.join(nlp::lm::MODEL_TOKENIZER).is_file() && !folder.join(nlp::lm::MODEL_VOCAB).exists());
+    let loaded = nlp::lm::load_model(&folder, &CpuDevice::shared()).unwrap();
+    let text = ["the cat sat on a zebra", "Ünïcode wörds"];
+    let (a, b) = (lm.perplexity(&text).unwrap(), loaded.perplexity(&text).unwrap());
+    assert_eq!(a, b);
+    assert_eq!(a.oovs, 0);
+    let ids: Vec<u32> = lm.vocab().encode(text[1]).iter().map(|t| t.id).collect();
+    assert_eq!(lm.vocab().decode(&ids), text[1], "BPE ids decode to the text they came from");
+}

@@ -242,7 +242,7 @@ impl Vocabulary for BpeVocab {
 pub enum NeuralVocab {
     /// Whitespace-separated words with `<unk>` and `<eos>`.
     Words(WordVocab),
-    /// Byte-level BPE ids (boxed: a tokenizer is much larger than a word list's handle).
+    /// Byte-level BPE ids (boxed: the tokenizer is large).
     Bpe(Box<BpeVocab>),
 }
 
