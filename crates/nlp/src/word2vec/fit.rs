@@ -77,7 +77,7 @@ pub(crate) fn fit(input: Input<'_>, targets: Targets<'_>, alpha: f32, sigmoid: &
     assert!(error.len() == dim && targets.output.cols() == dim, "rows of {dim} floats");
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F is present, `OutputRows::row` checks each target row's index, and
+        // SAFETY: AVX-512F is present, `OutputRows::row_start` checks each target row's index, and
         // every row, `input` and `error` hold `dim` floats (asserted above).
         unsafe {
             match dim.div_ceil(16) {
@@ -221,7 +221,9 @@ unsafe fn fit_avx512<const V: usize>(
     let row_mask = |vector: usize| (vector + 1 == V).then_some(masks[V - 1]);
     let (mut x, mut e) = ([_mm512_setzero_ps(); V], [_mm512_setzero_ps(); V]);
     for_each_vector!(V, VECTOR => {
-        // SAFETY (whole function): each access covers lanes below the length only (the masks).
+        // SAFETY (whole function): each access covers lanes below the length only (the masks),
+        // of `input`, `error` or a target row whose index `row_start` checked; all hold `dim`
+        // floats, and the shared ones are moved by `load16` and `store16` only.
         unsafe {
             x[VECTOR] = match input {
                 Input::Own(x) => _mm512_maskz_loadu_ps(masks[VECTOR], x.as_ptr().add(16 * VECTOR)),
