@@ -66,6 +66,15 @@ pub(crate) fn add(row: &[AtomicU32], delta: &[f32]) {
     unsafe { transfer(row, delta.as_ptr().cast_mut(), Move::AddToShared) }
 }
 
+/// Publishes a thread's private copy of `row`: `row += copy − base`, then `copy = base = row`
+/// (the merge of local-update SGD), a float at a time as [`add`] does.
+#[inline(always)]
+pub(crate) fn merge(row: &[AtomicU32], copy: &mut [f32], base: &mut [f32]) {
+    assert!(row.len() == copy.len() && row.len() == base.len(), "merge: lengths differ");
+    // SAFETY: `copy` and `base` hold `row.len()` floats each, borrowed mutably.
+    unsafe { transfer(row, copy.as_mut_ptr(), Move::Merge(base.as_mut_ptr())) }
+}
+
 /// What a transfer does, per float, with a shared row and a thread's buffer of equal length.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Move {
@@ -77,6 +86,19 @@ enum Move {
     AddToPrivate,
     /// row += buffer
     AddToShared,
+    /// row += buffer − base, then buffer = base = row, with `base` as long as the buffer.
+    Merge(*mut f32),
+}
+
+impl Move {
+    /// The move for the floats from `start` on (`Merge`'s second buffer moves along).
+    #[inline(always)]
+    fn from(self, start: usize) -> Move {
+        match self {
+            Move::Merge(base) => Move::Merge(base.wrapping_add(start)),
+            other => other,
+        }
+    }
 }
 
 /// A shared float's value.
@@ -95,7 +117,8 @@ fn set(lane: &AtomicU32, value: f32) {
 ///
 /// # Safety
 /// `private` points at `row.len()` floats of this thread's own, valid for reads, and for
-/// writes when `op` is `Load` or `AddToPrivate`.
+/// writes when `op` is `Load`, `AddToPrivate` or `Merge`; so does `Merge`'s pointer, valid for
+/// reads and writes, and the two do not overlap.
 #[inline(always)]
 unsafe fn transfer(row: &[AtomicU32], private: *mut f32, op: Move) {
     #[cfg(target_arch = "x86_64")]
@@ -128,6 +151,12 @@ unsafe fn transfer_one_by_one(row: &[AtomicU32], private: *mut f32, op: Move) {
                 Move::Store => set(lane, *private),
                 Move::AddToPrivate => *private += get(lane),
                 Move::AddToShared => set(lane, get(lane) + *private),
+                Move::Merge(base) => {
+                    let base = base.add(i);
+                    let merged = get(lane) + (*private - *base);
+                    set(lane, merged);
+                    (*private, *base) = (merged, merged);
+                }
             }
         }
     }
@@ -212,10 +241,12 @@ unsafe fn transfer_avx512(row: &[AtomicU32], private: *mut f32, op: Move) {
     // SAFETY (both blocks): the lanes moved lie in `start..row.len()`, inside `row` and the
     // caller's buffer; the rest is the caller's.
     for start in (0..whole).step_by(16) {
-        unsafe { move16(row.as_ptr().add(start), private.add(start), None, op) };
+        unsafe { move16(row.as_ptr().add(start), private.add(start), None, op.from(start)) };
     }
     if whole < row.len() {
-        unsafe { move16(row.as_ptr().add(whole), private.add(whole), Some(lane_mask(row.len() - whole)), op) };
+        unsafe {
+            move16(row.as_ptr().add(whole), private.add(whole), Some(lane_mask(row.len() - whole)), op.from(whole))
+        };
     }
 }
 
@@ -228,7 +259,7 @@ unsafe fn transfer_avx512(row: &[AtomicU32], private: *mut f32, op: Move) {
 #[inline]
 #[target_feature(enable = "avx512f")]
 unsafe fn move16(shared: *const AtomicU32, private: *mut f32, mask: Option<u16>, op: Move) {
-    use std::arch::x86_64::{_mm512_add_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps};
+    use std::arch::x86_64::{_mm512_add_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_sub_ps};
     let lanes = mask.unwrap_or(u16::MAX);
     // SAFETY: the caller's.
     unsafe {
@@ -245,6 +276,13 @@ unsafe fn move16(shared: *const AtomicU32, private: *mut f32, mask: Option<u16>,
                 mask,
                 _mm512_add_ps(load16::<0>(shared, mask), _mm512_maskz_loadu_ps(lanes, private)),
             ),
+            Move::Merge(base) => {
+                let change = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, private), _mm512_maskz_loadu_ps(lanes, base));
+                let merged = _mm512_add_ps(load16::<0>(shared, mask), change);
+                store16::<0>(shared, mask, merged);
+                _mm512_mask_storeu_ps(private, lanes, merged);
+                _mm512_mask_storeu_ps(base, lanes, merged);
+            }
         }
     }
 }
@@ -298,7 +336,7 @@ unsafe fn store8(lanes: *const AtomicU32, value: std::arch::x86_64::__m256) {
 #[inline]
 #[target_feature(enable = "avx")]
 unsafe fn transfer_avx(row: &[AtomicU32], private: *mut f32, op: Move) {
-    use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps};
+    use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_sub_ps};
     let whole = row.len() / 8 * 8;
     for start in (0..whole).step_by(8) {
         // SAFETY: `start + 8 <= row.len()`: inside `row` and the caller's buffer.
@@ -309,11 +347,19 @@ unsafe fn transfer_avx(row: &[AtomicU32], private: *mut f32, op: Move) {
                 Move::Store => store8(shared, _mm256_loadu_ps(private)),
                 Move::AddToPrivate => _mm256_storeu_ps(private, _mm256_add_ps(_mm256_loadu_ps(private), load8(shared))),
                 Move::AddToShared => store8(shared, _mm256_add_ps(load8(shared), _mm256_loadu_ps(private))),
+                Move::Merge(base) => {
+                    let base = base.add(start);
+                    let change = _mm256_sub_ps(_mm256_loadu_ps(private), _mm256_loadu_ps(base));
+                    let merged = _mm256_add_ps(load8(shared), change);
+                    store8(shared, merged);
+                    _mm256_storeu_ps(private, merged);
+                    _mm256_storeu_ps(base, merged);
+                }
             }
         }
     }
-    // SAFETY: the rest of the row and of the buffer.
-    unsafe { transfer_one_by_one(&row[whole..], private.add(whole), op) }
+    // SAFETY: the rest of the row and of the buffers.
+    unsafe { transfer_one_by_one(&row[whole..], private.add(whole), op.from(whole)) }
 }
 
 #[cfg(test)]
@@ -344,26 +390,35 @@ mod tests {
             for len in [0, 1, 3, 7, 8, 9, 15, 16, 17, 100, 129] {
                 let shared: Vec<f32> = (0..len).map(|i| i as f32 * 0.5 - 3.0).collect();
                 let private: Vec<f32> = (0..len).map(|i| (i as f32).sin()).collect();
-                let wanted = |op| -> (Vec<f32>, Vec<f32>) {
-                    match op {
-                        Move::Load => (shared.clone(), shared.clone()),
-                        Move::Store => (private.clone(), private.clone()),
-                        Move::AddToPrivate => {
-                            (shared.clone(), shared.iter().zip(&private).map(|(s, p)| p + s).collect())
-                        }
-                        Move::AddToShared => {
-                            (shared.iter().zip(&private).map(|(s, p)| s + p).collect(), private.clone())
-                        }
-                    }
+                let base: Vec<f32> = (0..len).map(|i| (i as f32).cos()).collect();
+                let zip = |a: &[f32], b: &[f32], f: fn(f32, f32) -> f32| -> Vec<f32> {
+                    a.iter().zip(b).map(|(a, b)| f(*a, *b)).collect()
                 };
-                for op in [Move::Load, Move::Store, Move::AddToPrivate, Move::AddToShared] {
-                    let (mut row, mut buffer) = (shared.clone(), private.clone());
+                let merged: Vec<f32> = zip(&shared, &zip(&private, &base, |p, b| p - b), |s, c| s + c);
+                // Each move, and the row, buffer and base it should leave.
+                let moves: [(&str, [Vec<f32>; 3]); 5] = [
+                    ("load", [shared.clone(), shared.clone(), base.clone()]),
+                    ("store", [private.clone(), private.clone(), base.clone()]),
+                    ("add to private", [shared.clone(), zip(&private, &shared, |p, s| p + s), base.clone()]),
+                    ("add to shared", [zip(&shared, &private, |s, p| s + p), private.clone(), base.clone()]),
+                    ("merge", [merged.clone(), merged.clone(), merged.clone()]),
+                ];
+                for (move_name, [want_row, want_buffer, want_base]) in moves {
+                    let (mut row, mut buffer, mut base) = (shared.clone(), private.clone(), base.clone());
+                    let op = match move_name {
+                        "load" => Move::Load,
+                        "store" => Move::Store,
+                        "add to private" => Move::AddToPrivate,
+                        "add to shared" => Move::AddToShared,
+                        _ => Move::Merge(base.as_mut_ptr()),
+                    };
                     let row = as_shared(&mut row);
-                    // SAFETY: `buffer` holds `row.len()` floats, borrowed mutably.
+                    // SAFETY: `buffer` and `base` hold `row.len()` floats each, borrowed mutably.
                     unsafe { implementation(row, buffer.as_mut_ptr(), op) };
-                    let (want_row, want_buffer) = wanted(op);
-                    assert_eq!(floats(row), want_row, "{name}: row after a move of {len}");
-                    assert_eq!(buffer, want_buffer, "{name}: buffer after a move of {len}");
+                    let context = format!("{name}: {move_name} of {len}");
+                    assert_eq!(floats(row), want_row, "{context}: row");
+                    assert_eq!(buffer, want_buffer, "{context}: buffer");
+                    assert_eq!(base, want_base, "{context}: base");
                 }
             }
         }

@@ -8,6 +8,9 @@
 //! write of its row instead of the three reads and two writes of separate `dot` and `axpy`
 //! calls.
 
+use std::ops::Range;
+use std::sync::atomic::AtomicU32;
+
 use super::atomic_f32::{load, store};
 use super::kernels::{MAX_EXP, SigmoidTable, axpy, dot};
 use super::rows::OutputRows;
@@ -36,6 +39,27 @@ fn step(f: f32, label: f32, saturation: Saturation, alpha: f32, sigmoid: &Sigmoi
     Some((label - sigma) * alpha)
 }
 
+/// A prediction's input vector: the caller's own floats (CBOW's mean of the window) or a
+/// shared row (skip-gram's context word, read in place: a copy would be read back while its
+/// last, masked store still sat in the store buffer, which costs skip-gram with hierarchical
+/// softmax a few percent).
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a> {
+    /// Floats the caller owns.
+    Own(&'a [f32]),
+    /// A row of a shared matrix.
+    Shared(&'a [AtomicU32]),
+}
+
+impl Input<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Input::Own(x) => x.len(),
+            Input::Shared(row) => row.len(),
+        }
+    }
+}
+
 /// One prediction's targets: output rows and the label each should score.
 #[derive(Clone, Copy)]
 pub(crate) struct Targets<'a> {
@@ -48,12 +72,12 @@ pub(crate) struct Targets<'a> {
 /// Fits `input` to every target (see the module documentation), adding the input's gradient
 /// step into `error`.
 #[inline(always)]
-pub(crate) fn fit(input: &[f32], targets: Targets<'_>, alpha: f32, sigmoid: &SigmoidTable, error: &mut [f32]) {
+pub(crate) fn fit(input: Input<'_>, targets: Targets<'_>, alpha: f32, sigmoid: &SigmoidTable, error: &mut [f32]) {
     let dim = input.len();
     assert!(error.len() == dim && targets.output.cols() == dim, "rows of {dim} floats");
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F is present, `OutputRows::row` checks each target row's index, and
+        // SAFETY: AVX-512F is present, `OutputRows::row_start` checks each target row's index, and
         // every row, `input` and `error` hold `dim` floats (asserted above).
         unsafe {
             match dim.div_ceil(16) {
@@ -84,7 +108,7 @@ pub(crate) fn fit(input: &[f32], targets: Targets<'_>, alpha: f32, sigmoid: &Sig
 #[target_feature(enable = "avx512f")]
 #[inline(never)]
 unsafe fn fit_in_chunks_avx512(
-    input: &[f32],
+    input: Input<'_>,
     targets: Targets<'_>,
     alpha: f32,
     sigmoid: &SigmoidTable,
@@ -98,28 +122,53 @@ const CHUNK: usize = 128;
 
 /// [`fit`] with portable vectors: each target row is loaded [`CHUNK`] floats at a time into a
 /// buffer, scored, updated there and stored back. A row longer than a chunk is loaded twice,
-/// once to score and once to update, as the C tool reads it.
+/// once to score and once to update, as the C tool reads it; so is a shared input that long,
+/// which a shorter one is loaded once.
 #[inline(always)]
-fn fit_in_chunks(input: &[f32], targets: Targets<'_>, alpha: f32, sigmoid: &SigmoidTable, error: &mut [f32]) {
-    let dim = input.len();
-    let mut buffer = [0f32; CHUNK];
+fn fit_in_chunks(input: Input<'_>, targets: Targets<'_>, alpha: f32, sigmoid: &SigmoidTable, error: &mut [f32]) {
+    let dim = error.len();
+    let (mut held_row, mut held_input, mut whole_input) = ([0f32; CHUNK], [0f32; CHUNK], [0f32; CHUNK]);
+    let whole = match input {
+        Input::Own(x) => Some(x),
+        Input::Shared(row) if dim <= CHUNK => {
+            load(row, &mut whole_input[..dim]);
+            Some(&whole_input[..dim])
+        }
+        Input::Shared(_) => None,
+    };
+    // The input's floats `chunk`: from `whole` when there is one, else loaded into `held`.
+    fn input_chunk<'b>(
+        whole: Option<&'b [f32]>,
+        input: Input<'b>,
+        chunk: Range<usize>,
+        held: &'b mut [f32],
+    ) -> &'b [f32] {
+        match (whole, input) {
+            (Some(x), _) | (None, Input::Own(x)) => &x[chunk],
+            (None, Input::Shared(row)) => {
+                let held = &mut held[..chunk.len()];
+                load(&row[chunk], held);
+                held
+            }
+        }
+    }
     let chunks = || (0..dim).step_by(CHUNK).map(move |start| start..(start + CHUNK).min(dim));
     for (&row, &label) in targets.rows.iter().zip(targets.labels) {
         let output = targets.output.row(row as usize);
         let mut f = 0.0;
         for chunk in chunks() {
-            let held = &mut buffer[..chunk.len()];
+            let held = &mut held_row[..chunk.len()];
             load(&output[chunk.clone()], held);
-            f += dot(&input[chunk], held);
+            f += dot(input_chunk(whole, input, chunk, &mut held_input), held);
         }
         let Some(g) = step(f, label, targets.saturation, alpha, sigmoid) else { continue };
         for chunk in chunks() {
-            let held = &mut buffer[..chunk.len()];
+            let held = &mut held_row[..chunk.len()];
             if dim > CHUNK {
                 load(&output[chunk.clone()], held);
             }
             axpy(g, held, &mut error[chunk.clone()]);
-            axpy(g, &input[chunk.clone()], held);
+            axpy(g, input_chunk(whole, input, chunk.clone(), &mut held_input), held);
             store(&output[chunk], held);
         }
     }
@@ -155,7 +204,7 @@ const MAX_VECTORS: usize = 8;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn fit_avx512<const V: usize>(
-    input: &[f32],
+    input: Input<'_>,
     targets: Targets<'_>,
     alpha: f32,
     sigmoid: &SigmoidTable,
@@ -166,18 +215,23 @@ unsafe fn fit_avx512<const V: usize>(
         __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_reduce_add_ps,
         _mm512_set1_ps, _mm512_setzero_ps,
     };
-    let tail = input.len() - 16 * (V - 1);
+    let tail = error.len() - 16 * (V - 1);
     let masks: [u16; V] = std::array::from_fn(|v| if v + 1 < V { u16::MAX } else { ((1u32 << tail) - 1) as u16 });
-    let (mut x, mut e) = ([_mm512_setzero_ps(); V], [_mm512_setzero_ps(); V]);
-    for v in 0..V {
-        // SAFETY (whole function): each access covers lanes below the length only (the masks).
-        unsafe {
-            x[v] = _mm512_maskz_loadu_ps(masks[v], input.as_ptr().add(16 * v));
-            e[v] = _mm512_maskz_loadu_ps(masks[v], error.as_ptr().add(16 * v));
-        }
-    }
-    // The row's last vector is masked to its length, the others are whole.
+    // A row's last vector is masked to its length, the others are whole.
     let row_mask = |vector: usize| (vector + 1 == V).then_some(masks[V - 1]);
+    let (mut x, mut e) = ([_mm512_setzero_ps(); V], [_mm512_setzero_ps(); V]);
+    for_each_vector!(V, VECTOR => {
+        // SAFETY (whole function): each access covers lanes below the length only (the masks),
+        // of `input`, `error` or a target row whose index `row_start` checked; all hold `dim`
+        // floats, and the shared ones are moved by `load16` and `store16` only.
+        unsafe {
+            x[VECTOR] = match input {
+                Input::Own(x) => _mm512_maskz_loadu_ps(masks[VECTOR], x.as_ptr().add(16 * VECTOR)),
+                Input::Shared(row) => load16::<VECTOR>(row.as_ptr(), row_mask(VECTOR)),
+            };
+            e[VECTOR] = _mm512_maskz_loadu_ps(masks[VECTOR], error.as_ptr().add(16 * VECTOR));
+        }
+    });
     for (&row, &label) in targets.rows.iter().zip(targets.labels) {
         // Shared rows are moved with `load16` and `store16`: atomic per float, see `atomic_f32`.
         let out = targets.output.row_start(row as usize);
@@ -206,6 +260,8 @@ unsafe fn fit_avx512<const V: usize>(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
     use crate::word2vec::rows::HogwildRows;
 
@@ -224,25 +280,25 @@ mod tests {
         error
     }
 
-    /// Both implementations, at lengths around each vector width and across chunks.
+    type Fit = fn(Input<'_>, Targets<'_>, f32, &SigmoidTable, &mut [f32]);
+
+    /// Both implementations, with the input owned or shared, at lengths around each vector
+    /// width and across chunks.
     #[test]
     fn matches_plain_loops_at_every_length_and_saturation() {
-        type Fit = fn(&[f32], Targets<'_>, f32, &SigmoidTable, &mut [f32]);
         for (name, implementation) in [("fit", fit as Fit), ("fit_in_chunks", fit_in_chunks as Fit)] {
             for dim in [1, 7, 16, 17, 100, 128, 129, 300, 2 * CHUNK + 3] {
                 for saturation in [Saturation::Skip, Saturation::Clamp] {
-                    check(implementation, dim, saturation, name);
+                    for shared_input in [false, true] {
+                        check(implementation, dim, saturation, shared_input, name);
+                    }
                 }
             }
         }
     }
 
-    fn check(
-        implementation: fn(&[f32], Targets<'_>, f32, &SigmoidTable, &mut [f32]),
-        dim: usize,
-        saturation: Saturation,
-        name: &str,
-    ) {
+    fn check(implementation: Fit, dim: usize, saturation: Saturation, shared_input: bool, name: &str) {
+        let name = format!("{name}, {} input", if shared_input { "shared" } else { "own" });
         let input: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.37).sin() * 0.8).collect();
         // Row 2 scores far beyond MAX_EXP: skipped or clamped.
         let mut rows: Vec<Vec<f32>> = (0..4)
@@ -254,7 +310,13 @@ mod tests {
         let picks = [3u32, 0, 2, 1];
         let mut error = vec![0.5f32; dim];
         let targets = Targets { output: OutputRows::new(output, None), rows: &picks, labels: &labels, saturation };
-        implementation(&input, targets, 0.1, &SigmoidTable::new(), &mut error);
+        let mut input_row = input.clone();
+        let input_row = crate::word2vec::atomic_f32::as_shared(&mut input_row);
+        let given = if shared_input { Input::Shared(input_row) } else { Input::Own(&input) };
+        implementation(given, targets, 0.1, &SigmoidTable::new(), &mut error);
+        let unchanged =
+            input_row.iter().zip(&input).all(|(x, &want)| f32::from_bits(x.load(Ordering::Relaxed)) == want);
+        assert!(unchanged, "{name}, dim {dim}: the input is read, never written");
         let mut ordered: Vec<Vec<f32>> = picks.iter().map(|&r| rows[r as usize].clone()).collect();
         let want = reference(&input, &mut ordered, &labels, saturation);
         for (got, want) in error.iter().zip(&want) {

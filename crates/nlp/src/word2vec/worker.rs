@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 
-use super::atomic_f32::{add, add_row_to, load};
-use super::fit::{Saturation, Targets, fit};
+use super::atomic_f32::{add, add_row_to};
+use super::fit::{Input, Saturation, Targets, fit};
 use super::rows::{HotRows, OutputRows};
 use super::sampler::Lcg;
 use super::train::{Job, Model};
@@ -40,7 +40,7 @@ const NEGATIVE_LABELS: [f32; MAX_NEGATIVE + 1] = {
 struct Scratch {
     draws: Draws,
     kept: Vec<u32>,
-    /// The prediction's input: a copy of skip-gram's context row, or CBOW's mean of the context.
+    /// CBOW's mean of the context vectors.
     hidden: Vec<f32>,
     error: Vec<f32>,
 }
@@ -76,7 +76,9 @@ impl Draws {
     fn take_noise(&mut self, model: &Model, ns_output: OutputRows) -> [u32; MAX_NEGATIVE] {
         let current = self.noise;
         self.draw_noise(model);
-        self.noise[..self.count].iter().for_each(|&word| model.prefetch.row(ns_output.row(word as usize)));
+        for &word in &self.noise[..self.count] {
+            model.prefetch.row(ns_output.row(word as usize));
+        }
         current
     }
 }
@@ -222,8 +224,15 @@ fn train_job_generic(model: &Model, job: &Job, scratch: &mut Scratch, outputs: &
                     let context = scratch.kept[c] as usize;
                     scratch.error.fill(0.0);
                     let input = model.input.row(context);
-                    load(input, &mut scratch.hidden);
-                    predict(model, views, &scratch.hidden, word, job.alpha, &mut scratch.error, &mut scratch.draws);
+                    predict(
+                        model,
+                        views,
+                        Input::Shared(input),
+                        word,
+                        job.alpha,
+                        &mut scratch.error,
+                        &mut scratch.draws,
+                    );
                     add(input, &scratch.error);
                 }
             }
@@ -256,7 +265,7 @@ fn train_cbow(
     let scale = 1.0 / contexts as f32;
     scratch.hidden.iter_mut().for_each(|h| *h *= scale);
     scratch.error.fill(0.0);
-    predict(model, views, &scratch.hidden, word, alpha, &mut scratch.error, &mut scratch.draws);
+    predict(model, views, Input::Own(&scratch.hidden), word, alpha, &mut scratch.error, &mut scratch.draws);
     for c in window.clone().filter(|&c| c != pos) {
         add(model.input.row(scratch.kept[c] as usize), &scratch.error);
     }
@@ -269,7 +278,9 @@ fn prefetch_next_position(model: &Model, [hs_output, ns_output]: [OutputRows; 2]
     let Some(&word) = kept.get(next) else { return };
     if model.config.hs {
         let path = model.paths[word as usize]..model.paths[word as usize + 1];
-        model.points[path].iter().for_each(|&point| model.prefetch.row(hs_output.row(point as usize)));
+        for &point in &model.points[path] {
+            model.prefetch.row(hs_output.row(point as usize));
+        }
     }
     if model.config.negative > 0 {
         model.prefetch.row(ns_output.row(word as usize));
@@ -285,7 +296,7 @@ fn prefetch_next_position(model: &Model, [hs_output, ns_output]: [OutputRows; 2]
 fn predict(
     model: &Model,
     [hs_output, ns_output]: [OutputRows; 2],
-    input: &[f32],
+    input: Input<'_>,
     word: usize,
     alpha: f32,
     error: &mut [f32],
