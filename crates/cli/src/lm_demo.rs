@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use nlp::corpus::read_text;
-use nlp::lm::train::{OptimizerKind, Schedule, TrainConfig, train};
+use nlp::lm::train::{TrainConfig, train};
 use nlp::lm::{
     GenerateConfig, LanguageModel, Mixture, NeuralLm, NeuralVocab, RnnLm, RnnLmConfig, TokenStream, Vocabulary,
     WordVocab, encode_prompt, generate, load_model, with_unknowns,
@@ -86,15 +86,8 @@ pub fn demo(kind: DeviceKind) -> Result<(), CliError> {
         init_range: 0.1,
     };
     let lm = NeuralLm::new(RnnLm::new(config, &mut TensorRng::new(0), &device)?, NeuralVocab::Words(vocab.clone()))?;
-    let train_config = TrainConfig {
-        epochs: 2,
-        streams: 32,
-        window: 25,
-        optimizer: OptimizerKind::AdamW { weight_decay: 0.01 },
-        schedule: Schedule::WarmupCosine { base: 0.006, warmup: 20, min: 0.0005 },
-        sum_over_time: false,
-        ..TrainConfig::zaremba_small()
-    };
+    let train_config =
+        TrainConfig { epochs: 2, streams: 32, window: 25, ..TrainConfig::adamw_cosine(0.01, 0.006, 20, 0.0005) };
     let out = std::env::temp_dir().join(format!("tessera-demo-lm-{}", std::process::id()));
     let started = Instant::now();
     let outcome =

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use backend_cpu::CpuDevice;
 use nlp::corpus::{Lines, prose_sentences};
-use nlp::lm::train::{OptimizerKind, Schedule, TrainConfig, train};
+use nlp::lm::train::{TrainConfig, train};
 use nlp::lm::{
     LanguageModel, Mixture, NeuralLm, NeuralVocab, RnnLm, RnnLmConfig, TokenStream, Vocabulary, WordVocab, load_model,
     with_unknowns,
@@ -89,16 +89,8 @@ fn a_small_lstm_beats_add_k_on_held_out_austen_and_mixes_with_kneser_ney() {
     let model = RnnLm::new(config, &mut TensorRng::new(0), &device).unwrap();
     let lm = NeuralLm::new(model, NeuralVocab::Words(vocab.clone())).unwrap();
     let (train_stream, valid_stream) = (stream(&train_text, &vocab), stream(&valid_text, &vocab));
-    let schedule = Schedule::WarmupCosine { base: 0.01, warmup: 10, min: 0.002 };
-    let train_config = TrainConfig {
-        epochs: 1,
-        streams: 16,
-        window: 20,
-        optimizer: OptimizerKind::AdamW { weight_decay: 0.01 },
-        schedule,
-        sum_over_time: false,
-        ..TrainConfig::zaremba_small()
-    };
+    let train_config =
+        TrainConfig { epochs: 1, streams: 16, window: 20, ..TrainConfig::adamw_cosine(0.01, 0.01, 10, 0.002) };
     let out = std::env::temp_dir().join(format!("tessera-lm-austen-{}", std::process::id()));
     let started = Instant::now();
     train(&lm, &train_stream, &valid_stream, &train_config, &out, false, &mut |e| println!("{e:?}")).unwrap();

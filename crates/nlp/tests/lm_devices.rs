@@ -8,7 +8,7 @@ use std::sync::Arc;
 use backend_cpu::CpuDevice;
 use backend_gpu::GpuDevice;
 use backend_tpu_sim::TpuDevice;
-use nlp::lm::train::{OptimizerKind, Schedule, TrainConfig, train};
+use nlp::lm::train::{TrainConfig, train};
 use nlp::lm::{NeuralLm, NeuralVocab, RnnLm, RnnLmConfig, TokenStream, Vocabulary, WordVocab};
 use nn_layers::layers::CellKind;
 use tensor_core::{Device, TensorRng};
@@ -42,11 +42,8 @@ fn perplexity_curve(device: &Arc<dyn Device>, name: &str) -> Vec<(f64, f64)> {
         epochs: 3,
         streams: 3,
         window: 6,
-        optimizer: OptimizerKind::AdamW { weight_decay: 0.01 },
-        schedule: Schedule::WarmupCosine { base: 0.01, warmup: 2, min: 0.001 },
-        sum_over_time: false,
         eval_streams: 2,
-        ..TrainConfig::zaremba_small()
+        ..TrainConfig::adamw_cosine(0.01, 0.01, 2, 0.001)
     };
     let out = std::env::temp_dir().join(format!("tessera-lm-devices-{}-{name}", std::process::id()));
     let outcome = train(&lm, &stream, &stream, &train_config, &out, false, &mut |_| {}).unwrap();

@@ -147,15 +147,7 @@ fn batched_scoring_matches_reading_token_by_token() {
 fn generation_streams_tokens_and_stops_at_the_end_token() {
     let lm = toy_lm(CellKind::Gru, false, 0.0, 4);
     let stream = toy_stream(lm.vocab(), 20);
-    let config = TrainConfig {
-        epochs: 8,
-        streams: 4,
-        window: 8,
-        optimizer: OptimizerKind::AdamW { weight_decay: 0.0 },
-        schedule: Schedule::WarmupCosine { base: 0.02, warmup: 10, min: 0.001 },
-        sum_over_time: false,
-        ..TrainConfig::zaremba_small()
-    };
+    let config = TrainConfig { epochs: 8, streams: 4, window: 8, ..TrainConfig::adamw_cosine(0.0, 0.02, 10, 0.001) };
     let outcome = train(&lm, &stream, &stream, &config, &scratch("generate"), false, &mut |_| {}).unwrap();
     let last = outcome.history.last().unwrap();
     assert!(last.valid_ppl < 4.0, "the toy text is learnt: perplexity {}", last.valid_ppl);

@@ -127,6 +127,18 @@ impl TrainConfig {
             progress: false,
         }
     }
+
+    /// AdamW with `weight_decay`, a linear warm-up over `warmup` steps to `base`, then cosine
+    /// decay to `min`, the loss averaged over every token (the recipe for small models); the
+    /// rest as in [`TrainConfig::zaremba_small`].
+    pub fn adamw_cosine(weight_decay: f64, base: f64, warmup: usize, min: f64) -> TrainConfig {
+        TrainConfig {
+            optimizer: OptimizerKind::AdamW { weight_decay },
+            schedule: Schedule::WarmupCosine { base, warmup, min },
+            sum_over_time: false,
+            ..TrainConfig::zaremba_small()
+        }
+    }
 }
 
 /// What one epoch gave.
