@@ -18,7 +18,7 @@ impl<'a> View<'a> {
     /// The view `layout` of `storage`; an error when the layout reaches an element outside the
     /// storage (or its extent overflows the address space).
     pub fn new(storage: &'a Storage, layout: &'a Layout) -> Result<View<'a>> {
-        match reach(layout) {
+        match layout.checked_span().map(|span| span.end) {
             Some(end) if end <= storage.len() => Ok(View { storage, layout }),
             Some(end) => Err(TensorError::invalid(
                 "view",
@@ -31,20 +31,8 @@ impl<'a> View<'a> {
     /// A view the caller knows to fit (a tensor's own storage and layout, whose fit was checked
     /// when the tensor was made and is kept by every view operation).
     pub(crate) fn trusted(storage: &'a Storage, layout: &'a Layout) -> View<'a> {
-        debug_assert!(reach(layout).is_some_and(|end| end <= storage.len()), "a tensor's layout fits its storage");
+        debug_assert!(layout.checked_span().is_some_and(|span| span.end <= storage.len()), "a tensor's layout fits");
         View { storage, layout }
-    }
-
-    /// The contiguous view of a whole storage with `shape` (the storage must hold exactly
-    /// `shape.numel()` elements).
-    pub fn contiguous(storage: &'a Storage, layout: &'a Layout) -> Result<View<'a>> {
-        if !layout.is_contiguous() || layout.numel() != storage.len() {
-            return Err(TensorError::invalid(
-                "view",
-                format!("{:?} is not the whole contiguous buffer of {}", layout, storage.len()),
-            ));
-        }
-        View::new(storage, layout)
     }
 
     /// The same storage seen through another layout, checked to fit.
@@ -86,11 +74,6 @@ impl<'a> View<'a> {
     }
 }
 
-/// One past the largest storage index the layout reaches (0 for an empty view).
-fn reach(layout: &Layout) -> Option<usize> {
-    layout.checked_span().map(|span| span.end)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,10 +96,8 @@ mod tests {
         let storage = Storage::new(Buffer(6));
         let fits = Layout::contiguous([2, 3]);
         assert!(View::new(&storage, &fits).is_ok());
-        assert!(View::contiguous(&storage, &fits).is_ok());
         let transposed = fits.transpose(0, 1).unwrap();
         assert!(View::new(&storage, &transposed).is_ok());
-        assert!(View::contiguous(&storage, &transposed).is_err());
 
         let too_long = Layout::contiguous([2, 4]);
         let error = View::new(&storage, &too_long).unwrap_err().to_string();
