@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 
+use tensor_core::locks::{self, lock};
 use tensor_core::{Result, Shape, Tensor, TensorError};
 
 use crate::graph::{self, Node};
@@ -20,10 +21,6 @@ pub(crate) struct VarInner {
 #[derive(Clone)]
 pub struct Var {
     pub(crate) inner: Arc<VarInner>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Var {
@@ -69,7 +66,7 @@ impl Var {
     /// Marks this op's result as the slice `start..` of `axis` of its single input, so the
     /// backward adds its gradient into that slice in place (see `Node::slice_of`).
     pub(crate) fn mark_slice_of(self, axis: usize, start: usize) -> Var {
-        if let Some(node) = self.inner.node.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        if let Some(node) = locks::lock(&self.inner.node).as_mut() {
             node.slice_of = Some((axis, start));
         }
         self
@@ -90,7 +87,7 @@ impl Var {
 
     /// The current value.
     pub fn value(&self) -> Tensor {
-        self.inner.value.read().unwrap_or_else(|p| p.into_inner()).clone()
+        locks::read(&self.inner.value).clone()
     }
 
     /// Replaces a leaf's value (optimizer updates, checkpoint loads). The shape must not change.
@@ -98,7 +95,7 @@ impl Var {
         if !self.is_leaf() {
             return Err(TensorError::invalid("set_value", "only leaves can be given a new value"));
         }
-        let mut slot = self.inner.value.write().unwrap_or_else(|p| p.into_inner());
+        let mut slot = locks::write(&self.inner.value);
         if slot.shape() != value.shape() {
             return Err(TensorError::shape_mismatch("set_value", slot.shape(), value.shape()));
         }

@@ -79,12 +79,12 @@ impl Buffer {
 
     /// The current value.
     pub fn value(&self) -> Tensor {
-        self.value.read().unwrap_or_else(|e| e.into_inner()).clone()
+        tensor_core::locks::read(&self.value).clone()
     }
 
     /// Replaces the value; the shape must stay the same.
     pub fn set_value(&self, value: Tensor) -> Result<()> {
-        let mut slot = self.value.write().unwrap_or_else(|e| e.into_inner());
+        let mut slot = tensor_core::locks::write(&self.value);
         if slot.shape() != value.shape() {
             return Err(tensor_core::TensorError::shape_mismatch("buffer set_value", slot.shape(), value.shape()));
         }

@@ -1,6 +1,6 @@
 //! Matrix products.
 
-use tensor_core::{Result, Tensor};
+use tensor_core::{Result, Tensor, locks};
 
 use super::panelled::Panelled;
 use super::sum_to;
@@ -76,7 +76,7 @@ impl SharedWeight {
         let stash: Stash = Default::default();
         let taken = stash.clone();
         let proxy = Var::from_op(value.clone(), &[weight], move |_| {
-            let steps = std::mem::take(&mut *taken.lock().unwrap_or_else(|p| p.into_inner()));
+            let steps = std::mem::take(&mut *locks::lock(&taken));
             if steps.is_empty() {
                 return Ok(vec![None]);
             }
@@ -105,7 +105,7 @@ impl SharedWeight {
             // The weight's gradient is formed by the proxy; the first step to get here hands it
             // a stand-in (a broadcast zero, no memory) so the engine runs the proxy's backward.
             let gw = if need_w {
-                let mut steps = stash.lock().unwrap_or_else(|p| p.into_inner());
+                let mut steps = locks::lock(&stash);
                 let first = steps.is_empty();
                 steps.push((grad.clone(), xv));
                 first.then(|| Tensor::zeros([1, 1], dtype, &device)?.try_broadcast_to(shape.clone())).transpose()?

@@ -33,12 +33,7 @@ impl Module for Dropout {
         }
         let x = input.value();
         let keep = 1.0 - self.p;
-        let mask = self.rng.lock().unwrap_or_else(|e| e.into_inner()).bernoulli(
-            x.shape().clone(),
-            keep,
-            x.dtype(),
-            x.device(),
-        )?;
+        let mask = tensor_core::locks::lock(&self.rng).bernoulli(x.shape().clone(), keep, x.dtype(), x.device())?;
         input.mul(&Var::constant(mask.try_unary(tensor_core::UnaryOp::Affine { mul: 1.0 / keep, add: 0.0 })?))
     }
 
