@@ -180,7 +180,10 @@ pub(crate) fn jax_steps(root: &Path, python: &Path, threads: usize) -> PeerRows 
     if !has_jax {
         return Err("jax is not installed in the peer venv".into());
     }
-    peer_rows(python, &root.join("../shared/peers/train_jax.py"), "ms/step", true, threads)
+    let mut rows = peer_rows(python, &root.join("../shared/peers/train_jax.py"), "ms/step", true, threads)?;
+    // The neural-LM step's peer lives in this repository, beside the bench it pairs with.
+    rows.extend(peer_rows(python, &root.join("xtask/peers/lm_jax.py"), "ms/step", true, threads)?);
+    Ok(rows)
 }
 
 pub(crate) fn peer_value(rows: &PeerRows, threads: usize, case: &str) -> Option<f64> {

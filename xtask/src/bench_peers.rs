@@ -19,7 +19,7 @@ use crate::cargo;
 pub(crate) const THREADS: [usize; 2] = [1, 2];
 
 /// The criterion bench targets that have a peer.
-const PEERED_TARGETS: [&str; 4] = ["matmul", "mlp_step", "conv", "lstm"];
+const PEERED_TARGETS: [&str; 5] = ["matmul", "mlp_step", "conv", "lstm", "lm_step"];
 
 const SHAPES: [&str; 7] =
     ["64x64x64", "128x128x128", "256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "4096x1024x256"];
@@ -28,10 +28,11 @@ const SHAPES: [&str; 7] =
 const PEAK_CASE: &str = "1024x1024x1024";
 
 /// (criterion bench name, criterion id, the JAX peer's case name).
-const TRAINING_CASES: [(&str, &str, &str); 3] = [
+const TRAINING_CASES: [(&str, &str, &str); 4] = [
     ("mlp_step", "784-256-10_b64", "mlp784-256-10_b64_step"),
     ("conv2d", "3x3_16-32_32x32_b32_fwdbwd", "conv3x3_16to32_32x32_b32_fwdbwd"),
     ("lstm", "in128_h256_seq35_b20_fwdbwd", "lstm_in128_h256_seq35_b20_fwdbwd"),
+    ("lm_step", "ptb_small_b20_t20", "lm_ptb_small_b20_t20_step"),
 ];
 
 /// One paired measurement: Tessera's and the peer's value, and Tessera's speed over the peer's.

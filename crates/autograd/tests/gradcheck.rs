@@ -211,6 +211,18 @@ fn fused_lstm_cell() {
 }
 
 #[test]
+fn fused_cross_entropy() {
+    let labels = Tensor::from_vec(vec![2i64, 0, 4, 4], [4], &device()).unwrap();
+    // Weighted per-row losses, so each row's gradient is scaled differently.
+    let weights = input(&[4], 41);
+    check(
+        "cross_entropy",
+        |v| v[0].cross_entropy_with_labels(&labels)?.mul(&Var::constant(weights.clone()))?.sum_all(),
+        vec![input(&[4, 5], 40).affine(3.0, 0.0)],
+    );
+}
+
+#[test]
 fn shared_weight_over_steps() {
     // h_{t+1} = tanh(h_t Wᵀ + b) for three steps, W applied through one SharedWeight.
     let f = |v: &[Var]| {

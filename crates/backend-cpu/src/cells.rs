@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use tensor_core::{HostBuffer, Result, Storage, View};
 
 use crate::elementwise::parallel;
+use crate::simd::multiversioned;
 use crate::storage::{contiguous, cpu, floats_only, wrap};
 
 /// A float the cell runs in: arithmetic plus the two activations.
@@ -104,43 +105,11 @@ fn for_rows<F: CellFloat>(out: &mut [F], width: usize, row: impl Fn(usize, &mut 
     }
 }
 
-/// Whether this CPU runs the AVX-512 build of the row loops.
-fn has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Declares `$name` running `$body` on the arguments, compiled once for the baseline target
-/// and once for AVX-512 (chosen at run time).
-macro_rules! multiversioned {
-    ($(#[$doc:meta])* $name:ident, $wide:ident, ($($arg:ident: $ty:ty),*), $body:block) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f")]
-        fn $wide<F: CellFloat>($($arg: $ty),*) $body
-
-        $(#[$doc])*
-        fn $name<F: CellFloat>($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            if has_avx512() {
-                // SAFETY: the CPU has AVX-512F (checked just above).
-                unsafe { $wide($($arg),*) };
-                return;
-            }
-            $body
-        }
-    };
-}
-
 multiversioned!(
     /// Every row forward: `out` = `[rows, 2H]`.
     forward_rows,
     forward_rows_avx512,
+    <F: CellFloat>,
     (z: &[F], c: &[F], out: &mut [F], hidden: usize),
     {
         for_rows(out, 2 * hidden, |r, o| {
@@ -153,6 +122,7 @@ multiversioned!(
     /// Every row backward: `out` = `[rows, 5H]`.
     backward_rows,
     backward_rows_avx512,
+    <F: CellFloat>,
     (z: &[F], c: &[F], state: &[F], grad: &[F], out: &mut [F], hidden: usize),
     {
         for_rows(out, 5 * hidden, |r, o| {

@@ -30,8 +30,10 @@ mod direct_conv;
 mod elementwise;
 mod fast_math;
 mod indexing;
+mod loss;
 mod matmul;
 mod reduce;
+mod simd;
 mod small_gemm;
 mod storage;
 mod window;
@@ -198,5 +200,19 @@ impl Device for CpuDevice {
 
     fn lstm_cell_backward(&self, gates: View<'_>, c: View<'_>, state: View<'_>, grad: View<'_>) -> Result<Storage> {
         cells::lstm_cell_backward(gates, c, state, grad)
+    }
+
+    fn cross_entropy(&self, logits: View<'_>, labels: View<'_>) -> Result<(Storage, Storage)> {
+        loss::cross_entropy(logits, labels)
+    }
+
+    fn cross_entropy_backward(
+        &self,
+        logits: View<'_>,
+        labels: View<'_>,
+        lse: View<'_>,
+        grad: View<'_>,
+    ) -> Result<Storage> {
+        loss::cross_entropy_backward(logits, labels, lse, grad)
     }
 }

@@ -4,6 +4,8 @@ use ndarray::{ArrayD, ArrayViewMut1, Axis, IxDyn, Zip};
 use rayon::prelude::*;
 use tensor_core::{ArgReduceOp, Float, HostBuffer, Layout, ReduceOp, Result, Storage, View};
 
+use crate::loss::log_sum_exp;
+use crate::simd::{FastExp, multiversioned};
 use crate::storage::{contiguous, cpu, gather_view, view, wrap};
 
 /// Folds a contiguous run with eight independent accumulators, so sums vectorise.
@@ -133,31 +135,38 @@ pub(crate) fn arg_reduce(op: ArgReduceOp, x: View<'_>, axis: usize) -> Result<St
 }
 
 /// Softmax (or log-softmax) of one run of values, in place.
-fn softmax_run<F: Float>(run: &mut [F], log: bool) {
+#[inline(always)]
+fn softmax_run<F: FastExp>(run: &mut [F], log: bool) {
+    if log {
+        let lse = log_sum_exp(run);
+        run.iter_mut().for_each(|x| *x = *x - lse);
+        return;
+    }
     let max = fold_run(ReduceOp::Max, run);
     let shift = if max.abs() < F::INFINITY { max } else { F::ZERO };
-    if log {
-        let sum: F = run.iter().map(|&x| (x - shift).exp()).sum();
-        let lse = shift + sum.ln();
-        run.iter_mut().for_each(|x| *x = *x - lse);
-    } else {
-        let mut sum = F::ZERO;
-        for x in run.iter_mut() {
-            *x = (*x - shift).exp();
-            sum = sum + *x;
-        }
-        let inv = F::ONE / sum;
-        run.iter_mut().for_each(|x| *x = *x * inv);
-    }
+    run.iter_mut().for_each(|x| *x = (*x - shift).fast_exp());
+    let inv = F::ONE / fold_run(ReduceOp::Sum, run);
+    run.iter_mut().for_each(|x| *x = *x * inv);
 }
 
-fn softmax_lane<F: Float>(mut lane: ArrayViewMut1<'_, F>, log: bool) {
+multiversioned!(
+    /// Softmax (or log-softmax) of each `n`-wide run of `values`, in place.
+    softmax_runs,
+    softmax_runs_avx512,
+    <F: FastExp>,
+    (values: &mut [F], n: usize, log: bool),
+    {
+        values.chunks_mut(n).for_each(|run| softmax_run(run, log));
+    }
+);
+
+fn softmax_lane<F: FastExp>(mut lane: ArrayViewMut1<'_, F>, log: bool) {
     let mut run: Vec<F> = lane.iter().copied().collect();
     softmax_run(&mut run, log);
     lane.iter_mut().zip(run).for_each(|(dst, v)| *dst = v);
 }
 
-fn softmax_float<F: Float + Default>(data: &[F], layout: &Layout, axis: usize, log: bool) -> Vec<F> {
+fn softmax_float<F: FastExp + Default>(data: &[F], layout: &Layout, axis: usize, log: bool) -> Vec<F> {
     let mut values = gather_view(data, layout);
     let n = layout.dims()[axis];
     if n == 0 {
@@ -165,9 +174,10 @@ fn softmax_float<F: Float + Default>(data: &[F], layout: &Layout, axis: usize, l
     }
     if axis + 1 == layout.rank() {
         if crate::elementwise::parallel(values.len()) {
-            values.par_chunks_mut(n).for_each(|run| softmax_run(run, log));
+            // Short runs go several to a task, so each task has a few thousand values.
+            values.par_chunks_mut(n * (4096 / n).max(1)).for_each(|runs| softmax_runs(runs, n, log));
         } else {
-            values.chunks_mut(n).for_each(|run| softmax_run(run, log));
+            softmax_runs(&mut values, n, log);
         }
         return values;
     }

@@ -64,7 +64,6 @@ pub fn cross_entropy(logits: &Var, labels: &Tensor, options: CrossEntropy) -> Re
         ));
     }
     let n = dims[0];
-    let log_probs = logits.log_softmax(-1)?;
     let zero = Tensor::scalar(0.0, DType::I64, labels.device())?;
     let (keep, safe_labels) = match options.ignore_index {
         Some(ignored) => {
@@ -73,13 +72,16 @@ pub fn cross_entropy(logits: &Var, labels: &Tensor, options: CrossEntropy) -> Re
         }
         None => (None, labels.clone()),
     };
-    let picked = log_probs.gather(1, &safe_labels.try_reshape([n, 1])?)?.reshape([n])?;
-    let mut losses = picked.neg()?;
-    if options.label_smoothing > 0.0 {
+    let losses = if options.label_smoothing > 0.0 {
+        let log_probs = logits.log_softmax(-1)?;
+        let picked = log_probs.gather(1, &safe_labels.try_reshape([n, 1])?)?.reshape([n])?;
         let eps = options.label_smoothing;
         let uniform = log_probs.mean(&[-1], false)?.neg()?;
-        losses = losses.scale(1.0 - eps)?.add(&uniform.scale(eps)?)?;
-    }
+        picked.neg()?.scale(1.0 - eps)?.add(&uniform.scale(eps)?)?
+    } else {
+        // One fused op that never holds the [N, C] log-probabilities.
+        logits.cross_entropy_with_labels(&safe_labels)?
+    };
     match keep {
         None => reduce(losses, options.reduction),
         Some(keep) => {

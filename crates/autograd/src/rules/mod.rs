@@ -7,6 +7,7 @@ mod conv;
 mod elementwise;
 mod indexing;
 mod linalg;
+mod loss;
 mod panelled;
 pub use linalg::SharedWeight;
 mod reduce;

@@ -18,6 +18,7 @@ mod conv;
 mod elementwise;
 pub mod formulas;
 mod linalg;
+mod loss;
 mod reduce;
 pub mod reference;
 
@@ -146,6 +147,7 @@ pub fn run_with(device: &Arc<dyn Device>, dtype: DType, options: Options) -> Rep
     linalg::run(&mut suite);
     conv::run(&mut suite);
     cells::run(&mut suite);
+    loss::run(&mut suite);
     Report {
         device: device.name(),
         dtype,

@@ -21,6 +21,7 @@
 mod cell_defaults;
 mod conv_defaults;
 pub mod defaults;
+mod loss_defaults;
 mod primitives_only;
 
 use std::fmt;
@@ -68,11 +69,15 @@ pub enum Composite {
     LstmCell,
     /// [`Device::lstm_cell_backward`].
     LstmCellBackward,
+    /// [`Device::cross_entropy`].
+    CrossEntropy,
+    /// [`Device::cross_entropy_backward`].
+    CrossEntropyBackward,
 }
 
 impl Composite {
     /// Every composite op.
-    pub const ALL: [Composite; 17] = [
+    pub const ALL: [Composite; 19] = [
         Composite::Full,
         Composite::Copy,
         Composite::AddScaled,
@@ -90,6 +95,8 @@ impl Composite {
         Composite::Conv2dWeightGrad,
         Composite::LstmCell,
         Composite::LstmCellBackward,
+        Composite::CrossEntropy,
+        Composite::CrossEntropyBackward,
     ];
 }
 
@@ -300,5 +307,29 @@ pub trait Device: Send + Sync + fmt::Debug {
     /// activations are recomputed from `gates` rather than stored.
     fn lstm_cell_backward(&self, gates: View<'_>, c: View<'_>, state: View<'_>, grad: View<'_>) -> Result<Storage> {
         cell_defaults::lstm_cell_backward(self, gates, c, state, grad)
+    }
+
+    // ----- losses ----------------------------------------------------------------------------
+
+    /// Composite. Softmax cross-entropy of each row of `logits` = `[N, C]` (float) against i64
+    /// `labels` = `[N]` in `0..C`: returns `(loss, lse)`, both `[N]`, with
+    /// `lse = ln Σ_j exp(x_j)` and `loss = lse - x[label]`. A label outside `0..C` is an
+    /// [`crate::TensorError::IndexOutOfRange`]. Default: reductions, a gather and elementwise
+    /// primitives, one buffer each.
+    fn cross_entropy(&self, logits: View<'_>, labels: View<'_>) -> Result<(Storage, Storage)> {
+        loss_defaults::cross_entropy(self, logits, labels)
+    }
+
+    /// Composite. The backward of [`Device::cross_entropy`]: from `logits`, `labels`, the
+    /// forward's `lse` and the gradient `grad` = `[N]` of the loss, returns `[N, C]`:
+    /// `grad_i · (exp(x_ij - lse_i) - [j = label_i])`.
+    fn cross_entropy_backward(
+        &self,
+        logits: View<'_>,
+        labels: View<'_>,
+        lse: View<'_>,
+        grad: View<'_>,
+    ) -> Result<Storage> {
+        loss_defaults::cross_entropy_backward(self, logits, labels, lse, grad)
     }
 }

@@ -8,6 +8,7 @@ mod conv;
 mod elementwise;
 mod indexing;
 mod linalg;
+mod loss;
 mod nn;
 mod reduce;
 mod views;

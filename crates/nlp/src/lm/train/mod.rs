@@ -22,7 +22,7 @@ use nn_layers::optim::{Adam, AdamConfig, Cosine, LrSchedule, Optimizer, Sgd, Sgd
 use nn_layers::train::{Progress, write_loss_svg};
 use tensor_core::Tensor;
 
-use super::{BpttBatches, LanguageModel, LmState, NeuralLm, TokenStream, save_model_folder};
+use super::{BpttBatches, LanguageModel, LmState, NeuralLm, RnnLm, TokenStream, save_model_folder};
 use crate::{NlpError, Result};
 pub use checkpoint::{CHECKPOINT_DIR, TrainerState};
 
@@ -227,18 +227,11 @@ pub fn train(
         let (steps, streams) = (window.steps, window.streams);
         let inputs = Tensor::from_vec(window.inputs, [steps, streams], &device)?;
         let targets = Tensor::from_vec(window.targets, [steps * streams], &device)?;
-        optimizer.zero_grad();
-        let (logits, next) = model.forward_ids(&inputs, carried.as_ref(), Some(step_seed(config.seed, state.step)))?;
-        let mean = cross_entropy(&logits, &targets, CrossEntropy::default())?;
-        let loss = if config.sum_over_time { mean.scale(steps as f64)? } else { mean.clone() };
-        loss.backward()?;
-        if config.clip > 0.0 {
-            clip_grad_norm(&leaves, config.clip)?;
-        }
-        optimizer.step()?;
-        carried = Some(next.detach());
+        let stepper = Stepper { model, leaves: &leaves, config };
+        let (mean_nll, next) = stepper.step(optimizer.as_mut(), &inputs, &targets, carried.as_ref(), state.step)?;
+        carried = Some(next);
         let cells = steps * streams;
-        state.nll_sum += mean.value().to_scalar()? * cells as f64;
+        state.nll_sum += mean_nll * cells as f64;
         state.nll_tokens += cells;
         state.step += 1;
         state.window += 1;
@@ -264,6 +257,44 @@ pub fn train(
         }
     }
     Ok(TrainOutcome { history: state.history, steps: state.step, finished: true })
+}
+
+/// One training step of truncated back-propagation through time: what [`train`] runs per
+/// window, public so that benchmarks time exactly the trainer's step.
+pub struct Stepper<'a> {
+    /// The model being trained.
+    pub model: &'a RnnLm,
+    /// Its parameters' leaves (clipping reads their gradients).
+    pub leaves: &'a [Var],
+    /// The recipe (loss scaling, clipping, dropout seed).
+    pub config: &'a TrainConfig,
+}
+
+impl Stepper<'_> {
+    /// Forward over ids `[T, N]` from `carried` (zeros when `None`), cross-entropy against
+    /// `targets` `[T·N]`, backward, clipping and `optimizer`'s update at its current rate.
+    /// Returns the mean negative log-likelihood per token and the state after the window,
+    /// detached from the graph.
+    pub fn step(
+        &self,
+        optimizer: &mut dyn Optimizer,
+        inputs: &Tensor,
+        targets: &Tensor,
+        carried: Option<&LmState>,
+        step: usize,
+    ) -> Result<(f64, LmState)> {
+        let steps = inputs.dims().first().copied().unwrap_or(0);
+        optimizer.zero_grad();
+        let (logits, next) = self.model.forward_ids(inputs, carried, Some(step_seed(self.config.seed, step)))?;
+        let mean = cross_entropy(&logits, targets, CrossEntropy::default())?;
+        let loss = if self.config.sum_over_time { mean.scale(steps as f64)? } else { mean.clone() };
+        loss.backward()?;
+        if self.config.clip > 0.0 {
+            clip_grad_norm(self.leaves, self.config.clip)?;
+        }
+        optimizer.step()?;
+        Ok((mean.value().to_scalar()?, next.detach()))
+    }
 }
 
 /// How an epoch ran: its learning rate, wall time and tokens trained.
