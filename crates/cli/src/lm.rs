@@ -1,15 +1,12 @@
 //! `tessera lm ppl|score|next|generate`: any language model from one path — a neural model
 //! folder written by `tessera lm train`, or an n-gram ARPA file — and mixtures of two.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nlp::lm::{
-    GenerateConfig, LanguageModel, Mixture, SentenceScore, encode_prompt, generate, load_model, load_neural,
-    rank_by_fluency, read_sentences,
+    LanguageModel, Mixture, SentenceScore, encode_prompt, load_model, load_neural, rank_by_fluency, read_sentences,
 };
-use tensor_core::TensorRng;
 
 use crate::devices::DeviceKind;
 use crate::error::CliError;
@@ -26,8 +23,9 @@ pub enum LmCommand {
     Score(ScoreArgs),
     /// The most probable next tokens after a context.
     Next(NextArgs),
-    /// Write text after a prompt, token by token.
-    Generate(GenerateArgs),
+    /// Write text after a prompt, token by token (greedy, temperature, top-k, top-p,
+    /// repetition penalty, seeded).
+    Generate(crate::lm_generate::GenerateArgs),
 }
 
 /// Runs a `tessera lm` command.
@@ -37,7 +35,7 @@ pub fn run(command: LmCommand) -> Result<(), CliError> {
         LmCommand::Ppl(args) => ppl(&args),
         LmCommand::Score(args) => score(&args),
         LmCommand::Next(args) => next(&args),
-        LmCommand::Generate(args) => generate_text(&args),
+        LmCommand::Generate(args) => crate::lm_generate::generate_text(&args),
     }
 }
 
@@ -221,105 +219,5 @@ pub fn next(args: &NextArgs) -> Result<(), CliError> {
     for (token, p) in model.top_next(&context, args.top)? {
         println!("  {p:>8.5}  {token}");
     }
-    Ok(())
-}
-
-/// Options of `tessera lm generate`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct GenerateArgs {
-    #[command(flatten)]
-    pub model: ModelArgs,
-    /// The text to continue (the start of a sentence; may be empty).
-    #[arg(long, default_value = "")]
-    pub prompt: String,
-    /// Tokens to generate at most.
-    #[arg(long, default_value_t = 50)]
-    pub max_tokens: usize,
-    /// Keep going after the end of a sentence (a new line starts) until --max-tokens.
-    #[arg(long)]
-    pub keep_going: bool,
-    /// Softmax temperature; 0 is greedy decoding.
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f64,
-    /// Seed of the sampling (the same seed writes the same text).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-}
-
-/// Sampling from `softmax(log_probs / temperature)` with a seeded generator; the most probable
-/// token at temperature 0. This is the minimal chooser; the full sampler (top-k, top-p,
-/// repetition penalty) comes from `nlp::lm::sampling` and the lead wires it in here when
-/// merging it.
-pub fn temperature_chooser(temperature: f64, seed: u64) -> impl FnMut(&[f32], &[u32]) -> u32 {
-    let mut rng = TensorRng::new(seed);
-    move |log_probs: &[f32], history: &[u32]| {
-        if temperature <= 0.0 {
-            return nlp::lm::greedy(log_probs, history);
-        }
-        let high = log_probs.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-        let weights: Vec<f64> = log_probs.iter().map(|&lp| ((lp as f64 - high) / temperature).exp()).collect();
-        let mut target = rng.next_f64() * weights.iter().sum::<f64>();
-        for (id, w) in weights.iter().enumerate() {
-            target -= w;
-            if target < 0.0 {
-                return id as u32;
-            }
-        }
-        nlp::lm::greedy(log_probs, history)
-    }
-}
-
-/// `tessera lm generate`: tokens are printed as they are produced.
-pub fn generate_text(args: &GenerateArgs) -> Result<(), CliError> {
-    let model = args.model.open()?;
-    let vocab = model.vocabulary();
-    let prompt_text = args.model.text.tokens(&args.prompt).join(" ");
-    let prompt = encode_prompt(vocab, &prompt_text)?;
-    let end = vocab.end_id();
-    let config = GenerateConfig { max_tokens: args.max_tokens, stop: (!args.keep_going).then_some(end) };
-    let mut out = std::io::stdout().lock();
-    let write_error = |e: std::io::Error| CliError::Usage(format!("cannot write to stdout: {e}"));
-    write!(out, "{prompt_text}").map_err(write_error)?;
-    // Words print with a space between them; BPE tokens carry their own spaces. A token that
-    // ends inside a UTF-8 character waits for the next.
-    let words = vocab.unknown_id().is_some();
-    let mut after_prompt = !prompt_text.is_empty();
-    let (mut line, mut printed) = (Vec::new(), 0usize);
-    let started = Instant::now();
-    let mut first_token = None;
-    let generated =
-        generate(model.as_ref(), &prompt, &config, &mut temperature_chooser(args.temperature, args.seed), &mut |id| {
-            first_token.get_or_insert_with(|| started.elapsed().as_secs_f64());
-            let piece = if id == end {
-                line.clear();
-                (printed, after_prompt) = (0, false);
-                "\n".to_string()
-            } else {
-                line.push(id);
-                let text = vocab.decode(&line);
-                if text.ends_with('\u{FFFD}') {
-                    String::new()
-                } else {
-                    let sep = if words && after_prompt && printed == 0 { " " } else { "" };
-                    let new = format!("{sep}{}", text.get(printed..).unwrap_or(""));
-                    printed = text.len();
-                    new
-                }
-            };
-            write!(out, "{piece}")
-                .and_then(|()| out.flush())
-                .map_err(|e| nlp::NlpError::Invalid(format!("stdout: {e}")))
-        })?;
-    if generated.last() != Some(&end) {
-        writeln!(out).map_err(write_error)?;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    eprintln!(
-        "{} tokens in {seconds:.2} s: {:.1} ms per token (first token after {:.1} ms, prompt of {} tokens included)",
-        generated.len(),
-        1e3 * seconds / generated.len().max(1) as f64,
-        1e3 * first_token.unwrap_or(0.0),
-        prompt.len()
-    );
     Ok(())
 }

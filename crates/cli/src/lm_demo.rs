@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use nlp::corpus::read_text;
+use nlp::lm::sampling::{Sampler, SamplingConfig};
 use nlp::lm::train::{TrainConfig, train};
 use nlp::lm::{
     GenerateConfig, LanguageModel, Mixture, NeuralLm, NeuralVocab, RnnLm, RnnLmConfig, TokenStream, Vocabulary,
@@ -109,13 +110,14 @@ pub fn demo(kind: DeviceKind) -> Result<(), CliError> {
         perplexities.push(ppl);
     }
     let end = lstm.vocabulary().end_id();
+    let stop = GenerateConfig { max_tokens: 25, stop: Some(end) };
     for (seed, prompt) in [(1, "she"), (2, "it was"), (3, "he had")] {
         let ids = encode_prompt(lstm.vocabulary(), prompt)?;
-        let stop = GenerateConfig { max_tokens: 25, stop: Some(end) };
-        let mut chooser = crate::lm::temperature_chooser(0.7, seed);
-        let generated = generate(lstm.as_ref(), &ids, &stop, &mut chooser, &mut |_| Ok(()))?;
+        let config = SamplingConfig { top_p: Some(0.9), ..SamplingConfig::with_temperature(0.8, seed) };
+        let mut sampler = Sampler::new(config).map_err(nlp::NlpError::from)?;
+        let generated = generate(lstm.as_ref(), &ids, &stop, &mut sampler, &mut |_| Ok(()))?;
         let words: Vec<u32> = generated.into_iter().filter(|&id| id != end).collect();
-        println!("   LSTM, temperature 0.7: {prompt} {}", lstm.vocabulary().decode(&words));
+        println!("   LSTM, top-p 0.9 at temperature 0.8: {prompt} {}", lstm.vocabulary().decode(&words));
     }
     let mixture = Mixture::fit(kn, lstm, &valid)?;
     let mixed = mixture.perplexity(&test)?.perplexity();

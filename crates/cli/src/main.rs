@@ -9,6 +9,7 @@ mod inspect;
 mod language_model;
 mod lm;
 mod lm_demo;
+mod lm_generate;
 mod lm_train;
 mod memory;
 mod ngram;

@@ -1,7 +1,9 @@
 //! `tessera lm` end to end: train a recurrent model into a folder, stop and resume it, then
-//! query it and an n-gram ARPA file through the same verbs (ppl, score, next, generate, a
-//! mixture), and fail cleanly on bad input (a message naming the file, a non-zero exit, no
-//! panic).
+//! query it and an n-gram ARPA file through the same verbs (ppl, score, next, generate with every
+//! sampling option, a mixture), and fail cleanly on bad input (a message naming the file or the
+//! option, a non-zero exit, no panic).
+
+mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -88,11 +90,15 @@ fn train_resume_and_query_neural_and_ngram_models_alike() {
         assert!(ok && text.contains("most fluent first"), "{model}: {text}");
         let (ok, text) = tessera(&["lm", "next", "--model", model, "the", "--top", "3"]);
         assert!(ok && text.lines().filter(|l| l.starts_with("  ")).count() == 3, "{model}: {text}");
-        let (ok, text) = tessera(&["lm", "generate", "--model", model, "--prompt", "the", "--seed", "3"]);
-        assert!(ok && text.starts_with("the") && text.contains("ms per token"), "{model}: {text}");
-        let (_, again) = tessera(&["lm", "generate", "--model", model, "--prompt", "the", "--seed", "3"]);
-        assert_eq!(again.lines().next(), text.lines().next(), "a fixed seed writes the same text");
+        check_generation(model);
     }
+    let arpa_arg = arpa.to_str().unwrap();
+    let greedy_until = |stop: &str| {
+        let args = ["lm", "generate", "--model", arpa_arg, "--prompt", "the", "--temperature", "0", "--stop", stop];
+        common::tessera(&args).ok().to_string()
+    };
+    assert_eq!(greedy_until("sat"), "the cat sat\n", "greedy decoding stops after --stop");
+    assert_eq!(greedy_until("on"), "the cat sat on\n");
     let (ok, text) = tessera(&[
         "lm",
         "ppl",
@@ -106,6 +112,57 @@ fn train_resume_and_query_neural_and_ngram_models_alike() {
     ]);
     assert!(ok && text.contains("mixture"), "{text}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `tessera lm generate` with `model`: tokens and a latency summary, the same text for the same
+/// seed (every sampling option set), other text for another seed, and a typed error for each
+/// option out of range.
+fn check_generation(model: &str) {
+    let generate = |extra: &[&str]| {
+        let mut args = vec!["lm", "generate", "--model", model];
+        if !extra.contains(&"--prompt") {
+            args.extend_from_slice(&["--prompt", "the"]);
+        }
+        args.extend_from_slice(extra);
+        common::tessera(&args)
+    };
+    let run = generate(&["--seed", "3"]);
+    assert!(run.ok().starts_with("the") && run.stderr.contains("ms per token"), "{model}: {}", run.stderr);
+    let sampled = [
+        "--keep-going",
+        "--max-tokens",
+        "40",
+        "--temperature",
+        "0.9",
+        "--top-k",
+        "8",
+        "--top-p",
+        "0.95",
+        "--repetition-penalty",
+        "1.2",
+    ];
+    let with_seed = |seed: &str| generate(&[sampled.as_slice(), &["--seed", seed]].concat());
+    let first = with_seed("5");
+    let text = first.ok();
+    assert!(first.stderr.starts_with("40 tokens in "), "{model}: {}", first.stderr);
+    assert_eq!(with_seed("5").ok(), text, "{model}: a fixed seed writes the same text");
+    assert_ne!(with_seed("6").ok(), text, "{model}: another seed writes other text");
+    let summary = generate(&["--max-tokens", "5", "--keep-going"]).stderr;
+    assert!(summary.starts_with("5 tokens in ") && summary.contains(" ms per token"), "{model}: {summary}");
+
+    let bad = [
+        (&["--top-p", "1.5"][..], "top_p 1.5 must lie in (0, 1]"),
+        (&["--top-p", "0"], "top_p 0 must lie in (0, 1]"),
+        (&["--top-k", "0"], "top_k must be at least 1"),
+        (&["--temperature", "-1"], "temperature -1 must be finite and >= 0"),
+        (&["--repetition-penalty", "0"], "repetition penalty 0 must be finite and > 0"),
+        (&["--stop", "zebra"], "--stop `zebra` is not a token of the model's vocabulary"),
+        (&["--prompt", "zebra quagga"], "every word of the prompt `zebra quagga` is outside the model's vocabulary"),
+    ];
+    for (flags, message) in bad {
+        let error = generate(flags).error().to_string();
+        assert!(error.contains(message), "{model} {flags:?}: `{error}` does not say `{message}`");
+    }
 }
 
 #[test]

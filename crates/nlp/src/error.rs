@@ -33,6 +33,18 @@ pub enum NlpError {
     /// A layer, dataset or tensor operation failed.
     #[error(transparent)]
     Nn(#[from] nn_layers::NnError),
+    /// A sampling option is out of range, or no next token could be drawn.
+    #[error(transparent)]
+    Sampling(#[from] crate::lm::sampling::SamplingError),
+    /// Every word of a prompt is outside the model's vocabulary, so the model would be
+    /// conditioned on nothing but unknown tokens.
+    #[error("every word of the prompt `{prompt}` is outside the model's vocabulary of {vocab} ids")]
+    UnknownPrompt {
+        /// The prompt as given.
+        prompt: String,
+        /// Number of ids of the vocabulary.
+        vocab: usize,
+    },
 }
 
 impl From<tensor_core::TensorError> for NlpError {

@@ -125,7 +125,11 @@ fn model_folders_load_and_every_broken_one_names_its_file() {
 fn prompts_of_unknown_words_and_resuming_without_a_checkpoint_are_errors() {
     let lm = small_lm();
     let vocab = lm.vocab();
-    assert!(matches!(encode_prompt(vocab, "zebra quagga"), Err(NlpError::Invalid(m)) if m.contains("zebra quagga")));
+    let error = encode_prompt(vocab, "zebra quagga").unwrap_err();
+    assert!(
+        matches!(&error, NlpError::UnknownPrompt { prompt, vocab: size } if prompt == "zebra quagga" && *size == vocab.size())
+    );
+    assert!(error.to_string().contains("`zebra quagga` is outside the model's vocabulary"), "{error}");
     assert_eq!(encode_prompt(vocab, "the zebra").unwrap(), [vocab.id("the").unwrap(), 0]);
     assert!(encode_prompt(vocab, "").unwrap().is_empty(), "an empty prompt starts a document");
 

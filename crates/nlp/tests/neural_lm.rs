@@ -6,10 +6,11 @@
 use std::path::PathBuf;
 
 use backend_cpu::CpuDevice;
+use nlp::lm::sampling::{Sampler, SamplingConfig};
 use nlp::lm::train::{OptimizerKind, Schedule, TrainConfig, train};
 use nlp::lm::{
     GenerateConfig, LanguageModel, NeuralLm, NeuralVocab, RnnLm, RnnLmConfig, TokenStream, Vocabulary, WordVocab,
-    generate, greedy,
+    generate,
 };
 use nn_layers::ModuleExt;
 use nn_layers::layers::CellKind;
@@ -155,7 +156,8 @@ fn generation_streams_tokens_and_stops_at_the_end_token() {
     let end = lm.vocab().end_id();
     let mut streamed = Vec::new();
     let stop = GenerateConfig { max_tokens: 20, stop: Some(end) };
-    let generated = generate(&lm, &prompt, &stop, &mut greedy, &mut |id| {
+    let greedy = || Sampler::new(SamplingConfig::greedy()).unwrap();
+    let generated = generate(&lm, &prompt, &stop, &mut greedy(), &mut |id| {
         streamed.push(id);
         Ok(())
     })
@@ -165,10 +167,40 @@ fn generation_streams_tokens_and_stops_at_the_end_token() {
     let words = lm.vocab().decode(&generated[..generated.len() - 1]);
     assert!(generated.len() <= 8, "a toy-length sentence: `the cat {words}`");
     assert!(words.split(' ').all(|w| TEXT.iter().any(|s| s.contains(w))), "`the cat {words}` uses the text's words");
-    let again = generate(&lm, &prompt, &stop, &mut greedy, &mut |_| Ok(())).unwrap();
+    let again = generate(&lm, &prompt, &stop, &mut greedy(), &mut |_| Ok(())).unwrap();
     assert_eq!(again, generated);
-    let capped = generate(&lm, &prompt, &GenerateConfig { max_tokens: 2, stop: None }, &mut greedy, &mut |_| Ok(()));
+    let capped = generate(&lm, &prompt, &GenerateConfig { max_tokens: 2, stop: None }, &mut greedy(), &mut |_| Ok(()));
     assert_eq!(capped.unwrap().len(), 2);
+
+    // Sampling: a seed fixes the text, and a near-zero temperature is greedy decoding.
+    let long = GenerateConfig { max_tokens: 40, stop: None };
+    let sample = |config: SamplingConfig| {
+        generate(&lm, &prompt, &long, &mut Sampler::new(config).unwrap(), &mut |_| Ok(())).unwrap()
+    };
+    let warm = SamplingConfig { top_k: Some(5), top_p: Some(0.95), ..SamplingConfig::with_temperature(1.5, 11) };
+    let first = sample(warm);
+    assert_eq!(first, sample(warm), "the same seed writes the same text");
+    assert_ne!(first, sample(warm.seeded(12)), "another seed writes other text");
+    let cold = sample(SamplingConfig::with_temperature(1e-4, 3));
+    assert_eq!(cold, sample(SamplingConfig::greedy()), "temperature 1e-4 decodes greedily");
+}
+
+#[test]
+fn the_reader_gives_raw_logits_whose_softmax_is_its_distribution() {
+    let lm = toy_lm(CellKind::Lstm, false, 0.0, 2);
+    let ids: Vec<u32> = lm.vocab().encode("the cat sat").iter().map(|t| t.id).collect();
+    let mut reader = lm.reader(&ids[..1]).unwrap();
+    for &id in &ids[1..] {
+        reader.push(id).unwrap();
+        let (logits, log_probs) = (reader.logits(), reader.log_probs());
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+        let normaliser = max + logits.iter().map(|&l| (l as f64 - max).exp()).sum::<f64>().ln();
+        for (&l, &lp) in logits.iter().zip(log_probs) {
+            assert!((l as f64 - normaliser - lp as f64).abs() < 1e-5, "logit {l} vs log-probability {lp}");
+        }
+        let mass: f64 = logits.iter().map(|&l| (l as f64).exp()).sum();
+        assert!((mass - 1.0).abs() > 1e-3, "logits are not normalised (a repetition penalty sees their signs)");
+    }
 }
 
 /// Every parameter's values.

@@ -11,7 +11,8 @@
 //! - [`train`]: SGD with clipping and Zaremba's schedule or AdamW with warm-up and cosine,
 //!   validation every epoch, the best model kept, resumable checkpoints.
 //! - [`load_model`]: one path (an ARPA file or a model folder) gives a model; [`generate`]
-//!   writes text with any token chooser.
+//!   writes text token by token with a [`sampling::Sampler`] (greedy, temperature, top-k,
+//!   top-p, repetition penalty, seeded).
 //!
 //! Conventions (Penn Treebank's, as in KenLM and in the published neural results): every
 //! sentence ends with an end token that is predicted and counted; an unknown word is an
@@ -36,7 +37,7 @@ pub use data::{BpttBatches, TokenStream, Window, with_unknowns};
 pub use folder::{
     MODEL_CONFIG, MODEL_TOKENIZER, MODEL_VOCAB, MODEL_WEIGHTS, load_model, load_neural, read_config, save_model_folder,
 };
-pub use generate::{GenerateConfig, encode_prompt, generate, greedy};
+pub use generate::{GenerateConfig, encode_prompt, generate};
 pub use mixture::{Mixture, fit_mixture_weight};
 pub use neural::NeuralLm;
 pub use rnn::{LmState, RnnLm, RnnLmConfig};
@@ -54,6 +55,15 @@ pub trait LmReader {
     /// Natural-log probability of every id of the vocabulary being next (`-inf` for ids the
     /// model cannot predict).
     fn log_probs(&self) -> &[f32];
+
+    /// Scores whose softmax is the next distribution, the input of a sampler
+    /// ([`sampling::Sampler`]): a neural model's raw logits, on which a repetition penalty acts
+    /// as Hugging Face applies it (a positive logit divided, a negative one multiplied). Models
+    /// without logits (n-grams, mixtures) give their log-probabilities, all negative, so a
+    /// penalty multiplies them. Defaults to [`LmReader::log_probs`].
+    fn logits(&self) -> &[f32] {
+        self.log_probs()
+    }
 
     /// Reads `id` and moves past it.
     fn push(&mut self, id: u32) -> Result<()>;

@@ -86,16 +86,25 @@ impl NeuralLm {
         Ok((-total / scores.len().max(1) as f64).exp())
     }
 
-    /// Runs `ids` `[T, 1]` from `state`; the log-probabilities after the last and the state.
+    /// Runs `ids` `[T, 1]` from `state`; the raw logits after the last and the state.
     fn step(&self, ids: &[u32], state: Option<&LmState>) -> Result<(Vec<f32>, LmState)> {
         let values: Vec<i64> = ids.iter().map(|&id| id as i64).collect();
         let inputs = Tensor::from_vec(values, [ids.len(), 1], &self.device)?;
         no_grad(|| {
             let (logits, next) = self.model.forward_ids(&inputs, state, None)?;
             let last = logits.value().try_narrow(0, ids.len() - 1, 1)?;
-            Ok((last.try_log_softmax(-1)?.to_vec::<f32>()?, next))
+            Ok((last.to_vec::<f32>()?, next))
         })
     }
+}
+
+/// `logits - ln(sum(exp(logits)))`, accumulated in f64: one vector, read once from the device
+/// with the logits it comes from.
+fn log_softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+    let normaliser = f64::from(max) + sum.ln();
+    logits.iter().map(|&l| (f64::from(l) - normaliser) as f32).collect()
 }
 
 impl LanguageModel for NeuralLm {
@@ -131,8 +140,8 @@ impl LanguageModel for NeuralLm {
                 self.vocab.size()
             )));
         }
-        let (log_probs, state) = self.step(&ids, None)?;
-        Ok(Box::new(NeuralReader { lm: self, state, log_probs }))
+        let (logits, state) = self.step(&ids, None)?;
+        Ok(Box::new(NeuralReader { lm: self, state, log_probs: log_softmax(&logits), logits }))
     }
 
     fn score_document(&self, sentences: &[Vec<u32>]) -> Result<Vec<WordScore>> {
@@ -145,16 +154,22 @@ impl LanguageModel for NeuralLm {
     }
 }
 
-/// A neural model's position in a document: its recurrent state and the next distribution.
+/// A neural model's position in a document: its recurrent state and the next distribution, as
+/// raw logits and as log-probabilities.
 struct NeuralReader<'a> {
     lm: &'a NeuralLm,
     state: LmState,
+    logits: Vec<f32>,
     log_probs: Vec<f32>,
 }
 
 impl LmReader for NeuralReader<'_> {
     fn log_probs(&self) -> &[f32] {
         &self.log_probs
+    }
+
+    fn logits(&self) -> &[f32] {
+        &self.logits
     }
 
     fn push(&mut self, id: u32) -> Result<()> {
@@ -164,8 +179,9 @@ impl LmReader for NeuralReader<'_> {
                 self.lm.vocab.size()
             )));
         }
-        let (log_probs, state) = self.lm.step(&[id], Some(&self.state))?;
-        self.log_probs = log_probs;
+        let (logits, state) = self.lm.step(&[id], Some(&self.state))?;
+        self.log_probs = log_softmax(&logits);
+        self.logits = logits;
         self.state = state;
         Ok(())
     }
