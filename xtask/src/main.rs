@@ -4,6 +4,7 @@
 //! - `ci`: `cargo fmt --check`, `cargo clippy --all-targets -D warnings`, then `test`.
 //! - `bench`: the criterion benches on 1 and 2 threads, beside the peers, as one report.
 //! - `lm-ptb`: a recurrent language model recipe on Penn Treebank (valid/test perplexity, time).
+//! - `gpt-shakespeare`: nanoGPT's character-level Shakespeare recipe, beside `gpt_jax.py train`.
 
 mod bench;
 mod bench_gpu;
@@ -13,6 +14,7 @@ mod bench_tpu;
 mod bench_word2vec;
 mod bench_word2vec_scaling;
 mod core_distance;
+mod gpt_shakespeare;
 mod lm_ptb;
 
 use std::process::{Command, ExitCode};
@@ -24,9 +26,10 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("bench") => bench::run(&args[1..]),
         Some("lm-ptb") => lm_ptb::run(&args[1..]),
+        Some("gpt-shakespeare") => gpt_shakespeare::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|gpu|tpu|ngram|word2vec]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|gpt-shakespeare> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|gpu|tpu|ngram|word2vec]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  gpt-shakespeare [--steps N] [-- tessera flags]"
             );
             return ExitCode::from(2);
         }

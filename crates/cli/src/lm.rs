@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nlp::lm::{
-    GenerateConfig, LanguageModel, Mixture, SentenceScore, encode_prompt, generate, load_model, load_neural,
+    GenerateConfig, LanguageModel, Mixture, SentenceScore, encode_prompt, generate, load_any_neural, load_model,
     rank_by_fluency, read_sentences,
 };
 use tensor_core::TensorRng;
@@ -18,8 +18,8 @@ use crate::ngram::TextArgs;
 /// The `tessera lm` commands.
 #[derive(clap::Subcommand)]
 pub enum LmCommand {
-    /// Train a recurrent language model (RNN, GRU or LSTM) into a model folder.
-    Train(crate::lm_train::TrainArgs),
+    /// Train a language model (RNN, GRU, LSTM or GPT) into a model folder.
+    Train(Box<crate::lm_train::TrainArgs>),
     /// Perplexity of text files (the end of every sentence predicted, `<unk>` an ordinary word).
     Ppl(PplArgs),
     /// Log-probability of sentences token by token, and their ranking by fluency.
@@ -71,9 +71,7 @@ impl ModelArgs {
     fn open_one(&self, path: &Path) -> Result<Box<dyn LanguageModel>, CliError> {
         let device = self.device.open()?;
         if path.is_dir() {
-            let mut lm = load_neural(path, &device)?;
-            lm.eval_streams = self.streams.max(1);
-            return Ok(Box::new(lm));
+            return Ok(load_any_neural(path, &device, self.streams)?);
         }
         Ok(load_model(path, &device)?)
     }
@@ -273,7 +271,8 @@ pub fn temperature_chooser(temperature: f64, seed: u64) -> impl FnMut(&[f32], &[
 pub fn generate_text(args: &GenerateArgs) -> Result<(), CliError> {
     let model = args.model.open()?;
     let vocab = model.vocabulary();
-    let prompt_text = args.model.text.tokens(&args.prompt).join(" ");
+    let prompt_text =
+        if vocab.raw_text() { args.prompt.clone() } else { args.model.text.tokens(&args.prompt).join(" ") };
     let prompt = encode_prompt(vocab, &prompt_text)?;
     let end = vocab.end_id();
     let config = GenerateConfig { max_tokens: args.max_tokens, stop: (!args.keep_going).then_some(end) };
@@ -282,7 +281,7 @@ pub fn generate_text(args: &GenerateArgs) -> Result<(), CliError> {
     write!(out, "{prompt_text}").map_err(write_error)?;
     // Words print with a space between them; BPE tokens carry their own spaces. A token that
     // ends inside a UTF-8 character waits for the next.
-    let words = vocab.unknown_id().is_some();
+    let words = vocab.unknown_id().is_some() && !vocab.raw_text();
     let mut after_prompt = !prompt_text.is_empty();
     let (mut line, mut printed) = (Vec::new(), 0usize);
     let started = Instant::now();

@@ -10,6 +10,7 @@ mod language_model;
 mod lm;
 mod lm_demo;
 mod lm_train;
+mod lm_train_gpt;
 mod memory;
 mod ngram;
 mod picture;

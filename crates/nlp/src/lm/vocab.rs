@@ -49,6 +49,13 @@ pub trait Vocabulary {
     /// Ids back to text: words joined by spaces, or BPE bytes decoded (invalid UTF-8 replaced).
     fn decode(&self, ids: &[u32]) -> String;
 
+    /// Whether text is read as it is, character by character, rather than as
+    /// whitespace-separated tokens (so a prompt is not to be re-tokenized, and generated
+    /// tokens join without spaces).
+    fn raw_text(&self) -> bool {
+        false
+    }
+
     /// The ids of one sentence followed by the end id.
     fn encode_with_end(&self, sentence: &str) -> Vec<u32> {
         let mut ids: Vec<u32> = self.encode(sentence).iter().map(|t| t.id).collect();
@@ -341,6 +348,10 @@ impl Vocabulary for CharVocab {
     fn decode(&self, ids: &[u32]) -> String {
         ids.iter().map(|&id| self.token(id)).collect()
     }
+
+    fn raw_text(&self) -> bool {
+        true
+    }
 }
 
 /// The vocabulary of a neural model: words, BPE ids or characters.
@@ -391,5 +402,9 @@ impl Vocabulary for NeuralVocab {
 
     fn decode(&self, ids: &[u32]) -> String {
         self.inner().decode(ids)
+    }
+
+    fn raw_text(&self) -> bool {
+        self.inner().raw_text()
     }
 }
