@@ -74,8 +74,8 @@ impl<M: LmNetwork> NeuralLm<M> {
         sample: Option<usize>,
         found: &mut dyn FnMut(usize, f64, usize),
     ) -> Result<()> {
-        let window = self.model.context().map_or(self.eval_window, |c| self.eval_window.min(c));
-        let batches = BpttBatches::covering(stream, streams, window)?;
+        let length = self.model.context().map_or(self.eval_window, |c| self.eval_window.min(c)).max(1);
+        let batches = BpttBatches::covering(stream, streams, length)?;
         let picked: Vec<usize> = match sample {
             Some(count) if count < batches.len() => (0..count).map(|i| i * batches.len() / count.max(1)).collect(),
             _ => (0..batches.len()).collect(),
@@ -91,7 +91,9 @@ impl<M: LmNetwork> NeuralLm<M> {
                 let picked = logits.value().try_log_softmax(-1)?.try_gather(1, &targets)?.to_vec::<f32>()?;
                 for (position, ln_prob) in window.positions.iter().zip(picked) {
                     if let Some((at, step)) = *position {
-                        found(at, ln_prob as f64, step);
+                        // A network without carried state sees the window's tokens only.
+                        let seen = if self.model.context().is_some() { step % length } else { step };
+                        found(at, ln_prob as f64, seen);
                     }
                 }
                 state = Some(next);
