@@ -5,6 +5,7 @@
 //! - `bench`: the criterion benches on 1 and 2 threads, beside the peers, as one report.
 //! - `lm-ptb`: a recurrent language model recipe on Penn Treebank (valid/test perplexity, time).
 //! - `lm-latency`: per-token latency of text generation (an LSTM and a Kneser-Ney 3-gram).
+//! - `gpt-shakespeare`: nanoGPT's character-level Shakespeare recipe, beside `gpt_jax.py train`.
 
 mod bench;
 mod bench_gpu;
@@ -14,6 +15,7 @@ mod bench_tpu;
 mod bench_word2vec;
 mod bench_word2vec_scaling;
 mod core_distance;
+mod gpt_shakespeare;
 mod lm_latency;
 mod lm_ptb;
 
@@ -27,9 +29,10 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("lm-ptb") => lm_ptb::run(&args[1..]),
         Some("lm-latency") => lm_latency::run(&args[1..]),
+        Some("gpt-shakespeare") => gpt_shakespeare::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|gpu|tpu|ngram|word2vec]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|gpu|tpu|ngram|word2vec]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]"
             );
             return ExitCode::from(2);
         }

@@ -27,9 +27,10 @@ pub fn run(kind: DeviceKind) -> Result<(), CliError> {
     stage("7. N-gram language models of Jane Austen (smoothing, perplexity, next words, fluency, BPE)", || {
         crate::language_model::demo()
     })?;
-    stage("8. A recurrent LM of the same novels beside the n-grams (LSTM, mixture, generation)", || {
-        crate::lm_demo::demo(kind)
-    })?;
+    stage(
+        "8. A recurrent LM and a tiny GPT of the same novels beside the n-grams (LSTM, transformer, mixture, generation)",
+        || crate::lm_demo::demo(kind),
+    )?;
     stage("9. word2vec on the same novels (CBOW, negative sampling; neighbours, analogies)", crate::word2vec::demo)?;
     if kind == DeviceKind::TpuSim {
         let ledger = devices::tpu_sim().ledger();

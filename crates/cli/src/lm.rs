@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nlp::lm::{
-    LanguageModel, Mixture, SentenceScore, encode_prompt, load_model, load_neural, rank_by_fluency, read_sentences,
+    LanguageModel, Mixture, SentenceScore, encode_prompt, load_any_neural, load_model, rank_by_fluency, read_sentences,
 };
 
 use crate::devices::DeviceKind;
@@ -15,8 +15,8 @@ use crate::ngram::TextArgs;
 /// The `tessera lm` commands.
 #[derive(clap::Subcommand)]
 pub enum LmCommand {
-    /// Train a recurrent language model (RNN, GRU or LSTM) into a model folder.
-    Train(crate::lm_train::TrainArgs),
+    /// Train a language model (RNN, GRU, LSTM or GPT) into a model folder.
+    Train(Box<crate::lm_train::TrainArgs>),
     /// Perplexity of text files (the end of every sentence predicted, `<unk>` an ordinary word).
     Ppl(PplArgs),
     /// Log-probability of sentences token by token, and their ranking by fluency.
@@ -69,9 +69,7 @@ impl ModelArgs {
     fn open_one(&self, path: &Path) -> Result<Box<dyn LanguageModel>, CliError> {
         let device = self.device.open()?;
         if path.is_dir() {
-            let mut lm = load_neural(path, &device)?;
-            lm.eval_streams = self.streams.max(1);
-            return Ok(Box::new(lm));
+            return Ok(load_any_neural(path, &device, self.streams)?);
         }
         Ok(load_model(path, &device)?)
     }

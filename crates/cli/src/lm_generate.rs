@@ -98,7 +98,7 @@ struct TokenPrinter<'a> {
 
 impl<'a> TokenPrinter<'a> {
     fn new(vocab: &'a dyn Vocabulary, prompt_text: &str) -> Self {
-        let words = vocab.unknown_id().is_some();
+        let words = vocab.unknown_id().is_some() && !vocab.raw_text();
         TokenPrinter { vocab, words, after_text: !prompt_text.is_empty(), line: Vec::new(), printed: 0 }
     }
 
@@ -127,7 +127,8 @@ pub fn generate_text(args: &GenerateArgs) -> Result<(), CliError> {
     let mut sampler = args.sampling.sampler()?;
     let model = args.model.open()?;
     let vocab = model.vocabulary();
-    let prompt_text = args.model.text.tokens(&args.prompt).join(" ");
+    let prompt_text =
+        if vocab.raw_text() { args.prompt.clone() } else { args.model.text.tokens(&args.prompt).join(" ") };
     let prompt = encode_prompt(vocab, &prompt_text)?;
     let stop = match (&args.stop, args.keep_going) {
         (Some(token), _) => Some(stop_id(vocab, token)?),

@@ -1,11 +1,12 @@
-//! `tessera lm train`: a recurrent language model (tanh RNN, GRU or LSTM) on a text corpus,
-//! written as a model folder, with validation every epoch, the best model kept, a perplexity
-//! curve, and `--resume` to continue an interrupted run exactly.
+//! `tessera lm train`: a recurrent language model (tanh RNN, GRU or LSTM) or a GPT (see
+//! `lm_train_gpt.rs`) on a text corpus, written as a model folder, with validation every epoch,
+//! the best model kept, a perplexity curve, and `--resume` to continue an interrupted run
+//! exactly.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use nlp::lm::train::{OptimizerKind, Schedule, TrainConfig, train as train_lm};
+use nlp::lm::train::{OptimizerKind, Schedule, TrainConfig, Windows, train as train_lm};
 use nlp::lm::{
     BPE_END, BpeVocab, LanguageModel, NeuralLm, NeuralVocab, RnnLm, RnnLmConfig, TokenStream, Vocabulary, WordVocab,
     load_neural,
@@ -20,7 +21,7 @@ use crate::error::CliError;
 use crate::lm::read_text_sentences;
 use crate::ngram::TextArgs;
 
-/// The recurrent cell.
+/// The network: a recurrent cell, or a transformer.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arch {
     /// Elman RNN with tanh.
@@ -29,6 +30,8 @@ pub enum Arch {
     Gru,
     /// Long short-term memory.
     Lstm,
+    /// A decoder-only transformer (GPT-2's architecture; options --heads, --width, --context).
+    Gpt,
 }
 
 /// The update rule.
@@ -44,15 +47,16 @@ pub enum OptimizerArg {
 /// Options of `tessera lm train`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// The recurrent cell.
+    /// The network.
     #[arg(long, value_enum)]
     pub arch: Arch,
     /// Training text (one sentence per line, or prose with --prose; plain or .gz).
     #[arg(long)]
     pub train: PathBuf,
-    /// Validation text, scored after every epoch.
+    /// Validation text, scored after every epoch (a GPT without it validates on the end of
+    /// --train, see --split).
     #[arg(long)]
-    pub valid: PathBuf,
+    pub valid: Option<PathBuf>,
     /// Test text, scored with the best model at the end (as one stream).
     #[arg(long)]
     pub test: Option<PathBuf>,
@@ -89,36 +93,39 @@ pub struct TrainArgs {
     /// Passes over the training text.
     #[arg(long, default_value_t = 13)]
     pub epochs: usize,
-    /// Parallel streams (the batch size).
-    #[arg(long, default_value_t = 20)]
-    pub batch: usize,
+    /// Parallel streams, or windows per step for a GPT (the batch size) [default: 20, GPT 12].
+    #[arg(long)]
+    pub batch: Option<usize>,
     /// Steps of back-propagation through time per window.
     #[arg(long, default_value_t = 20)]
     pub bptt: usize,
-    /// The update rule.
-    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
-    pub optimizer: OptimizerArg,
-    /// Learning rate (the peak rate for AdamW).
-    #[arg(long, default_value_t = 1.0)]
-    pub lr: f64,
+    /// The update rule [default: sgd, GPT adamw].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// Learning rate (the peak rate for AdamW) [default: 1.0, GPT 1e-3].
+    #[arg(long)]
+    pub lr: Option<f64>,
     /// SGD: epochs at the initial rate.
     #[arg(long, default_value_t = 4)]
     pub decay_after: usize,
     /// SGD: factor per later epoch.
     #[arg(long, default_value_t = 0.5)]
     pub decay: f64,
-    /// AdamW: warm-up steps.
-    #[arg(long, default_value_t = 0)]
-    pub warmup: usize,
-    /// AdamW: final rate of the cosine decay.
-    #[arg(long, default_value_t = 0.0)]
-    pub min_lr: f64,
-    /// AdamW: decoupled weight decay.
-    #[arg(long, default_value_t = 0.01)]
-    pub weight_decay: f64,
-    /// Largest global gradient norm (0: no clipping).
-    #[arg(long, default_value_t = 5.0)]
-    pub clip: f64,
+    /// AdamW: warm-up steps [default: 0, GPT 100].
+    #[arg(long)]
+    pub warmup: Option<usize>,
+    /// AdamW: final rate of the cosine decay [default: 0, GPT 1e-4].
+    #[arg(long)]
+    pub min_lr: Option<f64>,
+    /// AdamW: decoupled weight decay [default: 0.01, GPT 0.1 on matrices only].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// AdamW: decay rate of the second moment [default: 0.999, GPT 0.99].
+    #[arg(long)]
+    pub beta2: Option<f64>,
+    /// Largest global gradient norm (0: no clipping) [default: 5, GPT 1].
+    #[arg(long)]
+    pub clip: Option<f64>,
     /// Average the loss over every token instead of summing it over the window's steps (the
     /// sum is Zaremba's loss, which his learning rate of 1 assumes).
     #[arg(long)]
@@ -143,9 +150,12 @@ pub struct TrainArgs {
     pub device: DeviceKind,
     #[command(flatten)]
     pub text: TextArgs,
+    #[command(flatten)]
+    pub gpt: crate::lm_train_gpt::GptArgs,
 }
 
-fn vocabulary(args: &TrainArgs, train: &[String]) -> Result<NeuralVocab, CliError> {
+/// The vocabulary of `--bpe`, or the words of the training text.
+pub(crate) fn vocabulary(args: &TrainArgs, train: &[String]) -> Result<NeuralVocab, CliError> {
     Ok(match &args.bpe {
         Some(path) => NeuralVocab::Bpe(Box::new(BpeVocab::new(BpeTokenizer::load(path)?, BPE_END)?)),
         None => NeuralVocab::Words(WordVocab::build(
@@ -156,39 +166,60 @@ fn vocabulary(args: &TrainArgs, train: &[String]) -> Result<NeuralVocab, CliErro
     })
 }
 
-fn config(args: &TrainArgs) -> TrainConfig {
-    let (optimizer, schedule) = match args.optimizer {
-        OptimizerArg::Sgd => {
-            (OptimizerKind::Sgd, Schedule::Step { base: args.lr, decay_after: args.decay_after, factor: args.decay })
-        }
-        OptimizerArg::Adamw => (
-            OptimizerKind::AdamW { weight_decay: args.weight_decay },
-            Schedule::WarmupCosine { base: args.lr, warmup: args.warmup, min: args.min_lr },
-        ),
-    };
+/// The training settings of the flags, with each architecture's defaults for those not given
+/// (Zaremba's SGD for a recurrent model, nanoGPT's AdamW recipe for a GPT).
+pub(crate) fn train_config(args: &TrainArgs) -> TrainConfig {
+    let gpt = args.arch == Arch::Gpt;
+    let pick = |given: Option<f64>, rnn: f64, transformer: f64| given.unwrap_or(if gpt { transformer } else { rnn });
+    let lr = pick(args.lr, 1.0, 1e-3);
+    let (optimizer, schedule) =
+        match args.optimizer.unwrap_or(if gpt { OptimizerArg::Adamw } else { OptimizerArg::Sgd }) {
+            OptimizerArg::Sgd => {
+                (OptimizerKind::Sgd, Schedule::Step { base: lr, decay_after: args.decay_after, factor: args.decay })
+            }
+            OptimizerArg::Adamw => (
+                OptimizerKind::AdamW { weight_decay: pick(args.weight_decay, 0.01, 0.1) },
+                Schedule::WarmupCosine {
+                    base: lr,
+                    warmup: args.warmup.unwrap_or(if gpt { 100 } else { 0 }),
+                    min: pick(args.min_lr, 0.0, 1e-4),
+                },
+            ),
+        };
     TrainConfig {
         epochs: args.epochs,
-        streams: args.batch,
+        streams: args.batch.unwrap_or(if gpt { 12 } else { 20 }),
         window: args.bptt,
         optimizer,
         schedule,
-        clip: args.clip,
-        sum_over_time: !args.mean_loss,
+        clip: pick(args.clip, 5.0, 1.0),
+        sum_over_time: !args.mean_loss && !gpt,
         seed: args.seed,
         max_steps: args.max_steps,
         checkpoint_every: args.checkpoint_every,
         eval_streams: args.eval_streams,
         progress: true,
+        windows: Windows::Contiguous,
+        accumulate: args.gpt.accumulate.max(1),
+        eval_windows: None,
+        decay_matrices_only: gpt,
+        betas: (0.9, pick(args.beta2, 0.999, 0.99)),
     }
 }
 
 /// `tessera lm train`: prints a line per epoch and a summary with the valid and test
 /// perplexity and the wall time (which `cargo xtask lm-ptb` reads).
 pub fn train(args: &TrainArgs) -> Result<(), CliError> {
+    if args.arch == Arch::Gpt {
+        return crate::lm_train_gpt::train_gpt(args);
+    }
+    let Some(valid_path) = &args.valid else {
+        return Err(CliError::Usage("a recurrent model needs --valid (validation text)".into()));
+    };
     let started = Instant::now();
     let device = args.device.open()?;
     let train_text = read_text_sentences(&args.train, &args.text)?;
-    let valid_text = read_text_sentences(&args.valid, &args.text)?;
+    let valid_text = read_text_sentences(valid_path, &args.text)?;
     let vocab = vocabulary(args, &train_text)?;
     let stream = |text: &[String]| {
         let ids: Vec<Vec<u32>> = text.iter().map(|s| vocab.encode(s).iter().map(|t| t.id).collect()).collect();
@@ -198,7 +229,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     let cell = match args.arch {
         Arch::Rnn => CellKind::RnnTanh,
         Arch::Gru => CellKind::Gru,
-        Arch::Lstm => CellKind::Lstm,
+        Arch::Lstm | Arch::Gpt => CellKind::Lstm,
     };
     let model_config = RnnLmConfig {
         cell,
@@ -213,7 +244,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     let model = RnnLm::new(model_config, &mut TensorRng::new(args.seed), &device)?;
     let weights = model.num_weights();
     let lm = NeuralLm::new(model, vocab)?;
-    let config = config(args);
+    let config = train_config(args);
     println!(
         "training {} ({weights} weights) on {} tokens ({} ids), validating on {}; {} streams x {} steps, {} epochs{}",
         lm.describe(),

@@ -183,3 +183,62 @@ fn bad_input_names_the_file() {
     assert!(!ok && text.contains("SOURCE.md"), "{text}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_character_gpt_trains_resumes_and_answers_the_same_verbs() {
+    let dir = scratch("gpt");
+    let corpus = dir.join("toy.txt");
+    std::fs::write(&corpus, TEXT.repeat(20)).unwrap();
+    let (corpus, out) = (corpus.to_str().unwrap(), dir.join("run"));
+    let out_arg = out.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "lm",
+            "train",
+            "--arch",
+            "gpt",
+            "--chars",
+            "--train",
+            corpus,
+            "--out",
+            out_arg,
+            "--layers",
+            "1",
+            "--heads",
+            "2",
+            "--width",
+            "16",
+            "--context",
+            "16",
+            "--steps",
+            "8",
+            "--eval-every",
+            "4",
+            "--eval-windows",
+            "4",
+            "--positions",
+            "rotary",
+            "--accumulate",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        tessera(&args)
+    };
+    let (ok, text) = train(&["--max-steps", "5"]);
+    assert!(ok && text.contains("stopped after 5 steps"), "{text}");
+    let (ok, text) = train(&["--resume", "--test", corpus]);
+    assert!(ok && text.contains("step     8: train loss") && text.contains("final val loss"), "{text}");
+    let best = out.join("best");
+    assert!(best.join("chars.json").is_file());
+    let model = best.to_str().unwrap();
+    let (ok, text) = tessera(&["lm", "ppl", "--model", model, corpus]);
+    assert!(ok && text.contains("GPT 1 layers x 2 heads") && text.contains("0 OOV"), "{text}");
+    let (ok, text) = tessera(&["lm", "generate", "--model", model, "--prompt", "the c", "--max-tokens", "30"]);
+    assert!(ok && text.starts_with("the c") && text.contains("ms per token"), "{text}");
+    let (ok, text) = tessera(&["lm", "next", "--model", model, "the", "--top", "2"]);
+    assert!(ok, "{text}");
+    let bad = ["lm", "train", "--arch", "gpt", "--chars", "--train", corpus, "--out", out_arg, "--heads", "3"];
+    let (ok, text) = tessera(&bad);
+    assert!(!ok && text.contains("multiple of heads 3"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

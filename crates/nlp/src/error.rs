@@ -30,6 +30,17 @@ pub enum NlpError {
     /// An invalid configuration or argument.
     #[error("{0}")]
     Invalid(String),
+    /// A transformer was given more tokens than it has positions for.
+    #[error("{tokens} tokens do not fit the model's context of {context} positions")]
+    ContextTooLong {
+        /// Tokens in the window (cached ones included).
+        tokens: usize,
+        /// Positions the model has.
+        context: usize,
+    },
+    /// Decoding was asked to start from no token at all.
+    #[error("the prompt is empty: decoding needs at least one token to start from")]
+    EmptyPrompt,
     /// A layer, dataset or tensor operation failed.
     #[error(transparent)]
     Nn(#[from] nn_layers::NnError),

@@ -89,6 +89,13 @@ fn adam_first_step_moves_by_lr_and_frozen_params_stay() {
     let mut adamw = Adam::new(vec![("d".into(), decayed.clone())], AdamConfig::adamw(0.1));
     adamw.step().unwrap();
     assert!((decayed.value().to_vec::<f32>().unwrap()[0] - 0.999).abs() < 1e-6, "AdamW decays the weight itself");
+    // Exempt from decay (GPT recipes decay matrices only): a zero gradient leaves it as it is.
+    let (matrix, vector) = (param_with_grad(1.0, 0.0), param_with_grad(1.0, 0.0));
+    let named = vec![("m.weight".into(), matrix.clone()), ("ln.weight".into(), vector.clone())];
+    let mut adamw = Adam::new(named, AdamConfig::adamw(0.1)).without_decay(|name, _| name.starts_with("ln."));
+    adamw.step().unwrap();
+    assert!((matrix.value().to_vec::<f32>().unwrap()[0] - 0.999).abs() < 1e-6);
+    assert_eq!(vector.value().to_vec::<f32>().unwrap(), [1.0], "exempt from decay");
 }
 
 /// The gradient of parameter element `i` at step `t` (1-based): signs and sizes change from

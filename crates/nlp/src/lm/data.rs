@@ -41,6 +41,18 @@ impl TokenStream {
         Ok(stream)
     }
 
+    /// A stream of these ids (the first is context only, never predicted).
+    pub fn from_ids(ids: Vec<u32>) -> TokenStream {
+        TokenStream { ids }
+    }
+
+    /// The first `fraction` of the ids and the rest, as two streams (e.g. nanoGPT's 90 %
+    /// training / 10 % validation split of a text).
+    pub fn split(&self, fraction: f64) -> (TokenStream, TokenStream) {
+        let at = ((self.ids.len() as f64 * fraction) as usize).min(self.ids.len());
+        (TokenStream { ids: self.ids[..at].to_vec() }, TokenStream { ids: self.ids[at..].to_vec() })
+    }
+
     /// The ids, the leading end token included.
     pub fn ids(&self) -> &[u32] {
         &self.ids
@@ -171,6 +183,46 @@ impl<'a> BpttBatches<'a> {
             }
         }
         Window { steps, streams: self.streams, inputs, targets, positions }
+    }
+}
+
+/// Batches of `streams` windows of `window` steps, each at a random place of a stream (the
+/// windows of nanoGPT's `get_batch`). The places of step `s` are a fixed function of the seed
+/// and `s`, so a resumed run draws the same batches.
+#[derive(Clone, Debug)]
+pub struct RandomWindows<'a> {
+    ids: &'a [u32],
+    streams: usize,
+    window: usize,
+    seed: u64,
+}
+
+impl<'a> RandomWindows<'a> {
+    /// Windows over `stream`, which must hold more than `window` ids.
+    pub fn new(stream: &'a TokenStream, streams: usize, window: usize, seed: u64) -> Result<Self> {
+        check(streams, window)?;
+        if stream.ids.len() <= window {
+            return Err(NlpError::Invalid(format!("{} tokens are too few for windows of {window}", stream.ids.len())));
+        }
+        Ok(RandomWindows { ids: &stream.ids, streams, window, seed })
+    }
+
+    /// The batch of step `step`, time-first like [`BpttBatches::window`].
+    pub fn window(&self, step: usize) -> Window {
+        let mut rng = tensor_core::TensorRng::new(self.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let places = self.ids.len() - self.window;
+        let starts: Vec<usize> = (0..self.streams).map(|_| (rng.next_u64() % places as u64) as usize).collect();
+        let cells = self.window * self.streams;
+        let (mut inputs, mut targets, mut positions) =
+            (Vec::with_capacity(cells), Vec::with_capacity(cells), Vec::with_capacity(cells));
+        for t in 0..self.window {
+            for &start in &starts {
+                inputs.push(self.ids[start + t] as i64);
+                targets.push(self.ids[start + t + 1] as i64);
+                positions.push(Some((start + t, t)));
+            }
+        }
+        Window { steps: self.window, streams: self.streams, inputs, targets, positions }
     }
 }
 

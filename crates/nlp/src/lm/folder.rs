@@ -1,18 +1,18 @@
 //! The model folder, the unit users move around: `config.json`, `weights.safetensors` (PyTorch's
-//! names) and the vocabulary (`vocab.txt`, or `tokenizer.json` for BPE). One path loads a model:
-//! a folder, or an ARPA file for an n-gram model. Every file is written atomically, the config
-//! last, so a folder is complete once its config exists.
+//! or Hugging Face's names) and the vocabulary (`vocab.txt` for words, `tokenizer.json` for
+//! BPE, `chars.json` for characters). One path loads a model: a folder (a recurrent LM or a
+//! GPT, as its config says), or an ARPA file for an n-gram model. Every file is written
+//! atomically, the config last, so a folder is complete once its config exists.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use nn_layers::NnError;
 use nn_layers::checkpoint::{self, load_tensors, write_atomically};
-use nn_layers::layers::CellKind;
 use serde_json::{Value, json};
-use tensor_core::{Device, TensorRng};
+use tensor_core::Device;
 
-use super::{BpeVocab, LanguageModel, NeuralLm, NeuralVocab, RnnLm, RnnLmConfig, Vocabulary, WordVocab};
+use super::{BpeVocab, CharVocab, Gpt, LanguageModel, LmNetwork, NeuralLm, NeuralVocab, RnnLm, Vocabulary, WordVocab};
 use crate::corpus::read_text;
 use crate::ngram::read_arpa;
 use crate::tokenize::BpeTokenizer;
@@ -26,22 +26,11 @@ pub const MODEL_WEIGHTS: &str = "weights.safetensors";
 pub const MODEL_VOCAB: &str = "vocab.txt";
 /// The BPE tokenizer file of a model folder.
 pub const MODEL_TOKENIZER: &str = "tokenizer.json";
-
-fn cell_name(cell: CellKind) -> &'static str {
-    match cell {
-        CellKind::RnnTanh => "rnn_tanh",
-        CellKind::RnnRelu => "rnn_relu",
-        CellKind::Gru => "gru",
-        CellKind::Lstm => "lstm",
-    }
-}
-
-fn cell_from_name(name: &str) -> Option<CellKind> {
-    [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::Gru, CellKind::Lstm].into_iter().find(|&c| cell_name(c) == name)
-}
+/// The character vocabulary file of a model folder.
+pub const MODEL_CHARS: &str = "chars.json";
 
 /// Writes `lm` into `folder` (created if needed): vocabulary, weights, then config.
-pub fn save_model_folder(folder: &Path, lm: &NeuralLm) -> Result<()> {
+pub fn save_model_folder<M: LmNetwork>(folder: &Path, lm: &NeuralLm<M>) -> Result<()> {
     std::fs::create_dir_all(folder).map_err(|source| NlpError::Io { path: folder.to_path_buf(), source })?;
     let (vocabulary, end) = match lm.vocab() {
         NeuralVocab::Words(words) => {
@@ -52,22 +41,15 @@ pub fn save_model_folder(folder: &Path, lm: &NeuralLm) -> Result<()> {
             bpe.tokenizer().save(&folder.join(MODEL_TOKENIZER))?;
             ("bpe", json!(bpe.token(bpe.end_id())))
         }
+        NeuralVocab::Chars(chars) => {
+            chars.save(&folder.join(MODEL_CHARS))?;
+            ("chars", Value::Null)
+        }
     };
     checkpoint::save(&folder.join(MODEL_WEIGHTS), lm.model(), None)?;
-    let c = lm.model().config();
-    let config = json!({
-        "architecture": "rnn-lm",
-        "cell": cell_name(c.cell),
-        "vocab_size": c.vocab_size,
-        "embed": c.embed,
-        "hidden": c.hidden,
-        "layers": c.layers,
-        "dropout": c.dropout,
-        "tie_weights": c.tie_weights,
-        "init_range": c.init_range,
-        "vocabulary": vocabulary,
-        "end_token": end,
-    });
+    let mut config = lm.model().config_json();
+    config["vocabulary"] = json!(vocabulary);
+    config["end_token"] = end;
     let text = serde_json::to_string_pretty(&config).expect("JSON values serialise");
     write_atomically(&folder.join(MODEL_CONFIG), |out| out.write_all(text.as_bytes()))?;
     Ok(())
@@ -80,7 +62,8 @@ fn required(folder: &Path, name: &str) -> Result<PathBuf> {
         return Err(NnError::format(
             &path,
             format!(
-                "missing: a model folder holds {MODEL_CONFIG}, {MODEL_WEIGHTS} and {MODEL_VOCAB} or {MODEL_TOKENIZER}"
+                "missing: a model folder holds {MODEL_CONFIG}, {MODEL_WEIGHTS} and its vocabulary \
+                 ({MODEL_VOCAB}, {MODEL_TOKENIZER} or {MODEL_CHARS})"
             ),
         )
         .into());
@@ -88,37 +71,15 @@ fn required(folder: &Path, name: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Reads a model folder's `config.json` as an [`RnnLmConfig`] and its vocabulary kind.
-pub fn read_config(folder: &Path) -> Result<(RnnLmConfig, Value)> {
+/// Reads a model folder's `config.json`: the document and its path.
+pub fn read_config(folder: &Path) -> Result<(Value, PathBuf)> {
     let path = required(folder, MODEL_CONFIG)?;
     let doc: Value = serde_json::from_str(&read_text(&path)?).map_err(|e| NlpError::Parse {
         path: path.clone(),
         line: e.line(),
         msg: format!("invalid JSON: {e}"),
     })?;
-    let bad = |msg: String| -> NlpError { NlpError::Parse { path: path.clone(), line: 0, msg } };
-    if doc["architecture"] != "rnn-lm" {
-        return Err(bad(format!("architecture must be \"rnn-lm\", found {}", doc["architecture"])));
-    }
-    let size =
-        |key: &str| doc[key].as_u64().map(|v| v as usize).ok_or_else(|| bad(format!("`{key}` must be a whole number")));
-    let number = |key: &str| doc[key].as_f64().ok_or_else(|| bad(format!("`{key}` must be a number")));
-    let cell = doc["cell"]
-        .as_str()
-        .and_then(cell_from_name)
-        .ok_or_else(|| bad(format!("`cell` must be rnn_tanh, rnn_relu, gru or lstm, found {}", doc["cell"])))?;
-    let config = RnnLmConfig {
-        cell,
-        vocab_size: size("vocab_size")?,
-        embed: size("embed")?,
-        hidden: size("hidden")?,
-        layers: size("layers")?,
-        dropout: number("dropout")?,
-        tie_weights: doc["tie_weights"].as_bool().ok_or_else(|| bad("`tie_weights` must be true or false".into()))?,
-        init_range: number("init_range")?,
-    };
-    config.validate().map_err(|e| bad(e.to_string()))?;
-    Ok((config, doc))
+    Ok((doc, path))
 }
 
 /// Reads the vocabulary a model folder's config names.
@@ -138,46 +99,64 @@ fn read_vocab(folder: &Path, doc: &Value) -> Result<(NeuralVocab, PathBuf)> {
             })?;
             (NeuralVocab::Bpe(Box::new(vocab)), path)
         }
+        Some("chars") => {
+            let path = required(folder, MODEL_CHARS)?;
+            (NeuralVocab::Chars(CharVocab::load(&path)?), path)
+        }
         other => {
             return Err(NlpError::Parse {
                 path: folder.join(MODEL_CONFIG),
                 line: 0,
-                msg: format!("`vocabulary` must be \"words\" or \"bpe\", found {}", other.unwrap_or("nothing")),
+                msg: format!(
+                    "`vocabulary` must be \"words\", \"bpe\" or \"chars\", found {}",
+                    other.unwrap_or("nothing")
+                ),
             });
         }
     })
 }
 
-/// Loads a neural model folder onto `device`. Each file is checked against the others: the
-/// vocabulary's size and the weights' shapes must match the config.
+/// Loads a recurrent model folder onto `device` (see [`load_network`]).
 pub fn load_neural(folder: &Path, device: &Arc<dyn Device>) -> Result<NeuralLm> {
-    let (config, doc) = read_config(folder)?;
+    load_network(folder, device)
+}
+
+/// Loads a model folder of network `M` onto `device`. Each file is checked against the others:
+/// the architecture, the vocabulary's size and the weights' shapes must match the config (a
+/// checkpoint written for another width or another number of heads is an error naming it).
+pub fn load_network<M: LmNetwork>(folder: &Path, device: &Arc<dyn Device>) -> Result<NeuralLm<M>> {
+    let (doc, config_path) = read_config(folder)?;
+    if doc["architecture"] != M::ARCHITECTURE {
+        return Err(NlpError::Parse {
+            path: config_path,
+            line: 0,
+            msg: format!("architecture must be \"{}\", found {}", M::ARCHITECTURE, doc["architecture"]),
+        });
+    }
+    let model = M::from_config_json(&doc, &config_path, device)?;
     let weights = required(folder, MODEL_WEIGHTS)?;
     let (vocab, vocab_path) = read_vocab(folder, &doc)?;
-    if vocab.size() != config.vocab_size {
+    let vocab_size = model.vocab_size();
+    if vocab.size() != vocab_size {
         return Err(NnError::format(
             &vocab_path,
-            format!("holds {} ids but {MODEL_CONFIG} says vocab_size {}", vocab.size(), config.vocab_size),
+            format!("holds {} ids but {MODEL_CONFIG} says vocab_size {vocab_size}", vocab.size()),
         )
         .into());
     }
     for (name, tensor) in load_tensors(&weights, device)? {
-        if matches!(name.as_str(), "encoder.weight" | "decoder.weight" | "decoder.bias")
-            && tensor.dims().first() != Some(&config.vocab_size)
-        {
+        if model.vocab_tensors().contains(&name.as_str()) && tensor.dims().first() != Some(&vocab_size) {
             return Err(NnError::format(
                 &weights,
                 format!(
-                    "`{name}` has {} rows but the vocabulary ({}) has {} ids",
+                    "`{name}` has {} rows but the vocabulary ({}) has {vocab_size} ids",
                     tensor.dims().first().copied().unwrap_or(0),
                     vocab_path.display(),
-                    config.vocab_size
                 ),
             )
             .into());
         }
     }
-    let model = RnnLm::new(config, &mut TensorRng::new(0), device)?;
     let report = checkpoint::load(&weights, &model, None)?;
     if !report.missing.is_empty() {
         return Err(NnError::format(&weights, format!("missing tensors {:?}", report.missing)).into());
@@ -185,11 +164,26 @@ pub fn load_neural(folder: &Path, device: &Arc<dyn Device>) -> Result<NeuralLm> 
     NeuralLm::new(model, vocab)
 }
 
+/// Loads any neural model folder (its config says which network), scoring documents in
+/// `eval_streams` parallel streams.
+pub fn load_any_neural(folder: &Path, device: &Arc<dyn Device>, eval_streams: usize) -> Result<Box<dyn LanguageModel>> {
+    let (doc, _) = read_config(folder)?;
+    Ok(if doc["architecture"] == Gpt::ARCHITECTURE {
+        let mut lm = load_network::<Gpt>(folder, device)?;
+        lm.eval_streams = eval_streams.max(1);
+        Box::new(lm)
+    } else {
+        let mut lm = load_network::<RnnLm>(folder, device)?;
+        lm.eval_streams = eval_streams.max(1);
+        Box::new(lm)
+    })
+}
+
 /// Loads any language model from one path: a model folder (neural), or an ARPA file (plain or
 /// gzip) for an n-gram model.
 pub fn load_model(path: &Path, device: &Arc<dyn Device>) -> Result<Box<dyn LanguageModel>> {
     if path.is_dir() {
-        return Ok(Box::new(load_neural(path, device)?));
+        return load_any_neural(path, device, 1);
     }
     if !path.exists() {
         return Err(NlpError::Io {

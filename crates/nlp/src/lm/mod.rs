@@ -4,10 +4,11 @@
 //!
 //! - [`LanguageModel`] is the API; [`Vocabulary`] is how a model reads and writes text.
 //!   Counting models ([`crate::ngram`]) implement it through [`crate::ngram::NgramModel`];
-//!   [`NeuralLm`] (an [`RnnLm`] with its vocabulary) scores a document in batches with carried
-//!   state; [`Mixture`] interpolates any two.
+//!   [`NeuralLm`] (an [`LmNetwork`] — an [`RnnLm`] or a [`Gpt`] — with its vocabulary) scores
+//!   a document in batches with carried state; [`Mixture`] interpolates any two.
 //! - [`TokenStream`] and [`BpttBatches`]: a corpus as one stream of ids, cut into parallel
-//!   streams and windows for truncated back-propagation through time.
+//!   streams and windows for truncated back-propagation through time; [`RandomWindows`]:
+//!   batches of windows at random places (how transformers are trained).
 //! - [`train`]: SGD with clipping and Zaremba's schedule or AdamW with warm-up and cosine,
 //!   validation every epoch, the best model kept, resumable checkpoints.
 //! - [`load_model`]: one path (an ARPA file or a model folder) gives a model; [`generate`]
@@ -25,7 +26,9 @@ mod counting;
 mod data;
 mod folder;
 mod generate;
+mod gpt;
 mod mixture;
+mod network;
 mod neural;
 mod rnn;
 pub mod sampling;
@@ -33,16 +36,21 @@ mod score;
 pub mod train;
 mod vocab;
 
-pub use data::{BpttBatches, TokenStream, Window, with_unknowns};
+pub use data::{BpttBatches, RandomWindows, TokenStream, Window, with_unknowns};
 pub use folder::{
-    MODEL_CONFIG, MODEL_TOKENIZER, MODEL_VOCAB, MODEL_WEIGHTS, load_model, load_neural, read_config, save_model_folder,
+    MODEL_CHARS, MODEL_CONFIG, MODEL_TOKENIZER, MODEL_VOCAB, MODEL_WEIGHTS, load_any_neural, load_model, load_network,
+    load_neural, read_config, save_model_folder,
 };
 pub use generate::{GenerateConfig, encode_prompt, generate};
+pub use gpt::{Gpt, GptConfig, GptDecoding};
 pub use mixture::{Mixture, fit_mixture_weight};
+pub use network::LmNetwork;
 pub use neural::NeuralLm;
 pub use rnn::{LmState, RnnLm, RnnLmConfig};
 pub use score::{Perplexity, SentenceScore, TokenScore, WordScore, rank_by_fluency, top_k};
-pub use vocab::{BPE_END, BpeVocab, NeuralVocab, Token, Vocabulary, WORD_END, WORD_UNKNOWN, WordVocab};
+pub use vocab::{
+    BPE_END, BpeVocab, CHAR_UNKNOWN, CharVocab, NeuralVocab, Token, Vocabulary, WORD_END, WORD_UNKNOWN, WordVocab,
+};
 
 use std::path::Path;
 

@@ -1,44 +1,47 @@
-//! A neural language model with its vocabulary: an [`RnnLm`] answering the
-//! [`LanguageModel`] questions. A document is scored as one stream in windows over parallel
-//! streams with the state carried across windows and sentences, never token by token.
+//! A neural language model with its vocabulary: any [`LmNetwork`] (an [`RnnLm`], a [`super::Gpt`])
+//! answering the [`LanguageModel`] questions. A document is scored as one stream in windows
+//! over parallel streams, with the state carried across windows and sentences for a network
+//! that has one, never token by token.
 
 use std::sync::Arc;
 
 use autograd::no_grad;
-use nn_layers::layers::CellKind;
 use tensor_core::{Device, Tensor};
 
-use super::{BpttBatches, LanguageModel, LmReader, LmState, NeuralVocab, RnnLm, TokenStream, Vocabulary, WordScore};
+use super::{
+    BpttBatches, LanguageModel, LmNetwork, LmReader, LmState, NeuralVocab, RnnLm, TokenStream, Vocabulary, WordScore,
+};
 use crate::{NlpError, Result};
 
-/// An [`RnnLm`] and the vocabulary its ids come from.
-pub struct NeuralLm {
-    model: RnnLm,
+/// A network and the vocabulary its ids come from.
+pub struct NeuralLm<M: LmNetwork = RnnLm> {
+    model: M,
     vocab: NeuralVocab,
     device: Arc<dyn Device>,
     /// Parallel streams when scoring a document (1 reads it as one stream, as Zaremba's
     /// test numbers do; more is faster, each stream starting from a zero state).
     pub eval_streams: usize,
-    /// Steps per window when scoring.
+    /// Steps per window when scoring (a transformer's context at most).
     pub eval_window: usize,
 }
 
-impl NeuralLm {
+impl<M: LmNetwork> NeuralLm<M> {
     /// Pairs a model with its vocabulary; their sizes must agree.
-    pub fn new(model: RnnLm, vocab: NeuralVocab) -> Result<NeuralLm> {
-        if model.config().vocab_size != vocab.size() {
+    pub fn new(model: M, vocab: NeuralVocab) -> Result<NeuralLm<M>> {
+        if model.vocab_size() != vocab.size() {
             return Err(NlpError::Invalid(format!(
                 "the model has {} outputs but its vocabulary {} ids",
-                model.config().vocab_size,
+                model.vocab_size(),
                 vocab.size()
             )));
         }
-        let device = model.encoder_weight().value().device().clone();
-        Ok(NeuralLm { model, vocab, device, eval_streams: 1, eval_window: 64 })
+        let device = model.device();
+        let eval_window = model.context().unwrap_or(64);
+        Ok(NeuralLm { model, vocab, device, eval_streams: 1, eval_window })
     }
 
     /// The network.
-    pub fn model(&self) -> &RnnLm {
+    pub fn model(&self) -> &M {
         &self.model
     }
 
@@ -55,46 +58,76 @@ impl NeuralLm {
     /// Natural-log probability of every predicted token of `stream` and the step within its
     /// parallel stream, reading up to `streams` parallel streams at once.
     pub fn score_stream(&self, stream: &TokenStream, streams: usize) -> Result<Vec<(f64, usize)>> {
-        let batches = BpttBatches::covering(stream, streams, self.eval_window)?;
         let mut scores = vec![(0.0, 0); stream.predicted()];
+        self.score_windows(stream, streams, None, &mut |at, ln_prob, step| scores[at] = (ln_prob, step + 1))?;
+        Ok(scores)
+    }
+
+    /// Scores `stream` window by window, handing each predicted token (its index, natural-log
+    /// probability and step within its parallel stream) to `found`. With `sample`, only that
+    /// many windows, evenly spaced, are scored: only for a network that carries no state
+    /// across windows (a transformer), where any window may be read on its own.
+    fn score_windows(
+        &self,
+        stream: &TokenStream,
+        streams: usize,
+        sample: Option<usize>,
+        found: &mut dyn FnMut(usize, f64, usize),
+    ) -> Result<()> {
+        let length = self.model.context().map_or(self.eval_window, |c| self.eval_window.min(c)).max(1);
+        let batches = BpttBatches::covering(stream, streams, length)?;
+        let picked: Vec<usize> = match sample {
+            Some(count) if count < batches.len() => (0..count).map(|i| i * batches.len() / count.max(1)).collect(),
+            _ => (0..batches.len()).collect(),
+        };
         no_grad(|| -> Result<()> {
             let mut state: Option<LmState> = None;
-            for index in 0..batches.len() {
+            for index in picked {
                 let window = batches.window(index);
                 let (steps, streams) = (window.steps, window.streams);
                 let inputs = Tensor::from_vec(window.inputs, [steps, streams], &self.device)?;
-                let (logits, next) = self.model.forward_ids(&inputs, state.as_ref(), None)?;
+                let (logits, next) = self.model.forward_window(&inputs, state.as_ref(), None)?;
                 let targets = Tensor::from_vec(window.targets, [steps * streams, 1], &self.device)?;
                 let picked = logits.value().try_log_softmax(-1)?.try_gather(1, &targets)?.to_vec::<f32>()?;
                 for (position, ln_prob) in window.positions.iter().zip(picked) {
                     if let Some((at, step)) = *position {
-                        scores[at] = (ln_prob as f64, step + 1);
+                        // A network without carried state sees the window's tokens only.
+                        let seen = if self.model.context().is_some() { step % length } else { step };
+                        found(at, ln_prob as f64, seen);
                     }
                 }
                 state = Some(next);
             }
             Ok(())
-        })?;
-        Ok(scores)
+        })
     }
 
     /// Perplexity of `stream` (exp of the mean negative log-likelihood over its predicted
     /// tokens), read in up to `streams` parallel streams.
     pub fn stream_perplexity(&self, stream: &TokenStream, streams: usize) -> Result<f64> {
-        let scores = self.score_stream(stream, streams)?;
-        let total: f64 = scores.iter().map(|(ln_prob, _)| ln_prob).sum();
-        Ok((-total / scores.len().max(1) as f64).exp())
+        self.sampled_perplexity(stream, streams, None)
     }
 
-    /// Runs `ids` `[T, 1]` from `state`; the raw logits after the last and the state.
-    fn step(&self, ids: &[u32], state: Option<&LmState>) -> Result<(Vec<f32>, LmState)> {
-        let values: Vec<i64> = ids.iter().map(|&id| id as i64).collect();
-        let inputs = Tensor::from_vec(values, [ids.len(), 1], &self.device)?;
-        no_grad(|| {
-            let (logits, next) = self.model.forward_ids(&inputs, state, None)?;
-            let last = logits.value().try_narrow(0, ids.len() - 1, 1)?;
-            Ok((last.to_vec::<f32>()?, next))
-        })
+    /// Perplexity of `stream` over at most `windows` evenly spaced windows of `streams`
+    /// parallel streams (all of them for `None`, or for a network that carries state across
+    /// windows, which must read them all in order).
+    pub fn sampled_perplexity(&self, stream: &TokenStream, streams: usize, windows: Option<usize>) -> Result<f64> {
+        let sample = windows.filter(|_| self.model.context().is_some());
+        let (mut total, mut count) = (0.0, 0usize);
+        self.score_windows(stream, streams, sample, &mut |_, ln_prob, _| {
+            total += ln_prob;
+            count += 1;
+        })?;
+        Ok((-total / count.max(1) as f64).exp())
+    }
+
+    fn check_ids(&self, ids: &[u32]) -> Result<()> {
+        match ids.iter().find(|&&id| id as usize >= self.vocab.size()) {
+            Some(bad) => {
+                Err(NlpError::Invalid(format!("token id {bad} is outside the vocabulary of {}", self.vocab.size())))
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -107,40 +140,20 @@ fn log_softmax(logits: &[f32]) -> Vec<f32> {
     logits.iter().map(|&l| (f64::from(l) - normaliser) as f32).collect()
 }
 
-impl LanguageModel for NeuralLm {
+impl<M: LmNetwork> LanguageModel for NeuralLm<M> {
     fn vocabulary(&self) -> &dyn Vocabulary {
         &self.vocab
     }
 
     fn describe(&self) -> String {
-        let c = self.model.config();
-        format!(
-            "{} LM {} x {} (embed {}, {} ids{}, dropout {})",
-            match c.cell {
-                CellKind::RnnTanh => "RNN (tanh)",
-                CellKind::RnnRelu => "RNN (ReLU)",
-                CellKind::Gru => "GRU",
-                CellKind::Lstm => "LSTM",
-            },
-            c.layers,
-            c.hidden,
-            c.embed,
-            c.vocab_size,
-            if c.tie_weights { ", tied" } else { "" },
-            c.dropout
-        )
+        self.model.describe()
     }
 
     fn reader(&self, history: &[u32]) -> Result<Box<dyn LmReader + '_>> {
         let mut ids = vec![self.vocab.end_id()];
         ids.extend_from_slice(history);
-        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= self.vocab.size()) {
-            return Err(NlpError::Invalid(format!(
-                "token id {bad} is outside the vocabulary of {}",
-                self.vocab.size()
-            )));
-        }
-        let (logits, state) = self.step(&ids, None)?;
+        self.check_ids(&ids)?;
+        let (logits, state) = self.model.decode_start(&ids)?;
         Ok(Box::new(NeuralReader { lm: self, state, log_probs: log_softmax(&logits), logits }))
     }
 
@@ -154,16 +167,16 @@ impl LanguageModel for NeuralLm {
     }
 }
 
-/// A neural model's position in a document: its recurrent state and the next distribution, as
+/// A neural model's position in a document: its decoding state and the next distribution, as
 /// raw logits and as log-probabilities.
-struct NeuralReader<'a> {
-    lm: &'a NeuralLm,
-    state: LmState,
+struct NeuralReader<'a, M: LmNetwork> {
+    lm: &'a NeuralLm<M>,
+    state: M::Decoding,
     logits: Vec<f32>,
     log_probs: Vec<f32>,
 }
 
-impl LmReader for NeuralReader<'_> {
+impl<M: LmNetwork> LmReader for NeuralReader<'_, M> {
     fn log_probs(&self) -> &[f32] {
         &self.log_probs
     }
@@ -173,16 +186,9 @@ impl LmReader for NeuralReader<'_> {
     }
 
     fn push(&mut self, id: u32) -> Result<()> {
-        if id as usize >= self.lm.vocab.size() {
-            return Err(NlpError::Invalid(format!(
-                "token id {id} is outside the vocabulary of {}",
-                self.lm.vocab.size()
-            )));
-        }
-        let (logits, state) = self.lm.step(&[id], Some(&self.state))?;
-        self.log_probs = log_softmax(&logits);
-        self.logits = logits;
-        self.state = state;
+        self.lm.check_ids(&[id])?;
+        self.logits = self.lm.model.decode_push(&mut self.state, id)?;
+        self.log_probs = log_softmax(&self.logits);
         Ok(())
     }
 }

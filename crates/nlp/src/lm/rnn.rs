@@ -8,12 +8,17 @@
 //! With tying, the decoder's weight *is* the encoder's: it is stored and trained once, as
 //! `encoder.weight`.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use autograd::Var;
+use autograd::{Var, no_grad};
 use nn_layers::layers::{CellKind, Dropout, Embedding, Linear, Recurrent, RecurrentConfig, RecurrentState};
 use nn_layers::{Module, Param, join};
+use serde_json::{Value, json};
 use tensor_core::{DType, Device, Result, Tensor, TensorError, TensorRng};
+
+use super::LmNetwork;
+use crate::NlpError;
 
 /// Sizes and regularisation of an [`RnnLm`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -238,5 +243,146 @@ impl Module for RnnLm {
         } else if let Some(bias) = &self.decoder.bias {
             visit(&join(prefix, "decoder.bias"), bias);
         }
+    }
+}
+
+fn cell_name(cell: CellKind) -> &'static str {
+    match cell {
+        CellKind::RnnTanh => "rnn_tanh",
+        CellKind::RnnRelu => "rnn_relu",
+        CellKind::Gru => "gru",
+        CellKind::Lstm => "lstm",
+    }
+}
+
+fn cell_from_name(name: &str) -> Option<CellKind> {
+    [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::Gru, CellKind::Lstm].into_iter().find(|&c| cell_name(c) == name)
+}
+
+impl RnnLmConfig {
+    /// The config read from a model folder's `config.json` (`path`, named in errors).
+    pub fn from_json(doc: &Value, path: &Path) -> crate::Result<RnnLmConfig> {
+        let bad = |msg: String| NlpError::Parse { path: path.to_path_buf(), line: 0, msg };
+        let size = |key: &str| {
+            doc[key].as_u64().map(|v| v as usize).ok_or_else(|| bad(format!("`{key}` must be a whole number")))
+        };
+        let number = |key: &str| doc[key].as_f64().ok_or_else(|| bad(format!("`{key}` must be a number")));
+        let cell = doc["cell"]
+            .as_str()
+            .and_then(cell_from_name)
+            .ok_or_else(|| bad(format!("`cell` must be rnn_tanh, rnn_relu, gru or lstm, found {}", doc["cell"])))?;
+        let config = RnnLmConfig {
+            cell,
+            vocab_size: size("vocab_size")?,
+            embed: size("embed")?,
+            hidden: size("hidden")?,
+            layers: size("layers")?,
+            dropout: number("dropout")?,
+            tie_weights: doc["tie_weights"]
+                .as_bool()
+                .ok_or_else(|| bad("`tie_weights` must be true or false".into()))?,
+            init_range: number("init_range")?,
+        };
+        config.validate().map_err(|e| bad(e.to_string()))?;
+        Ok(config)
+    }
+}
+
+impl RnnLm {
+    /// Runs `ids` `[T, 1]` from `state`; the raw logits after the last and the state.
+    fn step(&self, ids: &[u32], state: Option<&LmState>) -> crate::Result<(Vec<f32>, LmState)> {
+        let device = self.encoder.weight.value().device().clone();
+        let values: Vec<i64> = ids.iter().map(|&id| id as i64).collect();
+        let inputs = Tensor::from_vec(values, [ids.len(), 1], &device)?;
+        no_grad(|| {
+            let (logits, next) = self.forward_ids(&inputs, state, None)?;
+            let last = logits.value().try_narrow(0, ids.len() - 1, 1)?;
+            Ok((last.to_vec::<f32>()?, next))
+        })
+    }
+}
+
+impl LmNetwork for RnnLm {
+    type Decoding = LmState;
+    const ARCHITECTURE: &'static str = "rnn-lm";
+
+    fn vocab_size(&self) -> usize {
+        self.config.vocab_size
+    }
+
+    fn device(&self) -> Arc<dyn Device> {
+        self.encoder.weight.value().device().clone()
+    }
+
+    fn describe(&self) -> String {
+        let c = &self.config;
+        format!(
+            "{} LM {} x {} (embed {}, {} ids{}, dropout {})",
+            match c.cell {
+                CellKind::RnnTanh => "RNN (tanh)",
+                CellKind::RnnRelu => "RNN (ReLU)",
+                CellKind::Gru => "GRU",
+                CellKind::Lstm => "LSTM",
+            },
+            c.layers,
+            c.hidden,
+            c.embed,
+            c.vocab_size,
+            if c.tie_weights { ", tied" } else { "" },
+            c.dropout
+        )
+    }
+
+    fn config_json(&self) -> Value {
+        let c = &self.config;
+        json!({
+            "architecture": Self::ARCHITECTURE,
+            "cell": cell_name(c.cell),
+            "vocab_size": c.vocab_size,
+            "embed": c.embed,
+            "hidden": c.hidden,
+            "layers": c.layers,
+            "dropout": c.dropout,
+            "tie_weights": c.tie_weights,
+            "init_range": c.init_range,
+        })
+    }
+
+    fn from_config_json(doc: &Value, path: &Path, device: &Arc<dyn Device>) -> crate::Result<Self> {
+        Ok(RnnLm::new(RnnLmConfig::from_json(doc, path)?, &mut TensorRng::new(0), device)?)
+    }
+
+    fn vocab_tensors(&self) -> &'static [&'static str] {
+        &["encoder.weight", "decoder.weight", "decoder.bias"]
+    }
+
+    fn context(&self) -> Option<usize> {
+        None
+    }
+
+    fn forward_window(
+        &self,
+        ids: &Tensor,
+        carried: Option<&LmState>,
+        dropout_seed: Option<u64>,
+    ) -> crate::Result<(Var, LmState)> {
+        Ok(self.forward_ids(ids, carried, dropout_seed)?)
+    }
+
+    fn carried_from_tensors(&self, tensors: &[(String, Tensor)]) -> Option<LmState> {
+        LmState::from_tensors(tensors, self.config.layers, self.config.cell)
+    }
+
+    fn decode_start(&self, ids: &[u32]) -> crate::Result<(Vec<f32>, LmState)> {
+        if ids.is_empty() {
+            return Err(NlpError::EmptyPrompt);
+        }
+        self.step(ids, None)
+    }
+
+    fn decode_push(&self, state: &mut LmState, id: u32) -> crate::Result<Vec<f32>> {
+        let (logits, next) = self.step(&[id], Some(state))?;
+        *state = next;
+        Ok(logits)
     }
 }

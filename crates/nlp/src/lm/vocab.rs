@@ -49,6 +49,13 @@ pub trait Vocabulary {
     /// Ids back to text: words joined by spaces, or BPE bytes decoded (invalid UTF-8 replaced).
     fn decode(&self, ids: &[u32]) -> String;
 
+    /// Whether text is read as it is, character by character, rather than as
+    /// whitespace-separated tokens (so a prompt is not to be re-tokenized, and generated
+    /// tokens join without spaces).
+    fn raw_text(&self) -> bool {
+        false
+    }
+
     /// The ids of one sentence followed by the end id.
     fn encode_with_end(&self, sentence: &str) -> Vec<u32> {
         let mut ids: Vec<u32> = self.encode(sentence).iter().map(|t| t.id).collect();
@@ -237,13 +244,125 @@ impl Vocabulary for BpeVocab {
     }
 }
 
-/// The vocabulary of a neural model: words or BPE ids.
+/// The unknown-character token of a [`CharVocab`]: U+FFFD, the replacement character.
+pub const CHAR_UNKNOWN: char = '\u{FFFD}';
+
+/// Characters as tokens (a character-level model, as nanoGPT's Shakespeare): the characters
+/// of a text in code-point order, with the newline ending every line (the end id) and
+/// [`CHAR_UNKNOWN`] standing for characters the text did not have. A file read line by line
+/// is so exactly its characters again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CharVocab {
+    chars: Vec<char>,
+    end: u32,
+    unknown: u32,
+}
+
+impl CharVocab {
+    /// The characters of `text`, plus the newline and the unknown character.
+    pub fn build(text: &str) -> CharVocab {
+        let mut chars: Vec<char> = text.chars().chain(['\n', CHAR_UNKNOWN]).collect();
+        chars.sort_unstable();
+        chars.dedup();
+        CharVocab::from_chars(chars).expect("the newline and the unknown character are present")
+    }
+
+    /// A vocabulary of exactly these characters (sorted, each once, newline and
+    /// [`CHAR_UNKNOWN`] among them).
+    pub fn from_chars(chars: Vec<char>) -> Result<CharVocab> {
+        if chars.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(NlpError::Invalid("a character vocabulary lists each character once, in order".into()));
+        }
+        let find = |c: char| chars.binary_search(&c).ok().map(|i| i as u32);
+        match (find('\n'), find(CHAR_UNKNOWN)) {
+            (Some(end), Some(unknown)) => Ok(CharVocab { chars, end, unknown }),
+            _ => Err(NlpError::Invalid("a character vocabulary needs the newline and U+FFFD".into())),
+        }
+    }
+
+    /// The characters, in id order.
+    pub fn chars(&self) -> &[char] {
+        &self.chars
+    }
+
+    /// Writes the characters as a JSON list of one-character strings, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let list: Vec<String> = self.chars.iter().map(char::to_string).collect();
+        let text = serde_json::to_string(&list).expect("strings serialise");
+        nn_layers::checkpoint::write_atomically(path, |out| out.write_all(text.as_bytes()))?;
+        Ok(())
+    }
+
+    /// Reads a file written by [`CharVocab::save`].
+    pub fn load(path: &Path) -> Result<CharVocab> {
+        let bad = |msg: String| NlpError::Parse { path: path.to_path_buf(), line: 0, msg };
+        let list: Vec<String> = serde_json::from_str(&crate::corpus::read_text(path)?)
+            .map_err(|e| bad(format!("expected a JSON list of characters: {e}")))?;
+        let mut chars = Vec::with_capacity(list.len());
+        for item in &list {
+            let mut it = item.chars();
+            match (it.next(), it.next()) {
+                (Some(c), None) => chars.push(c),
+                _ => return Err(bad(format!("`{item}` is not one character"))),
+            }
+        }
+        CharVocab::from_chars(chars).map_err(|e| bad(e.to_string()))
+    }
+}
+
+impl Vocabulary for CharVocab {
+    fn size(&self) -> usize {
+        self.chars.len()
+    }
+
+    fn id(&self, token: &str) -> Option<u32> {
+        let mut it = token.chars();
+        match (it.next(), it.next()) {
+            (Some(c), None) => self.chars.binary_search(&c).ok().map(|i| i as u32),
+            _ => None,
+        }
+    }
+
+    fn token(&self, id: u32) -> String {
+        self.chars.get(id as usize).map(char::to_string).unwrap_or_default()
+    }
+
+    fn end_id(&self) -> u32 {
+        self.end
+    }
+
+    fn unknown_id(&self) -> Option<u32> {
+        Some(self.unknown)
+    }
+
+    fn encode(&self, sentence: &str) -> Vec<Token> {
+        sentence
+            .chars()
+            .map(|c| {
+                let found = self.chars.binary_search(&c).ok().map(|i| i as u32);
+                Token { id: found.unwrap_or(self.unknown), text: c.to_string(), oov: found.is_none() }
+            })
+            .collect()
+    }
+
+    fn decode(&self, ids: &[u32]) -> String {
+        ids.iter().map(|&id| self.token(id)).collect()
+    }
+
+    fn raw_text(&self) -> bool {
+        true
+    }
+}
+
+/// The vocabulary of a neural model: words, BPE ids or characters.
 #[derive(Clone, Debug)]
 pub enum NeuralVocab {
     /// Whitespace-separated words with `<unk>` and `<eos>`.
     Words(WordVocab),
     /// Byte-level BPE ids (boxed: the tokenizer is large).
     Bpe(Box<BpeVocab>),
+    /// Characters.
+    Chars(CharVocab),
 }
 
 impl NeuralVocab {
@@ -251,6 +370,7 @@ impl NeuralVocab {
         match self {
             NeuralVocab::Words(v) => v,
             NeuralVocab::Bpe(v) => v.as_ref(),
+            NeuralVocab::Chars(v) => v,
         }
     }
 }
@@ -282,5 +402,9 @@ impl Vocabulary for NeuralVocab {
 
     fn decode(&self, ids: &[u32]) -> String {
         self.inner().decode(ids)
+    }
+
+    fn raw_text(&self) -> bool {
+        self.inner().raw_text()
     }
 }

@@ -18,6 +18,8 @@ pub enum Activation {
     Tanh,
     /// Exact GELU.
     Gelu,
+    /// GELU's tanh approximation (GPT-2's `gelu_new`).
+    GeluTanh,
     /// Softmax over the last axis (multi-class output head).
     Softmax,
     /// The identity (linear output head, regression).
@@ -32,6 +34,7 @@ impl Module for Activation {
             Activation::Sigmoid => input.sigmoid(),
             Activation::Tanh => input.tanh(),
             Activation::Gelu => input.gelu(),
+            Activation::GeluTanh => input.unary(UnaryOp::GeluTanh),
             Activation::Softmax => input.softmax(-1),
             Activation::Identity => Ok(input.clone()),
         }

@@ -1,6 +1,7 @@
 //! Layers: each a [`crate::Module`] with PyTorch's parameter names and layouts.
 
 mod activation;
+mod attention;
 mod batch_norm;
 mod conv;
 mod dropout;
@@ -8,10 +9,13 @@ mod embedding;
 mod layer_norm;
 mod linear;
 mod pool;
+mod projection;
 mod recurrent;
 mod sequential;
+mod transformer;
 
 pub use activation::Activation;
+pub use attention::{AttentionMask, KvCache, LayerKv, MultiHeadAttention, Positions, Rotary, sinusoidal_table};
 pub use batch_norm::BatchNorm;
 pub use conv::{Conv, Conv1d, Conv2d, ConvConfig, ConvWindow};
 pub use dropout::Dropout;
@@ -19,5 +23,7 @@ pub use embedding::Embedding;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use pool::{Flatten, GlobalPool, Pool};
+pub use projection::Projection;
 pub use recurrent::{CellKind, Recurrent, RecurrentConfig, RecurrentState};
 pub use sequential::Sequential;
+pub use transformer::{BlockConfig, Mlp, TransformerBlock};

@@ -1,6 +1,6 @@
 //! Adam and AdamW (decoupled weight decay), PyTorch's formulation.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use autograd::no_grad;
 use tensor_core::{Result, Tensor, UnaryOp};
@@ -41,12 +41,20 @@ pub struct Adam {
     config: AdamConfig,
     moments: HashMap<String, (Tensor, Tensor)>,
     steps: HashMap<String, u64>,
+    no_decay: HashSet<String>,
 }
 
 impl Adam {
     /// An optimizer over named parameters.
     pub fn new(params: Vec<(String, Param)>, config: AdamConfig) -> Self {
-        Adam { params, config, moments: HashMap::new(), steps: HashMap::new() }
+        Adam { params, config, moments: HashMap::new(), steps: HashMap::new(), no_decay: HashSet::new() }
+    }
+
+    /// Exempts the parameters for which `exempt(name, param)` holds from weight decay (e.g.
+    /// biases and layer-norm scales, as GPT recipes do: decay only matrices).
+    pub fn without_decay(mut self, exempt: impl Fn(&str, &Param) -> bool) -> Self {
+        self.no_decay = self.params.iter().filter(|(n, p)| exempt(n, p)).map(|(n, _)| n.clone()).collect();
+        self
     }
 }
 
@@ -57,11 +65,11 @@ impl Optimizer for Adam {
         no_grad(|| {
             for (name, param, grad) in with_grads(&self.params) {
                 let p = param.value();
-                if c.decoupled && c.weight_decay != 0.0 {
-                    p.try_add_scaled_(-c.lr * c.weight_decay, &p.clone())?;
+                let decay = if self.no_decay.contains(name) { 0.0 } else { c.weight_decay };
+                if c.decoupled && decay != 0.0 {
+                    p.try_add_scaled_(-c.lr * decay, &p.clone())?;
                 }
-                let g =
-                    if !c.decoupled && c.weight_decay != 0.0 { axpby(1.0, &grad, c.weight_decay, &p)? } else { grad };
+                let g = if !c.decoupled && decay != 0.0 { axpby(1.0, &grad, decay, &p)? } else { grad };
                 let (m, v) = match self.moments.remove(name) {
                     Some(moments) => moments,
                     None => (g.try_zeros_like()?, g.try_zeros_like()?),

@@ -14,7 +14,7 @@ use tensor_core::Tensor;
 
 use super::{EpochReport, TrainConfig};
 use crate::corpus::read_text;
-use crate::lm::{BpttBatches, LmState, NeuralLm, folder};
+use crate::lm::{LmNetwork, LmState, NeuralLm, folder};
 use crate::{NlpError, Result};
 
 /// The folder of the latest checkpoint inside a training output folder.
@@ -47,7 +47,7 @@ pub struct TrainerState {
 
 impl TrainerState {
     /// The state before the first step.
-    pub fn fresh(config: &TrainConfig, batches: &BpttBatches<'_>) -> TrainerState {
+    pub fn fresh(config: &TrainConfig, train_tokens: usize) -> TrainerState {
         TrainerState {
             epoch: 0,
             window: 0,
@@ -58,7 +58,7 @@ impl TrainerState {
             seed: config.seed,
             streams: config.streams,
             window_len: config.window,
-            train_tokens: batches.predicted(),
+            train_tokens,
         }
     }
 
@@ -128,9 +128,9 @@ fn io_error(path: &Path, source: std::io::Error) -> NlpError {
 }
 
 /// Writes the checkpoint of `state` into `out/checkpoint/`.
-pub(super) fn save(
+pub(super) fn save<M: LmNetwork>(
     out: &Path,
-    lm: &NeuralLm,
+    lm: &NeuralLm<M>,
     optimizer: &dyn Optimizer,
     state: &TrainerState,
     carried: Option<&LmState>,
@@ -169,12 +169,12 @@ fn checkpoint_dir(out: &Path) -> Result<PathBuf> {
 /// Loads the checkpoint of `out` into `lm` and `optimizer`; returns the trainer state and the
 /// carried recurrent state. The checkpoint must come from the same data, batch shape, seed and
 /// model.
-pub(super) fn restore(
+pub(super) fn restore<M: LmNetwork>(
     out: &Path,
-    lm: &NeuralLm,
+    lm: &NeuralLm<M>,
     optimizer: &mut dyn Optimizer,
     config: &TrainConfig,
-    batches: &BpttBatches<'_>,
+    train_tokens: usize,
 ) -> Result<(TrainerState, Option<LmState>)> {
     let dir = checkpoint_dir(out)?;
     let trainer_path = dir.join(TRAINER_FILE);
@@ -184,7 +184,7 @@ pub(super) fn restore(
         msg: format!("invalid JSON: {e}"),
     })?;
     let state = TrainerState::from_json(&doc, &trainer_path)?;
-    let expected = TrainerState::fresh(config, batches);
+    let expected = TrainerState::fresh(config, train_tokens);
     let fits = (state.seed, state.streams, state.window_len, state.train_tokens)
         == (expected.seed, expected.streams, expected.window_len, expected.train_tokens);
     if !fits {
@@ -204,13 +204,19 @@ pub(super) fn restore(
         )
         .into());
     }
-    let (stored, _) = folder::read_config(&dir)?;
-    if stored != *lm.model().config() {
-        return Err(NnError::format(
-            dir.join(folder::MODEL_CONFIG),
-            format!("holds {stored:?}, not this run's model {:?}", lm.model().config()),
-        )
-        .into());
+    let (stored, config_path) = folder::read_config(&dir)?;
+    let ours = lm.model().config_json();
+    let differs: Vec<String> = ours
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(key, value)| stored[key.as_str()] != **value)
+        .map(|(key, value)| format!("{key} {} (this run: {value})", stored[key.as_str()]))
+        .collect();
+    if !differs.is_empty() {
+        return Err(
+            NnError::format(config_path, format!("was written for another model: {}", differs.join(", "))).into()
+        );
     }
     let weights = dir.join(folder::MODEL_WEIGHTS);
     let report = nn_layers::checkpoint::load(&weights, lm.model(), None)?;
@@ -222,8 +228,7 @@ pub(super) fn restore(
     optimizer.load_state(&buffers)?;
     let carried: Vec<(String, Tensor)> =
         carried.into_iter().map(|(n, t)| (n[CARRIED.len()..].to_string(), t)).collect();
-    let c = lm.model().config();
-    let carried = if state.window > 0 { LmState::from_tensors(&carried, c.layers, c.cell) } else { None };
+    let carried = if state.window > 0 { lm.model().carried_from_tensors(&carried) } else { None };
     if state.window > 0 && carried.is_none() {
         return Err(NnError::format(dir.join(OPTIMIZER_FILE), "the carried recurrent state is missing").into());
     }

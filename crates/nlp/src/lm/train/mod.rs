@@ -1,7 +1,10 @@
-//! Training a [`NeuralLm`]: truncated back-propagation through time over parallel streams, SGD
-//! with gradient-norm clipping and Zaremba's step schedule or AdamW with warm-up and cosine
-//! decay, validation perplexity after every epoch, the best model kept as a model folder, a
-//! progress bar with tokens/s and perplexity, a loss curve, and checkpoints to resume from.
+//! Training a [`NeuralLm`] of any network (a recurrent LM, a GPT): truncated back-propagation
+//! through time over parallel streams or batches of windows at random places, SGD with
+//! gradient-norm clipping and Zaremba's step schedule or AdamW with warm-up and cosine decay
+//! (optionally decaying matrices only), gradient accumulation, validation perplexity after
+//! every epoch (for random windows: every `steps_per_epoch` steps), the best model kept as a
+//! model folder, a progress bar with tokens/s and perplexity, a loss curve, and checkpoints to
+//! resume from.
 //!
 //! The output folder holds `best/` (the model folder with the lowest validation perplexity),
 //! `checkpoint/` (the latest state: a model folder plus `optimizer.safetensors` and
@@ -11,20 +14,23 @@
 //! saved, and so are the optimizer's buffers.
 
 mod checkpoint;
+mod step;
 
 use std::path::Path;
 use std::time::Instant;
 
-use autograd::{Var, clip_grad_norm};
-use nn_layers::ModuleExt;
-use nn_layers::loss::{CrossEntropy, cross_entropy};
+use autograd::Var;
 use nn_layers::optim::{Adam, AdamConfig, Cosine, LrSchedule, Optimizer, Sgd, SgdConfig, Warmup};
-use nn_layers::train::{Progress, write_loss_svg};
+use nn_layers::train::{LossPlot, Progress};
+use nn_layers::{ModuleExt, Param};
 use tensor_core::Tensor;
 
-use super::{BpttBatches, LanguageModel, LmState, NeuralLm, RnnLm, TokenStream, save_model_folder};
+use super::{
+    BpttBatches, LanguageModel, LmNetwork, LmState, NeuralLm, RandomWindows, TokenStream, Window, save_model_folder,
+};
 use crate::{NlpError, Result};
 pub use checkpoint::{CHECKPOINT_DIR, TrainerState};
+pub use step::Stepper;
 
 /// The update rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -78,6 +84,21 @@ impl Schedule {
     }
 }
 
+/// Which windows of the training stream the steps read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Windows {
+    /// The stream cut into `streams` contiguous parallel streams read in order, the state
+    /// carried from window to window (truncated back-propagation through time); an epoch is
+    /// one pass.
+    Contiguous,
+    /// `streams` windows at random places per step (nanoGPT's batches); an "epoch" is
+    /// `steps_per_epoch` steps, after which the model is validated.
+    Random {
+        /// Steps between validations.
+        steps_per_epoch: usize,
+    },
+}
+
 /// How to train.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -106,6 +127,19 @@ pub struct TrainConfig {
     pub eval_streams: usize,
     /// Show a progress bar.
     pub progress: bool,
+    /// Which windows the steps read.
+    pub windows: Windows,
+    /// Windows whose gradients are summed (each loss divided by their number) before one
+    /// update: gradient accumulation, a batch `accumulate` times larger in the same memory.
+    pub accumulate: usize,
+    /// Validate on at most this many evenly spaced windows of `eval_streams` (a network
+    /// without carried state only; `None`: the whole validation stream).
+    pub eval_windows: Option<usize>,
+    /// AdamW decays only parameters of two or more axes (not biases, layer-norm scales), as
+    /// GPT recipes do.
+    pub decay_matrices_only: bool,
+    /// AdamW's decay rates of the first and second moments.
+    pub betas: (f64, f64),
 }
 
 impl TrainConfig {
@@ -125,6 +159,31 @@ impl TrainConfig {
             checkpoint_every: 0,
             eval_streams: 10,
             progress: false,
+            windows: Windows::Contiguous,
+            accumulate: 1,
+            eval_windows: None,
+            decay_matrices_only: false,
+            betas: (0.9, 0.999),
+        }
+    }
+
+    /// nanoGPT's Shakespeare recipe (as `gpt_jax.py`): `steps` steps of 12 random windows of
+    /// 64, AdamW 1e-3 with betas 0.9/0.99 and weight decay 0.1 on matrices only, 100 warm-up
+    /// steps then cosine decay to 1e-4, clipping at 1.0, validation every `eval_every` steps
+    /// on 200 windows of 12 (the JAX script's 200 batches). `steps` is rounded up to a multiple
+    /// of `eval_every`.
+    pub fn gpt_recipe(steps: usize, eval_every: usize) -> TrainConfig {
+        TrainConfig {
+            epochs: steps.div_ceil(eval_every.max(1)),
+            streams: 12,
+            window: 64,
+            clip: 1.0,
+            eval_streams: 12,
+            betas: (0.9, 0.99),
+            windows: Windows::Random { steps_per_epoch: eval_every.max(1) },
+            eval_windows: Some(200),
+            decay_matrices_only: true,
+            ..TrainConfig::adamw_cosine(0.1, 1e-3, 100, 1e-4)
         }
     }
 
@@ -180,11 +239,55 @@ fn step_seed(seed: u64, step: usize) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The windows of the training stream, in the order the steps read them.
+enum Source<'a> {
+    Contiguous(BpttBatches<'a>),
+    Random(RandomWindows<'a>, usize),
+}
+
+impl Source<'_> {
+    /// Windows per epoch.
+    fn len(&self) -> usize {
+        match self {
+            Source::Contiguous(batches) => batches.len(),
+            Source::Random(_, per_epoch) => *per_epoch,
+        }
+    }
+
+    /// Window `index` of the epoch, read at step `step`.
+    fn window(&self, index: usize, step: usize) -> Window {
+        match self {
+            Source::Contiguous(batches) => batches.window(index),
+            Source::Random(windows, _) => windows.window(step),
+        }
+    }
+
+    /// Tokens predicted per pass (what a checkpoint must have been trained on).
+    fn predicted(&self, stream: &TokenStream) -> usize {
+        match self {
+            Source::Contiguous(batches) => batches.predicted(),
+            Source::Random(..) => stream.predicted(),
+        }
+    }
+}
+
+/// The update rule of `config` over `params`.
+fn optimizer(config: &TrainConfig, params: Vec<(String, Param)>) -> Box<dyn Optimizer> {
+    match config.optimizer {
+        OptimizerKind::Sgd => Box::new(Sgd::new(params, SgdConfig::new(0.0))),
+        OptimizerKind::AdamW { weight_decay } => {
+            let adam = Adam::new(params, AdamConfig { weight_decay, betas: config.betas, ..AdamConfig::adamw(0.0) });
+            let matrices_only = config.decay_matrices_only;
+            Box::new(adam.without_decay(|_, p| matrices_only && p.value().rank() < 2))
+        }
+    }
+}
+
 /// Trains `lm` on `train`, validating on `valid` after every epoch, writing into `out`. With
 /// `resume`, continues from `out/checkpoint/` (an error names the file when it is missing or
 /// does not fit). `on_epoch` sees each finished epoch.
-pub fn train(
-    lm: &NeuralLm,
+pub fn train<M: LmNetwork>(
+    lm: &NeuralLm<M>,
     train: &TokenStream,
     valid: &TokenStream,
     config: &TrainConfig,
@@ -194,21 +297,28 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     let model = lm.model();
     let device = lm.device().clone();
-    let batches = BpttBatches::training(train, config.streams, config.window)?;
-    let total_steps = config.epochs * batches.len();
+    if let Some(context) = model.context()
+        && config.window > context
+    {
+        return Err(NlpError::ContextTooLong { tokens: config.window, context });
+    }
+    let source = match config.windows {
+        Windows::Contiguous => Source::Contiguous(BpttBatches::training(train, config.streams, config.window)?),
+        Windows::Random { steps_per_epoch } => Source::Random(
+            RandomWindows::new(train, config.streams, config.window, config.seed)?,
+            steps_per_epoch.max(1),
+        ),
+    };
+    let accumulate = config.accumulate.max(1);
+    let total_steps = config.epochs * source.len().div_ceil(accumulate);
     let params = model.parameters();
     let leaves: Vec<Var> = params.iter().map(|(_, p)| p.leaf().clone()).collect();
-    let mut optimizer: Box<dyn Optimizer> = match config.optimizer {
-        OptimizerKind::Sgd => Box::new(Sgd::new(params, SgdConfig::new(0.0))),
-        OptimizerKind::AdamW { weight_decay } => {
-            Box::new(Adam::new(params, AdamConfig { weight_decay, ..AdamConfig::adamw(0.0) }))
-        }
-    };
+    let mut optimizer = optimizer(config, params);
     std::fs::create_dir_all(out).map_err(|source| NlpError::Io { path: out.to_path_buf(), source })?;
-    let mut state = TrainerState::fresh(config, &batches);
+    let mut state = TrainerState::fresh(config, source.predicted(train));
     let mut carried: Option<LmState> = None;
     if resume {
-        (state, carried) = checkpoint::restore(out, lm, optimizer.as_mut(), config, &batches)?;
+        (state, carried) = checkpoint::restore(out, lm, optimizer.as_mut(), config, source.predicted(train))?;
     }
     let mut bar: Option<Progress> = None;
     let mut started = Instant::now();
@@ -219,29 +329,35 @@ pub fn train(
             return Ok(TrainOutcome { history: state.history, steps: state.step, finished: false });
         }
         if config.progress && bar.is_none() {
-            bar = Some(Progress::new(batches.len() as u64, &format!("epoch {}", state.epoch + 1)));
+            bar = Some(Progress::new(source.len() as u64, &format!("epoch {}", state.epoch + 1)));
         }
         let lr = config.schedule.lr(state.epoch, state.step, total_steps);
         optimizer.set_lr(lr);
-        let window = batches.window(state.window);
-        let (steps, streams) = (window.steps, window.streams);
-        let inputs = Tensor::from_vec(window.inputs, [steps, streams], &device)?;
-        let targets = Tensor::from_vec(window.targets, [steps * streams], &device)?;
+        optimizer.zero_grad();
+        let parts = accumulate.min(source.len() - state.window);
         let stepper = Stepper { model, leaves: &leaves, config };
-        let (mean_nll, next) = stepper.step(optimizer.as_mut(), &inputs, &targets, carried.as_ref(), state.step)?;
-        carried = Some(next);
-        let cells = steps * streams;
-        state.nll_sum += mean_nll * cells as f64;
-        state.nll_tokens += cells;
+        for part in 0..parts {
+            let window = source.window(state.window, state.step * accumulate + part);
+            let (steps, streams) = (window.steps, window.streams);
+            let inputs = Tensor::from_vec(window.inputs, [steps, streams], &device)?;
+            let targets = Tensor::from_vec(window.targets, [steps * streams], &device)?;
+            let (mean_nll, next) =
+                stepper.accumulate(&inputs, &targets, carried.as_ref(), state.step * accumulate + part, parts)?;
+            carried = Some(next);
+            let cells = steps * streams;
+            state.nll_sum += mean_nll * cells as f64;
+            state.nll_tokens += cells;
+            state.window += 1;
+            tokens_since += cells;
+        }
+        stepper.update(optimizer.as_mut())?;
         state.step += 1;
-        state.window += 1;
-        tokens_since += cells;
         if let Some(bar) = &bar {
             let rate = tokens_since as f64 / started.elapsed().as_secs_f64().max(1e-9);
             let ppl = (state.nll_sum / state.nll_tokens as f64).exp();
-            bar.set(state.window as u64, format!("ppl {ppl:.1}, {rate:.0} tok/s, lr {lr:.4}"));
+            bar.set(state.window as u64, format!("ppl {ppl:.2}, {rate:.0} tok/s, lr {lr:.2e}"));
         }
-        if state.window == batches.len() {
+        if state.window == source.len() {
             if let Some(bar) = bar.take() {
                 bar.finish();
             }
@@ -259,44 +375,6 @@ pub fn train(
     Ok(TrainOutcome { history: state.history, steps: state.step, finished: true })
 }
 
-/// One training step of truncated back-propagation through time: what [`train`] runs per
-/// window, public so that benchmarks time exactly the trainer's step.
-pub struct Stepper<'a> {
-    /// The model being trained.
-    pub model: &'a RnnLm,
-    /// Its parameters' leaves (clipping reads their gradients).
-    pub leaves: &'a [Var],
-    /// The recipe (loss scaling, clipping, dropout seed).
-    pub config: &'a TrainConfig,
-}
-
-impl Stepper<'_> {
-    /// Forward over ids `[T, N]` from `carried` (zeros when `None`), cross-entropy against
-    /// `targets` `[T·N]`, backward, clipping and `optimizer`'s update at its current rate.
-    /// Returns the mean negative log-likelihood per token and the state after the window,
-    /// detached from the graph.
-    pub fn step(
-        &self,
-        optimizer: &mut dyn Optimizer,
-        inputs: &Tensor,
-        targets: &Tensor,
-        carried: Option<&LmState>,
-        step: usize,
-    ) -> Result<(f64, LmState)> {
-        let steps = inputs.dims().first().copied().unwrap_or(0);
-        optimizer.zero_grad();
-        let (logits, next) = self.model.forward_ids(inputs, carried, Some(step_seed(self.config.seed, step)))?;
-        let mean = cross_entropy(&logits, targets, CrossEntropy::default())?;
-        let loss = if self.config.sum_over_time { mean.scale(steps as f64)? } else { mean.clone() };
-        loss.backward()?;
-        if self.config.clip > 0.0 {
-            clip_grad_norm(self.leaves, self.config.clip)?;
-        }
-        optimizer.step()?;
-        Ok((mean.value().to_scalar()?, next.detach()))
-    }
-}
-
 /// How an epoch ran: its learning rate, wall time and tokens trained.
 struct EpochPace {
     lr: f64,
@@ -305,15 +383,15 @@ struct EpochPace {
 }
 
 /// Validates, keeps the best model, records the epoch and redraws the curve.
-fn finish_epoch(
-    lm: &NeuralLm,
+fn finish_epoch<M: LmNetwork>(
+    lm: &NeuralLm<M>,
     valid: &TokenStream,
     config: &TrainConfig,
     out: &Path,
     state: &mut TrainerState,
     EpochPace { lr, seconds, tokens }: EpochPace,
 ) -> Result<EpochReport> {
-    let valid_ppl = lm.stream_perplexity(valid, config.eval_streams)?;
+    let valid_ppl = lm.sampled_perplexity(valid, config.eval_streams, config.eval_windows)?;
     let best = state.history.iter().all(|e| valid_ppl < e.valid_ppl);
     if best {
         save_model_folder(&out.join("best"), lm)?;
@@ -331,9 +409,19 @@ fn finish_epoch(
     state.epoch += 1;
     state.window = 0;
     (state.nll_sum, state.nll_tokens) = (0.0, 0);
-    let train: Vec<f64> = state.history.iter().map(|e| e.train_ppl).collect();
-    let valid: Vec<f64> = state.history.iter().map(|e| e.valid_ppl).collect();
-    let title = format!("{} perplexity per epoch", lm.describe());
-    write_loss_svg(&out.join("perplexity.svg"), &title, &[("train", &train), ("validation", &valid)])?;
+    let points = |ppl: fn(&EpochReport) -> f64| -> Vec<(f64, f64)> {
+        state.history.iter().map(|e| (e.epoch as f64, ppl(e))).collect()
+    };
+    let x_label = match config.windows {
+        Windows::Contiguous => "epoch".to_string(),
+        Windows::Random { steps_per_epoch } => format!("evaluation (every {steps_per_epoch} steps)"),
+    };
+    LossPlot::new(format!("{} perplexity", lm.describe()))
+        .x_label(x_label)
+        .y_label("perplexity")
+        .log_y(true)
+        .series("train", points(|e| e.train_ppl))
+        .series("validation", points(|e| e.valid_ppl))
+        .write(&out.join("perplexity.svg"))?;
     Ok(report)
 }
