@@ -3,6 +3,7 @@
 //! Every operation comes in two forms: `try_op` returns a [`Result`] for callers that can
 //! recover, `op` panics with the same message (shape mismatches are programming errors).
 
+mod attention;
 mod cells;
 mod conv;
 mod elementwise;
@@ -11,6 +12,8 @@ mod linalg;
 mod nn;
 mod reduce;
 mod views;
+
+pub use attention::AttentionOutput;
 
 use std::fmt;
 use std::sync::Arc;
