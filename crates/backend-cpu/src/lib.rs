@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod allocator;
+mod attention;
 mod cells;
 mod conv;
 mod direct_conv;
@@ -40,10 +41,10 @@ use std::sync::{Arc, OnceLock};
 
 pub use allocator::{HUGE_BLOCK_MIN, HugePageAllocator, keep_freed_memory};
 pub use storage::CpuStorage;
-use tensor_core::device::defaults;
+use tensor_core::device::{attention_defaults, defaults};
 use tensor_core::{
-    ArgReduceOp, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, ReduceOp, Result, Storage,
-    UnaryOp, View, Window2d,
+    ArgReduceOp, AttentionInputs, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, ReduceOp, Result,
+    Storage, UnaryOp, View, Window2d,
 };
 
 use crate::storage::{cpu, wrap};
@@ -72,9 +73,7 @@ impl Device for CpuDevice {
     }
 
     fn native_composites(&self) -> Vec<Composite> {
-        // Attention runs its default body until its fused kernel lands.
-        let fused_later = [Composite::Attention, Composite::AttentionBackward];
-        Composite::ALL.into_iter().filter(|c| !fused_later.contains(c)).collect()
+        Composite::ALL.to_vec()
     }
 
     fn thin_product_panel_width(&self) -> Option<usize> {
@@ -200,5 +199,21 @@ impl Device for CpuDevice {
 
     fn lstm_cell_backward(&self, gates: View<'_>, c: View<'_>, state: View<'_>, grad: View<'_>) -> Result<Storage> {
         cells::lstm_cell_backward(gates, c, state, grad)
+    }
+
+    fn attention(&self, inputs: AttentionInputs<'_>) -> Result<(Storage, Storage)> {
+        attention::attention(inputs).unwrap_or_else(|| attention_defaults::attention(self, inputs))
+    }
+
+    fn attention_backward(
+        &self,
+        inputs: AttentionInputs<'_>,
+        out: View<'_>,
+        lse: View<'_>,
+        grad_out: View<'_>,
+    ) -> Result<(Storage, Storage, Storage)> {
+        let saved = attention::Saved { out, lse, grad: grad_out };
+        attention::attention_backward(inputs, &saved)
+            .unwrap_or_else(|| attention_defaults::attention_backward(self, inputs, out, lse, grad_out))
     }
 }
