@@ -223,6 +223,32 @@ fn fused_cross_entropy() {
 }
 
 #[test]
+fn fused_attention() {
+    use tensor_core::AttentionMask;
+    // q split into heads from [B, Tq, H, d] (a strided view); Tq = 3 < Tk = 5, so a causal
+    // query sees the keys up to its place at the end of the sequence.
+    let (q, k, v) = (input(&[2, 3, 2, 4], 40), input(&[2, 2, 5, 4], 41), input(&[2, 2, 5, 3], 42));
+    let masks = [
+        AttentionMask::causal(),
+        AttentionMask::none().with_key_lengths(vec![4, 2]),
+        AttentionMask::causal().with_key_lengths(vec![5, 1]),
+    ];
+    for mask in masks {
+        let f = |v: &[Var]| Var::attention(&v[0].transpose(1, 2)?, &v[1], &v[2], &mask, None);
+        check(&format!("attention {mask:?}"), f, vec![q.clone(), k.clone(), v.clone()]);
+    }
+    // Tq = 4 > Tk = 2 with an explicit scale: the first two queries see no key (zero output,
+    // no gradient), and a padded batch entry sees none at all.
+    let mask = AttentionMask::causal().with_key_lengths(vec![2, 0]);
+    let f = |v: &[Var]| Var::attention(&v[0], &v[1], &v[2], &mask, Some(0.7));
+    check(
+        "attention, rows that see no key",
+        f,
+        vec![input(&[2, 1, 4, 3], 43), input(&[2, 1, 2, 3], 44), input(&[2, 1, 2, 2], 45)],
+    );
+}
+
+#[test]
 fn shared_weight_over_steps() {
     // h_{t+1} = tanh(h_t Wᵀ + b) for three steps, W applied through one SharedWeight.
     let f = |v: &[Var]| {

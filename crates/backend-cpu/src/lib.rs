@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod allocator;
+mod attention;
 mod cells;
 mod conv;
 mod direct_conv;
@@ -42,10 +43,10 @@ use std::sync::{Arc, OnceLock};
 
 pub use allocator::{HUGE_BLOCK_MIN, HugePageAllocator, keep_freed_memory};
 pub use storage::CpuStorage;
-use tensor_core::device::defaults;
+use tensor_core::device::{attention_defaults, defaults};
 use tensor_core::{
-    ArgReduceOp, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, ReduceOp, Result, Storage,
-    UnaryOp, View, Window2d,
+    ArgReduceOp, AttentionInputs, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, ReduceOp, Result,
+    Storage, UnaryOp, View, Window2d,
 };
 
 use crate::storage::{cpu, wrap};
@@ -214,5 +215,21 @@ impl Device for CpuDevice {
         grad: View<'_>,
     ) -> Result<Storage> {
         loss::cross_entropy_backward(logits, labels, lse, grad)
+    }
+
+    fn attention(&self, inputs: AttentionInputs<'_>) -> Result<(Storage, Storage)> {
+        attention::attention(inputs).unwrap_or_else(|| attention_defaults::attention(self, inputs))
+    }
+
+    fn attention_backward(
+        &self,
+        inputs: AttentionInputs<'_>,
+        out: View<'_>,
+        lse: View<'_>,
+        grad_out: View<'_>,
+    ) -> Result<(Storage, Storage, Storage)> {
+        let saved = attention::Saved { out, lse, grad: grad_out };
+        attention::attention_backward(inputs, &saved)
+            .unwrap_or_else(|| attention_defaults::attention_backward(self, inputs, out, lse, grad_out))
     }
 }

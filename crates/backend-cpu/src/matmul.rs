@@ -133,7 +133,9 @@ fn thin_batched(a: &[f32], la: &Layout, b: &[f32], lb: &Layout) -> Option<Vec<f3
         return None;
     }
     let mut out = vec![0.0f32; lhs.batch_offsets.len() * m * n];
-    if m == 0 || n == 0 {
+    // With k = 0 the product is the zeros above, and an operand may be an empty view whose
+    // offset lies past its (empty) buffer, which must not be sliced.
+    if m == 0 || n == 0 || k == 0 {
         return Some(out);
     }
     let product = |(dst, (&ao, &bo)): (&mut [f32], (&usize, &usize))| {
@@ -244,5 +246,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An empty operand may be a view whose offset lies past its empty buffer (a flipped
+    /// `[.., 0, n]`); with k = 0 the product is zeros, read from neither operand.
+    #[test]
+    fn empty_inner_axis_with_an_offset_gives_zeros() {
+        let (a, b) = (Vec::<f32>::new(), Vec::<f32>::new());
+        let la = Layout::from_parts([2, 3, 0], vec![0, 0, 1], 3).unwrap();
+        let lb = Layout::contiguous([2, 0, 4]);
+        // The packing-free path runs where the CPU has AVX-512 (None elsewhere).
+        if let Some(out) = thin_batched(&a, &la, &b, &lb) {
+            assert_eq!(out, vec![0.0; 24]);
+        }
+        assert_eq!(batched(&a, &la, &b, &lb), vec![0.0; 24]);
     }
 }

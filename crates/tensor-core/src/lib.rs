@@ -25,6 +25,7 @@
 #![cfg_attr(doctest, doc = include_str!("../../../docs/architecture.md"))]
 #![warn(missing_docs)]
 
+mod attention;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod conv;
@@ -41,6 +42,7 @@ mod storage;
 mod tensor;
 mod view;
 
+pub use attention::{AttentionInputs, AttentionMask, default_attention_scale};
 pub use conv::{ConvPlan, ConvSpec};
 pub use device::{Composite, Device, PrimitivesOnly};
 pub use dtype::{DType, Element, HostBuffer};
@@ -51,5 +53,5 @@ pub use random::TensorRng;
 pub use scalar::Float;
 pub use shape::Shape;
 pub use storage::{BackendStorage, Storage};
-pub use tensor::Tensor;
+pub use tensor::{AttentionOutput, Tensor};
 pub use view::View;

@@ -2,6 +2,7 @@
 //! tensor ops and records a short backward rule, also written with tensor ops, so every
 //! backend trains without backend-specific code.
 
+mod attention;
 mod cells;
 mod conv;
 mod elementwise;

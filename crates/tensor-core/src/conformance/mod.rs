@@ -13,6 +13,7 @@
 //! report.assert_passed();
 //! ```
 
+mod attention;
 mod cells;
 mod conv;
 mod elementwise;
@@ -148,6 +149,7 @@ pub fn run_with(device: &Arc<dyn Device>, dtype: DType, options: Options) -> Rep
     conv::run(&mut suite);
     cells::run(&mut suite);
     loss::run(&mut suite);
+    attention::run(&mut suite);
     Report {
         device: device.name(),
         dtype,

@@ -18,6 +18,7 @@
 //!   [`crate::TensorError::IndexOutOfRange`].
 //! - Work may run asynchronously; only [`Device::download`] and [`Device::sync`] wait for it.
 
+pub mod attention_defaults;
 mod cell_defaults;
 mod conv_defaults;
 pub mod defaults;
@@ -29,7 +30,8 @@ use std::fmt;
 pub use primitives_only::PrimitivesOnly;
 
 use crate::{
-    ArgReduceOp, BinaryOp, ConvPlan, ConvSpec, DType, HostBuffer, ReduceOp, Result, Storage, UnaryOp, View, Window2d,
+    ArgReduceOp, AttentionInputs, BinaryOp, ConvPlan, ConvSpec, DType, HostBuffer, ReduceOp, Result, Storage, UnaryOp,
+    View, Window2d,
 };
 
 /// The composite ops: those with a default body built from primitives.
@@ -73,11 +75,15 @@ pub enum Composite {
     CrossEntropy,
     /// [`Device::cross_entropy_backward`].
     CrossEntropyBackward,
+    /// [`Device::attention`].
+    Attention,
+    /// [`Device::attention_backward`].
+    AttentionBackward,
 }
 
 impl Composite {
     /// Every composite op.
-    pub const ALL: [Composite; 19] = [
+    pub const ALL: [Composite; 21] = [
         Composite::Full,
         Composite::Copy,
         Composite::AddScaled,
@@ -97,6 +103,8 @@ impl Composite {
         Composite::LstmCellBackward,
         Composite::CrossEntropy,
         Composite::CrossEntropyBackward,
+        Composite::Attention,
+        Composite::AttentionBackward,
     ];
 }
 
@@ -331,5 +339,33 @@ pub trait Device: Send + Sync + fmt::Debug {
         grad: View<'_>,
     ) -> Result<Storage> {
         loss_defaults::cross_entropy_backward(self, logits, labels, lse, grad)
+    }
+
+    // ----- attention -------------------------------------------------------------------------
+
+    /// Composite. Scaled dot-product attention: from `q` = `[B, H, Tq, d]`, `k` = `[B, H, Tk, d]`
+    /// and `v` = `[B, H, Tk, dv]` (any strides), returns `out` = `[B, H, Tq, dv]` with
+    /// `out[i] = Σ_j p_ij v_j`, `p_i = softmax_j(scale · q_i · k_j)` over the keys `j` that
+    /// `mask` lets query `i` see, and the log-sum-exp `lse` = `[B, H, Tq]` (the inputs' dtype)
+    /// of those scaled scores, which the backward reads instead of storing `p`. A row that sees
+    /// no key outputs zeros and has `lse = -inf`. Default: the whole `[B, H, Tq, Tk]` score
+    /// matrix from [`Device::matmul`], a masked max, exp and sum, and a second product.
+    fn attention(&self, inputs: AttentionInputs<'_>) -> Result<(Storage, Storage)> {
+        attention_defaults::attention(self, inputs)
+    }
+
+    /// Composite. The backward of [`Device::attention`]: from its inputs, its `out` and `lse`
+    /// and the gradient `grad_out` of `out` (`[B, H, Tq, dv]`), returns `(dq, dk, dv)` shaped
+    /// like `q`, `k` and `v`. The probabilities are recomputed as `exp(scale · q kᵀ - lse)`
+    /// (FlashAttention-2): `dV = Pᵀ dO`, `D = rowsum(dO ⊙ O)`, `dS = P ⊙ (dO Vᵀ - D)`,
+    /// `dQ = scale · dS K`, `dK = scale · dSᵀ Q`. Default: those products on whole matrices.
+    fn attention_backward(
+        &self,
+        inputs: AttentionInputs<'_>,
+        out: View<'_>,
+        lse: View<'_>,
+        grad_out: View<'_>,
+    ) -> Result<(Storage, Storage, Storage)> {
+        attention_defaults::attention_backward(self, inputs, out, lse, grad_out)
     }
 }

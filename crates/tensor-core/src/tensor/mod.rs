@@ -3,6 +3,7 @@
 //! Every operation comes in two forms: `try_op` returns a [`Result`] for callers that can
 //! recover, `op` panics with the same message (shape mismatches are programming errors).
 
+mod attention;
 mod cells;
 mod conv;
 mod elementwise;
@@ -12,6 +13,8 @@ mod loss;
 mod nn;
 mod reduce;
 mod views;
+
+pub use attention::AttentionOutput;
 
 use std::fmt;
 use std::sync::Arc;
