@@ -1,14 +1,14 @@
 //! Multi-head self-attention with a fused query/key/value projection, an optional key-value
 //! cache for incremental decoding, and the position schemes of transformers.
 //!
-//! Every attention goes through one function, `sdpa::attention`, which has exactly the meaning
-//! of the fused device op (causal masks aligned bottom-right, key padding per batch row).
+//! The attention itself is the device op [`autograd::Var::attention`] (causal masks aligned
+//! bottom-right, key padding per batch row): a fused kernel where the backend has one, which
+//! never holds the `T x T` score matrix.
 
 mod positions;
-mod sdpa;
 
 pub use positions::{Positions, Rotary, sinusoidal_table};
-pub use sdpa::AttentionMask;
+pub use tensor_core::AttentionMask;
 
 use std::sync::Arc;
 
@@ -151,7 +151,7 @@ impl MultiHeadAttention {
             }
         };
         let mask = AttentionMask { causal: self.causal, key_lengths: key_lengths.map(<[usize]>::to_vec) };
-        let y = sdpa::attention(&q, &k, &v, &mask, 1.0 / (head_dim as f64).sqrt())?;
+        let y = Var::attention(&q, &k, &v, &mask, Some(1.0 / (head_dim as f64).sqrt()))?;
         self.c_proj.forward(&y.permute(&[0, 2, 1, 3])?.reshape([batch, steps, width])?)
     }
 }
