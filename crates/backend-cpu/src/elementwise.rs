@@ -91,15 +91,20 @@ fn binary_float<F: Float + Default>(op: BinaryOp, a: &[F], la: &Layout, b: &[F],
     arms!(Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge)
 }
 
-/// f32 `exp`, `sigmoid` and `tanh` through [`crate::fast_math`] (vectorised); others as usual.
+/// f32 `exp`, `sigmoid`, `tanh`, `erf` and the GELUs through [`crate::fast_math`] (vectorised,
+/// AVX-512 where the CPU has it); others as usual.
 fn unary_f32(op: UnaryOp, data: &[f32], layout: &Layout) -> Vec<f32> {
-    use crate::fast_math;
-    match op {
-        UnaryOp::Exp => map(data, layout, fast_math::exp),
-        UnaryOp::Sigmoid => map(data, layout, fast_math::sigmoid),
-        UnaryOp::Tanh => map(data, layout, fast_math::tanh),
-        _ => unary_float(op, data, layout),
+    let Some(fast) = crate::fast_math::FastUnary::of(op) else {
+        return unary_float(op, data, layout);
+    };
+    let input = contiguous(data, layout);
+    let mut out = vec![0.0f32; input.len()];
+    if parallel(input.len()) {
+        out.par_chunks_mut(CHUNK).zip(input.par_chunks(CHUNK)).for_each(|(o, i)| fast.apply(i, o));
+    } else {
+        fast.apply(&input, &mut out);
     }
+    out
 }
 
 pub(crate) fn unary(op: UnaryOp, x: View<'_>) -> Result<Storage> {

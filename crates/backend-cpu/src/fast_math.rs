@@ -1,5 +1,5 @@
-//! Branch-free f32 `exp`, `sigmoid` and `tanh` that the compiler vectorises (libm's are called
-//! one element at a time). `exp` is Cephes' `expf` scheme: `x = n·ln2 + r` with `|r| <= ln2/2`,
+//! Branch-free f32 `exp`, `sigmoid`, `tanh`, `erf` and the GELUs that the compiler vectorises
+//! (libm's are called one element at a time). `exp` is Cephes' `expf` scheme: `x = n·ln2 + r` with `|r| <= ln2/2`,
 //! a degree-6 polynomial for `e^r`, and `2^n` built in the exponent bits; about 2 ulp, inside the
 //! conformance suite's f32 tolerance, and exact at the overflow and underflow ends.
 
@@ -56,6 +56,122 @@ pub(crate) fn tanh(x: f32) -> f32 {
     if x.abs() < 0.25 { small } else { large }
 }
 
+/// erf(x)/x on |x| < 1 as a polynomial in x² (least-squares fit on Chebyshev nodes; relative
+/// error below 2e-9 before f32 rounding), highest power first.
+const ERF_SMALL: [f32; 7] = [
+    7.933_423e-5,
+    -8.034_828e-4,
+    5.191_216_7e-3,
+    -2.685_539_8e-2,
+    0.112_836_26,
+    -0.376_126_3,
+    std::f32::consts::FRAC_2_SQRT_PI,
+];
+
+/// ln erfc(x) + x² on 1 <= x <= 4 as a polynomial in x (the same kind of fit; erfc's error
+/// below 2e-8 relative), highest power first. Past 4, erf x rounds to 1 in f32.
+const ERFC_LARGE: [f32; 9] = [
+    1.614_049_3e-6,
+    -4.559_039_4e-5,
+    5.927_677e-4,
+    -4.740_214_4e-3,
+    2.636_469_5e-2,
+    -0.109_978_21,
+    0.368_062_9,
+    -1.130_166_6,
+    3.032_09e-4,
+];
+
+#[inline(always)]
+fn horner<const N: usize>(coefficients: &[f32; N], x: f32) -> f32 {
+    coefficients.iter().fold(0.0, |acc, &c| acc * x + c)
+}
+
+/// erf x, both branches computed and one selected (about 2 ulp).
+#[inline(always)]
+pub(crate) fn erf(x: f32) -> f32 {
+    let a = x.abs();
+    let small = a * horner(&ERF_SMALL, a * a);
+    let b = a.clamp(1.0, 4.0);
+    let large = 1.0 - exp(horner(&ERFC_LARGE, b) - b * b);
+    let magnitude = if a < 1.0 || a.is_nan() { small } else { large };
+    magnitude.copysign(x)
+}
+
+/// GELU, `x Φ(x) = x (1 + erf(x / √2)) / 2`.
+#[inline(always)]
+pub(crate) fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// GELU's tanh approximation (GPT-2's), `x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2`.
+#[inline(always)]
+pub(crate) fn gelu_tanh(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)))
+}
+
+/// The unary ops with a vectorised f32 body here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FastUnary {
+    Exp,
+    Sigmoid,
+    Tanh,
+    Erf,
+    Gelu,
+    GeluTanh,
+}
+
+impl FastUnary {
+    /// The fast body of `op`, if it has one.
+    pub(crate) fn of(op: tensor_core::UnaryOp) -> Option<FastUnary> {
+        use tensor_core::UnaryOp;
+        Some(match op {
+            UnaryOp::Exp => FastUnary::Exp,
+            UnaryOp::Sigmoid => FastUnary::Sigmoid,
+            UnaryOp::Tanh => FastUnary::Tanh,
+            UnaryOp::Erf => FastUnary::Erf,
+            UnaryOp::Gelu => FastUnary::Gelu,
+            UnaryOp::GeluTanh => FastUnary::GeluTanh,
+            _ => return None,
+        })
+    }
+
+    /// `out[i] = op(input[i])`, on AVX-512 when the CPU has it.
+    pub(crate) fn apply(self, input: &[f32], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd::has_avx512() {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            unsafe { apply_avx512(self, input, out) };
+            return;
+        }
+        apply_each(self, input, out);
+    }
+}
+
+/// One monomorphic loop per op (the match is outside the loops, so each one inlines and
+/// vectorises its function).
+#[inline(always)]
+fn apply_each(op: FastUnary, input: &[f32], out: &mut [f32]) {
+    fn run(input: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
+        out.iter_mut().zip(input).for_each(|(o, &x)| *o = f(x));
+    }
+    match op {
+        FastUnary::Exp => run(input, out, exp),
+        FastUnary::Sigmoid => run(input, out, sigmoid),
+        FastUnary::Tanh => run(input, out, tanh),
+        FastUnary::Erf => run(input, out, erf),
+        FastUnary::Gelu => run(input, out, gelu),
+        FastUnary::GeluTanh => run(input, out, gelu_tanh),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn apply_avx512(op: FastUnary, input: &[f32], out: &mut [f32]) {
+    apply_each(op, input, out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +201,27 @@ mod tests {
         assert!((exp(-95.0) as f64 / (-95.0f64).exp() - 1.0).abs() < 1e-5, "subnormal {}", exp(-95.0));
         assert_eq!((sigmoid(-200.0), sigmoid(200.0), tanh(-50.0), tanh(50.0)), (0.0, 1.0, -1.0, 1.0));
         assert_eq!(tanh(0.0), 0.0);
+    }
+
+    #[test]
+    fn erf_and_gelu_close_to_libm() {
+        use tensor_core::Float;
+        let rel = |got: f32, want: f64| if want.abs() > 1e-30 { (got as f64 - want).abs() / want.abs() } else { 0.0 };
+        let mut worst = (0.0f64, 0.0f64, 0.0f64);
+        let small = (1..2000).map(|i| 1e-30f32 * 1.05f32.powi(i));
+        for x in (-600_000..=600_000).map(|i| i as f32 * 1e-5).chain(small) {
+            let xd = x as f64;
+            worst.0 = worst.0.max(rel(erf(x), Float::erf(xd)));
+            // GELU's result is small and cancels for large negative x: compare to its scale.
+            let gelu_ref = 0.5 * xd * (1.0 + Float::erf(xd / std::f64::consts::SQRT_2));
+            worst.1 = worst.1.max((gelu(x) as f64 - gelu_ref).abs() / xd.abs().max(1e-30));
+            let inner = (2.0 / std::f64::consts::PI).sqrt() * (xd + 0.044715 * xd * xd * xd);
+            let tanh_ref = 0.5 * xd * (1.0 + inner.tanh());
+            worst.2 = worst.2.max((gelu_tanh(x) as f64 - tanh_ref).abs() / xd.abs().max(1e-30));
+        }
+        assert!(worst.0 < 4e-7 && worst.1 < 4e-7 && worst.2 < 1e-6, "errors {worst:?}");
+        assert_eq!((erf(0.0), erf(10.0), erf(-10.0), erf(f32::INFINITY)), (0.0, 1.0, -1.0, 1.0));
+        assert!(erf(f32::NAN).is_nan() && gelu(f32::NAN).is_nan());
+        assert!(erf(-0.0).is_sign_negative());
     }
 }
