@@ -3,7 +3,8 @@
 //! venv when Python is available, the n-gram builder beside KenLM's recorded numbers (see
 //! `bench_ngram`), word2vec beside gensim (see `bench_word2vec`), and prints one table per
 //! bench with ratios. The report is also written to
-//! `target/bench-report.md`. `--only kernels|gpu|tpu|ngram|word2vec` runs one section; `--quick` shortens
+//! `target/bench-report.md`. `--only kernels|training|gpu|tpu|ngram|word2vec` runs one section (`training`: the training
+//! steps beside JAX, a part of `kernels`); `--quick` shortens
 //! criterion's measurements and trains word2vec for one epoch instead of three; `--rounds N`
 //! sets how many paired rounds compare the kernels with their peers (default 3).
 
@@ -32,6 +33,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut report = String::new();
     if wanted("kernels") {
         report.push_str(&kernel_report(&root, quick, rounds)?);
+    }
+    if only == Some("training") {
+        // The training steps beside JAX alone (the kernels section includes them).
+        report.push_str(&crate::bench_peers::training_report(&root, quick, rounds)?);
     }
     if only == Some("gpu") {
         // The gpu bench alone (the kernels section includes it): for a machine with a GPU.
@@ -125,7 +130,16 @@ fn python_imports(python: &Path, modules: &str) -> bool {
 
 /// Runs a peer script on `threads` threads and keeps CSV rows
 /// `section,impl,variant,threads,case,unit,median,…` whose unit is `unit`.
-fn peer_rows(python: &Path, script: &Path, unit: &str, pin_one_thread: bool, threads: usize) -> PeerRows {
+/// Runs a peer script with `threads` as its argument (or `mode`, when the script takes a mode
+/// and reads its thread count from `THREADS`) and collects its `unit` rows.
+fn peer_rows(
+    python: &Path,
+    script: &Path,
+    mode: Option<&str>,
+    unit: &str,
+    pin_one_thread: bool,
+    threads: usize,
+) -> PeerRows {
     if !script.exists() {
         return Err(format!("{} not found", script.display()));
     }
@@ -140,7 +154,8 @@ fn peer_rows(python: &Path, script: &Path, unit: &str, pin_one_thread: bool, thr
         };
         let output = command
             .arg(script)
-            .arg(threads.to_string())
+            .arg(mode.map_or_else(|| threads.to_string(), str::to_string))
+            .env("THREADS", threads.to_string())
             .env_remove("OPENBLAS_CORETYPE")
             .env_remove("OPENBLAS_L2_SIZE")
             .env("OPENBLAS_NUM_THREADS", threads.to_string())
@@ -172,7 +187,7 @@ fn which(program: &str) -> bool {
 }
 
 pub(crate) fn numpy_sgemm(root: &Path, python: &Path, threads: usize) -> PeerRows {
-    peer_rows(python, &root.join("../shared/peers/sgemm_numpy.py"), "GFLOP/s", false, threads)
+    peer_rows(python, &root.join("../shared/peers/sgemm_numpy.py"), None, "GFLOP/s", false, threads)
 }
 
 pub(crate) fn jax_steps(root: &Path, python: &Path, threads: usize) -> PeerRows {
@@ -180,9 +195,11 @@ pub(crate) fn jax_steps(root: &Path, python: &Path, threads: usize) -> PeerRows 
     if !has_jax {
         return Err("jax is not installed in the peer venv".into());
     }
-    let mut rows = peer_rows(python, &root.join("../shared/peers/train_jax.py"), "ms/step", true, threads)?;
+    let mut rows = peer_rows(python, &root.join("../shared/peers/train_jax.py"), None, "ms/step", true, threads)?;
     // The neural-LM step's peer lives in this repository, beside the bench it pairs with.
-    rows.extend(peer_rows(python, &root.join("xtask/peers/lm_jax.py"), "ms/step", true, threads)?);
+    rows.extend(peer_rows(python, &root.join("xtask/peers/lm_jax.py"), None, "ms/step", true, threads)?);
+    let gpt = root.join("../shared/peers/gpt_jax.py");
+    rows.extend(peer_rows(python, &gpt, Some("step"), "ms/step", true, threads)?);
     Ok(rows)
 }
 

@@ -19,7 +19,10 @@ use crate::cargo;
 pub(crate) const THREADS: [usize; 2] = [1, 2];
 
 /// The criterion bench targets that have a peer.
-const PEERED_TARGETS: [&str; 5] = ["matmul", "mlp_step", "conv", "lstm", "lm_step"];
+const PEERED_TARGETS: [&str; 6] = ["matmul", "mlp_step", "conv", "lstm", "lm_step", "gpt_step"];
+
+/// The criterion bench targets of the training steps (the peered targets but matmul).
+const TRAINING_TARGETS: [&str; 5] = ["mlp_step", "conv", "lstm", "lm_step", "gpt_step"];
 
 const SHAPES: [&str; 7] =
     ["64x64x64", "128x128x128", "256x256x256", "512x512x512", "1024x1024x1024", "2048x2048x2048", "4096x1024x256"];
@@ -28,11 +31,12 @@ const SHAPES: [&str; 7] =
 const PEAK_CASE: &str = "1024x1024x1024";
 
 /// (criterion bench name, criterion id, the JAX peer's case name).
-const TRAINING_CASES: [(&str, &str, &str); 4] = [
+const TRAINING_CASES: [(&str, &str, &str); 5] = [
     ("mlp_step", "784-256-10_b64", "mlp784-256-10_b64_step"),
     ("conv2d", "3x3_16-32_32x32_b32_fwdbwd", "conv3x3_16to32_32x32_b32_fwdbwd"),
     ("lstm", "in128_h256_seq35_b20_fwdbwd", "lstm_in128_h256_seq35_b20_fwdbwd"),
     ("lm_step", "ptb_small_b20_t20", "lm_ptb_small_b20_t20_step"),
+    ("gpt", "char_l4_h4_c128_t64_b12_step", "gpt_char_l4_h4_c128_t64_b12_step"),
 ];
 
 /// One paired measurement: Tessera's and the peer's value, and Tessera's speed over the peer's.
@@ -58,41 +62,70 @@ struct Rounds {
 /// Runs `rounds` paired rounds and returns the matmul and training-step tables. The first round
 /// runs every bench target (the GPU and TPU tables read those), later ones only the peered ones.
 pub(crate) fn report(root: &Path, quick: bool, rounds: usize) -> Result<String, String> {
-    let python = peer_python(root);
-    let mut all = Rounds::default();
-    for round in 0..rounds {
-        for threads in THREADS {
-            let ours_first = round % 2 == 0;
-            let mut peers = (Ok(Vec::new()), Ok(Vec::new()));
-            if !ours_first {
-                peers = run_peers(root, &python, threads);
-            }
-            run_ours(threads, quick, round == 0)?;
-            if ours_first {
-                peers = run_peers(root, &python, threads);
-            }
-            all.record(root, threads, &peers);
-        }
-    }
+    let all = paired_rounds(root, quick, rounds, Targets::Peered)?;
     let mut out = matmul_table(&all, rounds);
     out.push('\n');
     out.push_str(&training_table(&all, rounds));
     Ok(out)
 }
 
-fn run_peers(root: &Path, python: &Result<std::path::PathBuf, String>, threads: usize) -> (PeerRows, PeerRows) {
-    let numpy = python.clone().and_then(|p| numpy_sgemm(root, &p, threads));
+/// The training steps alone beside JAX, in `rounds` paired rounds.
+pub(crate) fn training_report(root: &Path, quick: bool, rounds: usize) -> Result<String, String> {
+    let all = paired_rounds(root, quick, rounds, Targets::Training)?;
+    Ok(training_table(&all, rounds))
+}
+
+/// Which criterion targets a round runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Targets {
+    /// Every target in the first round (the GPU and TPU tables read those), the peered ones after.
+    Peered,
+    /// Only the training steps.
+    Training,
+}
+
+fn paired_rounds(root: &Path, quick: bool, rounds: usize, targets: Targets) -> Result<Rounds, String> {
+    let python = peer_python(root);
+    let mut all = Rounds::default();
+    for round in 0..rounds {
+        for threads in THREADS {
+            let ours_first = round % 2 == 0;
+            let mut peers = (Ok(Vec::new()), Ok(Vec::new()));
+            let run = |p: &Result<std::path::PathBuf, String>| run_peers(root, p, threads, targets == Targets::Peered);
+            if !ours_first {
+                peers = run(&python);
+            }
+            let list: &[&str] = match targets {
+                Targets::Peered if round == 0 => &[],
+                Targets::Peered => &PEERED_TARGETS,
+                Targets::Training => &TRAINING_TARGETS,
+            };
+            run_ours(threads, quick, list)?;
+            if ours_first {
+                peers = run(&python);
+            }
+            all.record(root, threads, &peers);
+        }
+    }
+    Ok(all)
+}
+
+fn run_peers(
+    root: &Path,
+    python: &Result<std::path::PathBuf, String>,
+    threads: usize,
+    with_numpy: bool,
+) -> (PeerRows, PeerRows) {
+    let numpy = if with_numpy { python.clone().and_then(|p| numpy_sgemm(root, &p, threads)) } else { Ok(Vec::new()) };
     let jax = python.clone().and_then(|p| jax_steps(root, &p, threads));
     (numpy, jax)
 }
 
-/// Tessera's criterion benches on `threads` threads: every target, or only the peered ones.
-fn run_ours(threads: usize, quick: bool, every_target: bool) -> Result<(), String> {
+/// Tessera's criterion benches on `threads` threads: `targets`, or every target when empty.
+fn run_ours(threads: usize, quick: bool, targets: &[&str]) -> Result<(), String> {
     let mut args = vec!["bench", "--package", "tessera-benches"];
-    if !every_target {
-        for target in PEERED_TARGETS {
-            args.extend(["--bench", target]);
-        }
+    for target in targets {
+        args.extend(["--bench", target]);
     }
     args.push("--");
     if quick {
