@@ -341,13 +341,13 @@ impl LmNetwork for Gpt {
             let keep = self.config.context / 2;
             let mut ids = state.ids[state.ids.len().saturating_sub(keep.saturating_sub(1))..].to_vec();
             ids.push(id);
-            let (log_probs, fresh) = self.decode_start(&ids)?;
+            let (logits, fresh) = self.decode_start(&ids)?;
             *state = fresh;
-            return Ok(log_probs);
+            return Ok(logits);
         }
-        let log_probs = self.last_logits(&[id], &mut state.cache)?;
+        let logits = self.last_logits(&[id], &mut state.cache)?;
         state.ids.push(id);
-        Ok(log_probs)
+        Ok(logits)
     }
 }
 
