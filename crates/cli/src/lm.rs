@@ -15,7 +15,8 @@ use crate::ngram::TextArgs;
 /// The `tessera lm` commands.
 #[derive(clap::Subcommand)]
 pub enum LmCommand {
-    /// Train a language model (RNN, GRU, LSTM or GPT) into a model folder.
+    /// Train a language model (RNN, GRU, LSTM, GPT, or a BERT-style masked LM) into a model
+    /// folder.
     Train(Box<crate::lm_train::TrainArgs>),
     /// Perplexity of text files (the end of every sentence predicted, `<unk>` an ordinary word).
     Ppl(PplArgs),

@@ -1,5 +1,5 @@
-//! `tessera lm train`: a recurrent language model (tanh RNN, GRU or LSTM) or a GPT (see
-//! `lm_train_gpt.rs`) on a text corpus, written as a model folder, with validation every epoch,
+//! `tessera lm train`: a recurrent language model (tanh RNN, GRU or LSTM), a GPT (see
+//! `lm_train_gpt.rs`) or a BERT-style masked LM (see `lm_train_bert.rs`) on a text corpus, written as a model folder, with validation every epoch,
 //! the best model kept, a perplexity curve, and `--resume` to continue an interrupted run
 //! exactly.
 
@@ -32,6 +32,9 @@ pub enum Arch {
     Lstm,
     /// A decoder-only transformer (GPT-2's architecture; options --heads, --width, --context).
     Gpt,
+    /// A BERT-style encoder pretrained as a masked LM (options --heads, --width, --context,
+    /// --steps, --time-limit).
+    Bert,
 }
 
 /// The update rule.
@@ -152,6 +155,8 @@ pub struct TrainArgs {
     pub text: TextArgs,
     #[command(flatten)]
     pub gpt: crate::lm_train_gpt::GptArgs,
+    #[command(flatten)]
+    pub bert: crate::lm_train_bert::BertArgs,
 }
 
 /// The vocabulary of `--bpe`, or the words of the training text.
@@ -210,8 +215,10 @@ pub(crate) fn train_config(args: &TrainArgs) -> TrainConfig {
 /// `tessera lm train`: prints a line per epoch and a summary with the valid and test
 /// perplexity and the wall time (which `cargo xtask lm-ptb` reads).
 pub fn train(args: &TrainArgs) -> Result<(), CliError> {
-    if args.arch == Arch::Gpt {
-        return crate::lm_train_gpt::train_gpt(args);
+    match args.arch {
+        Arch::Gpt => return crate::lm_train_gpt::train_gpt(args),
+        Arch::Bert => return crate::lm_train_bert::train_bert(args),
+        Arch::Rnn | Arch::Gru | Arch::Lstm => {}
     }
     let Some(valid_path) = &args.valid else {
         return Err(CliError::Usage("a recurrent model needs --valid (validation text)".into()));
@@ -229,7 +236,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     let cell = match args.arch {
         Arch::Rnn => CellKind::RnnTanh,
         Arch::Gru => CellKind::Gru,
-        Arch::Lstm | Arch::Gpt => CellKind::Lstm,
+        Arch::Lstm | Arch::Gpt | Arch::Bert => CellKind::Lstm,
     };
     let model_config = RnnLmConfig {
         cell,

@@ -11,6 +11,7 @@ mod lm;
 mod lm_demo;
 mod lm_generate;
 mod lm_train;
+mod lm_train_bert;
 mod lm_train_gpt;
 mod memory;
 mod ngram;

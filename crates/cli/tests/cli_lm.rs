@@ -242,3 +242,35 @@ fn a_character_gpt_trains_resumes_and_answers_the_same_verbs() {
     assert!(!ok && text.contains("multiple of heads 3"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_bert_pretrains_into_a_model_folder_and_reports_masked_token_accuracy() {
+    let dir = scratch("bert");
+    let corpus = dir.join("toy.txt");
+    std::fs::write(&corpus, TEXT.repeat(20)).unwrap();
+    let (corpus, out) = (corpus.to_str().unwrap(), dir.join("run"));
+    let out_arg = out.to_str().unwrap();
+    let mut args = vec!["lm", "train", "--arch", "bert", "--train", corpus, "--out", out_arg, "--layers", "1"];
+    args.extend(["--heads", "2", "--width", "16", "--context", "16", "--steps", "8", "--eval-every", "4"]);
+    args.extend(["--eval-windows", "8", "--batch", "4", "--warmup", "2"]);
+    let (ok, text) = tessera(&args);
+    assert!(ok && text.contains("step      8: train loss") && text.contains("masked-token accuracy"), "{text}");
+    assert!(text.contains("summary: held-out masked-token accuracy") && text.contains("majority baseline"), "{text}");
+    let best = out.join("best");
+    assert!(best.join("vocab.txt").is_file() && best.join("weights.safetensors").is_file());
+    let (ok, text) = tessera(&["lm", "ppl", "--model", best.to_str().unwrap(), corpus]);
+    assert!(!ok && text.contains("masked LM"), "{text}");
+    let (ok, text) = tessera(&[args.as_slice(), &["--resume"]].concat());
+    assert!(!ok && text.contains("does not take --resume"), "{text}");
+    let with = |flag: &str, value: &'static str| {
+        let mut changed = args.clone();
+        let at = changed.iter().position(|a| *a == flag).unwrap();
+        changed[at + 1] = value;
+        tessera(&changed)
+    };
+    let (ok, text) = with("--heads", "3");
+    assert!(!ok && text.contains("multiple of heads 3"), "{text}");
+    let (ok, text) = with("--context", "3");
+    assert!(!ok && text.contains("cannot hold a sentence pair"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

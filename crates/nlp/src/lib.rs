@@ -8,6 +8,8 @@
 //! - [`ngram`]: counting language models (Kneser-Ney, Katz, add-k) and ARPA files.
 //! - [`lm`]: one API for every language model, recurrent LMs, their training, mixtures and
 //!   generation.
+//! - [`encoder`]: a BERT-style encoder, its pooled sentence representation and masked-LM
+//!   pretraining.
 //! - [`tag`]: a BiLSTM part-of-speech tagger; [`word2vec`]: skip-gram and CBOW embeddings.
 //!
 //! ```
@@ -40,6 +42,7 @@
 
 pub mod classify;
 pub mod corpus;
+pub mod encoder;
 mod error;
 pub mod lm;
 pub mod ngram;

@@ -168,6 +168,13 @@ pub fn load_network<M: LmNetwork>(folder: &Path, device: &Arc<dyn Device>) -> Re
 /// `eval_streams` parallel streams.
 pub fn load_any_neural(folder: &Path, device: &Arc<dyn Device>, eval_streams: usize) -> Result<Box<dyn LanguageModel>> {
     let (doc, _) = read_config(folder)?;
+    if doc["architecture"] == crate::encoder::Bert::ARCHITECTURE {
+        return Err(NlpError::Invalid(format!(
+            "{} holds a BERT-style masked LM, which reads a whole input at once and does not predict the \
+             next token (no perplexity, scores or generation); load it with nlp::encoder::load_bert",
+            folder.display()
+        )));
+    }
     Ok(if doc["architecture"] == Gpt::ARCHITECTURE {
         let mut lm = load_network::<Gpt>(folder, device)?;
         lm.eval_streams = eval_streams.max(1);
