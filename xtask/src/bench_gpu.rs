@@ -1,7 +1,8 @@
 //! The backend-gpu section of `cargo xtask bench`: matmul GFLOP/s beside backend-cpu's on the same
 //! shapes (from the same run) and, on a known GPU, as a fraction of its f32 peak; softmax and the
-//! elementwise chain as effective bandwidth. On a software adapter (lavapipe) the section says
-//! the numbers are a smoke test only.
+//! elementwise chain as effective bandwidth; causal attention through the fused kernels beside
+//! the default body on the same adapter. On a software adapter (lavapipe) the section says the
+//! numbers are a smoke test only.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -46,6 +47,25 @@ pub(crate) fn report(root: &Path, nanos: impl Fn(&str, &str) -> Option<f64>) -> 
             let bytes = 5.0 * 2.0 * 4.0 * len as f64;
             let _ = writeln!(out, "| 5-op elementwise chain, {len} floats | {:.3} | {:.2} |", ns / 1e6, bytes / ns);
         }
+    }
+    let _ = writeln!(
+        out,
+        "\n| causal attention [1, 4, T, 64] | fused (ms) | default body (ms) | default / fused |\n|---|---|---|---|"
+    );
+    for (id, steps) in cases(root, "gpu_attention_f32") {
+        let Some(pass) = id.split_once("_fused_").map(|(_, pass)| pass) else { continue };
+        let fused = nanos("gpu_attention_f32", &id);
+        let default = nanos("gpu_attention_f32", &id.replace("_fused_", "_default_"));
+        let ms = |ns: Option<f64>| ns.map(|ns| ns / 1e6);
+        let ratio = fused.zip(default).map(|(f, d)| d / f);
+        let pass = pass.replace('_', " + ");
+        let _ = writeln!(
+            out,
+            "| T = {steps}, {pass} | {} | {} | {} |",
+            show(ms(fused), 3),
+            show(ms(default), 3),
+            show(ratio, 2)
+        );
     }
     out
 }
