@@ -3,8 +3,9 @@
 //!
 //! - **Forward:** one workgroup of 64 threads per (batch·head, block of 64 query rows), a thread
 //!   per row. Keys and values stream through workgroup memory a tile at a time; each row keeps
-//!   its scaled query, its running maximum and sum and its output accumulator in registers and
-//!   folds a tile in with the online softmax. Writes `out` and the row log-sum-exp.
+//!   its scaled query, its running maximum and sum and its output accumulator in private
+//!   `vec4` arrays and folds the keys in one by one with the online softmax. Writes `out` and
+//!   the row log-sum-exp.
 //! - **Backward:** a pass writes each row's `(lse, rowsum(dO ⊙ O))` pair; the `dQ` pass is the
 //!   forward's loop with the probabilities recomputed from `lse`; the `dK`/`dV` pass runs one
 //!   workgroup per (batch·head, block of 64 keys), a thread per key, streaming tiles of query

@@ -1,6 +1,7 @@
 //! The WGSL of the attention kernels, specialised per head widths `D` (queries and keys) and
-//! `DV` (values) and per staged tile height, so every per-row vector is a fixed-size private
-//! array and every inner loop has a constant bound.
+//! `DV` (values) and per staged tile height: every per-row vector is a fixed-size private array
+//! of `vec4`s (`D4 = ceil(D / 4)` of them, zero-padded), and the loops over a row run to those
+//! constants, four lanes at a time.
 //!
 //! The `info` words (see [`super::Info`]): `[0..4]` `B, H, Tq, Tk`, `[4]` causal, `[5]` whether
 //! key lengths follow, `[6]` the scale (f32 bits), `[7]` blocks per head; from word 8 the views
@@ -67,12 +68,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
     let tk = info_u(3u);
 "#;
 
-/// Stages keys `j0 .. j0 + width` and their values in `keys` and `values` (between barriers,
-/// which every thread of the block reaches: `width` is the same for all of them).
+/// Stages keys `j0 .. j0 + width` and their values in `keys` and `values`, four elements to a
+/// `vec4` (between barriers, which every thread of the block reaches: `width` is the same for
+/// all of them).
 const STAGE_KEYS: &str = r#"
         workgroupBarrier();
-        for (var e = lid; e < width * D; e += 64u) { keys[e] = k[at(1u, b, h, j0 + e / D, e % D)]; }
-        for (var e = lid; e < width * DV; e += 64u) { values[e] = v[at(2u, b, h, j0 + e / DV, e % DV)]; }
+        for (var e = lid; e < width * D4; e += 64u) { keys[e] = load_k(b, h, j0 + e / D4, 4u * (e % D4)); }
+        for (var e = lid; e < width * DV4; e += 64u) { values[e] = load_v(b, h, j0 + e / DV4, 4u * (e % DV4)); }
         workgroupBarrier();
 "#;
 
@@ -83,48 +85,37 @@ const QUERY_ROW: &str = r#"
     let i = first + lid;
     let live = i < tq;
     var end = 0u;
-    var q: array<f32, D>;
+    var q: array<vec4<f32>, D4>;
     if live {
         end = visible(b, i);
-        for (var c = 0u; c < D; c++) { q[c] = qs[at(0u, b, h, i, c)] * scale(); }
+        for (var c = 0u; c < D4; c++) { q[c] = load_q(b, h, i, 4u * c) * scale(); }
     }
     let block_end = visible(b, min(first + 63u, tq - 1u));
 "#;
 
-/// Forward: the online softmax over key tiles. A tile's scores are kept in `s`; when the tile
-/// raises the row's maximum, the sum and the accumulated output are rescaled to it once.
+/// Forward: the online softmax, one key at a time. A key that raises the row's maximum
+/// rescales the sum and the accumulated output to it (rarely, after the first few keys).
 const FORWARD: &str = r#"
-    var acc: array<f32, DV>;
-    var s: array<f32, TILE>;
+    var acc: array<vec4<f32>, DV4>;
     var m = bitcast<f32>(0xff800000u);
     var sum = 0.0;
     for (var j0 = 0u; j0 < block_end; j0 += TILE) {
         let width = min(TILE, block_end - j0);
 STAGE_KEYS
         let valid = min(end - min(end, j0), width);
-        if valid > 0u {
-            var tile_max = bitcast<f32>(0xff800000u);
-            for (var j = 0u; j < TILE; j++) {
-                if j < valid {
-                    var dot = 0.0;
-                    for (var c = 0u; c < D; c++) { dot = fma(q[c], keys[j * D + c], dot); }
-                    s[j] = dot;
-                    tile_max = max(tile_max, dot);
-                }
-            }
-            if tile_max > m {
-                let rescale = exp(m - tile_max);
+        for (var j = 0u; j < valid; j++) {
+            var dot4 = vec4<f32>();
+            for (var c = 0u; c < D4; c++) { dot4 = fma(q[c], keys[j * D4 + c], dot4); }
+            let s = dot4.x + dot4.y + dot4.z + dot4.w;
+            if s > m {
+                let rescale = exp(m - s);
                 sum *= rescale;
-                for (var c = 0u; c < DV; c++) { acc[c] *= rescale; }
-                m = tile_max;
+                for (var c = 0u; c < DV4; c++) { acc[c] *= rescale; }
+                m = s;
             }
-            for (var j = 0u; j < TILE; j++) {
-                if j < valid {
-                    let p = exp(s[j] - m);
-                    sum += p;
-                    for (var c = 0u; c < DV; c++) { acc[c] = fma(p, values[j * DV + c], acc[c]); }
-                }
-            }
+            let p = exp(s - m);
+            sum += p;
+            for (var c = 0u; c < DV4; c++) { acc[c] = fma(vec4<f32>(p), values[j * DV4 + c], acc[c]); }
         }
     }
     if live {
@@ -135,7 +126,7 @@ STAGE_KEYS
             inverse = 1.0 / sum;
             row_lse = m + log(sum);
         }
-        for (var c = 0u; c < DV; c++) { out[row * DV + c] = acc[c] * inverse; }
+        for (var c = 0u; c < DV4; c++) { store_out(row, 4u * c, acc[c] * inverse); }
         lse_out[row] = row_lse;
     }
 "#;
@@ -162,12 +153,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /// `dQ` per query row over the key tiles it sees: `dS = P ⊙ (dO Vᵀ - D)` with `P` recomputed
 /// from the log-sum-exp, `dQ = scale · dS K`.
 const GRAD_Q: &str = r#"
-    var g: array<f32, DV>;
-    var dq: array<f32, D>;
+    var g: array<vec4<f32>, DV4>;
+    var dq: array<vec4<f32>, D4>;
     var row_lse = 0.0;
     var delta = 0.0;
     if live {
-        for (var c = 0u; c < DV; c++) { g[c] = grad[at(4u, b, h, i, c)]; }
+        for (var c = 0u; c < DV4; c++) { g[c] = load_grad(b, h, i, 4u * c); }
         row_lse = stats[2u * (bh * tq + i)];
         delta = stats[2u * (bh * tq + i) + 1u];
     }
@@ -175,20 +166,19 @@ const GRAD_Q: &str = r#"
         let width = min(TILE, block_end - j0);
 STAGE_KEYS
         let valid = min(end - min(end, j0), width);
-        for (var j = 0u; j < TILE; j++) {
-            if j < valid {
-                var dot = 0.0;
-                var dp = 0.0;
-                for (var c = 0u; c < D; c++) { dot = fma(q[c], keys[j * D + c], dot); }
-                for (var c = 0u; c < DV; c++) { dp = fma(g[c], values[j * DV + c], dp); }
-                let ds = exp(dot - row_lse) * (dp - delta);
-                for (var c = 0u; c < D; c++) { dq[c] = fma(ds, keys[j * D + c], dq[c]); }
-            }
+        for (var j = 0u; j < valid; j++) {
+            var dot4 = vec4<f32>();
+            var dp4 = vec4<f32>();
+            for (var c = 0u; c < D4; c++) { dot4 = fma(q[c], keys[j * D4 + c], dot4); }
+            for (var c = 0u; c < DV4; c++) { dp4 = fma(g[c], values[j * DV4 + c], dp4); }
+            let s = dot4.x + dot4.y + dot4.z + dot4.w;
+            let dp = dp4.x + dp4.y + dp4.z + dp4.w;
+            let ds = vec4<f32>(exp(s - row_lse) * (dp - delta));
+            for (var c = 0u; c < D4; c++) { dq[c] = fma(ds, keys[j * D4 + c], dq[c]); }
         }
     }
     if live {
-        let row = bh * tq + i;
-        for (var c = 0u; c < D; c++) { grad_q[row * D + c] = dq[c] * scale(); }
+        for (var c = 0u; c < D4; c++) { store_grad_q(bh * tq + i, 4u * c, dq[c] * scale()); }
     }
 "#;
 
@@ -198,45 +188,66 @@ STAGE_KEYS
 const GRAD_KV: &str = r#"
     let j = first + lid;
     let live = j < tk;
-    var kr: array<f32, D>;
-    var vr: array<f32, DV>;
-    var dk: array<f32, D>;
-    var dv: array<f32, DV>;
+    var kr: array<vec4<f32>, D4>;
+    var vr: array<vec4<f32>, DV4>;
+    var dk: array<vec4<f32>, D4>;
+    var dv: array<vec4<f32>, DV4>;
     if live {
-        for (var c = 0u; c < D; c++) { kr[c] = k[at(1u, b, h, j, c)]; }
-        for (var c = 0u; c < DV; c++) { vr[c] = v[at(2u, b, h, j, c)]; }
+        for (var c = 0u; c < D4; c++) { kr[c] = load_k(b, h, j, 4u * c); }
+        for (var c = 0u; c < DV4; c++) { vr[c] = load_v(b, h, j, 4u * c); }
     }
     for (var i0 = 0u; i0 < tq; i0 += TILE) {
         let height = min(TILE, tq - i0);
         if visible(b, i0 + height - 1u) <= first { continue; }
         workgroupBarrier();
-        for (var e = lid; e < height * D; e += 64u) { queries[e] = qs[at(0u, b, h, i0 + e / D, e % D)] * scale(); }
-        for (var e = lid; e < height * DV; e += 64u) { grads[e] = grad[at(4u, b, h, i0 + e / DV, e % DV)]; }
+        for (var e = lid; e < height * D4; e += 64u) { queries[e] = load_q(b, h, i0 + e / D4, 4u * (e % D4)) * scale(); }
+        for (var e = lid; e < height * DV4; e += 64u) { grads[e] = load_grad(b, h, i0 + e / DV4, 4u * (e % DV4)); }
         for (var r = lid; r < height; r += 64u) {
             row_lse[r] = stats[2u * (bh * tq + i0 + r)];
             row_delta[r] = stats[2u * (bh * tq + i0 + r) + 1u];
             row_end[r] = visible(b, i0 + r);
         }
         workgroupBarrier();
-        for (var r = 0u; r < TILE; r++) {
-            if r < height && j < row_end[r] {
-                var dot = 0.0;
-                var dp = 0.0;
-                for (var c = 0u; c < D; c++) { dot = fma(queries[r * D + c], kr[c], dot); }
-                for (var c = 0u; c < DV; c++) { dp = fma(grads[r * DV + c], vr[c], dp); }
-                let p = exp(dot - row_lse[r]);
-                for (var c = 0u; c < DV; c++) { dv[c] = fma(p, grads[r * DV + c], dv[c]); }
-                let ds = p * (dp - row_delta[r]);
-                for (var c = 0u; c < D; c++) { dk[c] = fma(ds, queries[r * D + c], dk[c]); }
+        if live {
+            for (var r = 0u; r < height; r++) {
+                if j >= row_end[r] { continue; }
+                var dot4 = vec4<f32>();
+                var dp4 = vec4<f32>();
+                for (var c = 0u; c < D4; c++) { dot4 = fma(queries[r * D4 + c], kr[c], dot4); }
+                for (var c = 0u; c < DV4; c++) { dp4 = fma(grads[r * DV4 + c], vr[c], dp4); }
+                let p = exp(dot4.x + dot4.y + dot4.z + dot4.w - row_lse[r]);
+                let dp = dp4.x + dp4.y + dp4.z + dp4.w;
+                for (var c = 0u; c < DV4; c++) { dv[c] = fma(vec4<f32>(p), grads[r * DV4 + c], dv[c]); }
+                let ds = vec4<f32>(p * (dp - row_delta[r]));
+                for (var c = 0u; c < D4; c++) { dk[c] = fma(ds, queries[r * D4 + c], dk[c]); }
             }
         }
     }
     if live {
-        let key = bh * tk + j;
-        for (var c = 0u; c < D; c++) { grad_k[key * D + c] = dk[c]; }
-        for (var c = 0u; c < DV; c++) { grad_v[key * DV + c] = dv[c]; }
+        for (var c = 0u; c < D4; c++) { store_grad_k(bh * tk + j, 4u * c, dk[c]); }
+        for (var c = 0u; c < DV4; c++) { store_grad_v(bh * tk + j, 4u * c, dv[c]); }
     }
 "#;
+
+/// A reader of four consecutive elements `c0 ..` of row `t` of operand `k` (bound as `var`)
+/// as a `vec4`, zeros past the row's `width` elements.
+fn loader(name: &str, var: &str, k: u32, width: &str) -> String {
+    format!(
+        "fn {name}(b: u32, h: u32, t: u32, c0: u32) -> vec4<f32> {{\n\
+         \x20   var x = vec4<f32>();\n\
+         \x20   for (var c = 0u; c < 4u; c++) {{ if c0 + c < {width} {{ x[c] = {var}[at({k}u, b, h, t, c0 + c)]; }} }}\n\
+         \x20   return x;\n}}\n"
+    )
+}
+
+/// A writer of four consecutive elements `c0 ..` of row `row` of the contiguous output `var`
+/// (`width` wide), dropping those past the row.
+fn storer(name: &str, var: &str, width: &str) -> String {
+    format!(
+        "fn {name}(row: u32, c0: u32, x: vec4<f32>) {{\n\
+         \x20   for (var c = 0u; c < 4u; c++) {{ if c0 + c < {width} {{ {var}[row * {width} + c0 + c] = x[c]; }} }}\n}}\n"
+    )
+}
 
 /// Storage bindings from 1 in order: `(name, writable, element type)`.
 fn bindings(list: &[(&str, bool)]) -> String {
@@ -249,26 +260,88 @@ fn bindings(list: &[(&str, bool)]) -> String {
         .collect()
 }
 
-/// The module: constants, bindings, helpers, workgroup tiles, then the entry and body.
-fn module(w: Widths, list: &[(&str, bool)], shared: &str, entry: &str, body: &str) -> String {
-    let constants = format!("const D: u32 = {}u;\nconst DV: u32 = {}u;\nconst TILE: u32 = {}u;\n", w.d, w.dv, w.tile);
-    let body = body.replace("STAGE_KEYS\n", STAGE_KEYS);
-    format!("{PRELUDE}{constants}{}{COMMON}{shared}{entry}{body}}}\n", bindings(list))
+/// The module: constants, bindings, helpers (`io`: the kernel's loaders and storers),
+/// workgroup tiles, then the entry and body.
+fn module(w: Widths, list: &[(&str, bool)], io: &[String], shared: &str, body: &str) -> String {
+    let constants = format!(
+        "const D: u32 = {}u;\nconst DV: u32 = {}u;\nconst D4: u32 = {}u;\nconst DV4: u32 = {}u;\nconst TILE: u32 = {}u;\n",
+        w.d,
+        w.dv,
+        w.d.div_ceil(4),
+        w.dv.div_ceil(4),
+        w.tile
+    );
+    let body = unroll(&body.replace("STAGE_KEYS\n", STAGE_KEYS), w);
+    format!("{PRELUDE}{constants}{}{COMMON}{}{shared}{BLOCK_ENTRY}{body}}}\n", bindings(list), io.concat())
+}
+
+/// Writes out every one-line loop `for (var c = 0u; c < D4; c++) { body }` (or `DV4`) as its
+/// `D4` copies of `body` with `c` replaced by each index. The loop is valid WGSL either way; the
+/// copies index the private arrays with constants, which a compiler that would not unroll the
+/// loop itself (Mesa's lavapipe keeps such arrays in memory) can keep in registers.
+fn unroll(source: &str, w: Widths) -> String {
+    let mut out = String::with_capacity(source.len() * 4);
+    for line in source.lines() {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let count = [("D4", w.d.div_ceil(4)), ("DV4", w.dv.div_ceil(4))].into_iter().find_map(|(name, n)| {
+            let body = trimmed.strip_prefix(&format!("for (var c = 0u; c < {name}; c++) {{ "))?.strip_suffix(" }")?;
+            Some((body, n))
+        });
+        match count {
+            Some((body, n)) => (0..n).for_each(|k| {
+                out.push_str(indent);
+                out.push_str(&replace_ident(body, "c", &format!("{k}u")));
+                out.push('\n');
+            }),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// `text` with every whole identifier `name` replaced by `with`.
+fn replace_ident(text: &str, name: &str, with: &str) -> String {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(name) {
+        out.push_str(&rest[..at]);
+        let before = out.chars().next_back();
+        let after = rest[at + name.len()..].chars().next();
+        if before.is_some_and(is_ident) || after.is_some_and(is_ident) {
+            out.push_str(name);
+        } else {
+            out.push_str(with);
+        }
+        rest = &rest[at + name.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The readers of the three inputs, which every block kernel stages.
+fn input_loaders() -> [String; 3] {
+    [loader("load_q", "qs", 0, "D"), loader("load_k", "k", 1, "D"), loader("load_v", "v", 2, "DV")]
 }
 
 /// Workgroup tiles of keys and values (forward, `dQ`).
 fn key_tiles(w: Widths) -> String {
     format!(
-        "var<workgroup> keys: array<f32, {}>;\nvar<workgroup> values: array<f32, {}>;\n",
-        w.tile * w.d,
-        w.tile * w.dv
+        "var<workgroup> keys: array<vec4<f32>, {}>;\nvar<workgroup> values: array<vec4<f32>, {}>;\n",
+        w.tile * w.d.div_ceil(4),
+        w.tile * w.dv.div_ceil(4)
     )
 }
 
 /// The forward kernel: writes `out` and `lse_out`.
 pub(super) fn forward(w: Widths) -> String {
     let list = [("out", true), ("lse_out", true), ("qs", false), ("k", false), ("v", false)];
-    module(w, &list, &key_tiles(w), BLOCK_ENTRY, &format!("{QUERY_ROW}{FORWARD}"))
+    let io = [input_loaders().as_slice(), &[storer("store_out", "out", "DV")]].concat();
+    module(w, &list, &io, &key_tiles(w), &format!("{QUERY_ROW}{FORWARD}"))
 }
 
 /// The per-row statistics of the backward: `(lse, delta)` pairs in `stats`.
@@ -281,7 +354,9 @@ pub(super) fn row_stats(w: Widths) -> String {
 /// The backward's `dQ` pass.
 pub(super) fn grad_q(w: Widths) -> String {
     let list = [("grad_q", true), ("qs", false), ("k", false), ("v", false), ("grad", false), ("stats", false)];
-    module(w, &list, &key_tiles(w), BLOCK_ENTRY, &format!("{QUERY_ROW}{GRAD_Q}"))
+    let extra = [loader("load_grad", "grad", 4, "DV"), storer("store_grad_q", "grad_q", "D")];
+    let io = [input_loaders().as_slice(), &extra].concat();
+    module(w, &list, &io, &key_tiles(w), &format!("{QUERY_ROW}{GRAD_Q}"))
 }
 
 /// The backward's `dK`/`dV` pass.
@@ -295,19 +370,25 @@ pub(super) fn grad_kv(w: Widths) -> String {
         ("grad", false),
         ("stats", false),
     ];
+    let extra = [
+        loader("load_grad", "grad", 4, "DV"),
+        storer("store_grad_k", "grad_k", "D"),
+        storer("store_grad_v", "grad_v", "DV"),
+    ];
+    let io = [input_loaders().as_slice(), &extra].concat();
     let shared = format!(
-        "var<workgroup> queries: array<f32, {}>;\nvar<workgroup> grads: array<f32, {}>;\n\
+        "var<workgroup> queries: array<vec4<f32>, {}>;\nvar<workgroup> grads: array<vec4<f32>, {}>;\n\
          var<workgroup> row_lse: array<f32, {t}>;\nvar<workgroup> row_delta: array<f32, {t}>;\n\
          var<workgroup> row_end: array<u32, {t}>;\n",
-        w.tile * w.d,
-        w.tile * w.dv,
+        w.tile * w.d.div_ceil(4),
+        w.tile * w.dv.div_ceil(4),
         t = w.tile
     );
-    module(w, &list, &shared, BLOCK_ENTRY, GRAD_KV)
+    module(w, &list, &io, &shared, GRAD_KV)
 }
 
 /// Floats of workgroup memory per staged row: the forward and `dQ` stage a key and its value;
-/// `dK`/`dV` a query row, its output gradient and three per-row words.
+/// `dK`/`dV` a query row, its output gradient and three per-row words (widths padded to `vec4`s).
 pub(super) fn floats_per_tile_row(w: Widths) -> usize {
-    w.d + w.dv + 3
+    4 * (w.d.div_ceil(4) + w.dv.div_ceil(4)) + 3
 }
