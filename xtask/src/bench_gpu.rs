@@ -81,3 +81,28 @@ fn cases(root: &Path, group: &str) -> Vec<(String, usize)> {
     cases.sort_by_key(|&(_, size)| size);
     cases
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn attention_rows_pair_fused_with_default() {
+        let root = std::env::temp_dir().join(format!("tessera-bench-gpu-{}", std::process::id()));
+        let group = root.join("target/criterion/gpu_attention_f32");
+        for id in ["512x64_fused_forward", "512x64_default_forward", "1024x64_fused_forward_backward"] {
+            std::fs::create_dir_all(group.join(id)).unwrap();
+        }
+        std::fs::write(root.join("target/criterion/gpu-adapter.txt"), "llvmpipe [software: smoke test only]\n")
+            .unwrap();
+        let nanos = |_: &str, id: &str| match id {
+            "512x64_fused_forward" => Some(2e6),
+            "512x64_default_forward" => Some(8e6),
+            "1024x64_fused_forward_backward" => Some(5e6),
+            _ => None,
+        };
+        let report = super::report(&root, nanos);
+        std::fs::remove_dir_all(&root).unwrap();
+        assert!(report.contains("| T = 512, forward | 2.000 | 8.000 | 4.00 |"), "{report}");
+        // A fused case without its default still gets a row, with the gap shown as such.
+        assert!(report.contains("| T = 1024, forward + backward | 5.000 | - | - |"), "{report}");
+    }
+}
