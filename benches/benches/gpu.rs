@@ -1,16 +1,21 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
-//! backend-gpu: f32 matmul, softmax over rows, and a chain of elementwise ops. Every iteration
+//! backend-gpu: f32 matmul, softmax over rows, a chain of elementwise ops, and causal attention
+//! (forward, and forward plus backward) through the fused kernels and through the default body
+//! on the same adapter (`PrimitivesOnly`). Every iteration
 //! ends with `sync()`, so the clock stops only when the GPU has finished. On a software adapter
 //! (lavapipe) the shapes stay small and the numbers are a smoke test, not GPU performance. The
 //! adapter is written to `target/criterion/gpu-adapter.txt` for `cargo xtask bench`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use backend_gpu::GpuDevice;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tensor_core::{DType, Tensor, TensorRng};
-use tessera_benches::{GPU_CHAIN_SIZES, GPU_MATMUL_SIZES, GPU_SOFTMAX_ROWS, bench_threads};
+use tensor_core::{AttentionMask, DType, Device, PrimitivesOnly, Tensor, TensorRng, default_attention_scale};
+use tessera_benches::{
+    GPU_ATTENTION_HEADS, GPU_ATTENTION_STEPS, GPU_CHAIN_SIZES, GPU_MATMUL_SIZES, GPU_SOFTMAX_ROWS, bench_threads,
+};
 
 fn gpu(c: &mut Criterion) {
     if bench_threads() != 1 {
@@ -72,6 +77,41 @@ fn gpu(c: &mut Criterion) {
                 y
             })
         });
+    }
+    group.finish();
+
+    attention(c, &device);
+}
+
+/// Causal attention `[1, H, T, 64]`, fused (`fused`) and through the default body on the same
+/// adapter (`default`): the forward alone, and the forward with the backward.
+fn attention(c: &mut Criterion, gpu: &Arc<dyn Device>) {
+    let defaults: Arc<dyn Device> = Arc::new(PrimitivesOnly(gpu.clone()));
+    let mut group = c.benchmark_group("gpu/attention_f32");
+    group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
+    let (width, mask) = (64, AttentionMask::causal());
+    let scale = default_attention_scale(width);
+    for &steps in &GPU_ATTENTION_STEPS {
+        for (name, device) in [("fused", gpu), ("default", &defaults)] {
+            let mut rng = TensorRng::new(7);
+            let mut input = || rng.normal([1, GPU_ATTENTION_HEADS, steps, width], 0.0, 1.0, DType::F32, device);
+            let (q, k, v, grad) = (input().unwrap(), input().unwrap(), input().unwrap(), input().unwrap());
+            group.bench_function(format!("{steps}x{width}_{name}_forward"), |bench| {
+                bench.iter(|| {
+                    let forward = q.attention(&k, &v, &mask, scale);
+                    forward.out.sync().expect("sync");
+                    forward
+                })
+            });
+            group.bench_function(format!("{steps}x{width}_{name}_forward_backward"), |bench| {
+                bench.iter(|| {
+                    let forward = q.attention(&k, &v, &mask, scale);
+                    let grads = q.try_attention_backward(&k, &v, &forward, &grad, &mask, scale).expect("backward");
+                    grads.0.sync().expect("sync");
+                    grads
+                })
+            });
+        }
     }
     group.finish();
 }

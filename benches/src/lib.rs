@@ -49,3 +49,11 @@ pub const GPU_SOFTMAX_ROWS: [usize; 4] = [128, 256, 2048, 8192];
 
 /// Lengths of the elementwise-chain bench on backend-gpu; a software adapter runs the first half.
 pub const GPU_CHAIN_SIZES: [usize; 4] = [4096, 65_536, 4_194_304, 16_777_216];
+
+/// Sequence lengths of the attention bench on backend-gpu (causal, one sequence of
+/// [`GPU_ATTENTION_HEADS`] heads of width 64), fused kernels against the default body; every
+/// adapter runs both.
+pub const GPU_ATTENTION_STEPS: [usize; 2] = [512, 1024];
+
+/// Heads of the attention bench on backend-gpu.
+pub const GPU_ATTENTION_HEADS: usize = 4;

@@ -1,7 +1,8 @@
 //! The backend-gpu section of `cargo xtask bench`: matmul GFLOP/s beside backend-cpu's on the same
 //! shapes (from the same run) and, on a known GPU, as a fraction of its f32 peak; softmax and the
-//! elementwise chain as effective bandwidth. On a software adapter (lavapipe) the section says
-//! the numbers are a smoke test only.
+//! elementwise chain as effective bandwidth; causal attention through the fused kernels beside
+//! the default body on the same adapter. On a software adapter (lavapipe) the section says the
+//! numbers are a smoke test only.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -47,6 +48,25 @@ pub(crate) fn report(root: &Path, nanos: impl Fn(&str, &str) -> Option<f64>) -> 
             let _ = writeln!(out, "| 5-op elementwise chain, {len} floats | {:.3} | {:.2} |", ns / 1e6, bytes / ns);
         }
     }
+    let _ = writeln!(
+        out,
+        "\n| causal attention [1, 4, T, 64] | fused (ms) | default body (ms) | default / fused |\n|---|---|---|---|"
+    );
+    for (id, steps) in cases(root, "gpu_attention_f32") {
+        let Some(pass) = id.split_once("_fused_").map(|(_, pass)| pass) else { continue };
+        let fused = nanos("gpu_attention_f32", &id);
+        let default = nanos("gpu_attention_f32", &id.replace("_fused_", "_default_"));
+        let ms = |ns: Option<f64>| ns.map(|ns| ns / 1e6);
+        let ratio = fused.zip(default).map(|(f, d)| d / f);
+        let pass = pass.replace('_', " + ");
+        let _ = writeln!(
+            out,
+            "| T = {steps}, {pass} | {} | {} | {} |",
+            show(ms(fused), 3),
+            show(ms(default), 3),
+            show(ratio, 2)
+        );
+    }
     out
 }
 
@@ -60,4 +80,29 @@ fn cases(root: &Path, group: &str) -> Vec<(String, usize)> {
         .collect();
     cases.sort_by_key(|&(_, size)| size);
     cases
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn attention_rows_pair_fused_with_default() {
+        let root = std::env::temp_dir().join(format!("tessera-bench-gpu-{}", std::process::id()));
+        let group = root.join("target/criterion/gpu_attention_f32");
+        for id in ["512x64_fused_forward", "512x64_default_forward", "1024x64_fused_forward_backward"] {
+            std::fs::create_dir_all(group.join(id)).unwrap();
+        }
+        std::fs::write(root.join("target/criterion/gpu-adapter.txt"), "llvmpipe [software: smoke test only]\n")
+            .unwrap();
+        let nanos = |_: &str, id: &str| match id {
+            "512x64_fused_forward" => Some(2e6),
+            "512x64_default_forward" => Some(8e6),
+            "1024x64_fused_forward_backward" => Some(5e6),
+            _ => None,
+        };
+        let report = super::report(&root, nanos);
+        std::fs::remove_dir_all(&root).unwrap();
+        assert!(report.contains("| T = 512, forward | 2.000 | 8.000 | 4.00 |"), "{report}");
+        // A fused case without its default still gets a row, with the gap shown as such.
+        assert!(report.contains("| T = 1024, forward + backward | 5.000 | - | - |"), "{report}");
+    }
 }

@@ -35,10 +35,12 @@
 
 #![warn(missing_docs)]
 
+mod attention;
 mod cells;
 mod context;
 mod elementwise;
 mod indexing;
+mod loss;
 mod matmul;
 mod reduce;
 mod shader;
@@ -47,9 +49,10 @@ mod window;
 
 use std::sync::{Arc, OnceLock};
 
+use tensor_core::device::attention_defaults;
 use tensor_core::{
-    ArgReduceOp, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, Layout, ReduceOp, Result, Storage,
-    TensorError, UnaryOp, View, Window2d,
+    ArgReduceOp, AttentionInputs, BinaryOp, Composite, ConvPlan, ConvSpec, DType, Device, HostBuffer, Layout, ReduceOp,
+    Result, Storage, TensorError, UnaryOp, View, Window2d,
 };
 
 pub use context::GpuError;
@@ -158,14 +161,7 @@ impl Device for GpuDevice {
     }
 
     fn native_composites(&self) -> Vec<Composite> {
-        // Attention and the fused cross-entropy run their default bodies until kernels land.
-        let fused_later = [
-            Composite::Attention,
-            Composite::AttentionBackward,
-            Composite::CrossEntropy,
-            Composite::CrossEntropyBackward,
-        ];
-        Composite::ALL.into_iter().filter(|c| !fused_later.contains(c)).collect()
+        Composite::ALL.to_vec()
     }
 
     fn upload(&self, data: HostBuffer) -> Result<Storage> {
@@ -327,6 +323,47 @@ impl Device for GpuDevice {
     fn lstm_cell_backward(&self, gates: View<'_>, c: View<'_>, state: View<'_>, grad: View<'_>) -> Result<Storage> {
         self.guarded("lstm_cell_backward", &[gates, c, state, grad], || {
             self.lstm_cell_backward_op(pair(gates), pair(c), pair(state), pair(grad))
+        })
+    }
+
+    fn cross_entropy(&self, logits: View<'_>, labels: View<'_>) -> Result<(Storage, Storage)> {
+        self.guarded("cross_entropy", &[logits, labels], || self.cross_entropy_op(pair(logits), pair(labels)))
+    }
+
+    fn cross_entropy_backward(
+        &self,
+        logits: View<'_>,
+        labels: View<'_>,
+        lse: View<'_>,
+        grad: View<'_>,
+    ) -> Result<Storage> {
+        self.guarded("cross_entropy_backward", &[logits, labels, lse, grad], || {
+            self.cross_entropy_backward_op(pair(logits), pair(labels), pair(lse), pair(grad))
+        })
+    }
+
+    fn attention(&self, inputs: AttentionInputs<'_>) -> Result<(Storage, Storage)> {
+        match self.attention_widths(&inputs) {
+            Some(widths) => {
+                self.guarded("attention", &[inputs.q, inputs.k, inputs.v], || self.attention_op(&inputs, widths))
+            }
+            None => attention_defaults::attention(self, inputs),
+        }
+    }
+
+    fn attention_backward(
+        &self,
+        inputs: AttentionInputs<'_>,
+        out: View<'_>,
+        lse: View<'_>,
+        grad_out: View<'_>,
+    ) -> Result<(Storage, Storage, Storage)> {
+        let Some(widths) = self.attention_widths(&inputs) else {
+            return attention_defaults::attention_backward(self, inputs, out, lse, grad_out);
+        };
+        let saved = attention::Saved { out, lse, grad: grad_out };
+        self.guarded("attention_backward", &[inputs.q, inputs.k, inputs.v, out, lse, grad_out], || {
+            self.attention_backward_op(&inputs, &saved, widths)
         })
     }
 }

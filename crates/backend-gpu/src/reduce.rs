@@ -49,7 +49,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
     if row >= info_u(0u) { return; }
 "#;
 
-fn row_kernel(bindings: &[String], shared: &str, body: &str) -> String {
+/// A workgroup-per-row kernel: prelude, float helpers, bindings, `shared` declarations, the
+/// row entry and `body`.
+pub(crate) fn row_kernel(bindings: &[String], shared: &str, body: &str) -> String {
     format!("{PRELUDE}{FLOAT_MATH}{}{shared}{ROW_ENTRY}{body}\n}}\n", bindings.concat())
 }
 
