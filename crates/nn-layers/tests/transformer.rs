@@ -127,6 +127,44 @@ fn cached_decoding_matches_the_full_pass() {
 }
 
 #[test]
+fn a_cloned_cache_decodes_on_its_own() {
+    // Two continuations of one cached prefix: each must match its own full pass, so the
+    // clone's appends and the original's cannot land in each other's buffers.
+    let dev = CpuDevice::shared();
+    let blocks = [block(true, false, &dev), block(false, false, &dev)];
+    let (a, b) = (input(1, 6, DType::F32, 7, &dev), input(1, 6, DType::F32, 8, &dev));
+    let run = |steps: &[Tensor], cache: &mut KvCache| -> Vec<f32> {
+        let mut last = Vec::new();
+        for x in steps {
+            let mut h = Var::constant(x.clone());
+            for (block, kv) in blocks.iter().zip(cache.layers.iter_mut()) {
+                h = no_grad(|| block.forward_with(&h, None, Some(kv), None)).unwrap();
+            }
+            last = h.value().to_vec::<f32>().unwrap();
+        }
+        last
+    };
+    let full_last = |x: &Tensor| -> Vec<f32> {
+        let cached = run(std::slice::from_ref(x), &mut KvCache::new(2));
+        cached[cached.len() - 8..].to_vec()
+    };
+    let mut original = KvCache::new(2);
+    run(&[a.narrow(1, 0, 3)], &mut original);
+    let mut clone = original.clone();
+    // The original continues with a's last three positions, the clone with b's, interleaved.
+    let steps = |x: &Tensor| -> Vec<Tensor> { (3..6).map(|t| x.narrow(1, t, 1)).collect() };
+    let mixed = Tensor::cat(&[&a.narrow(1, 0, 3), &b.narrow(1, 3, 3)], 1);
+    let (mut got_a, mut got_b) = (Vec::new(), Vec::new());
+    for (step_a, step_b) in steps(&a).iter().zip(steps(&b).iter()) {
+        got_a = run(std::slice::from_ref(step_a), &mut original);
+        got_b = run(std::slice::from_ref(step_b), &mut clone);
+    }
+    close(&got_a, &full_last(&a), 1e-5);
+    close(&got_b, &full_last(&mixed), 1e-5);
+    assert_eq!((original.len(), clone.len()), (6, 6));
+}
+
+#[test]
 fn positions() {
     let dev = CpuDevice::shared();
     let table = sinusoidal_table(3, 4, &dev).unwrap().to_vec::<f32>().unwrap();

@@ -15,7 +15,9 @@ mod sequential;
 mod transformer;
 
 pub use activation::Activation;
-pub use attention::{AttentionMask, KvCache, LayerKv, MultiHeadAttention, Positions, Rotary, sinusoidal_table};
+pub use attention::{
+    AttentionConfig, AttentionMask, KvCache, LayerKv, MultiHeadAttention, Positions, Rotary, sinusoidal_table,
+};
 pub use batch_norm::BatchNorm;
 pub use conv::{Conv, Conv1d, Conv2d, ConvConfig, ConvWindow};
 pub use dropout::Dropout;

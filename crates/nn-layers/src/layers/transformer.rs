@@ -8,7 +8,7 @@ use std::sync::Arc;
 use autograd::Var;
 use tensor_core::{Device, Result, TensorError, TensorRng};
 
-use super::{Activation, Dropout, LayerKv, LayerNorm, MultiHeadAttention, Projection, Rotary};
+use super::{Activation, AttentionConfig, Dropout, LayerKv, LayerNorm, MultiHeadAttention, Projection, Rotary};
 use crate::{Module, Param, module::join};
 
 /// Sizes and options of a [`TransformerBlock`].
@@ -104,7 +104,11 @@ impl TransformerBlock {
         let proj_std = 0.02 / (2.0 * config.layers as f64).sqrt();
         Ok(TransformerBlock {
             ln_1: LayerNorm::with_bias(width, 1e-5, bias, device)?,
-            attn: MultiHeadAttention::new(width, heads, causal, bias, proj_std, rotary, rng, device)?,
+            attn: MultiHeadAttention::new(
+                AttentionConfig { width, heads, causal, bias, proj_std, rotary },
+                rng,
+                device,
+            )?,
             ln_2: LayerNorm::with_bias(width, 1e-5, bias, device)?,
             mlp: Mlp {
                 c_fc: Projection::normal(width, 4 * width, 0.02, bias, rng, device)?,

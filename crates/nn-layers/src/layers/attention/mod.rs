@@ -18,24 +18,86 @@ use tensor_core::{Device, Result, Tensor, TensorError, TensorRng};
 use super::Projection;
 use crate::{Module, Param, module::join};
 
-/// The keys and values one attention layer has seen so far, `[B, H, T, head_dim]` each.
-#[derive(Clone, Debug, Default)]
+/// The keys and values one attention layer has seen so far: `[B, H, capacity, head_dim]`
+/// buffers whose first `len` positions are filled. A step writes only its own positions (the
+/// buffers double when full), so the cost of a token does not grow with a copy of the past.
+/// Filled positions are never written again, which is what lets a clone share them.
+#[derive(Debug, Default)]
 pub struct LayerKv {
-    /// Keys (already turned by rotary embeddings, if any).
-    pub keys: Option<Tensor>,
-    /// Values.
-    pub values: Option<Tensor>,
+    keys: Option<Tensor>,
+    values: Option<Tensor>,
+    len: usize,
+}
+
+impl Clone for LayerKv {
+    /// Shares the filled positions and no free capacity, so the clone's next step moves to
+    /// buffers of its own instead of writing where the original will.
+    fn clone(&self) -> Self {
+        let filled = |buffer: &Option<Tensor>| buffer.as_ref().and_then(|b| b.try_narrow(2, 0, self.len).ok());
+        let (keys, values) = (filled(&self.keys), filled(&self.values));
+        let len = if keys.is_some() && values.is_some() { self.len } else { 0 };
+        LayerKv { keys, values, len }
+    }
 }
 
 impl LayerKv {
     /// Positions cached.
     pub fn len(&self) -> usize {
-        self.keys.as_ref().map_or(0, |k| k.dims()[2])
+        self.len
     }
 
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
+    }
+
+    /// The cached keys and values, `[B, H, len, head_dim]` views (`None` when empty).
+    pub fn cached(&self) -> Option<(Tensor, Tensor)> {
+        let (keys, values) = (self.keys.as_ref()?, self.values.as_ref()?);
+        if self.len == 0 {
+            return None;
+        }
+        Some((keys.try_narrow(2, 0, self.len).ok()?, values.try_narrow(2, 0, self.len).ok()?))
+    }
+
+    /// Appends a step's keys and values (`[B, H, T, head_dim]` each) and returns everything
+    /// cached, the step included, as views.
+    pub fn append(&mut self, keys: &Tensor, values: &Tensor) -> Result<(Tensor, Tensor)> {
+        let steps = keys.dims().get(2).copied().unwrap_or(0);
+        let capacity = self.keys.as_ref().map_or(0, |k| k.dims()[2]);
+        let fits = |buffer: &Option<Tensor>, new: &Tensor| {
+            buffer.as_ref().is_none_or(|b| b.dims()[..2] == new.dims()[..2] && b.dims()[3] == new.dims()[3])
+        };
+        if keys.rank() != 4 || values.rank() != 4 || !fits(&self.keys, keys) || !fits(&self.values, values) {
+            return Err(TensorError::invalid(
+                "kv-cache",
+                format!("cannot append keys {} and values {} to this cache", keys.shape(), values.shape()),
+            ));
+        }
+        let needed = self.len + steps;
+        if needed > capacity {
+            let grown = needed.max(2 * capacity).max(16);
+            self.keys = Some(self.regrow(self.keys.as_ref(), keys, grown)?);
+            self.values = Some(self.regrow(self.values.as_ref(), values, grown)?);
+        }
+        let (k_buffer, v_buffer) = match (&self.keys, &self.values) {
+            (Some(k), Some(v)) => (k, v),
+            _ => unreachable!("the buffers were just made"),
+        };
+        k_buffer.try_narrow(2, self.len, steps)?.try_assign(keys)?;
+        v_buffer.try_narrow(2, self.len, steps)?.try_assign(values)?;
+        self.len = needed;
+        Ok((k_buffer.try_narrow(2, 0, needed)?, v_buffer.try_narrow(2, 0, needed)?))
+    }
+
+    /// A buffer of `capacity` positions shaped like `like`, holding the filled part of `old`.
+    fn regrow(&self, old: Option<&Tensor>, like: &Tensor, capacity: usize) -> Result<Tensor> {
+        let dims = like.dims();
+        let fresh = Tensor::zeros([dims[0], dims[1], capacity, dims[3]], like.dtype(), like.device())?;
+        if let Some(old) = old.filter(|_| self.len > 0) {
+            fresh.try_narrow(2, 0, self.len)?.try_assign(&old.try_narrow(2, 0, self.len)?)?;
+        }
+        Ok(fresh)
     }
 }
 
@@ -78,21 +140,28 @@ pub struct MultiHeadAttention {
     rotary: Option<Rotary>,
 }
 
+/// The sizes and options of a [`MultiHeadAttention`].
+#[derive(Clone, Debug)]
+pub struct AttentionConfig {
+    /// Features in and out (a multiple of `heads`).
+    pub width: usize,
+    /// Heads.
+    pub heads: usize,
+    /// Each position sees only itself and the past.
+    pub causal: bool,
+    /// Biases on the projections.
+    pub bias: bool,
+    /// Standard deviation of `c_proj`'s initial weights (GPT-2: 0.02/√(2·layers)).
+    pub proj_std: f64,
+    /// Rotary embeddings turning queries and keys with their positions.
+    pub rotary: Option<Rotary>,
+}
+
 impl MultiHeadAttention {
-    /// `heads` heads over `width` features (`width` a multiple of `heads`), initialised as
-    /// GPT-2: N(0, 0.02) for `c_attn`, N(0, `proj_std`) for `c_proj`, zero biases. With
-    /// `rotary`, queries and keys turn with their positions.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        width: usize,
-        heads: usize,
-        causal: bool,
-        bias: bool,
-        proj_std: f64,
-        rotary: Option<Rotary>,
-        rng: &mut TensorRng,
-        device: &Arc<dyn Device>,
-    ) -> Result<Self> {
+    /// Attention as `config` says, initialised as GPT-2: N(0, 0.02) for `c_attn`,
+    /// N(0, `proj_std`) for `c_proj`, zero biases.
+    pub fn new(config: AttentionConfig, rng: &mut TensorRng, device: &Arc<dyn Device>) -> Result<Self> {
+        let AttentionConfig { width, heads, causal, bias, proj_std, rotary } = config;
         if heads == 0 || width == 0 || !width.is_multiple_of(heads) {
             return Err(TensorError::invalid(
                 "attention",
@@ -137,17 +206,10 @@ impl MultiHeadAttention {
         }
         let (k, v) = match cache {
             None => (k, v),
+            // Decoding: the cache holds values, not a graph (a cached step is not trained).
             Some(cache) => {
-                let (k, v) = match (&cache.keys, &cache.values) {
-                    (Some(pk), Some(pv)) => {
-                        let (pk, pv) = (Var::constant(pk.clone()), Var::constant(pv.clone()));
-                        (Var::cat(&[&pk, &k], 2)?, Var::cat(&[&pv, &v], 2)?)
-                    }
-                    _ => (k, v),
-                };
-                cache.keys = Some(k.value().try_contiguous()?);
-                cache.values = Some(v.value().try_contiguous()?);
-                (k, v)
+                let (keys, values) = cache.append(&k.value(), &v.value())?;
+                (Var::constant(keys), Var::constant(values))
             }
         };
         let mask = AttentionMask { causal: self.causal, key_lengths: key_lengths.map(<[usize]>::to_vec) };
