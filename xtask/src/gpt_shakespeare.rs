@@ -7,11 +7,8 @@
 //! as the JAX script does, and the wall time. A long run: hold the benchmark lock, e.g.
 //! `flock /work/bench.lock cargo xtask gpt-shakespeare`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Instant;
-
-use crate::{cargo, workspace_root};
+use crate::lm_train_run::{lm_train, option, split_args};
+use crate::workspace_root;
 
 /// The recipe's `tessera lm train` flags (the GPT defaults of `lm train` are the same; they are
 /// spelt out so that the recipe reads here).
@@ -22,52 +19,20 @@ const FLAGS: &str = "--arch gpt --chars --layers 4 --heads 4 --width 128 --conte
 
 /// Runs the recipe.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let (ours, extra) = match args.iter().position(|a| a == "--") {
-        Some(at) => (&args[..at], &args[at + 1..]),
-        None => (args, &[][..]),
-    };
-    let steps = match ours.iter().position(|a| a == "--steps") {
-        Some(i) => ours.get(i + 1).cloned().ok_or("--steps needs a number")?,
-        None => "2000".to_string(),
-    };
-    let root = workspace_root();
-    let text = root.join("../shared/data/shakespeare/shakespeare_gut.txt.gz");
+    let (ours, extra) = split_args(args);
+    let steps = option(ours, "--steps", "2000")?;
+    let text = workspace_root().join("../shared/data/shakespeare/shakespeare_gut.txt.gz");
     if !text.is_file() {
         return Err(format!("{} is missing", text.display()));
     }
-    cargo(&["build", "--release", "-p", "tessera"], &[])?;
-    let out = root.join("target/gpt-shakespeare");
-    let mut command = Command::new(root.join("target/release/tessera"));
-    command
-        .args(["lm", "train"])
-        .args(FLAGS.split_whitespace())
-        .args(["--steps", &steps, "--train"])
-        .arg(&text)
-        .arg("--out")
-        .arg(&out)
-        .args(extra)
-        .current_dir(&root)
-        .stdout(Stdio::piped());
     println!("nanoGPT Shakespeare (characters), {steps} steps; JAX's gpt_jax.py measured val loss 1.871 at 2,000");
-    let started = Instant::now();
-    let mut child = command.spawn().map_err(|e| format!("cannot run tessera: {e}"))?;
-    let mut last = None;
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            println!("{line}");
-            if line.trim_start().starts_with("step") {
-                last = Some(line);
-            }
-        }
-    }
-    let status = child.wait().map_err(|e| format!("tessera did not finish: {e}"))?;
-    if !status.success() {
-        return Err(format!("`tessera lm train` failed ({status})"));
-    }
+    let mut flags: Vec<&str> = FLAGS.split_whitespace().collect();
+    flags.extend(["--steps", &steps]);
+    let run = lm_train(&flags, &text, "gpt-shakespeare", extra, |line| line.trim_start().starts_with("step"))?;
     println!(
         "\nGPT Shakespeare: {}; wall time {:.1} min",
-        last.as_deref().unwrap_or("no validation line").trim(),
-        started.elapsed().as_secs_f64() / 60.0
+        run.line.as_deref().unwrap_or("no validation line").trim(),
+        run.minutes
     );
     Ok(())
 }

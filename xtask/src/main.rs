@@ -21,6 +21,7 @@ mod core_distance;
 mod gpt_shakespeare;
 mod lm_latency;
 mod lm_ptb;
+mod lm_train_run;
 
 use std::process::{Command, ExitCode};
 
