@@ -139,37 +139,47 @@ impl FastUnary {
 
     /// `out[i] = op(input[i])`, on AVX-512 when the CPU has it.
     pub(crate) fn apply(self, input: &[f32], out: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if crate::simd::has_avx512() {
-            // SAFETY: the CPU has AVX-512F (checked just above).
-            unsafe { apply_avx512(self, input, out) };
-            return;
+        match self {
+            FastUnary::Exp => map_fast(input, out, exp),
+            FastUnary::Sigmoid => map_fast(input, out, sigmoid),
+            FastUnary::Tanh => map_fast(input, out, tanh),
+            FastUnary::Erf => map_fast(input, out, erf),
+            FastUnary::Gelu => map_fast(input, out, gelu),
+            FastUnary::GeluTanh => map_fast(input, out, gelu_tanh),
         }
-        apply_each(self, input, out);
     }
 }
 
-/// One monomorphic loop per op (the match is outside the loops, so each one inlines and
-/// vectorises its function).
+/// `out[i] = f(input[i])` with one loop per function, compiled for AVX-512 when the CPU has it
+/// (the loop lives in the target-feature function itself, so `f` inlines into the wide build).
 #[inline(always)]
-fn apply_each(op: FastUnary, input: &[f32], out: &mut [f32]) {
-    fn run(input: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
-        out.iter_mut().zip(input).for_each(|(o, &x)| *o = f(x));
+fn map_fast(input: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::has_avx512() {
+        // SAFETY: the CPU has AVX-512F (checked just above).
+        unsafe { map_avx512(input, out, f) };
+        return;
     }
-    match op {
-        FastUnary::Exp => run(input, out, exp),
-        FastUnary::Sigmoid => run(input, out, sigmoid),
-        FastUnary::Tanh => run(input, out, tanh),
-        FastUnary::Erf => run(input, out, erf),
-        FastUnary::Gelu => run(input, out, gelu),
-        FastUnary::GeluTanh => run(input, out, gelu_tanh),
+    map_plain(input, out, f);
+}
+
+#[inline(always)]
+fn map_plain(input: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
+    let n = input.len().min(out.len());
+    let (input, out) = (&input[..n], &mut out[..n]);
+    for i in 0..n {
+        out[i] = f(input[i]);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn apply_avx512(op: FastUnary, input: &[f32], out: &mut [f32]) {
-    apply_each(op, input, out);
+fn map_avx512(input: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
+    let n = input.len().min(out.len());
+    let (input, out) = (&input[..n], &mut out[..n]);
+    for i in 0..n {
+        out[i] = f(input[i]);
+    }
 }
 
 #[cfg(test)]
