@@ -112,7 +112,7 @@ fn forward<F: ConvElement>(x: &[F], w: &[F], bias: Option<&[F]>, sizes: &Sizes, 
     let (rows, out_rows, positions) = sizes.group_dims();
     let mut out = biased_output(&sizes.plan, bias);
     out.par_chunks_mut(sizes.sample_out.max(1)).zip(x.par_chunks(sizes.sample_in.max(1))).for_each_init(
-        || vec![<F as Float>::ZERO; sizes.sample_cols],
+        || vec![F::ZERO; sizes.sample_cols],
         |cols, (y, x)| {
             unfold_sample(x, cols, sizes, spec);
             for g in 0..sizes.plan.groups {
@@ -144,12 +144,12 @@ fn input_grad<F: ConvElement>(grad: &[F], w: &[F], sizes: &Sizes, spec: &ConvSpe
     let planes = Plan::for_conv(&sizes.plan);
     let plane = sizes.plan.input[0] * sizes.plan.input[1];
     let (ld, block) = (sizes.row_stride, sizes.plan.taps * sizes.row_stride);
-    let mut dx = vec![<F as Float>::ZERO; sizes.plan.batch * sizes.sample_in];
+    let mut dx = vec![F::ZERO; sizes.plan.batch * sizes.sample_in];
     let out_channels = sizes.plan.out_channels();
     dx.par_chunks_mut(sizes.sample_in.max(1)).zip(grad.par_chunks(sizes.sample_out.max(1))).for_each_init(
         || {
             let padded_len = if ld == positions { 0 } else { out_channels * ld };
-            (vec![<F as Float>::ZERO; sizes.sample_cols], vec![<F as Float>::ZERO; padded_len])
+            (vec![F::ZERO; sizes.sample_cols], vec![F::ZERO; padded_len])
         },
         |(dcols, padded), (dx, g)| {
             // The output gradient's rows, copied `ld` apart like the columns' (see `row_stride`).
@@ -192,9 +192,9 @@ fn weight_grad<F: ConvElement>(x: &[F], grad: &[F], sizes: &Sizes, spec: &ConvSp
     let (rows, out_rows, positions) = sizes.group_dims();
     let groups = sizes.plan.groups;
     let scratch = || WeightGradScratch {
-        dw_t: vec![<F as Float>::ZERO; groups * rows * out_rows],
-        cols: vec![<F as Float>::ZERO; sizes.sample_cols],
-        grad_t: vec![<F as Float>::ZERO; positions * out_rows],
+        dw_t: vec![F::ZERO; groups * rows * out_rows],
+        cols: vec![F::ZERO; sizes.sample_cols],
+        grad_t: vec![F::ZERO; positions * out_rows],
     };
     let summed = x
         .par_chunks(sizes.sample_in.max(1))

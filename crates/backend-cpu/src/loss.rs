@@ -3,9 +3,10 @@
 //! gather and scatter each making an `[N, C]` buffer.
 
 use rayon::prelude::*;
-use tensor_core::{HostBuffer, Result, Storage, TensorError, View};
+use tensor_core::{HostBuffer, ReduceOp, Result, Storage, TensorError, View};
 
 use crate::elementwise::parallel;
+use crate::reduce::fold_run;
 use crate::simd::{FastExp, multiversioned};
 use crate::storage::{contiguous, cpu, floats_only, wrap};
 
@@ -19,14 +20,7 @@ const LANES: usize = 16;
 /// row gives -inf and a row holding +inf gives +inf, not NaN).
 #[inline(always)]
 pub(crate) fn log_sum_exp<F: FastExp>(row: &[F]) -> F {
-    let mut lanes = [F::NEG_INFINITY; LANES];
-    let mut chunks = row.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (m, &x) in lanes.iter_mut().zip(chunk) {
-            *m = if x > *m { x } else { *m };
-        }
-    }
-    let max = chunks.remainder().iter().chain(&lanes).fold(F::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+    let max = fold_run(ReduceOp::Max, row);
     let shift = if max.abs() < F::INFINITY { max } else { F::ZERO };
     let mut sums = [F::ZERO; LANES];
     let mut chunks = row.chunks_exact(LANES);

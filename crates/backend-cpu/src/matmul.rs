@@ -100,20 +100,11 @@ pub(crate) unsafe fn gemm_raw<T: GemmElement>(
 }
 
 /// Element types the `gemm` kernels multiply.
-pub(crate) trait GemmElement: Copy + Default + Send + Sync + 'static {
-    const ZERO: Self;
-    const ONE: Self;
-}
+pub(crate) trait GemmElement: tensor_core::Float + Default {}
 
-impl GemmElement for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-}
+impl GemmElement for f32 {}
 
-impl GemmElement for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-}
+impl GemmElement for f64 {}
 
 /// Products with a thin side (`m` or `k` at most this) and a row-contiguous right operand run
 /// on the packing-free kernel: an LSTM step (batch 20 x hidden 256 x 4·256) packs more than it

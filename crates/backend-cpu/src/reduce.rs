@@ -8,8 +8,10 @@ use crate::loss::log_sum_exp;
 use crate::simd::{FastExp, multiversioned};
 use crate::storage::{contiguous, cpu, gather_view, view, wrap};
 
-/// Folds a contiguous run with eight independent accumulators, so sums vectorise.
-fn fold_run<F: Float>(op: ReduceOp, run: &[F]) -> F {
+/// Folds a contiguous run with eight independent accumulators, so sums vectorise (inlined, so
+/// the AVX-512 builds that call it fold with wide vectors).
+#[inline(always)]
+pub(crate) fn fold_run<F: Float>(op: ReduceOp, run: &[F]) -> F {
     let mut lanes = [op.identity::<F>(); 8];
     let mut chunks = run.chunks_exact(8);
     for chunk in &mut chunks {

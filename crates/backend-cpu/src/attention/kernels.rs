@@ -78,7 +78,7 @@ fn forward_body<F: AttnFloat>(head: &Head<'_, F>, rows: Range<usize>) -> Forward
             let tile_max = row_max(&row[..valid], head.scale);
             if tile_max > max[r] {
                 // The row's earlier terms were scaled by e^-max: rescale them to the new one.
-                let rescale = (max[r] - tile_max).exp();
+                let rescale = (max[r] - tile_max).fast_exp();
                 sum[r] *= rescale;
                 acc[r * dv..][..dv].iter_mut().for_each(|a| *a *= rescale);
                 max[r] = tile_max;

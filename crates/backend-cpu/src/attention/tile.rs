@@ -5,6 +5,7 @@ use gemm::Parallelism;
 use tensor_core::HostBuffer;
 
 use crate::matmul::{GemmElement, Matrix, gemm_raw};
+use crate::simd::FastExp;
 
 /// Rows of queries per block.
 pub(super) const QUERY_BLOCK: usize = 64;
@@ -12,24 +13,11 @@ pub(super) const QUERY_BLOCK: usize = 64;
 pub(super) const KEY_TILE: usize = 64;
 
 /// A float the attention kernels run in.
-pub(super) trait AttnFloat:
-    GemmElement
-    + PartialOrd
-    + std::ops::Add<Output = Self>
-    + std::ops::Sub<Output = Self>
-    + std::ops::Mul<Output = Self>
-    + std::ops::Div<Output = Self>
-    + std::ops::AddAssign
-    + std::ops::MulAssign
-{
-    const NEG_INFINITY: Self;
+pub(super) trait AttnFloat: GemmElement + FastExp + std::ops::AddAssign + std::ops::MulAssign {
     /// The elements of a buffer of this type.
     fn slice(buffer: &HostBuffer) -> Option<&[Self]>;
     /// A buffer of these elements.
     fn buffer(values: Vec<Self>) -> HostBuffer;
-    fn from_f64(x: f64) -> Self;
-    fn exp(self) -> Self;
-    fn ln(self) -> Self;
 
     /// `C (+)= A · B` for `[m, n, k]` = `dims`: `A`'s element `(i, p)` at
     /// `a[i · a_rows + p · a_cols]`, `B`'s `(p, j)` at `b[p · ldb + j]`, `C`'s `(i, j)` at
@@ -84,24 +72,11 @@ fn gemm_crate<F: AttnFloat>(
 }
 
 impl AttnFloat for f32 {
-    const NEG_INFINITY: Self = f32::NEG_INFINITY;
     fn slice(buffer: &HostBuffer) -> Option<&[Self]> {
         if let HostBuffer::F32(values) = buffer { Some(values) } else { None }
     }
     fn buffer(values: Vec<Self>) -> HostBuffer {
         HostBuffer::F32(values)
-    }
-    #[inline(always)]
-    fn from_f64(x: f64) -> Self {
-        x as f32
-    }
-    #[inline(always)]
-    fn exp(self) -> Self {
-        crate::fast_math::exp(self)
-    }
-    #[inline(always)]
-    fn ln(self) -> Self {
-        f32::ln(self)
     }
     fn product(
         dims: [usize; 3],
@@ -123,24 +98,11 @@ impl AttnFloat for f32 {
 }
 
 impl AttnFloat for f64 {
-    const NEG_INFINITY: Self = f64::NEG_INFINITY;
     fn slice(buffer: &HostBuffer) -> Option<&[Self]> {
         if let HostBuffer::F64(values) = buffer { Some(values) } else { None }
     }
     fn buffer(values: Vec<Self>) -> HostBuffer {
         HostBuffer::F64(values)
-    }
-    #[inline(always)]
-    fn from_f64(x: f64) -> Self {
-        x
-    }
-    #[inline(always)]
-    fn exp(self) -> Self {
-        f64::exp(self)
-    }
-    #[inline(always)]
-    fn ln(self) -> Self {
-        f64::ln(self)
     }
     fn product(
         dims: [usize; 3],
@@ -162,7 +124,7 @@ pub(super) fn exp_row<F: AttnFloat>(row: &mut [F], valid: usize, scale: F, shift
     let (seen, unseen) = row.split_at_mut(valid);
     let mut sum = F::ZERO;
     for x in seen {
-        *x = (*x * scale - shift).exp();
+        *x = (*x * scale - shift).fast_exp();
         sum += *x;
     }
     unseen.fill(F::ZERO);
