@@ -51,15 +51,6 @@ impl LayerKv {
         self.len == 0
     }
 
-    /// The cached keys and values, `[B, H, len, head_dim]` views (`None` when empty).
-    pub fn cached(&self) -> Option<(Tensor, Tensor)> {
-        let (keys, values) = (self.keys.as_ref()?, self.values.as_ref()?);
-        if self.len == 0 {
-            return None;
-        }
-        Some((keys.try_narrow(2, 0, self.len).ok()?, values.try_narrow(2, 0, self.len).ok()?))
-    }
-
     /// Appends a step's keys and values (`[B, H, T, head_dim]` each) and returns everything
     /// cached, the step included, as views.
     pub fn append(&mut self, keys: &Tensor, values: &Tensor) -> Result<(Tensor, Tensor)> {
