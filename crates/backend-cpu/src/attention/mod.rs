@@ -5,10 +5,12 @@
 //! of 64 query rows), the backward one per (batch, head) or, when there are fewer heads than
 //! threads, per range of keys of a head (each range then sums into its own `dQ`, added up
 //! afterwards). Tile products run on [`crate::small_gemm`] for f32 on AVX-512, on the `gemm`
-//! crate otherwise.
+//! crate otherwise. A call with at most [`decode::DECODE_ROWS`] query rows (a decoding step)
+//! skips the tiles and reads the keys and values in place through their views.
 //!
 //! Empty problems (any size 0) take the default bodies, which handle them without tiles.
 
+mod decode;
 mod kernels;
 mod tile;
 
@@ -67,9 +69,35 @@ fn transposed<F: AttnFloat>(op: &'static str, buffer: &HostBuffer, layout: &Layo
     Ok(gather_view(data, &layout.transpose(2, 3)?))
 }
 
+/// The decoding path's operands, when the call has few query rows and every input's rows
+/// are contiguous.
+fn decode_call<'a, F: AttnFloat>(
+    inputs: &AttentionInputs<'_>,
+    plan: &'a Plan,
+    [qb, kb, vb]: [&'a HostBuffer; 3],
+) -> Option<decode::Decode<'a, F>> {
+    let [tq, tk, d, dv] = plan.sizes;
+    if tq > decode::DECODE_ROWS {
+        return None;
+    }
+    let rows = |buffer: &'a HostBuffer, layout: &Layout| decode::Rows::new(F::slice(buffer)?, layout);
+    Some(decode::Decode {
+        sizes: [plan.heads / plan.per_batch, plan.per_batch, tq, tk, d, dv],
+        q: rows(qb, inputs.q.layout())?,
+        k: rows(kb, inputs.k.layout())?,
+        v: rows(vb, inputs.v.layout())?,
+        ends: &plan.ends,
+        scale: F::from_f64(inputs.scale),
+    })
+}
+
 fn forward_typed<F: AttnFloat>(inputs: &AttentionInputs<'_>, plan: &Plan) -> Result<(HostBuffer, HostBuffer)> {
     let op = "attention";
     let (qb, kb, vb) = (cpu(inputs.q.storage()).read(), cpu(inputs.k.storage()).read(), cpu(inputs.v.storage()).read());
+    if let Some(call) = decode_call::<F>(inputs, plan, [&qb, &kb, &vb]) {
+        let (out, lse) = decode::forward(&call);
+        return Ok((F::buffer(out), F::buffer(lse)));
+    }
     let q = elements::<F>(op, &qb, inputs.q.layout())?;
     let kt = transposed::<F>(op, &kb, inputs.k.layout())?;
     let v = elements::<F>(op, &vb, inputs.v.layout())?;

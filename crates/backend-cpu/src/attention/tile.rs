@@ -121,11 +121,24 @@ impl AttnFloat for f64 {
 /// rest of the row; returns their sum. `shift` is finite.
 #[inline(always)]
 pub(super) fn exp_row<F: AttnFloat>(row: &mut [F], valid: usize, scale: F, shift: F) -> F {
+    const LANES: usize = 16;
     let (seen, unseen) = row.split_at_mut(valid);
+    // Independent partial sums, so the loop vectorises.
+    let mut partial = [F::ZERO; LANES];
+    let mut chunks = seen.chunks_exact_mut(LANES);
+    for chunk in &mut chunks {
+        for (x, sum) in chunk.iter_mut().zip(&mut partial) {
+            *x = (*x * scale - shift).fast_exp();
+            *sum += *x;
+        }
+    }
     let mut sum = F::ZERO;
-    for x in seen {
+    for x in chunks.into_remainder() {
         *x = (*x * scale - shift).fast_exp();
         sum += *x;
+    }
+    for p in partial {
+        sum += p;
     }
     unseen.fill(F::ZERO);
     sum

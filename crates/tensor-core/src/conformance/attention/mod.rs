@@ -1,7 +1,8 @@
 //! Cases for scaled dot-product attention, forward and backward, against the f64 reference in
 //! [`reference`]: causal masks with `Tq = Tk`, `Tq < Tk` (down to one decoding query) and
 //! `Tq > Tk` (rows that see no key), ragged key padding (a fully padded batch entry among
-//! them), both together, sizes past one 64-wide tile, empty axes, scores in the hundreds, and
+//! them), both together, sizes past one 64-wide tile, empty axes, scores in the hundreds,
+//! decoding shapes (one to eight query rows against a hundred keys), and
 //! strided inputs: `q` split into heads from `[B, T, H, d]`, keys shared across the batch
 //! (stride 0), values reversed, a transposed output gradient.
 
@@ -13,7 +14,7 @@ use crate::{AttentionMask, AttentionOutput, Composite, DType, HostBuffer, Layout
 use reference::{Expected, Problem};
 
 pub(crate) fn run(s: &mut Suite) {
-    let sizes_and_masks: [([usize; 6], bool, Option<Vec<usize>>); 14] = [
+    let sizes_and_masks: [([usize; 6], bool, Option<Vec<usize>>); 16] = [
         ([1, 1, 1, 1, 1, 1], false, None),
         ([2, 3, 5, 5, 4, 3], true, None),
         ([2, 2, 3, 7, 8, 5], false, None),
@@ -24,6 +25,9 @@ pub(crate) fn run(s: &mut Suite) {
         ([2, 1, 3, 6, 4, 2], true, Some(vec![6, 1])),
         ([1, 2, 70, 70, 16, 16], true, None),
         ([1, 1, 130, 67, 8, 8], false, Some(vec![50])),
+        // Decoding shapes: a few query rows against a long cache, rows wider than one vector.
+        ([1, 2, 1, 100, 40, 24], true, None),
+        ([2, 2, 8, 100, 40, 24], true, Some(vec![100, 37])),
         ([0, 2, 3, 3, 4, 4], true, None),
         ([1, 1, 0, 4, 4, 4], false, None),
         ([1, 2, 3, 0, 4, 4], false, None),
