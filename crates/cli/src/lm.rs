@@ -27,12 +27,16 @@ pub enum LmCommand {
     /// Write text after a prompt, token by token (greedy, temperature, top-k, top-p,
     /// repetition penalty, seeded).
     Generate(crate::lm_generate::GenerateArgs),
+    /// One GPT training step on the simulated TPU (tpu-v1 and bf16-128): cycles per op, the
+    /// array's utilisation and stalls, against the vector unit's element-wise work.
+    TpuStep(crate::lm_tpu::TpuStepArgs),
 }
 
 /// Runs a `tessera lm` command.
 pub fn run(command: LmCommand) -> Result<(), CliError> {
     match command {
         LmCommand::Train(args) => crate::lm_train::train(&args),
+        LmCommand::TpuStep(args) => crate::lm_tpu::run(&args),
         LmCommand::Ppl(args) => ppl(&args),
         LmCommand::Score(args) => score(&args),
         LmCommand::Next(args) => next(&args),

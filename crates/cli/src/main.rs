@@ -10,6 +10,7 @@ mod language_model;
 mod lm;
 mod lm_demo;
 mod lm_generate;
+mod lm_tpu;
 mod lm_train;
 mod lm_train_bert;
 mod lm_train_gpt;
