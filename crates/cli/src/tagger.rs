@@ -130,7 +130,7 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
 /// documents), tested on 6 held-out documents, then tagging one held-out sentence.
 pub fn demo(kind: DeviceKind) -> Result<(), CliError> {
     let device = kind.open()?;
-    let docs = read_brown(Path::new("data/brown-sample/brown_sample.jsonl.gz"))?;
+    let docs = read_brown(&tessera::builtin::file("brown-sample/brown_sample.jsonl.gz")?)?;
     let parts = split_indices(docs.len(), &[0.8, 0.2], 0);
     let (train, test) = (pick(&docs, &parts[0]), pick(&docs, &parts[1]));
     let vocab = TaggingVocab::build(&train, &docs);

@@ -31,7 +31,8 @@ pub struct DataArgs {
     /// Dataset (`eval` uses its test split).
     #[arg(long, value_enum, default_value_t = DatasetKind::Digits)]
     pub dataset: DatasetKind,
-    /// Folder of the dataset (MNIST: the four IDX files; digits: digits.csv.gz).
+    /// Folder of the dataset (MNIST: the four IDX files; digits: digits.csv.gz; default: the
+    /// built-in copy for digits, ../shared/data/mnist for MNIST).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Device to run on.
@@ -95,16 +96,19 @@ pub struct EvalArgs {
     pub data: DataArgs,
 }
 
-fn default_dir(kind: DatasetKind) -> PathBuf {
-    match kind {
+fn default_dir(kind: DatasetKind) -> Result<PathBuf, CliError> {
+    Ok(match kind {
         DatasetKind::Mnist => PathBuf::from("../shared/data/mnist"),
-        DatasetKind::Digits => PathBuf::from("data/sklearn-digits"),
-    }
+        DatasetKind::Digits => tessera::builtin::folder("sklearn-digits")?,
+    })
 }
 
 /// (train, test) splits of a dataset.
 pub fn load_dataset(kind: DatasetKind, dir: Option<&Path>) -> Result<(Dataset, Dataset), CliError> {
-    let dir = dir.map(Path::to_path_buf).unwrap_or_else(|| default_dir(kind));
+    let dir = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => default_dir(kind)?,
+    };
     if !dir.exists() {
         return Err(
             NnError::Invalid(format!("dataset folder {} does not exist; pass --data-dir", dir.display())).into()

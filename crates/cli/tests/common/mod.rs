@@ -36,11 +36,13 @@ impl Run {
 
 /// Runs the `tessera` binary with `args` in the repository root; it must not panic.
 pub fn tessera(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .current_dir(test_support::workspace_root())
-        .output()
-        .expect("tessera runs");
+    tessera_in(test_support::workspace_root(), args)
+}
+
+/// Runs the `tessera` binary with `args` in the folder `cwd`; it must not panic.
+pub fn tessera_in(cwd: &std::path::Path, args: &[&str]) -> Run {
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_tessera")).args(args).current_dir(cwd).output().expect("tessera runs");
     let run = Run {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -1,0 +1,8 @@
+//! The library half of the `tessera` package: what the command line shares with programs that
+//! use Tessera's trained models — the built-in data, model folders for the classifiers and
+//! taggers, readers for users' own images and text, and a pipeline that loads a folder and
+//! predicts on raw input.
+
+#![warn(missing_docs)]
+
+pub mod builtin;
