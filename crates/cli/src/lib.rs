@@ -6,3 +6,11 @@
 #![warn(missing_docs)]
 
 pub mod builtin;
+pub mod folder;
+pub mod images;
+pub mod pipeline;
+pub mod tagging;
+mod use_error;
+
+pub use pipeline::{Pipeline, Prediction};
+pub use use_error::{Result, UseError};
