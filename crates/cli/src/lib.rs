@@ -10,6 +10,7 @@ pub mod folder;
 pub mod images;
 pub mod pipeline;
 pub mod tagging;
+pub mod text_data;
 mod use_error;
 
 pub use pipeline::{Pipeline, Prediction};

@@ -19,6 +19,7 @@ mod ngram;
 mod picture;
 mod predict;
 mod tagger;
+mod textcnn;
 mod tokenizer;
 mod tpu_sim;
 mod train;
@@ -92,8 +93,11 @@ enum TrainCommand {
     /// A LeNet-style CNN classifier (Adam, cosine schedule) on MNIST, the 8x8 digits or your
     /// images.
     Cnn(train::TrainArgs),
-    /// A part-of-speech tagger (word and suffix embeddings, a bidirectional LSTM) on Brown.
+    /// A part-of-speech tagger (word and suffix embeddings, a bidirectional LSTM) on Brown or
+    /// your CoNLL file.
     Tagger(tagger::TaggerArgs),
+    /// A TextCNN sentence classifier on VADER's movie reviews or your labelled CSV/TSV/JSONL.
+    Textcnn(textcnn::TextCnnArgs),
 }
 
 #[derive(Subcommand)]
@@ -150,6 +154,7 @@ fn main() -> ExitCode {
         Command::Train(TrainCommand::Mlp(args)) => train::train(&args, train::Arch::Mlp).map(|_| ()),
         Command::Train(TrainCommand::Cnn(args)) => train::train(&args, train::Arch::Cnn).map(|_| ()),
         Command::Train(TrainCommand::Tagger(args)) => tagger::train(&args).map(|_| ()),
+        Command::Train(TrainCommand::Textcnn(args)) => textcnn::train(&args).map(|_| ()),
         Command::Eval(args) => train::eval(&args).map(|_| ()),
         Command::Predict(args) => predict::run(&args).map(|_| ()),
         Command::Inspect(InspectCommand::Cnn(args)) => inspect::cnn(&args).map(|_| ()),

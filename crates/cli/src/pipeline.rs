@@ -45,6 +45,35 @@ pub fn mlp(sizes: &[usize], rng: &mut TensorRng, device: &Arc<dyn Device>) -> Re
     Ok(model)
 }
 
+/// The TextCNN's logits for each id sequence, each padded only to the widest kernel: sentences
+/// are batched with others of the same length, so a prediction never depends on what else is
+/// in the batch (padding is a token the convolutions see, so extra padding could change it).
+pub fn textcnn_logits(model: &TextCnn, sequences: &[Vec<usize>], device: &Arc<dyn Device>) -> Result<Vec<Vec<f32>>> {
+    let length = |i: usize| sequences[i].len().max(model.min_len());
+    let mut order: Vec<usize> = (0..sequences.len()).collect();
+    order.sort_by_key(|&i| length(i));
+    let mut out = vec![Vec::new(); sequences.len()];
+    model.eval();
+    for group in order.chunk_by(|&a, &b| length(a) == length(b)) {
+        for chunk in group.chunks(BATCH) {
+            let longest = length(chunk[0]);
+            let mut flat = vec![0i64; chunk.len() * longest];
+            for (row, &i) in chunk.iter().enumerate() {
+                for (slot, &id) in flat[row * longest..].iter_mut().zip(&sequences[i]) {
+                    *slot = id as i64;
+                }
+            }
+            let x = Tensor::from_vec(flat, [chunk.len(), longest], device)?;
+            let logits = no_grad(|| model.forward(&Var::constant(x)))?.value().to_vec::<f32>()?;
+            let classes = logits.len() / chunk.len();
+            for (row, &i) in chunk.iter().enumerate() {
+                out[i] = logits[row * classes..][..classes].to_vec();
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// What a pipeline predicted for one input.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Prediction {
@@ -214,21 +243,12 @@ impl Pipeline {
         let Network::Text { model, vocab, tokenizer } = &self.network else {
             return Err(UseError::folder("(pipeline)", "this model does not classify sentences"));
         };
-        let mut out = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(BATCH) {
-            let ids: Vec<Vec<usize>> = chunk.iter().map(|t| vocab.encode(&tokenizer.tokenize(t))).collect();
-            let longest = ids.iter().map(Vec::len).max().unwrap_or(0).max(model.min_len());
-            let mut flat = vec![0i64; chunk.len() * longest];
-            for (row, sentence) in ids.iter().enumerate() {
-                for (slot, &id) in flat[row * longest..].iter_mut().zip(sentence) {
-                    *slot = id as i64;
-                }
-            }
-            let x = Tensor::from_vec(flat, [chunk.len(), longest], &self.device)?;
-            let logits = no_grad(|| model.forward(&Var::constant(x)))?.value();
-            out.extend(self.top_classes(&logits, top_k)?);
-        }
-        Ok(out)
+        let ids: Vec<Vec<usize>> = texts.iter().map(|t| vocab.encode(&tokenizer.tokenize(t))).collect();
+        let logits = textcnn_logits(model, &ids, &self.device)?;
+        let classes = self.config.labels.len();
+        let flat: Vec<f32> = logits.into_iter().flatten().collect();
+        let n = flat.len() / classes.max(1);
+        self.top_classes(&Tensor::from_vec(flat, [n, classes], &self.device)?, top_k)
     }
 
     fn top_classes(&self, logits: &Tensor, top_k: usize) -> Result<Vec<Prediction>> {
