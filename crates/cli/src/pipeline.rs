@@ -223,6 +223,20 @@ impl Pipeline {
         }
     }
 
+    /// Tags sentences already split into tokens (tagger folders): tokens as in training, e.g.
+    /// a CoNLL file's words.
+    pub fn tag_tokens(&self, sentences: &[Vec<String>]) -> Result<Vec<Prediction>> {
+        let Network::Tagger(tagger) = &self.network else {
+            return Err(UseError::folder("(pipeline)", "this model is not a tagger"));
+        };
+        Ok(tagger.tag_tokens(sentences, &self.device)?.into_iter().map(Prediction::Tags).collect())
+    }
+
+    /// Whether the model tags tokens (a tagger folder).
+    pub fn is_tagger(&self) -> bool {
+        matches!(self.network, Network::Tagger(_))
+    }
+
     /// Classifies images already converted to the input format (`n * C * H * W` values).
     pub fn classify_pixels(&self, pixels: Vec<f32>, top_k: usize) -> Result<Vec<Prediction>> {
         let Network::Image(model, input) = &self.network else {

@@ -30,6 +30,10 @@ pub struct PredictArgs {
     /// `tokens` and `tags` for a tagger.
     #[arg(long)]
     pub json: bool,
+    /// Taggers: the sentences are already tokenised, tokens separated by spaces (as in a
+    /// CoNLL file); without it the word tokenizer splits them.
+    #[arg(long)]
+    pub pretokenized: bool,
     /// Device to run on.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
@@ -79,7 +83,13 @@ pub fn run(args: &PredictArgs) -> Result<Vec<tessera::Prediction>, CliError> {
         }
         inputs = files;
     }
-    let predictions = pipeline.predict(&inputs, args.top_k)?;
+    let predictions = if args.pretokenized && pipeline.is_tagger() {
+        let tokens: Vec<Vec<String>> =
+            inputs.iter().map(|s| s.split_whitespace().map(str::to_string).collect()).collect();
+        pipeline.tag_tokens(&tokens)?
+    } else {
+        pipeline.predict(&inputs, args.top_k)?
+    };
     let mut out = std::io::stdout().lock();
     for (input, prediction) in inputs.iter().zip(&predictions) {
         let written = if args.json {
