@@ -195,14 +195,15 @@ impl ImageFolder {
         Ok(ImageFolder { root: root.to_path_buf(), classes, images })
     }
 
-    /// The input format its images suggest: the first image's size, grey when every image of
-    /// the first few per class is grey, RGB otherwise; pixels divided by 255.
+    /// The input format its images suggest: the first image's size, grey when every one of 64
+    /// images spread over the classes is grey, RGB otherwise; pixels divided by 255.
     pub fn suggested_input(&self) -> Result<ImageInput> {
         let (first, _) = &self.images[0];
         let image = decode(first)?;
         let grey = self
             .images
             .iter()
+            .step_by((self.images.len() / 64).max(1))
             .take(64)
             .map(|(p, _)| decode(p).map(|i| !i.color().has_color()))
             .collect::<Result<Vec<bool>>>()?
@@ -231,5 +232,45 @@ impl ImageFolder {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tessera-images-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join(name)
+    }
+
+    #[test]
+    fn colour_images_become_channel_first_planes_or_grey() {
+        // Two pixels: pure red, then pure blue.
+        let path = scratch("two.png");
+        image::RgbImage::from_raw(2, 1, vec![255, 0, 0, 0, 0, 255]).unwrap().save(&path).unwrap();
+        let rgb = ImageInput::unit(1, 2, 3).load(&path).unwrap();
+        assert_eq!(rgb, [1.0, 0.0, 0.0, 0.0, 0.0, 1.0], "R plane, G plane, B plane");
+        let grey = ImageInput::unit(1, 2, 1).load(&path).unwrap();
+        assert!(grey[0] > grey[1] && grey[1] > 0.0, "red is lighter than blue in luma: {grey:?}");
+        let normalised = ImageInput { mean: vec![0.5; 3], std: vec![0.5; 3], ..ImageInput::unit(1, 2, 3) };
+        assert_eq!(normalised.load(&path).unwrap(), [1.0, -1.0, -1.0, -1.0, -1.0, 1.0]);
+        let json = normalised.to_json();
+        assert_eq!(ImageInput::from_json(&json, &path).unwrap(), normalised);
+    }
+
+    #[test]
+    fn jpeg_of_any_size_is_resized_and_a_bad_file_is_named() {
+        let path = scratch("big.jpg");
+        image::RgbImage::from_fn(40, 30, |x, _| image::Rgb([(x * 6) as u8, 100, 200])).save(&path).unwrap();
+        let values = ImageInput::unit(8, 8, 1).load(&path).unwrap();
+        assert_eq!(values.len(), 64);
+        assert!(values.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(values[7] > values[0], "the gradient survives the resize");
+        let bad = scratch("bad.jpg");
+        std::fs::write(&bad, &std::fs::read(&path).unwrap()[..100]).unwrap();
+        let error = ImageInput::unit(8, 8, 1).load(&bad).unwrap_err().to_string();
+        assert!(error.starts_with(&format!("{}: unreadable image: ", bad.display())), "{error}");
     }
 }

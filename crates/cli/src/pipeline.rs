@@ -126,9 +126,9 @@ enum Network {
     /// MLP or LeNet over images.
     Image(Sequential, ImageInput),
     /// TextCNN over word ids.
-    Text { model: TextCnn, vocab: Vocab, tokenizer: WordTokenizer },
+    Text { model: Box<TextCnn>, vocab: Vocab, tokenizer: WordTokenizer },
     /// Part-of-speech tagger.
-    Tagger(crate::tagging::LoadedTagger),
+    Tagger(Box<crate::tagging::LoadedTagger>),
 }
 
 /// A model folder loaded onto a device, ready for raw input.
@@ -165,10 +165,10 @@ impl Pipeline {
             (Architecture::TextCnn(c), InputFormat::Words { lowercase }) => {
                 let vocab = folder::load_vocab(folder, folder::VOCAB, &VocabConfig::default(), c.vocab)?;
                 let tokenizer = WordTokenizer { lowercase: *lowercase, words_only: false };
-                Network::Text { model: TextCnn::new(c, &mut rng, device)?, vocab, tokenizer }
+                Network::Text { model: Box::new(TextCnn::new(c, &mut rng, device)?), vocab, tokenizer }
             }
             (Architecture::Tagger(c), InputFormat::Words { .. }) => {
-                Network::Tagger(crate::tagging::LoadedTagger::load(folder, c, &config.labels, device)?)
+                Network::Tagger(Box::new(crate::tagging::LoadedTagger::load(folder, c, &config.labels, device)?))
             }
             (arch, _) => {
                 return Err(UseError::folder(
@@ -179,7 +179,7 @@ impl Pipeline {
         };
         let module: &dyn Module = match &network {
             Network::Image(model, _) => model,
-            Network::Text { model, .. } => model,
+            Network::Text { model, .. } => model.as_ref(),
             Network::Tagger(t) => t.module(),
         };
         folder::load_weights(folder, module)?;

@@ -156,7 +156,7 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
         if valid_acc > best.0 {
             best = (valid_acc, test_acc, epoch);
             let folder_config = FolderConfig {
-                architecture: Architecture::Tagger(config.clone()),
+                architecture: Architecture::Tagger(config),
                 input: InputFormat::Words { lowercase: false },
                 labels: (0..vocab.tags.len()).filter_map(|i| vocab.tags.word(i).map(str::to_string)).collect(),
                 training: json!({
