@@ -40,7 +40,9 @@ pub struct PredictArgs {
 }
 
 fn read_lines(path: &Path) -> Result<Vec<String>, CliError> {
-    let reader: Box<dyn BufRead> = if path == Path::new("-") {
+    let stdin = path == Path::new("-");
+    let path = if stdin { Path::new("(standard input)") } else { path };
+    let reader: Box<dyn BufRead> = if stdin {
         Box::new(std::io::stdin().lock())
     } else {
         let file = std::fs::File::open(path).map_err(|e| UseError::data(path, None, format!("cannot open: {e}")))?;

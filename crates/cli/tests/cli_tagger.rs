@@ -45,6 +45,7 @@ fn conll_route_matches_jsonl_and_predict_reproduces_the_report() {
     args.extend(TRAIN);
     let out = tessera(&args).ok().to_string();
     let from_conll = summary_accuracy(&out);
+    println!("held-out token accuracy: {from_conll}% from CoNLL, {from_jsonl}% from JSON Lines");
     assert!(from_conll > 80.0, "{out}");
     assert!((from_conll - from_jsonl).abs() <= 1.0, "CoNLL {from_conll}% vs JSON Lines {from_jsonl}%");
     for file in ["config.json", "weights.safetensors", "vocab.txt", "suffixes.txt", "loss.svg"] {
@@ -72,6 +73,7 @@ fn conll_route_matches_jsonl_and_predict_reproduces_the_report() {
         }
     }
     let accuracy = 100.0 * hits as f64 / tokens as f64;
+    println!("predict on the {} held-out sentences: {accuracy:.4}% of {tokens} tokens", sentences.len());
     assert!((accuracy - from_conll).abs() < 0.02, "predict {accuracy}% vs training's {from_conll}%");
 
     // Raw text: the word tokenizer splits it, each word gets a tag from the tag set.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{number_after, scratch, tessera};
+use common::{number_after, scratch, tessera, tessera_with_stdin};
 use tessera::text_data::{TextFormat, read_labelled};
 use test_support::shared_data;
 
@@ -61,6 +61,7 @@ fn textcnn_folder_predicts_the_accuracy_training_reported() {
     assert!(out.contains("4000 train / 1000 test sentences") && out.contains(r#"labels ["fresh", "rotten"]"#), "{out}");
     let summary = out.lines().find(|l| l.starts_with("summary:")).unwrap();
     let reported = number_after(summary, "test accuracy");
+    println!("{summary}");
     // Two epochs on 4,000 snippets: well above chance (~58% fresh), far from Kim's ~80%.
     assert!(reported > 60.0, "{summary}");
     for file in ["config.json", "weights.safetensors", "vocab.txt", "loss.svg"] {
@@ -84,6 +85,14 @@ fn textcnn_folder_predicts_the_accuracy_training_reported() {
     let line = run.ok().trim_end().to_string();
     assert!(line.starts_with("a dull, lifeless and tedious film\t"), "{line}");
     assert!(line.contains("fresh ") || line.contains("rotten "), "{line}");
+
+    // Standard input, one sentence a line, batched like the rest; bad bytes are named by line.
+    let from_stdin = tessera_with_stdin(&["predict", model_arg, "--json"], b"a fine film\n\nthe worst\r\n");
+    let lines: Vec<&str> = from_stdin.ok().lines().collect();
+    assert_eq!(lines.len(), 2, "blank lines are skipped: {lines:?}");
+    assert!(lines[1].contains(r#""input":"the worst""#), "{}", lines[1]);
+    let message = tessera_with_stdin(&["predict", model_arg], b"fine\nbad\xff\n").error().to_string();
+    assert!(message.starts_with("(standard input):2: not UTF-8"), "{message}");
 }
 
 #[test]

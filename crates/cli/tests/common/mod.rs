@@ -52,6 +52,26 @@ pub fn tessera_in(cwd: &std::path::Path, args: &[&str]) -> Run {
     run
 }
 
+/// Runs `tessera` with `args` in the repository root, `input` on its standard input.
+pub fn tessera_with_stdin(args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .current_dir(test_support::workspace_root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tessera starts");
+    child.stdin.take().expect("a pipe").write_all(input).unwrap();
+    let output = child.wait_with_output().expect("tessera runs");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// `name` in a scratch folder of this test process, `tag` keeping test binaries apart.
 pub fn scratch(tag: &str, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tessera-{tag}-{}", std::process::id()));
