@@ -142,6 +142,21 @@ fn bad_images_and_folders_are_messages_naming_the_file() {
     assert!(message.starts_with(&format!("{}: unreadable image: ", truncated.display())), "{message}");
     std::fs::remove_file(&truncated).unwrap();
 
+    let other_classes = scratch("predict-bad", "other-classes");
+    for class in ["cats", "birds"] {
+        std::fs::create_dir_all(other_classes.join(class)).unwrap();
+        write_grey_png(&other_classes.join(class).join("c.png"), 4, 4, &[9; 16]);
+    }
+    let run = tessera(&["train", "mlp", "--images", root_arg, "--test-images", other_classes.to_str().unwrap()]);
+    let message = run.error().to_string();
+    assert_eq!(
+        message,
+        format!(
+            "{}: classes [\"birds\", \"cats\"] differ from the training folder's [\"cats\", \"dogs\"]",
+            other_classes.display()
+        )
+    );
+
     let model = scratch("predict-bad", "mlp");
     let model_arg = model.to_str().unwrap();
     let run =

@@ -93,6 +93,15 @@ fn textcnn_folder_predicts_the_accuracy_training_reported() {
     assert!(lines[1].contains(r#""input":"the worst""#), "{}", lines[1]);
     let message = tessera_with_stdin(&["predict", model_arg], b"fine\nbad\xff\n").error().to_string();
     assert!(message.starts_with("(standard input):2: not UTF-8"), "{message}");
+
+    // A vocabulary that lost its last word no longer matches the config and the weights.
+    let vocab = model.join("vocab.txt");
+    let text = std::fs::read_to_string(&vocab).unwrap();
+    let words = text.lines().count();
+    std::fs::write(&vocab, text.lines().take(words - 1).map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let message = tessera(&["predict", model_arg, "fine"]).error().to_string();
+    assert!(message.starts_with(&format!("{}: holds {} entries", vocab.display(), words - 1)), "{message}");
+    assert!(message.ends_with(&format!("but config.json says {words}")), "{message}");
 }
 
 #[test]
