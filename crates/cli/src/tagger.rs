@@ -13,7 +13,7 @@ use nn_layers::optim::{Adam, AdamConfig};
 use serde_json::json;
 use tensor_core::TensorRng;
 use tessera::folder::{self, Architecture, FolderConfig, InputFormat, LossCurve};
-use tessera::tagging::{ConllColumns, read_conll};
+use tessera::tagging::{ConllColumns, protect_tag, read_conll, unprotect_tag};
 
 use crate::devices::DeviceKind;
 use crate::error::CliError;
@@ -35,6 +35,11 @@ pub struct TaggerArgs {
     /// The CoNLL column of the tag (0-based).
     #[arg(long, default_value_t = 1)]
     pub tag_column: usize,
+    /// Reduce the CoNLL file's tags as Brown's are (lower case; `-tl`, `-hl`, `-nc` and `fw-`
+    /// dropped); without it they are kept exactly as written. The Brown corpus's own route
+    /// always reduces them.
+    #[arg(long)]
+    pub brown_tags: bool,
     /// The model folder to write (the epoch best on validation).
     #[arg(long, default_value = "tagger")]
     pub out: PathBuf,
@@ -76,7 +81,13 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
     let docs = match &args.conll {
         Some(path) => {
             let columns = ConllColumns { word: args.word_column, tag: args.tag_column };
-            let docs = read_conll(path, columns)?;
+            let mut docs = read_conll(path, columns)?;
+            if !args.brown_tags {
+                // Kept as written: protected from the data pipeline's Brown simplification.
+                for (_, tag) in docs.iter_mut().flat_map(|d| d.sentences.iter_mut().flatten()) {
+                    *tag = protect_tag(tag);
+                }
+            }
             if docs.len() >= 10 {
                 docs
             } else {
@@ -158,7 +169,16 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
             let folder_config = FolderConfig {
                 architecture: Architecture::Tagger(config),
                 input: InputFormat::Words { lowercase: false },
-                labels: (0..vocab.tags.len()).filter_map(|i| vocab.tags.word(i).map(str::to_string)).collect(),
+                labels: (0..vocab.tags.len())
+                    .filter_map(|i| vocab.tags.word(i))
+                    .map(|t| {
+                        if args.conll.is_some() && !args.brown_tags {
+                            unprotect_tag(t).unwrap_or_default()
+                        } else {
+                            t.to_string()
+                        }
+                    })
+                    .collect(),
                 training: json!({
                     "command": "train tagger",
                     "data": args.conll.as_ref().unwrap_or(&args.corpus).display().to_string(),

@@ -83,6 +83,30 @@ pub fn read_conll(path: &Path, columns: ConllColumns) -> Result<Vec<TaggedDocume
     Ok(documents)
 }
 
+/// A tag written so that `nlp`'s Brown simplification (lower case, `-tl`/`-hl`/`-nc` and `fw-`
+/// dropped) leaves it unchanged: `x` and the tag's bytes in lower-case hex. The tagger's data
+/// pipeline simplifies every tag; a CoNLL file's tags are kept exactly as written by passing
+/// them through this and [`unprotect_tag`] around it.
+pub fn protect_tag(tag: &str) -> String {
+    let mut out = String::with_capacity(1 + 2 * tag.len());
+    out.push('x');
+    for b in tag.bytes() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The tag [`protect_tag`] wrote, or `None` for text it did not write.
+pub fn unprotect_tag(text: &str) -> Option<String> {
+    let hex = text.strip_prefix('x')?;
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
+    String::from_utf8(bytes?).ok()
+}
+
 /// A tag vocabulary in exactly the order of `labels`.
 pub fn tags_in_order(labels: &[String]) -> Vocab {
     let n = labels.len() as u64;
@@ -94,6 +118,7 @@ pub fn tags_in_order(labels: &[String]) -> Vocab {
 pub struct LoadedTagger {
     tagger: Tagger,
     vocab: TaggingVocab,
+    labels: Vec<String>,
 }
 
 impl LoadedTagger {
@@ -102,7 +127,8 @@ impl LoadedTagger {
         let words = folder::load_vocab(folder, folder::VOCAB, &VocabConfig::default(), config.words)?;
         let suffixes = folder::load_vocab(folder, folder::SUFFIXES, &VocabConfig::default(), config.suffixes)?;
         let vocab = TaggingVocab { words, suffixes, tags: tags_in_order(labels) };
-        Ok(LoadedTagger { tagger: Tagger::new(config, &mut TensorRng::new(0), device)?, vocab })
+        let tagger = Tagger::new(config, &mut TensorRng::new(0), device)?;
+        Ok(LoadedTagger { tagger, vocab, labels: labels.to_vec() })
     }
 
     /// The network, for loading weights.
@@ -144,11 +170,42 @@ impl LoadedTagger {
                     .iter()
                     .enumerate()
                     .map(|(t, w)| {
-                        (w.clone(), self.vocab.tags.word(best[row * longest + t] as usize).unwrap_or("?").to_string())
+                        (
+                            w.clone(),
+                            self.labels.get(best[row * longest + t] as usize).map_or("?", String::as_str).to_string(),
+                        )
                     })
                     .collect();
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conll_sentences_documents_and_tags_as_written() {
+        let path = std::env::temp_dir().join(format!("tessera-conll-{}.txt", std::process::id()));
+        std::fs::write(&path, "-DOCSTART- O\n\nEU B-ORG\nrejects O\n\n# a comment\nPeter B-PER\n-DOCSTART- O\nHi O\n")
+            .unwrap();
+        let docs = read_conll(&path, ConllColumns::default()).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].sentences.len(), 2);
+        assert_eq!(docs[0].sentences[0][0], ("EU".to_string(), "B-ORG".to_string()));
+        assert_eq!(docs[1].sentences, [vec![("Hi".to_string(), "O".to_string())]]);
+        std::fs::write(&path, "EU\n").unwrap();
+        let error = read_conll(&path, ConllColumns::default()).unwrap_err().to_string();
+        assert_eq!(error, format!("{}:1: 1 columns, but the word is column 1 and the tag column 2", path.display()));
+        std::fs::remove_file(&path).unwrap();
+
+        for tag in ["NN-TL", "fw-in", "B-PER", "np$", "ÄÖ"] {
+            let protected = protect_tag(tag);
+            assert_eq!(nlp::corpus::simplify_brown_tag(&protected), protected);
+            assert_eq!(unprotect_tag(&protected).as_deref(), Some(tag));
+        }
+        assert_eq!(unprotect_tag("nn"), None);
     }
 }

@@ -41,7 +41,7 @@ fn conll_route_matches_jsonl_and_predict_reproduces_the_report() {
 
     let model = scratch("tagger", "from-conll");
     let model_arg = model.to_str().unwrap();
-    let mut args = vec!["train", "tagger", "--conll", conll_path.to_str().unwrap(), "--out", model_arg];
+    let mut args = vec!["train", "tagger", "--conll", conll_path.to_str().unwrap(), "--brown-tags", "--out", model_arg];
     args.extend(TRAIN);
     let out = tessera(&args).ok().to_string();
     let from_conll = summary_accuracy(&out);
@@ -82,4 +82,43 @@ fn conll_route_matches_jsonl_and_predict_reproduces_the_report() {
     let tagged = line.split('\t').nth(1).unwrap();
     assert!(tagged.starts_with("The/at jury/nn "), "{line}");
     assert_eq!(tagged.split(' ').count(), 10, "{line}");
+}
+
+/// A small CoNLL file of named-entity tags (no documents, so split by sentence): the tags come
+/// back exactly as written, upper case and `B-`/`I-` prefixes kept.
+#[test]
+fn conll_tags_are_kept_as_written() {
+    let names = ["Anna", "Peter", "Maria", "John", "Lena"];
+    let mut conll = String::new();
+    for i in 0..40 {
+        let name = names[i % names.len()];
+        conll.push_str(&format!("{name} B-PER\nSmith I-PER\nvisited O\nParis B-LOC\n. O\n\n"));
+    }
+    let path = scratch("tagger-ner", "ner.conll");
+    std::fs::write(&path, conll).unwrap();
+    let model = scratch("tagger-ner", "model");
+    let model_arg = model.to_str().unwrap();
+    let run = tessera(&[
+        "train",
+        "tagger",
+        "--conll",
+        path.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--hidden",
+        "16",
+        "--lr",
+        "0.02",
+        "--out",
+        model_arg,
+    ]);
+    run.ok();
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(model.join("config.json")).unwrap()).unwrap();
+    let mut labels: Vec<&str> = config["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    labels.sort();
+    assert_eq!(labels, ["B-LOC", "B-PER", "I-PER", "O"]);
+    let run = tessera(&["predict", model_arg, "--json", "Maria Smith visited Paris ."]);
+    let tags: serde_json::Value = serde_json::from_str(run.ok().trim()).unwrap();
+    assert_eq!(tags["tags"].as_array().unwrap().len(), 5);
+    assert!(tags["tags"].as_array().unwrap().iter().all(|t| labels.contains(&t.as_str().unwrap())), "{tags}");
 }
