@@ -13,6 +13,7 @@ mod bench;
 mod bench_gpu;
 mod bench_ngram;
 mod bench_peers;
+mod bench_predict;
 mod bench_tpu;
 mod bench_word2vec;
 mod bench_word2vec_scaling;
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
         Some("bert-pretrain") => bert_pretrain::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]"
             );
             return ExitCode::from(2);
         }

@@ -131,13 +131,22 @@ pub fn conformance(kind: DeviceKind, verbose: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Trains a small MLP (64-64-10) or CNN on the shipped 8x8 digits, reloads the checkpoint and
-/// re-evaluates it.
+/// Trains a small MLP (64-64-10) or CNN on the built-in 8x8 digits, reloads the model folder
+/// and re-evaluates it.
 fn digits(kind: DeviceKind, arch: Arch) -> Result<(), CliError> {
     let dir = std::env::temp_dir().join(format!("tessera-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| nn_layers::NnError::io(&dir, e))?;
-    let out = dir.join(format!("digits-{arch:?}.safetensors"));
-    let data = crate::train::DataArgs { dataset: crate::train::DatasetKind::Digits, data_dir: None, device: kind };
+    let out = dir.join(format!("digits-{arch:?}"));
+    let data = crate::train::DataArgs {
+        dataset: crate::train::DatasetKind::Digits,
+        data_dir: None,
+        images: None,
+        test_images: None,
+        test_fraction: 0.2,
+        image_size: None,
+        channels: None,
+        device: kind,
+    };
     let (epochs, lr) = match arch {
         Arch::Mlp => (20, 5e-3),
         Arch::Cnn => (12, 3e-3),
@@ -153,7 +162,7 @@ fn digits(kind: DeviceKind, arch: Arch) -> Result<(), CliError> {
     };
     let history = crate::train::train(&args, arch)?;
     let trained = history.last().and_then(|e| e.eval).map_or(0.0, |(_, a)| a);
-    let eval_args = crate::train::EvalArgs { checkpoint: out, data };
+    let eval_args = crate::train::EvalArgs { checkpoint: out, data, limit: None, predictions: None };
     let (_, reloaded) = crate::train::eval(&eval_args)?;
     let _ = std::fs::remove_dir_all(&dir);
     if (reloaded - trained).abs() > 1e-9 || reloaded < 0.9 {

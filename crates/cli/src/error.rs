@@ -15,6 +15,9 @@ pub enum CliError {
     /// Reading or modelling text failed.
     #[error(transparent)]
     Nlp(#[from] nlp::NlpError),
+    /// A model folder, a user's image or data file, or a prediction failed.
+    #[error(transparent)]
+    Use(#[from] tessera::UseError),
     /// The GPU backend could not start.
     #[error(transparent)]
     Gpu(#[from] backend_gpu::GpuError),

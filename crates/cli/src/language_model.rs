@@ -2,8 +2,6 @@
 //! `data/austen`), a held-out novel's perplexity under each smoothing method, next-word
 //! prediction, fluency ranking, and a byte-level BPE tokenizer trained on the same prose.
 
-use std::path::Path;
-
 use nlp::corpus::{prose_sentences, read_text, text_prefix};
 use nlp::ngram::{AddK, KneserNeyConfig, LanguageModel, NgramCounter, NgramCounts, Perplexity, katz, kneser_ney};
 use nlp::tokenize::{BpeTrainer, WordTokenizer};
@@ -58,7 +56,7 @@ fn perplexity(model: &dyn LanguageModel, sentences: &[Vec<String>]) -> Perplexit
 
 /// Runs the stage.
 pub fn demo() -> Result<(), CliError> {
-    let text = read_text(Path::new("data/austen/austen_novels.txt.gz"))?;
+    let text = read_text(&tessera::builtin::file("austen/austen_novels.txt.gz")?)?;
     let works = austen_works(&text);
     let (held_out, training): (Vec<_>, Vec<_>) = works.iter().partition(|(name, _)| name == "persuasion");
     let test = &held_out.first().ok_or_else(|| CliError::Check("Persuasion is missing from the Austen file".into()))?.1;

@@ -3,7 +3,6 @@
 //! add-k and Kneser-Ney n-grams trained on the same text with the same vocabulary; then the
 //! Kneser-Ney + LSTM mixture, and a few generated lines from each network.
 
-use std::path::Path;
 use std::time::Instant;
 
 use nlp::corpus::read_text;
@@ -45,7 +44,7 @@ fn stream(sentences: &[String], vocab: &dyn Vocabulary) -> TokenStream {
 /// Runs the stage on `kind`.
 pub fn demo(kind: DeviceKind) -> Result<(), CliError> {
     let device = kind.open()?;
-    let works = austen_works(&read_text(Path::new("data/austen/austen_novels.txt.gz"))?);
+    let works = austen_works(&read_text(&tessera::builtin::file("austen/austen_novels.txt.gz")?)?);
     let persuasion = works
         .iter()
         .find(|(name, _)| name == "persuasion")

@@ -5,6 +5,7 @@
 mod demo;
 mod devices;
 mod error;
+mod image_data;
 mod inspect;
 mod language_model;
 mod lm;
@@ -17,7 +18,9 @@ mod lm_train_gpt;
 mod memory;
 mod ngram;
 mod picture;
+mod predict;
 mod tagger;
+mod textcnn;
 mod tokenizer;
 mod tpu_sim;
 mod train;
@@ -50,8 +53,11 @@ enum Command {
     /// Train a model.
     #[command(subcommand)]
     Train(TrainCommand),
-    /// Evaluate a checkpoint written by `train mlp|cnn` on a dataset's test split.
+    /// Evaluate a model folder written by `train mlp|cnn` on a dataset's test split.
     Eval(train::EvalArgs),
+    /// Predict with a model folder of any `train` command: image files to classes, sentences
+    /// to a class or to tags.
+    Predict(predict::PredictArgs),
     /// Look inside a trained model.
     #[command(subcommand)]
     Inspect(InspectCommand),
@@ -83,12 +89,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TrainCommand {
-    /// An MLP classifier (Adam, cosine schedule) on MNIST or the 8x8 digits.
+    /// An MLP classifier (Adam, cosine schedule) on MNIST, the 8x8 digits or your images.
     Mlp(train::TrainArgs),
-    /// A LeNet-style CNN classifier (Adam, cosine schedule) on MNIST or the 8x8 digits.
+    /// A LeNet-style CNN classifier (Adam, cosine schedule) on MNIST, the 8x8 digits or your
+    /// images.
     Cnn(train::TrainArgs),
-    /// A part-of-speech tagger (word and suffix embeddings, a bidirectional LSTM) on Brown.
+    /// A part-of-speech tagger (word and suffix embeddings, a bidirectional LSTM) on Brown or
+    /// your CoNLL file.
     Tagger(tagger::TaggerArgs),
+    /// A TextCNN sentence classifier on VADER's movie reviews or your labelled CSV/TSV/JSONL.
+    Textcnn(textcnn::TextCnnArgs),
 }
 
 #[derive(Subcommand)]
@@ -145,7 +155,9 @@ fn main() -> ExitCode {
         Command::Train(TrainCommand::Mlp(args)) => train::train(&args, train::Arch::Mlp).map(|_| ()),
         Command::Train(TrainCommand::Cnn(args)) => train::train(&args, train::Arch::Cnn).map(|_| ()),
         Command::Train(TrainCommand::Tagger(args)) => tagger::train(&args).map(|_| ()),
+        Command::Train(TrainCommand::Textcnn(args)) => textcnn::train(&args).map(|_| ()),
         Command::Eval(args) => train::eval(&args).map(|_| ()),
+        Command::Predict(args) => predict::run(&args).map(|_| ()),
         Command::Inspect(InspectCommand::Cnn(args)) => inspect::cnn(&args).map(|_| ()),
         Command::Ngram(NgramCommand::Train(args)) => ngram::train(&args),
         Command::Ngram(NgramCommand::Ppl(args)) => ngram::ppl(&args),

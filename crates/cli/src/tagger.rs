@@ -1,5 +1,6 @@
 //! `tessera train tagger`: a part-of-speech tagger (word + suffix embeddings, an LSTM, a
-//! linear layer per token) on the Brown corpus, split by document.
+//! linear layer per token) on the Brown corpus or the user's CoNLL file, split by document;
+//! the epoch that scores best on validation is kept as a model folder.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,10 @@ use nlp::tag::{Tagger, TaggerConfig, TaggingData, TaggingVocab, evaluate_tagger,
 use nn_layers::ModuleExt;
 use nn_layers::NnError;
 use nn_layers::optim::{Adam, AdamConfig};
+use serde_json::json;
 use tensor_core::TensorRng;
+use tessera::folder::{self, Architecture, FolderConfig, InputFormat, LossCurve};
+use tessera::tagging::{ConllColumns, protect_tag, read_conll, unprotect_tag};
 
 use crate::devices::DeviceKind;
 use crate::error::CliError;
@@ -20,6 +24,25 @@ pub struct TaggerArgs {
     /// The tagged corpus (`brown_tagged.jsonl.gz`).
     #[arg(long, default_value = "../shared/data/brown/brown_tagged.jsonl.gz")]
     pub corpus: PathBuf,
+    /// Your own tagged text instead: a CoNLL file (one token per line, word and tag columns, a
+    /// blank line between sentences, `-DOCSTART-` between documents; plain or gzip). A file
+    /// with fewer than 10 documents is split by sentence.
+    #[arg(long)]
+    pub conll: Option<PathBuf>,
+    /// The CoNLL column of the word (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub word_column: usize,
+    /// The CoNLL column of the tag (0-based).
+    #[arg(long, default_value_t = 1)]
+    pub tag_column: usize,
+    /// Reduce the CoNLL file's tags as Brown's are (lower case; `-tl`, `-hl`, `-nc` and `fw-`
+    /// dropped); without it they are kept exactly as written. The Brown corpus's own route
+    /// always reduces them.
+    #[arg(long)]
+    pub brown_tags: bool,
+    /// The model folder to write (the epoch best on validation).
+    #[arg(long, default_value = "tagger")]
+    pub out: PathBuf,
     /// Use this many training documents (all of the 80% split by default).
     #[arg(long)]
     pub train_docs: Option<usize>,
@@ -55,11 +78,38 @@ fn pick(docs: &[TaggedDocument], indices: &[usize]) -> Vec<TaggedDocument> {
 
 /// Trains, prints a line per epoch and a summary; returns the held-out (test) token accuracy.
 pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
-    if !Path::new(&args.corpus).exists() {
-        return Err(NnError::Invalid(format!("corpus {} does not exist; pass --corpus", args.corpus.display())).into());
-    }
+    let docs = match &args.conll {
+        Some(path) => {
+            let columns = ConllColumns { word: args.word_column, tag: args.tag_column };
+            let mut docs = read_conll(path, columns)?;
+            if !args.brown_tags {
+                // Kept as written: protected from the data pipeline's Brown simplification.
+                for (_, tag) in docs.iter_mut().flat_map(|d| d.sentences.iter_mut().flatten()) {
+                    *tag = protect_tag(tag);
+                }
+            }
+            if docs.len() >= 10 {
+                docs
+            } else {
+                let sentences = docs.into_iter().flat_map(|d| d.sentences);
+                sentences
+                    .enumerate()
+                    .map(|(i, s)| TaggedDocument { id: format!("s{i}"), genre: String::new(), sentences: vec![s] })
+                    .collect()
+            }
+        }
+        None => {
+            if !Path::new(&args.corpus).exists() {
+                return Err(NnError::Invalid(format!(
+                    "corpus {} does not exist; pass --corpus",
+                    args.corpus.display()
+                ))
+                .into());
+            }
+            read_brown(&args.corpus)?
+        }
+    };
     let device = args.device.open()?;
-    let docs = read_brown(&args.corpus)?;
     let parts = split_indices(docs.len(), &[0.8, 0.1, 0.1], args.seed);
     let train_indices = &parts[0][..args.train_docs.unwrap_or(usize::MAX).min(parts[0].len())];
     let (train, valid, test) = (pick(&docs, train_indices), pick(&docs, &parts[1]), pick(&docs, &parts[2]));
@@ -93,6 +143,7 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
     let mut optimizer = Adam::new(tagger.parameters(), AdamConfig::adam(args.lr));
     let started = std::time::Instant::now();
     let mut best = (0.0, 0.0, 0);
+    let mut curve = LossCurve::default();
     for epoch in 1..=args.epochs {
         let (loss, train_acc) = train_tagger_epoch(
             &tagger,
@@ -104,6 +155,7 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
             args.progress,
         )?;
         let valid_acc = evaluate_tagger(&tagger, &valid_data, &device)?;
+        curve.train.push(loss);
         let test_acc = evaluate_tagger(&tagger, &test_data, &device)?;
         println!(
             "epoch {epoch}: loss {loss:.4}, train {:.2}%, valid {:.2}%, test {:.2}% ({:.0} s)",
@@ -114,14 +166,43 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
         );
         if valid_acc > best.0 {
             best = (valid_acc, test_acc, epoch);
+            let folder_config = FolderConfig {
+                architecture: Architecture::Tagger(config),
+                input: InputFormat::Words { lowercase: false },
+                labels: (0..vocab.tags.len())
+                    .filter_map(|i| vocab.tags.word(i))
+                    .map(|t| {
+                        if args.conll.is_some() && !args.brown_tags {
+                            unprotect_tag(t).unwrap_or_default()
+                        } else {
+                            t.to_string()
+                        }
+                    })
+                    .collect(),
+                training: json!({
+                    "command": "train tagger",
+                    "data": args.conll.as_ref().unwrap_or(&args.corpus).display().to_string(),
+                    "epoch": epoch, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+                    "seed": args.seed, "split": "documents 80/10/10, seeded", "train_documents": train.len(),
+                    "valid_accuracy": valid_acc, "test_accuracy": test_acc,
+                }),
+                loss: curve.clone(),
+            };
+            folder::save(
+                &args.out,
+                &folder_config,
+                &tagger,
+                &[(folder::VOCAB, &vocab.words), (folder::SUFFIXES, &vocab.suffixes)],
+            )?;
         }
     }
     println!(
-        "summary: held-out token accuracy {:.2}% (test documents, epoch {} chosen on validation {:.2}%) in {:.0} s",
+        "summary: held-out token accuracy {:.2}% (test documents, epoch {} chosen on validation {:.2}%) in {:.0} s; model folder {}",
         100.0 * best.1,
         best.2,
         100.0 * best.0,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        args.out.display()
     );
     Ok(best.1)
 }
@@ -130,7 +211,7 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
 /// documents), tested on 6 held-out documents, then tagging one held-out sentence.
 pub fn demo(kind: DeviceKind) -> Result<(), CliError> {
     let device = kind.open()?;
-    let docs = read_brown(Path::new("data/brown-sample/brown_sample.jsonl.gz"))?;
+    let docs = read_brown(&tessera::builtin::file("brown-sample/brown_sample.jsonl.gz")?)?;
     let parts = split_indices(docs.len(), &[0.8, 0.2], 0);
     let (train, test) = (pick(&docs, &parts[0]), pick(&docs, &parts[1]));
     let vocab = TaggingVocab::build(&train, &docs);

@@ -1,43 +1,27 @@
-//! `tessera train mlp|cnn` and `tessera eval`: an MLP or a LeNet-style CNN classifier on MNIST
-//! or the digits set, with progress, a summary, a checkpoint and a loss curve.
+//! `tessera train mlp|cnn` and `tessera eval`: an MLP or a LeNet-style CNN classifier on MNIST,
+//! the built-in digits or the user's ImageFolder, with progress, a summary and a model folder
+//! (`tessera::folder`): weights, config (architecture, input format, labels), loss curve.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use autograd::Var;
 use nn_layers::checkpoint::{self, load_tensors};
-use nn_layers::data::{Dataset, read_digits_csv, read_mnist};
-use nn_layers::layers::{Activation, Linear, Sequential};
+use nn_layers::data::Dataset;
+use nn_layers::layers::Sequential;
 use nn_layers::models::{LeNetConfig, lenet};
 use nn_layers::optim::{Adam, AdamConfig};
-use nn_layers::train::{EpochStats, FitConfig, evaluate_classifier, fit_classifier, write_loss_svg};
-use nn_layers::{ModuleExt, NnError};
-use tensor_core::{Device, TensorRng};
+use nn_layers::train::{EpochStats, FitConfig, evaluate_classifier, fit_classifier};
+use nn_layers::{Module, ModuleExt, NnError};
+use serde_json::json;
+use tensor_core::{ArgReduceOp, Device, Tensor, TensorRng};
+use tessera::folder::{self, Architecture, FolderConfig, InputFormat, LossCurve};
+use tessera::images::ImageInput;
+use tessera::pipeline::mlp;
 
-use crate::devices::DeviceKind;
 use crate::error::CliError;
-
-/// The datasets `train` and `eval` know.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum DatasetKind {
-    /// MNIST, 28x28 digits, 60k train / 10k test (IDX files).
-    Mnist,
-    /// scikit-learn's 8x8 digits, 1,797 examples (shipped in `data/`), split 80/20.
-    Digits,
-}
-
-/// Where the data is and where to run: shared by `train` and `eval`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct DataArgs {
-    /// Dataset (`eval` uses its test split).
-    #[arg(long, value_enum, default_value_t = DatasetKind::Digits)]
-    pub dataset: DatasetKind,
-    /// Folder of the dataset (MNIST: the four IDX files; digits: digits.csv.gz).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Device to run on.
-    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
-    pub device: DeviceKind,
-}
+use crate::image_data::{self, shaped};
+pub use crate::image_data::{DataArgs, DatasetKind};
 
 /// The classifier architectures `train` builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,11 +59,11 @@ pub struct TrainArgs {
     /// Peak learning rate (Adam, cosine decay to 0).
     #[arg(long, default_value_t = 2e-3)]
     pub lr: f64,
-    /// Seed of initialisation and shuffles.
+    /// Seed of initialisation, shuffles and the `--images` split.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Where to write the checkpoint, a loss curve `.svg` beside it (default: `mlp.safetensors`
-    /// or `cnn.safetensors`).
+    /// The model folder to write (default: `mlp` or `cnn`): weights.safetensors, config.json,
+    /// loss.svg.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -87,109 +71,71 @@ pub struct TrainArgs {
 /// Options of `tessera eval`.
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
-    /// Checkpoint written by `tessera train mlp` or `tessera train cnn`.
-    #[arg(long, default_value = "mlp.safetensors")]
+    /// A model folder written by `tessera train mlp|cnn`, or a single-file checkpoint of an
+    /// older `train`.
+    #[arg(long, default_value = "mlp")]
     pub checkpoint: PathBuf,
     /// Data and device.
     #[command(flatten)]
     pub data: DataArgs,
+    /// Evaluate only the first N test examples.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Also write each test example's predicted class as JSON Lines here.
+    #[arg(long)]
+    pub predictions: Option<PathBuf>,
 }
 
-fn default_dir(kind: DatasetKind) -> PathBuf {
-    match kind {
-        DatasetKind::Mnist => PathBuf::from("../shared/data/mnist"),
-        DatasetKind::Digits => PathBuf::from("data/sklearn-digits"),
+/// A LeNet for `input` with the given widths.
+fn cnn_config(input: &ImageInput, channels: [usize; 2], hidden: usize, classes: usize) -> LeNetConfig {
+    LeNetConfig {
+        in_channels: input.channels,
+        channels,
+        hidden,
+        ..LeNetConfig::for_digits([input.height, input.width], classes)
     }
 }
 
-/// (train, test) splits of a dataset.
-pub fn load_dataset(kind: DatasetKind, dir: Option<&Path>) -> Result<(Dataset, Dataset), CliError> {
-    let dir = dir.map(Path::to_path_buf).unwrap_or_else(|| default_dir(kind));
-    if !dir.exists() {
-        return Err(
-            NnError::Invalid(format!("dataset folder {} does not exist; pass --data-dir", dir.display())).into()
-        );
-    }
-    Ok(match kind {
-        DatasetKind::Mnist => read_mnist(&dir)?,
-        DatasetKind::Digits => read_digits_csv(&dir.join("digits.csv.gz"))?.split(0.8, 0),
-    })
-}
-
-/// An MLP `in -> hidden -> ReLU -> ... -> classes`, named like PyTorch's `nn.Sequential`.
-pub fn mlp(sizes: &[usize], rng: &mut TensorRng, device: &Arc<dyn Device>) -> Result<Sequential, CliError> {
-    let mut model = Sequential::new();
-    for (i, pair) in sizes.windows(2).enumerate() {
-        if i > 0 {
-            model = model.push(Activation::Relu);
-        }
-        model = model.push(Linear::new(pair[0], pair[1], rng, device)?);
-    }
-    Ok(model)
-}
-
-/// Side of the square single-channel images in `data` (8 for the digits, 28 for MNIST).
-fn image_side(data: &Dataset) -> usize {
-    (data.feature_dims().iter().product::<usize>() as f64).sqrt().round() as usize
-}
-
-/// The dataset shaped for `arch`: flat vectors for the MLP, `[1, side, side]` images for the CNN.
-fn shaped(arch: Arch, data: Dataset) -> Result<Dataset, CliError> {
-    Ok(match arch {
-        Arch::Mlp => data,
-        Arch::Cnn => {
-            let side = image_side(&data);
-            data.with_feature_dims(vec![1, side, side])?
-        }
-    })
-}
-
-/// A LeNet for `side`-pixel digits with the given widths.
-fn cnn(
-    side: usize,
-    channels: [usize; 2],
-    hidden: usize,
-    classes: usize,
-    device: &Arc<dyn Device>,
-    seed: u64,
-) -> Result<(Sequential, LeNetConfig), CliError> {
-    let config = LeNetConfig { channels, hidden, ..LeNetConfig::for_digits([side, side], classes) };
-    Ok((lenet(&config, &mut TensorRng::new(seed), device)?, config))
-}
-
-/// Trains and returns the per-epoch history; prints a summary line per epoch.
+/// Trains and returns the per-epoch history; prints a summary line per epoch and writes the
+/// model folder.
 pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> {
     let device = args.data.device.open()?;
-    let (train_set, test_set) = load_dataset(args.data.dataset, args.data.data_dir.as_deref())?;
-    let (train_set, test_set) = (shaped(arch, train_set)?, shaped(arch, test_set)?);
-    let classes = 1 + train_set.labels().iter().copied().max().unwrap_or(0) as usize;
-    let (model, description) = match arch {
+    let data = image_data::load(&args.data, args.seed, None)?;
+    let input = data.input.clone();
+    let (train_set, test_set) =
+        (shaped(arch == Arch::Cnn, data.train, &input)?, shaped(arch == Arch::Cnn, data.test, &input)?);
+    let classes = data.labels.len();
+    let mut rng = TensorRng::new(args.seed);
+    let (model, architecture, description) = match arch {
         Arch::Mlp => {
-            let inputs = train_set.feature_dims().iter().product::<usize>();
             let hidden = args.hidden.unwrap_or(256);
+            let sizes = vec![input.len(), hidden, classes];
             (
-                mlp(&[inputs, hidden, classes], &mut TensorRng::new(args.seed), &device)?,
-                format!("MLP {inputs}-{hidden}-{classes}"),
+                mlp(&sizes, &mut rng, &device)?,
+                Architecture::Mlp { sizes },
+                format!("MLP {}-{hidden}-{classes}", input.len()),
             )
         }
         Arch::Cnn => {
-            let side = image_side(&train_set);
-            let (model, c) = cnn(side, [16, 32], args.hidden.unwrap_or(128), classes, &device, args.seed)?;
+            let c = cnn_config(&input, [16, 32], args.hidden.unwrap_or(128), classes);
             let text = format!(
-                "LeNet CNN {side}x{side} -> conv{k}x{k}({}) -> pool -> conv{k}x{k}({}) -> pool -> {} -> {} -> {classes}",
+                "LeNet CNN {}x{}{} -> conv{k}x{k}({}) -> pool -> conv{k}x{k}({}) -> pool -> {} -> {} -> {classes}",
+                input.height,
+                input.width,
+                if input.channels == 3 { " RGB" } else { "" },
                 c.channels[0],
                 c.channels[1],
                 c.flat_features()?,
                 c.hidden,
                 k = c.kernel
             );
-            (model, text)
+            (lenet(&c, &mut rng, &device)?, Architecture::LeNet(c), text)
         }
     };
     println!(
-        "training {description} ({} weights) on {:?}: {} train / {} test examples, {} epochs, batch {}",
+        "training {description} ({} weights) on {}: {} train / {} test examples, {} epochs, batch {}",
         model.num_weights(),
-        args.data.dataset,
+        data.name,
         train_set.len(),
         test_set.len(),
         args.epochs,
@@ -200,7 +146,8 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
         progress: true,
         ..FitConfig::new(args.epochs, args.batch_size, args.seed).with_cosine(args.lr, train_set.len())
     };
-    let history = fit_classifier(&model, &mut optimizer, &train_set, Some(&test_set), config, &device, |e| {
+    let test: Option<&dyn nn_layers::data::Examples> = (!test_set.is_empty()).then_some(&test_set);
+    let history = fit_classifier(&model, &mut optimizer, &train_set, test, config, &device, |e| {
         let (loss, acc) = e.eval.unwrap_or((f64::NAN, f64::NAN));
         println!(
             "epoch {:>2}: train loss {:.4}, train acc {:.2}%, test loss {loss:.4}, test acc {:.2}% ({:.1} s)",
@@ -211,72 +158,169 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
             e.seconds
         );
     })?;
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", arch.name())));
-    checkpoint::save(&out, &model, Some(&optimizer))?;
-    let curve = out.with_extension("svg");
-    let train_losses: Vec<f64> = history.iter().map(|e| e.train_loss).collect();
-    let test_losses: Vec<f64> = history.iter().filter_map(|e| e.eval.map(|(l, _)| l)).collect();
-    let title = format!("{} cross-entropy per epoch", arch.name().to_uppercase());
-    write_loss_svg(&curve, &title, &[("train", &train_losses), ("test", &test_losses)])?;
-    if let Some(last) = history.last() {
-        let total: f64 = history.iter().map(|e| e.seconds).sum();
-        println!(
-            "summary: test accuracy {:.2}% after {} epochs in {total:.1} s; checkpoint {}, loss curve {}",
-            100.0 * last.eval.map_or(f64::NAN, |(_, a)| a),
-            history.len(),
-            out.display(),
-            curve.display()
-        );
-    }
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(arch.name()));
+    let accuracy = history.last().and_then(|e| e.eval).map_or(f64::NAN, |(_, a)| a);
+    let folder_config = FolderConfig {
+        architecture,
+        input: InputFormat::Image(input),
+        labels: data.labels,
+        training: json!({
+            "command": format!("train {}", arch.name()), "data": data.name, "epochs": args.epochs,
+            "batch_size": args.batch_size, "lr": args.lr, "optimizer": "adam, cosine schedule", "seed": args.seed,
+            "train_examples": train_set.len(), "test_examples": test_set.len(), "test_accuracy": accuracy,
+        }),
+        loss: LossCurve {
+            train: history.iter().map(|e| e.train_loss).collect(),
+            test: history.iter().filter_map(|e| e.eval.map(|(l, _)| l)).collect(),
+        },
+    };
+    folder::save(&out, &folder_config, &model, &[])?;
+    let total: f64 = history.iter().map(|e| e.seconds).sum();
+    println!(
+        "summary: test accuracy {:.2}% after {} epochs in {total:.1} s; model folder {}",
+        100.0 * accuracy,
+        history.len(),
+        out.display()
+    );
     Ok(history)
 }
 
-/// Rebuilds the model a checkpoint of `train mlp|cnn` holds, from its stored shapes.
-pub fn model_from_checkpoint(
-    path: &Path,
-    stored: &[(String, tensor_core::Tensor)],
-    test_set: &Dataset,
-    device: &Arc<dyn Device>,
-) -> Result<(Sequential, Arch, String), CliError> {
-    let shape = |name: &str| stored.iter().find(|(n, _)| n == name).map(|(_, t)| t.dims().to_vec());
+/// A trained image classifier: the network, how it reads images, its class names, and what
+/// to call it in messages.
+pub struct LoadedClassifier {
+    /// The network (`Sequential` of `train mlp|cnn`).
+    pub model: Sequential,
+    /// Whether it is the CNN.
+    pub arch: Arch,
+    /// How it reads images (a guess from the data for an old single-file checkpoint).
+    pub input: Option<ImageInput>,
+    /// Class names (digits for an old checkpoint).
+    pub labels: Vec<String>,
+    /// Architecture in words.
+    pub description: String,
+}
+
+/// Loads a model folder of `train mlp|cnn`, or a single-file checkpoint written before folders
+/// (its layer sizes come from the stored shapes, its image size from `data`).
+pub fn load_classifier(path: &Path, data: &DataArgs, device: &Arc<dyn Device>) -> Result<LoadedClassifier, CliError> {
+    if folder::is_folder(path) {
+        let config = FolderConfig::read(path)?;
+        let InputFormat::Image(input) = &config.input else {
+            return Err(tessera::UseError::folder(
+                path,
+                "not an image classifier: use `tessera predict` for text models",
+            )
+            .into());
+        };
+        let mut rng = TensorRng::new(0);
+        let (model, arch, description) = match &config.architecture {
+            Architecture::Mlp { sizes } => (mlp(sizes, &mut rng, device)?, Arch::Mlp, format!("MLP {sizes:?}")),
+            Architecture::LeNet(c) => (lenet(c, &mut rng, device)?, Arch::Cnn, format!("CNN {c:?}")),
+            other => {
+                return Err(tessera::UseError::folder(
+                    path,
+                    format!("a {} folder, not an image classifier", other.name()),
+                )
+                .into());
+            }
+        };
+        folder::load_weights(path, &model)?;
+        return Ok(LoadedClassifier { model, arch, input: Some(input.clone()), labels: config.labels, description });
+    }
+    let device_tensors = load_tensors(path, device)?;
+    let shape = |name: &str| device_tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t.dims().to_vec());
     let not_ours = || NnError::format(path, "no `0.weight` tensor: not a checkpoint from `tessera train mlp|cnn`");
     let first = shape("0.weight").ok_or_else(not_ours)?;
-    if first.len() == 4 {
+    let labels = (0..10).map(|d| d.to_string()).collect();
+    let (model, arch, description) = if first.len() == 4 {
         let (Some(second), Some(hidden), Some(head)) = (shape("3.weight"), shape("7.weight"), shape("9.weight")) else {
             return Err(NnError::format(path, "a CNN checkpoint needs `3.weight`, `7.weight` and `9.weight`").into());
         };
-        let (model, config) = cnn(image_side(test_set), [first[0], second[0]], hidden[0], head[0], device, 0)?;
-        return Ok((model, Arch::Cnn, format!("CNN {config:?}")));
-    }
-    let mut sizes = Vec::new();
-    for layer in (0..).step_by(2) {
-        let Some(w) = shape(&format!("{layer}.weight")) else { break };
-        if sizes.is_empty() {
-            sizes.push(w[1]);
+        let side = image_data::load(data, 0, None)?.input.height;
+        let config = cnn_config(&ImageInput::unit(side, side, first[1]), [first[0], second[0]], hidden[0], head[0]);
+        (lenet(&config, &mut TensorRng::new(0), device)?, Arch::Cnn, format!("CNN {config:?}"))
+    } else {
+        let mut sizes = Vec::new();
+        for layer in (0..).step_by(2) {
+            let Some(w) = shape(&format!("{layer}.weight")) else { break };
+            if sizes.is_empty() {
+                sizes.push(w[1]);
+            }
+            sizes.push(w[0]);
         }
-        sizes.push(w[0]);
+        (mlp(&sizes, &mut TensorRng::new(0), device)?, Arch::Mlp, format!("MLP {sizes:?}"))
+    };
+    let report = checkpoint::load(path, &model, None)?;
+    if !report.missing.is_empty() {
+        return Err(NnError::format(path, format!("missing tensors {:?}", report.missing)).into());
     }
-    Ok((mlp(&sizes, &mut TensorRng::new(0), device)?, Arch::Mlp, format!("MLP {sizes:?}")))
+    Ok(LoadedClassifier { model, arch, input: None, labels, description })
 }
 
-/// Reloads a checkpoint (its layer sizes come from the stored shapes) and evaluates it.
+/// Reloads a model folder (or an old checkpoint) and evaluates it on the test split.
 pub fn eval(args: &EvalArgs) -> Result<(f64, f64), CliError> {
     let device = args.data.device.open()?;
-    let stored = load_tensors(&args.checkpoint, &device)?;
-    let (_, test_set) = load_dataset(args.data.dataset, args.data.data_dir.as_deref())?;
-    let (model, arch, description) = model_from_checkpoint(&args.checkpoint, &stored, &test_set, &device)?;
-    let report = checkpoint::load(&args.checkpoint, &model, None)?;
-    if !report.missing.is_empty() {
-        return Err(NnError::format(&args.checkpoint, format!("missing tensors {:?}", report.missing)).into());
+    let loaded = load_classifier(&args.checkpoint, &args.data, &device)?;
+    let data = image_data::load(&args.data, 0, loaded.input.as_ref())?;
+    if let Some(input) = &loaded.input
+        && (input.len() != data.input.len() || data.labels.len() != loaded.labels.len())
+    {
+        return Err(CliError::Usage(format!(
+            "{} reads {}x{}x{} images into {} classes but {} has {}x{}x{} images in {} classes",
+            args.checkpoint.display(),
+            input.channels,
+            input.height,
+            input.width,
+            loaded.labels.len(),
+            data.name,
+            data.input.channels,
+            data.input.height,
+            data.input.width,
+            data.labels.len()
+        )));
     }
-    let test_set = shaped(arch, test_set)?;
-    let (loss, accuracy) = evaluate_classifier(&model, &test_set, 1000, &device)?;
+    let mut test_set = shaped(loaded.arch == Arch::Cnn, data.test, &data.input)?;
+    if let Some(limit) = args.limit {
+        test_set = test_set.subset(&(0..limit.min(test_set.len())).collect::<Vec<_>>());
+    }
+    let (loss, accuracy) = evaluate_classifier(&loaded.model, &test_set, 1000, &device)?;
+    if let Some(path) = &args.predictions {
+        write_predictions(path, &loaded, &test_set, &device)?;
+    }
     println!(
-        "{}: {description} on {:?} test ({} examples): loss {loss:.4}, accuracy {:.2}%",
+        "{}: {} on {} test ({} examples): loss {loss:.4}, accuracy {:.2}%",
         args.checkpoint.display(),
-        args.data.dataset,
+        loaded.description,
+        data.name,
         test_set.len(),
         100.0 * accuracy
     );
     Ok((loss, accuracy))
+}
+
+/// One JSON line per test example: its index, true label and predicted label (by name).
+fn write_predictions(
+    path: &Path,
+    loaded: &LoadedClassifier,
+    test_set: &Dataset,
+    device: &Arc<dyn Device>,
+) -> Result<(), CliError> {
+    let mut lines = Vec::new();
+    for start in (0..test_set.len()).step_by(1000) {
+        let indices: Vec<usize> = (start..(start + 1000).min(test_set.len())).collect();
+        let (x, y) = test_set.batch(&indices, device)?;
+        let logits = autograd::no_grad(|| loaded.model.forward(&Var::constant(x)))?.value();
+        let best = logits.try_arg_reduce(ArgReduceOp::ArgMax, -1, false)?.to_vec::<i64>()?;
+        let name = |i: i64| loaded.labels.get(i as usize).cloned().unwrap_or_else(|| i.to_string());
+        for ((&i, label), predicted) in indices.iter().zip(Tensor::to_vec::<i64>(&y)?).zip(best) {
+            lines.push(json!({"index": i, "label": name(label), "predicted": name(predicted)}).to_string());
+        }
+    }
+    nn_layers::checkpoint::write_atomically(path, |out| {
+        for line in &lines {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    })?;
+    Ok(())
 }

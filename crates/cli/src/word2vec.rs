@@ -155,12 +155,13 @@ impl VectorArgs {
 pub struct EvalArgs {
     #[command(flatten)]
     pub vectors: VectorArgs,
-    /// Analogy questions (`: section` and `a b c d` lines).
-    #[arg(long, default_value = "data/word-eval/questions-words.txt")]
-    pub analogies: PathBuf,
-    /// Word pairs with human similarity scores.
-    #[arg(long, default_value = "data/word-eval/wordsim353.tsv")]
-    pub similarity: PathBuf,
+    /// Analogy questions (`: section` and `a b c d` lines; default: the built-in
+    /// questions-words.txt).
+    #[arg(long)]
+    pub analogies: Option<PathBuf>,
+    /// Word pairs with human similarity scores (default: the built-in WordSim-353).
+    #[arg(long)]
+    pub similarity: Option<PathBuf>,
     /// Only the most frequent N words answer analogies (gensim's restrict_vocab).
     #[arg(long, default_value_t = 300_000)]
     pub restrict: usize,
@@ -211,7 +212,15 @@ pub fn evaluate(
 pub fn eval(args: &EvalArgs) -> Result<(), CliError> {
     let embeddings = args.vectors.load()?;
     println!("{} words of dimension {}", embeddings.len(), embeddings.dim());
-    evaluate(&embeddings, &args.analogies, &args.similarity, args.restrict, true).map(|_| ())
+    let analogies = match &args.analogies {
+        Some(path) => path.clone(),
+        None => tessera::builtin::file("word-eval/questions-words.txt")?,
+    };
+    let similarity = match &args.similarity {
+        Some(path) => path.clone(),
+        None => tessera::builtin::file("word-eval/wordsim353.tsv")?,
+    };
+    evaluate(&embeddings, &analogies, &similarity, args.restrict, true).map(|_| ())
 }
 
 /// Options of `tessera word2vec similar`.
@@ -262,11 +271,11 @@ pub fn analogy(args: &AnalogyArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The demo stage: CBOW vectors from Jane Austen's novels (shipped in `data/austen`), their
+/// The demo stage: CBOW vectors from Jane Austen's novels (built into the binary from `data/austen`), their
 /// nearest neighbours, an analogy, and the standard evaluations.
 pub fn demo() -> Result<(), CliError> {
     let corpus = TextFiles {
-        paths: vec![PathBuf::from("data/austen/austen_novels.txt.gz")],
+        paths: vec![tessera::builtin::file("austen/austen_novels.txt.gz")?],
         normalizer: TextNormalizer { lowercase: true, text8: true },
     };
     let config = Word2VecConfig { size: 100, iter: 5, ..Word2VecConfig::default() };
@@ -288,8 +297,8 @@ pub fn demo() -> Result<(), CliError> {
     println!("   he : she :: brother : {}", answer.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>().join(" / "));
     let (accuracy, spearman) = evaluate(
         &embeddings,
-        Path::new("data/word-eval/questions-words.txt"),
-        Path::new("data/word-eval/wordsim353.tsv"),
+        &tessera::builtin::file("word-eval/questions-words.txt")?,
+        &tessera::builtin::file("word-eval/wordsim353.tsv")?,
         300_000,
         false,
     )?;

@@ -42,7 +42,7 @@ fn check_eval_matches(checkpoint: &str, test_loss: f64, accuracy: f64) -> String
 
 #[test]
 fn train_then_eval_the_checkpoint() {
-    let out = scratch("cli", "digits.safetensors");
+    let out = scratch("cli", "digits");
     let out_arg = out.to_str().unwrap();
     let run = tessera(&["train", "mlp", "--dataset", "digits", "--epochs", "3", "--hidden", "32", "--out", out_arg]);
     assert!(run.stdout.starts_with("training MLP 64-32-10 (2410 weights) on Digits: 1438 train / 359 test"));
@@ -50,20 +50,26 @@ fn train_then_eval_the_checkpoint() {
     assert!(last_loss < first_loss, "the training loss falls: {first_loss} -> {last_loss}");
     // Ten classes: chance is 10%; three epochs of a small MLP reach about 75%.
     assert!((50.0..=100.0).contains(&accuracy), "test accuracy {accuracy}%");
-    let svg = std::fs::read_to_string(out.with_extension("svg")).unwrap();
+    let svg = std::fs::read_to_string(out.join("loss.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("polyline"));
     check_eval_matches(out_arg, test_loss, accuracy);
+
+    // A single-file checkpoint of the same weights, as `train` wrote before model folders,
+    // still loads (its sizes read from the stored shapes).
+    let old = scratch("cli", "old.safetensors");
+    std::fs::copy(out.join("weights.safetensors"), &old).unwrap();
+    check_eval_matches(old.to_str().unwrap(), test_loss, accuracy);
 }
 
 #[test]
 fn train_a_cnn_then_eval_and_inspect_it() {
-    let out = scratch("cli-cnn", "cnn.safetensors");
+    let out = scratch("cli-cnn", "cnn");
     let out_arg = out.to_str().unwrap();
     let run = tessera(&["train", "cnn", "--dataset", "digits", "--epochs", "2", "--hidden", "32", "--out", out_arg]);
     assert!(run.stdout.starts_with("training LeNet CNN 8x8"), "{}", run.stdout);
     let (_, _, test_loss, accuracy) = check_training(&run, 2);
     assert!((10.0..=100.0).contains(&accuracy), "test accuracy {accuracy}%");
-    assert!(out.with_extension("svg").exists());
+    assert!(out.join("loss.svg").exists());
     let line = check_eval_matches(out_arg, test_loss, accuracy);
     assert!(line.contains(": CNN "), "{line}");
 
@@ -95,6 +101,8 @@ fn bad_input_is_a_message_not_a_panic() {
     assert_eq!(message, "corpus /nonexistent/brown.jsonl.gz does not exist; pass --corpus");
     let message = tessera(&["eval", "--checkpoint", "/nonexistent/model.safetensors"]).error().to_string();
     assert!(message.starts_with("/nonexistent/model.safetensors: "), "{message}");
+    let message = tessera(&["eval", "--checkpoint", "/nonexistent/model"]).error().to_string();
+    assert!(message.starts_with("/nonexistent/model: "), "{message}");
     let bogus = scratch("cli", "bogus.safetensors");
     std::fs::write(&bogus, b"garbage").unwrap();
     let message = tessera(&["eval", "--checkpoint", bogus.to_str().unwrap()]).error().to_string();

@@ -36,11 +36,13 @@ impl Run {
 
 /// Runs the `tessera` binary with `args` in the repository root; it must not panic.
 pub fn tessera(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .current_dir(test_support::workspace_root())
-        .output()
-        .expect("tessera runs");
+    tessera_in(test_support::workspace_root(), args)
+}
+
+/// Runs the `tessera` binary with `args` in the folder `cwd`; it must not panic.
+pub fn tessera_in(cwd: &std::path::Path, args: &[&str]) -> Run {
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_tessera")).args(args).current_dir(cwd).output().expect("tessera runs");
     let run = Run {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -48,6 +50,26 @@ pub fn tessera(args: &[&str]) -> Run {
     };
     assert!(!run.stderr.contains("panicked"), "tessera {args:?} panicked:\n{}", run.stderr);
     run
+}
+
+/// Runs `tessera` with `args` in the repository root, `input` on its standard input.
+pub fn tessera_with_stdin(args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .current_dir(test_support::workspace_root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tessera starts");
+    child.stdin.take().expect("a pipe").write_all(input).unwrap();
+    let output = child.wait_with_output().expect("tessera runs");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }
 
 /// `name` in a scratch folder of this test process, `tag` keeping test binaries apart.
