@@ -53,6 +53,7 @@ pub mod mapping;
 pub mod memory;
 pub mod numeric;
 mod report;
+pub mod scalesim_memory;
 pub mod simulate;
 pub mod stepped;
 pub mod topology;
