@@ -5,13 +5,29 @@
 //! `fixtures/scalesim_memory.csv` were recorded by `fixtures/run_scalesim.py --memory`.
 
 use backend_tpu_sim::scalesim_memory::{Demand, Interface, MemoryCounts, Operands, ScaleSimMemory, replay};
-use backend_tpu_sim::{ConvLayer, Dataflow, Gemm};
+use backend_tpu_sim::topology::LayerKind;
+use backend_tpu_sim::{ConvLayer, Counts, Dataflow, Gemm, Timing, TpuConfig, simulate};
 
 struct Case {
     line: String,
+    layer: LayerKind,
     demand: Demand,
     memory: ScaleSimMemory,
     want: [i64; 9],
+}
+
+impl Case {
+    fn chip(&self) -> TpuConfig {
+        let d = &self.demand;
+        TpuConfig {
+            rows: d.rows,
+            cols: d.cols,
+            dataflow: d.dataflow,
+            timing: Timing::ScaleSim,
+            scalesim_memory: Some(self.memory),
+            ..TpuConfig::preset("bf16-128").expect("a preset")
+        }
+    }
 }
 
 fn cases() -> Vec<Case> {
@@ -21,10 +37,10 @@ fn cases() -> Vec<Case> {
         .map(|line| {
             let f: Vec<&str> = line.split(',').collect();
             let n = |i: usize| f[i].parse::<usize>().unwrap_or_else(|_| panic!("field {i} of {line}"));
-            let ops = if f[3] == "gemm" {
-                Operands::gemm(Gemm { m: n(5), n: n(6), k: n(7) })
+            let layer = if f[3] == "gemm" {
+                LayerKind::Gemm(Gemm { m: n(5), n: n(6), k: n(7) })
             } else {
-                Operands::conv(ConvLayer {
+                LayerKind::Conv(ConvLayer {
                     height: n(5),
                     width: n(6),
                     filter_height: n(7),
@@ -33,6 +49,10 @@ fn cases() -> Vec<Case> {
                     filters: n(10),
                     stride: n(11),
                 })
+            };
+            let ops = match layer {
+                LayerKind::Gemm(g) => Operands::gemm(g),
+                LayerKind::Conv(c) => Operands::conv(c),
             };
             let dataflow = Dataflow::from_short_name(f[2]).expect("ws, os or is");
             let (bytes, bw) = (n(12) as u64 * 1024, n(13) as u64);
@@ -46,7 +66,7 @@ fn cases() -> Vec<Case> {
             for (w, i) in want.iter_mut().zip(14..23) {
                 *w = f[i].parse().unwrap_or_else(|_| panic!("field {i} of {line}"));
             }
-            Case { line: line.to_string(), demand: Demand::new(ops, dataflow, n(0), n(1)), memory, want }
+            Case { line: line.to_string(), layer, demand: Demand::new(ops, dataflow, n(0), n(1)), memory, want }
         })
         .collect()
 }
@@ -76,4 +96,68 @@ fn the_replay_agrees_with_scalesim_on_every_recorded_case() {
         }
     }
     assert_eq!(bad, 0, "cases that disagree");
+}
+
+/// SCALE-Sim's nine columns from a chip's counts.
+fn columns(k: &Counts) -> [i64; 9] {
+    [
+        k.scalesim_total_cycles_incl_prefetch(),
+        k.scalesim_total_cycles(),
+        k.stall_cycles(),
+        k.ifmap_reads,
+        k.filter_reads,
+        k.ofmap_writes,
+        k.ifmap_dram_reads,
+        k.filter_dram_reads,
+        k.ofmap_dram_writes,
+    ]
+    .map(|v| v as i64)
+}
+
+#[test]
+fn a_chip_in_scalesim_timing_gives_scalesims_columns_fast_and_stepped() {
+    for case in cases() {
+        let chip = case.chip();
+        let fast = simulate::fast_layer(&chip, case.layer);
+        assert_eq!(columns(&fast.counts), case.want, "fast mode on {}", case.line);
+        let g = fast.plan.gemm;
+        let lhs: Vec<f32> = (0..g.m * g.k).map(|i| (i % 7) as f32 - 3.0).collect();
+        let rhs: Vec<f32> = (0..g.k * g.n).map(|i| (i % 5) as f32 - 2.0).collect();
+        let (_, stepped) = simulate::stepped_layer::<f32>(&chip, case.layer, &lhs, &rhs);
+        assert_eq!(stepped.counts, fast.counts, "stepped mode on {}", case.line);
+        let k = &fast.counts;
+        assert_eq!(k.dram_read_bytes, k.ifmap_dram_reads + k.filter_dram_reads, "one-byte words");
+    }
+}
+
+#[test]
+fn a_scalesim_cfg_with_user_bandwidth_brings_its_memory() {
+    let cfg = "[general]\nrun_name = issue30\n\n[architecture_presets]\nArrayHeight: 32\nArrayWidth: 32\n\
+               IfmapSramSzkB: 4\nFilterSramSzkB: 4\nOfmapSramSzkB: 4\nBandwidth: 10\nDataflow: ws\n\n\
+               [layout]\nIfmapSRAMBankBandwidth: 8\nFilterSRAMBankBandwidth: 6\n\n\
+               [run_presets]\nInterfaceBandwidth: USER\n";
+    let path = std::env::temp_dir().join(format!("tessera-issue30-{}.cfg", std::process::id()));
+    std::fs::write(&path, cfg).expect("a temporary file");
+    let chip = TpuConfig::load(&path);
+    let calc = TpuConfig::load(&{
+        std::fs::write(&path, cfg.replace("USER", "CALC")).expect("a temporary file");
+        path.clone()
+    });
+    let bad = TpuConfig::load(&{
+        std::fs::write(&path, cfg.replace("USER", "SOMETIMES")).expect("a temporary file");
+        path.clone()
+    });
+    let _ = std::fs::remove_file(&path);
+    let memory = chip.expect("a valid config").scalesim_memory.expect("SCALE-Sim's memories");
+    assert_eq!(
+        memory,
+        ScaleSimMemory {
+            ifmap_bytes: 4096,
+            filter_bytes: 4096,
+            ofmap_bytes: 4096,
+            interface: Interface::User { ifmap: 8, filter: 6, ofmap: 10 },
+        }
+    );
+    assert_eq!(calc.expect("a valid config").scalesim_memory.map(|m| m.interface), Some(Interface::Calc));
+    assert!(bad.is_err(), "an unknown InterfaceBandwidth is an error");
 }
