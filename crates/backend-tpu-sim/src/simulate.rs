@@ -169,14 +169,14 @@ fn timed(mut counts: Counts, config: &TpuConfig, work: &[FoldWork], schedule: &S
     counts
 }
 
-/// In the SCALE-Sim timing with `InterfaceBandwidth: USER`, `counts` with SCALE-Sim's memory
+/// In the SCALE-Sim timing with SCALE-Sim's memories (a `.cfg`), `counts` with its memory
 /// model replayed over the layer's demand: its stalls (charged to inputs, weights or outputs),
 /// total cycles with and without the prefetch, and DRAM traffic (one-byte words). Otherwise
 /// `counts` as they are.
 fn with_scalesim_memory(config: &TpuConfig, ops: Operands, mut counts: Counts) -> Counts {
     let Some(memory) = config.scalesim_memory else { return counts };
     let demand = Demand::new(ops, config.dataflow, config.rows, config.cols);
-    let Some(m) = scalesim_memory::replay(&demand, &memory) else { return counts };
+    let m = scalesim_memory::replay(&demand, &memory);
     counts.cycles = m.last_cycle as u64 + 1;
     counts.cycles_incl_prefetch = m.span_incl_prefetch as u64 + 1;
     counts.input_stall_cycles = m.ifmap_stalls;

@@ -238,3 +238,131 @@ impl WriteBuffer {
         }
     }
 }
+
+/// A read SRAM in SCALE-Sim's CALC mode (`read_buffer_estimate_bw.py`): it never stalls, but
+/// records what it would have fetched. Requested addresses gather into sets of `⌊Z / 100⌋`
+/// distinct addresses; an address hits when a completed set at or after the window's start holds
+/// it. When 50 sets beyond the window's start are complete, 50 sets' worth of words is fetched
+/// (the first time at `bandwidth` words a cycle, ending the cycle before the first request;
+/// later over the cycles since the previous fetch) and the window moves on by 50 sets.
+#[derive(Clone, Debug)]
+pub struct EstimateBuffer {
+    bandwidth: u64,
+    per_set: u64,
+    /// For each address, the last set it was added to (`u32::MAX`: none). Sets before
+    /// `open_id` are complete, and the latest is the one that decides a hit.
+    last_set: Vec<u32>,
+    open_id: u32,
+    open_len: u64,
+    window_start: u32,
+    window_end: u32,
+    prefetch_start: u32,
+    first_request: Option<i64>,
+    active_done: bool,
+    /// The last fetch's first and last issue cycles.
+    fetch_start: i64,
+    fetch_end: i64,
+    /// Words fetched from DRAM.
+    pub dram_reads: u64,
+    /// The cycles the first and the last DRAM words arrived.
+    pub dram_start: Option<i64>,
+    dram_stop: i64,
+}
+
+/// Sets in each half of the CALC-mode buffer.
+const HALF_SETS: u32 = 50;
+
+impl EstimateBuffer {
+    /// A buffer of `words` words for addresses below `space`, first filled at `bandwidth` words
+    /// a cycle.
+    pub fn new(words: u64, bandwidth: u64, space: usize) -> EstimateBuffer {
+        EstimateBuffer {
+            bandwidth: bandwidth.max(1),
+            per_set: words / 100,
+            last_set: vec![u32::MAX; space],
+            open_id: 0,
+            open_len: 0,
+            window_start: 0,
+            window_end: HALF_SETS - 1,
+            prefetch_start: 0,
+            first_request: None,
+            active_done: false,
+            fetch_start: -2,
+            fetch_end: -1,
+            dram_reads: 0,
+            dram_start: None,
+            dram_stop: 0,
+        }
+    }
+
+    /// Takes one cycle's reads at `cycle` (always served a cycle later).
+    pub fn serve(&mut self, cycle: i64, addrs: &[u32]) {
+        if self.first_request.is_none() && !addrs.is_empty() {
+            self.first_request = Some(cycle);
+        }
+        for &a in addrs {
+            let last = self.last_set[a as usize];
+            // In the open set, or a hit in a completed set of the window: nothing to do.
+            if last == self.open_id || (last != u32::MAX && last >= self.window_start) {
+                continue;
+            }
+            self.last_set[a as usize] = self.open_id;
+            self.open_len += 1;
+            if self.open_len == self.per_set {
+                self.open_id += 1;
+                self.open_len = 0;
+                if self.open_id == self.window_end + 1 {
+                    self.window_full(cycle);
+                }
+            }
+        }
+    }
+
+    fn window_full(&mut self, cycle: i64) {
+        let words = HALF_SETS as u64 * self.per_set;
+        if !self.active_done {
+            self.fetch_end = self.first_request.unwrap_or(cycle) - 2;
+            self.fetch_start = self.fetch_end - words.div_ceil(self.bandwidth) as i64 + 1;
+            self.fetch(words);
+            self.prefetch_start = self.window_end + 1;
+            self.active_done = true;
+        } else {
+            self.fetch(words);
+            self.prefetch_start += HALF_SETS;
+        }
+        self.window_start += HALF_SETS;
+        self.window_end += HALF_SETS;
+        self.fetch_start = self.fetch_end + 1;
+        self.fetch_end = cycle;
+    }
+
+    /// Fetches `words` words over the cycles `fetch_start..=fetch_end`, each line served a
+    /// cycle after it is issued.
+    fn fetch(&mut self, words: u64) {
+        self.dram_reads += words;
+        self.dram_start.get_or_insert(self.fetch_start + 1);
+        self.dram_stop = self.fetch_end + 1;
+    }
+
+    /// After the last cycle: fetches what is left (all of it, if the window never filled).
+    pub fn finish(&mut self) {
+        let open = self.open_len;
+        let sets = if open > 0 { self.open_id as i64 + 1 } else { self.open_id as i64 };
+        if !self.active_done {
+            let words = (sets.max(0) as u64 - (open > 0) as u64) * self.per_set + open;
+            let lines = (sets.max(0) as u64 * self.per_set).div_ceil(self.bandwidth) as i64;
+            self.fetch_end = -2;
+            self.fetch_start = self.fetch_end - lines + 1;
+            self.fetch(words);
+        } else {
+            let whole = (sets - self.prefetch_start as i64).max(0) as u64;
+            let words = whole.saturating_sub((open > 0) as u64) * self.per_set + open;
+            self.fetch(words);
+        }
+    }
+
+    /// The cycle the first DRAM word arrived (0 if none did).
+    pub fn first_arrival(&self) -> i64 {
+        self.dram_start.unwrap_or(0)
+    }
+}

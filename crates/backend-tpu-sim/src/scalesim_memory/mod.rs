@@ -19,7 +19,7 @@
 pub mod buffers;
 pub mod operands;
 
-use buffers::{ReadBuffer, WriteBuffer};
+use buffers::{EstimateBuffer, ReadBuffer, WriteBuffer};
 pub use operands::{Demand, Operands};
 
 /// How SCALE-Sim sets the DRAM interfaces' bandwidth (`InterfaceBandwidth`).
@@ -36,7 +36,9 @@ pub enum Interface {
         /// Ofmap DRAM words a cycle.
         ofmap: u64,
     },
-    /// `CALC`: SCALE-Sim estimates the bandwidth the array needs, so reads never stall.
+    /// `CALC`: SCALE-Sim estimates the bandwidth the array needs, so reads never stall; it
+    /// still counts the DRAM words it would fetch, and outputs drain at one word a cycle per
+    /// array column.
     Calc,
 }
 
@@ -82,19 +84,61 @@ impl MemoryCounts {
     }
 }
 
-/// Runs `demand` through `memory` with USER bandwidths, one demand cycle (and within it one
-/// address) at a time. Returns `None` for [`Interface::Calc`].
-pub fn replay(demand: &Demand, memory: &ScaleSimMemory) -> Option<MemoryCounts> {
-    let Interface::User { ifmap: ifmap_bw, filter: filter_bw, ofmap: ofmap_bw } = memory.interface else {
-        return None;
-    };
+/// A read SRAM as the replay sees it.
+trait ReadSide {
+    /// Serves one cycle's reads at `cycle`; the offset of the last one (1 on a hit).
+    fn serve(&mut self, cycle: i64, addrs: &[u32]) -> i64;
+    /// Completes outstanding fetches after the last cycle.
+    fn finish(&mut self);
+    /// Words read from DRAM, and the cycle the first arrived.
+    fn dram(&self) -> (u64, i64);
+}
+
+impl ReadSide for ReadBuffer {
+    fn serve(&mut self, cycle: i64, addrs: &[u32]) -> i64 {
+        ReadBuffer::serve(self, cycle, addrs)
+    }
+    fn finish(&mut self) {}
+    fn dram(&self) -> (u64, i64) {
+        (self.dram_reads, self.dram_start)
+    }
+}
+
+impl ReadSide for EstimateBuffer {
+    fn serve(&mut self, cycle: i64, addrs: &[u32]) -> i64 {
+        EstimateBuffer::serve(self, cycle, addrs);
+        1
+    }
+    fn finish(&mut self) {
+        EstimateBuffer::finish(self);
+    }
+    fn dram(&self) -> (u64, i64) {
+        (self.dram_reads, self.first_arrival())
+    }
+}
+
+/// Runs `demand` through `memory`, one demand cycle (and within it one address) at a time.
+pub fn replay(demand: &Demand, memory: &ScaleSimMemory) -> MemoryCounts {
     let ops = demand.ops;
-    let (order, padded) = demand.ifmap_prefetch();
-    let mut ifmap = ReadBuffer::new(memory.ifmap_bytes, ifmap_bw, &order, ops.ifmap_space(), padded);
-    let (order, padded) = demand.filter_prefetch();
-    let mut filter = ReadBuffer::new(memory.filter_bytes, filter_bw, &order, ops.filter_space(), padded);
-    drop(order);
-    let mut ofmap = WriteBuffer::new(memory.ofmap_bytes, ofmap_bw);
+    match memory.interface {
+        Interface::User { ifmap: ifmap_bw, filter: filter_bw, ofmap: ofmap_bw } => {
+            let (order, padded) = demand.ifmap_prefetch();
+            let ifmap = ReadBuffer::new(memory.ifmap_bytes, ifmap_bw, &order, ops.ifmap_space(), padded);
+            let (order, padded) = demand.filter_prefetch();
+            let filter = ReadBuffer::new(memory.filter_bytes, filter_bw, &order, ops.filter_space(), padded);
+            run(demand, ifmap, filter, WriteBuffer::new(memory.ofmap_bytes, ofmap_bw))
+        }
+        Interface::Calc => {
+            // SCALE-Sim's estimate: reads fetched first at 10 words a cycle, writes drained at
+            // one word a cycle per array column.
+            let ifmap = EstimateBuffer::new(memory.ifmap_bytes, 10, ops.ifmap_space());
+            let filter = EstimateBuffer::new(memory.filter_bytes, 10, ops.filter_space());
+            run(demand, ifmap, filter, WriteBuffer::new(memory.ofmap_bytes, demand.cols as u64))
+        }
+    }
+}
+
+fn run(demand: &Demand, mut ifmap: impl ReadSide, mut filter: impl ReadSide, mut ofmap: WriteBuffer) -> MemoryCounts {
     let mut counts = MemoryCounts::default();
     let (row_folds, col_folds) = demand.folds();
     let (mut ifmap_addrs, mut filter_addrs) = (Vec::new(), Vec::new());
@@ -120,10 +164,13 @@ pub fn replay(demand: &Demand, memory: &ScaleSimMemory) -> Option<MemoryCounts> 
             }
         }
     }
+    ifmap.finish();
+    filter.finish();
     ofmap.flush(accepted);
-    counts.span_incl_prefetch = ofmap.dram_stop - ifmap.dram_start.min(filter.dram_start);
-    counts.ifmap_dram_reads = ifmap.dram_reads;
-    counts.filter_dram_reads = filter.dram_reads;
+    let ((ifmap_reads, ifmap_start), (filter_reads, filter_start)) = (ifmap.dram(), filter.dram());
+    counts.span_incl_prefetch = ofmap.dram_stop - ifmap_start.min(filter_start);
+    counts.ifmap_dram_reads = ifmap_reads;
+    counts.filter_dram_reads = filter_reads;
     counts.ofmap_dram_writes = ofmap.dram_writes;
-    Some(counts)
+    counts
 }
