@@ -128,7 +128,7 @@ impl fmt::Display for Report {
             row(f, &layer.name, format!("{},{},{}", g.m, g.n, g.k), &layer.counts)?;
         }
         row(f, "total", String::new(), &self.total())?;
-        if c.timing == Timing::ScaleSim && c.scalesim_memory.is_some_and(|m| m.interface != Interface::Calc) {
+        if c.timing == Timing::ScaleSim && c.scalesim_memory.is_some() {
             self.fmt_scalesim_columns(f)?;
         }
         Ok(())
@@ -139,7 +139,21 @@ impl Report {
     /// SCALE-Sim's compute and DRAM columns as SCALE-Sim prints them (cycles as the index of
     /// the last cycle, DRAM traffic in words).
     fn fmt_scalesim_columns(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "SCALE-Sim's report columns (memory model: {:?})", self.config.scalesim_memory)?;
+        if let Some(m) = self.config.scalesim_memory {
+            let interface = match m.interface {
+                Interface::User { ifmap, filter, ofmap } => {
+                    format!("USER bandwidth {ifmap}/{filter}/{ofmap} words a cycle (ifmap/filter/ofmap)")
+                }
+                Interface::Calc => "CALC bandwidth".to_string(),
+            };
+            writeln!(
+                f,
+                "SCALE-Sim's columns: SRAMs {}/{}/{} kB, {interface}",
+                m.ifmap_bytes / 1024,
+                m.filter_bytes / 1024,
+                m.ofmap_bytes / 1024
+            )?;
+        }
         writeln!(
             f,
             "{:<12} {:>30} {:>14} {:>14} {:>17} {:>18} {:>18}",
