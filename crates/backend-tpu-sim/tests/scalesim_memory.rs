@@ -161,3 +161,60 @@ fn a_scalesim_cfg_with_user_bandwidth_brings_its_memory() {
     assert_eq!(calc.expect("a valid config").scalesim_memory.map(|m| m.interface), Some(Interface::Calc));
     assert!(bad.is_err(), "an unknown InterfaceBandwidth is an error");
 }
+
+mod demand {
+    use backend_tpu_sim::scalesim_memory::{Demand, Interface, Operands, ScaleSimMemory, replay};
+    use backend_tpu_sim::{ConvLayer, Dataflow, FoldPlan, analytic};
+    use proptest::prelude::*;
+
+    fn dataflow() -> impl Strategy<Value = Dataflow> {
+        prop_oneof![Just(Dataflow::WeightStationary), Just(Dataflow::OutputStationary), Just(Dataflow::InputStationary)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// The demand the memories see is the array's SRAM traffic, word for word, and with
+        /// ample memory it costs no stall: the cycles are the array's.
+        #[test]
+        fn the_demand_is_the_arrays_traffic_and_ample_memory_never_stalls(
+            (h, r, c, m, stride) in (1usize..12, 1usize..4, 1usize..5, 1usize..9, 1usize..3),
+            (rows, cols) in (1usize..9, 1usize..9),
+            dataflow in dataflow(),
+        ) {
+            let conv = ConvLayer {
+                height: h + r - 1, width: h + r, filter_height: r, filter_width: r,
+                channels: c, filters: m, stride,
+            };
+            let ops = Operands::conv(conv);
+            let demand = Demand::new(ops, dataflow, rows, cols);
+            let plan = FoldPlan::new(conv.as_gemm(), dataflow, rows, cols);
+            let want = analytic::counts(&plan);
+            let (row_folds, col_folds) = demand.folds();
+            let (mut ifmap, mut filter) = (Vec::new(), Vec::new());
+            let (mut reads, mut weights, mut writes) = (0u64, 0u64, 0u64);
+            for fc in 0..col_folds {
+                for fr in 0..row_folds {
+                    for x in 0..demand.fold_rows() {
+                        writes += demand.cycle(fr, fc, x, &mut ifmap, &mut filter) as u64;
+                        reads += ifmap.len() as u64;
+                        weights += filter.len() as u64;
+                    }
+                }
+            }
+            // SCALE-Sim counts `rows + cols` extra OS writes per fold that its demand never makes.
+            let extra = if dataflow == Dataflow::OutputStationary { want.folds * (rows + cols) as u64 } else { 0 };
+            prop_assert_eq!((reads, weights, writes + extra), (want.ifmap_reads, want.filter_reads, want.ofmap_writes));
+            let ample = ScaleSimMemory {
+                ifmap_bytes: 1 << 20,
+                filter_bytes: 1 << 20,
+                ofmap_bytes: 1 << 20,
+                interface: Interface::User { ifmap: 64, filter: 64, ofmap: 64 },
+            };
+            let m = replay(&demand, &ample);
+            prop_assert_eq!(m.stalls(), 0);
+            prop_assert_eq!(m.last_cycle as u64 + 1, want.cycles);
+            prop_assert_eq!(m.ofmap_dram_writes, writes);
+        }
+    }
+}
