@@ -5,6 +5,7 @@ use std::path::Path;
 
 use ini::Ini;
 
+use crate::scalesim_memory::{Interface, ScaleSimMemory};
 use crate::{Dataflow, InputType, Timing, TpuError};
 
 /// Everything the simulator needs to know about the chip.
@@ -35,6 +36,9 @@ pub struct TpuConfig {
     pub host_bytes_per_cycle: f64,
     /// How cycles are counted: TPU-faithful (the presets) or SCALE-Sim's (its `.cfg` files).
     pub timing: Timing,
+    /// SCALE-Sim's scratchpads and DRAM interfaces, from a SCALE-Sim `.cfg`: in the SCALE-Sim
+    /// timing with `InterfaceBandwidth: USER` they add SCALE-Sim's stalls and DRAM traffic.
+    pub scalesim_memory: Option<ScaleSimMemory>,
 }
 
 const MIB: u64 = 1 << 20;
@@ -59,6 +63,7 @@ impl TpuConfig {
                 // PCIe Gen3 x16, 14 GB/s.
                 host_bytes_per_cycle: 14e9 / 700e6,
                 timing: Timing::Faithful,
+                scalesim_memory: None,
             }),
             "bf16-128" => Some(TpuConfig {
                 name: "bf16-128".into(),
@@ -75,6 +80,7 @@ impl TpuConfig {
                 // PCIe Gen3 x16, 16 GB/s.
                 host_bytes_per_cycle: 16e9 / 940e6,
                 timing: Timing::Faithful,
+                scalesim_memory: None,
             }),
             _ => None,
         }
@@ -119,7 +125,54 @@ impl TpuConfig {
         config.unified_buffer_bytes = kib("IfmapSramSzkB")? + kib("FilterSramSzkB")?;
         config.accumulator_bytes = kib("OfmapSramSzkB")?;
         config.timing = Timing::ScaleSim;
+        config.scalesim_memory = Some(ScaleSimMemory {
+            ifmap_bytes: kib("IfmapSramSzkB")?,
+            filter_bytes: kib("FilterSramSzkB")?,
+            ofmap_bytes: kib("OfmapSramSzkB")?,
+            interface: Self::scalesim_interface(ini, origin)?,
+        });
         Ok(config)
+    }
+
+    /// `[run_presets] InterfaceBandwidth` (CALC when absent); in USER mode the ofmap interface
+    /// carries `[architecture_presets] Bandwidth` (its first value) words a cycle and the ifmap
+    /// and filter interfaces `[layout] IfmapSRAMBankBandwidth` and `FilterSRAMBankBandwidth`
+    /// (10 when absent), as SCALE-Sim 3.0 wires them.
+    fn scalesim_interface(ini: &Ini, origin: &str) -> Result<Interface, TpuError> {
+        let mode = ini
+            .section(Some("run_presets"))
+            .and_then(|s| s.iter().find(|(k, _)| k.eq_ignore_ascii_case("InterfaceBandwidth")))
+            .map_or("CALC", |(_, v)| v.trim());
+        if mode.eq_ignore_ascii_case("CALC") {
+            return Ok(Interface::Calc);
+        }
+        if !mode.eq_ignore_ascii_case("USER") {
+            return Err(TpuError::Config {
+                origin: origin.to_string(),
+                key: "[run_presets] InterfaceBandwidth".into(),
+                msg: format!("{mode:?} is not USER or CALC"),
+            });
+        }
+        let section = Section::new(ini, "architecture_presets", origin)?;
+        let first = section.get("Bandwidth").and_then(|v| v.split(',').next()).unwrap_or("");
+        let ofmap = first
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|&bw| bw > 0)
+            .ok_or_else(|| section.error("Bandwidth", format!("{first:?} is not a positive number of words")))?;
+        let (ifmap, filter) = match ini.section(Some("layout")) {
+            Some(_) => {
+                let layout = Section::new(ini, "layout", origin)?;
+                let bank = |key| -> Result<u64, TpuError> {
+                    let bw: u64 = layout.number_or(key, 10)?;
+                    if bw == 0 { Err(layout.error(key, "must be positive".into())) } else { Ok(bw) }
+                };
+                (bank("IfmapSRAMBankBandwidth")?, bank("FilterSRAMBankBandwidth")?)
+            }
+            None => (10, 10),
+        };
+        Ok(Interface::User { ifmap, filter, ofmap })
     }
 
     /// A Tessera config: `[tpu]` with `preset` (default `tpu-v1`) and any of `rows`, `cols`,

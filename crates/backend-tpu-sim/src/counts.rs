@@ -36,6 +36,16 @@ pub struct Counts {
     pub dram_read_bytes: u64,
     /// Bytes written to off-chip memory: outputs that do not fit on chip (faithful timing).
     pub dram_write_bytes: u64,
+    /// SCALE-Sim timing with its memory model: cycles from the first DRAM read of the initial
+    /// SRAM fill to the last DRAM write of the final drain (SCALE-Sim's "Total Cycles (incl.
+    /// prefetch)", as a count).
+    pub cycles_incl_prefetch: u64,
+    /// SCALE-Sim timing with its memory model: words read from DRAM into the ifmap SRAM.
+    pub ifmap_dram_reads: u64,
+    /// SCALE-Sim timing with its memory model: words read from DRAM into the filter SRAM.
+    pub filter_dram_reads: u64,
+    /// SCALE-Sim timing with its memory model: words written from the ofmap SRAM to DRAM.
+    pub ofmap_dram_writes: u64,
 }
 
 impl Counts {
@@ -58,6 +68,12 @@ impl Counts {
     pub fn scalesim_total_cycles(&self) -> u64 {
         self.cycles.saturating_sub(1)
     }
+
+    /// SCALE-Sim's "Total Cycles (incl. prefetch)": the last DRAM write's cycle minus the
+    /// first DRAM read's.
+    pub fn scalesim_total_cycles_incl_prefetch(&self) -> u64 {
+        self.cycles_incl_prefetch.saturating_sub(1)
+    }
 }
 
 impl AddAssign for Counts {
@@ -76,5 +92,9 @@ impl AddAssign for Counts {
         self.mapped_pes += o.mapped_pes;
         self.dram_read_bytes += o.dram_read_bytes;
         self.dram_write_bytes += o.dram_write_bytes;
+        self.cycles_incl_prefetch += o.cycles_incl_prefetch;
+        self.ifmap_dram_reads += o.ifmap_dram_reads;
+        self.filter_dram_reads += o.filter_dram_reads;
+        self.ofmap_dram_writes += o.ofmap_dram_writes;
     }
 }

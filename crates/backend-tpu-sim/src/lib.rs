@@ -8,6 +8,8 @@
 //!   stepped array.
 //! - [`memory`]: the memory path of the TPU-faithful timing (weight memory, FIFO, double-
 //!   buffered tiles, unified buffer, accumulators, host link), stepped and in closed form.
+//! - [`scalesim_memory`]: SCALE-Sim 3.0's memory model for its timing (double-buffered
+//!   scratchpads, USER or CALC DRAM bandwidth, prefetch, stalls), replayed over its demand.
 //! - [`simulate`]: a layer on a configured chip in either [`Timing`], fast or stepped.
 //! - [`Counts`]: cycles, SRAM traffic, utilisation and mapping efficiency; [`Report`] per layer
 //!   and in total, with time and TOPS at the configured clock.
@@ -53,6 +55,7 @@ pub mod mapping;
 pub mod memory;
 pub mod numeric;
 mod report;
+pub mod scalesim_memory;
 pub mod simulate;
 pub mod stepped;
 pub mod topology;

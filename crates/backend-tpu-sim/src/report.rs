@@ -3,8 +3,9 @@
 use std::fmt;
 
 use crate::memory::Schedule;
+use crate::scalesim_memory::Interface;
 use crate::topology::Layer;
-use crate::{Counts, FoldPlan, TpuConfig, simulate};
+use crate::{Counts, FoldPlan, Timing, TpuConfig, simulate};
 
 /// One layer's simulated cost.
 #[derive(Clone, Debug)]
@@ -34,7 +35,7 @@ impl Report {
         let layers = layers
             .iter()
             .map(|layer| {
-                let run = simulate::fast(config, layer.gemm());
+                let run = simulate::fast_layer(config, layer.kind);
                 LayerReport { name: layer.name.clone(), plan: run.plan, counts: run.counts, schedule: run.schedule }
             })
             .collect();
@@ -126,6 +127,58 @@ impl fmt::Display for Report {
             let g = layer.plan.gemm;
             row(f, &layer.name, format!("{},{},{}", g.m, g.n, g.k), &layer.counts)?;
         }
-        row(f, "total", String::new(), &self.total())
+        row(f, "total", String::new(), &self.total())?;
+        if c.timing == Timing::ScaleSim && c.scalesim_memory.is_some() {
+            self.fmt_scalesim_columns(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl Report {
+    /// SCALE-Sim's compute and DRAM columns as SCALE-Sim prints them (cycles as the index of
+    /// the last cycle, DRAM traffic in words).
+    fn fmt_scalesim_columns(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(m) = self.config.scalesim_memory {
+            let interface = match m.interface {
+                Interface::User { ifmap, filter, ofmap } => {
+                    format!("USER bandwidth {ifmap}/{filter}/{ofmap} words a cycle (ifmap/filter/ofmap)")
+                }
+                Interface::Calc => "CALC bandwidth".to_string(),
+            };
+            writeln!(
+                f,
+                "SCALE-Sim's columns: SRAMs {}/{}/{} kB, {interface}",
+                m.ifmap_bytes / 1024,
+                m.filter_bytes / 1024,
+                m.ofmap_bytes / 1024
+            )?;
+        }
+        writeln!(
+            f,
+            "{:<12} {:>30} {:>14} {:>14} {:>17} {:>18} {:>18}",
+            "layer",
+            "Total Cycles (incl. prefetch)",
+            "Total Cycles",
+            "Stall Cycles",
+            "DRAM IFMAP Reads",
+            "DRAM Filter Reads",
+            "DRAM OFMAP Writes"
+        )?;
+        for layer in &self.layers {
+            let k = &layer.counts;
+            writeln!(
+                f,
+                "{:<12} {:>30} {:>14} {:>14} {:>17} {:>18} {:>18}",
+                layer.name,
+                k.scalesim_total_cycles_incl_prefetch(),
+                k.scalesim_total_cycles(),
+                k.stall_cycles(),
+                k.ifmap_dram_reads,
+                k.filter_dram_reads,
+                k.ofmap_dram_writes
+            )?;
+        }
+        Ok(())
     }
 }

@@ -5,6 +5,8 @@
 use crate::mapping::{Fold, FoldPlan, Gemm};
 use crate::memory::{self, Bandwidth, FoldWork, Pipeline, Schedule, Stationary};
 use crate::numeric::Accumulator;
+use crate::scalesim_memory::{self, Demand, Operands};
+use crate::topology::LayerKind;
 use crate::{Counts, Dataflow, TpuConfig, analytic, stepped};
 
 /// How cycles are counted.
@@ -135,13 +137,14 @@ pub fn work(config: &TpuConfig, gemm: Gemm, passes: &[Pass]) -> Vec<FoldWork> {
 /// timing, or timed by `schedule` (fast or stepped) over the memory path in the faithful one.
 fn finish(
     config: &TpuConfig,
+    ops: Operands,
     plan: FoldPlan,
     passes: Vec<Pass>,
     counts: Counts,
     schedule: fn(&[FoldWork], &Pipeline) -> Schedule,
 ) -> LayerRun {
     if config.timing == Timing::ScaleSim {
-        return LayerRun { plan, passes, counts, schedule: None };
+        return LayerRun { plan, passes, counts: with_scalesim_memory(config, ops, counts), schedule: None };
     }
     let work = work(config, plan.gemm, &passes);
     let schedule = schedule(&work, &pipeline(config));
@@ -166,20 +169,82 @@ fn timed(mut counts: Counts, config: &TpuConfig, work: &[FoldWork], schedule: &S
     counts
 }
 
+/// In the SCALE-Sim timing with SCALE-Sim's memories (a `.cfg`), `counts` with its memory
+/// model replayed over the layer's demand: its stalls (charged to inputs, weights or outputs),
+/// total cycles with and without the prefetch, and DRAM traffic (one-byte words). Otherwise
+/// `counts` as they are.
+fn with_scalesim_memory(config: &TpuConfig, ops: Operands, mut counts: Counts) -> Counts {
+    let Some(memory) = config.scalesim_memory else { return counts };
+    let demand = Demand::new(ops, config.dataflow, config.rows, config.cols);
+    let m = scalesim_memory::replay(&demand, &memory);
+    counts.cycles = m.last_cycle as u64 + 1;
+    counts.cycles_incl_prefetch = m.span_incl_prefetch as u64 + 1;
+    counts.input_stall_cycles = m.ifmap_stalls;
+    counts.weight_stall_cycles = m.filter_stalls;
+    counts.output_stall_cycles = m.ofmap_stalls;
+    counts.ifmap_dram_reads = m.ifmap_dram_reads;
+    counts.filter_dram_reads = m.filter_dram_reads;
+    counts.ofmap_dram_writes = m.ofmap_dram_writes;
+    counts.dram_read_bytes = m.ifmap_dram_reads + m.filter_dram_reads;
+    counts.dram_write_bytes = m.ofmap_dram_writes;
+    counts
+}
+
+/// A topology layer on `config` in the fast mode: [`fast`] on its GEMM, except that SCALE-Sim's
+/// memory model sees a convolution's own input addresses (windows that overlap share them).
+pub fn fast_layer(config: &TpuConfig, layer: LayerKind) -> LayerRun {
+    let (gemm, ops) = layer_operands(layer);
+    fast_with(config, gemm, ops)
+}
+
+/// A topology layer on `config`, stepped: [`stepped`] on its GEMM (`lhs` is the im2col input),
+/// with a convolution's own addresses in SCALE-Sim's memory model as in [`fast_layer`].
+pub fn stepped_layer<A: Accumulator>(
+    config: &TpuConfig,
+    layer: LayerKind,
+    lhs: &[f32],
+    rhs: &[f32],
+) -> (Vec<A>, LayerRun) {
+    let (gemm, ops) = layer_operands(layer);
+    stepped_with(config, gemm, ops, lhs, rhs)
+}
+
+/// A layer's GEMM and SCALE-Sim operand addresses.
+fn layer_operands(layer: LayerKind) -> (Gemm, Operands) {
+    match layer {
+        LayerKind::Gemm(g) => (g, Operands::gemm(g)),
+        LayerKind::Conv(c) => (c.as_gemm(), Operands::conv(c)),
+    }
+}
+
 /// `gemm` on `config` in the fast mode.
 pub fn fast(config: &TpuConfig, gemm: Gemm) -> LayerRun {
+    fast_with(config, gemm, Operands::gemm(gemm))
+}
+
+fn fast_with(config: &TpuConfig, gemm: Gemm, ops: Operands) -> LayerRun {
     let plan = FoldPlan::new(gemm, config.dataflow, config.rows, config.cols);
     let passes = passes(config, gemm);
     let mut counts = Counts::default();
     for pass in &passes {
         counts += analytic::counts(&pass.plan);
     }
-    finish(config, plan, passes, counts, memory::fast::schedule)
+    finish(config, ops, plan, passes, counts, memory::fast::schedule)
 }
 
 /// `lhs [m, k] x rhs [k, n]` on `config` with every PE and the memory path stepped cycle by
 /// cycle: the product and the same [`LayerRun`] as [`fast`] computes.
 pub fn stepped<A: Accumulator>(config: &TpuConfig, gemm: Gemm, lhs: &[f32], rhs: &[f32]) -> (Vec<A>, LayerRun) {
+    stepped_with(config, gemm, Operands::gemm(gemm), lhs, rhs)
+}
+
+fn stepped_with<A: Accumulator>(
+    config: &TpuConfig,
+    gemm: Gemm,
+    ops: Operands,
+    lhs: &[f32],
+    rhs: &[f32],
+) -> (Vec<A>, LayerRun) {
     let plan = FoldPlan::new(gemm, config.dataflow, config.rows, config.cols);
     let passes = passes(config, gemm);
     let (m, n, k) = (gemm.m, gemm.n, gemm.k);
@@ -212,5 +277,5 @@ pub fn stepped<A: Accumulator>(config: &TpuConfig, gemm: Gemm, lhs: &[f32], rhs:
         }
         counts += part_counts;
     }
-    (out, finish(config, plan, passes, counts, memory::stepped::schedule))
+    (out, finish(config, ops, plan, passes, counts, memory::stepped::schedule))
 }

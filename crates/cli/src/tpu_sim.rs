@@ -102,11 +102,11 @@ pub fn run(args: &TpuSimArgs) -> Result<(), CliError> {
     let report = Report::fast(&config, &layers);
     print!("{report}");
     if args.stepped {
-        for layer in &report.layers {
+        for (layer, source) in report.layers.iter().zip(&layers) {
             let g = layer.plan.gemm;
             let lhs: Vec<f32> = (0..g.m * g.k).map(|i| (i % 5) as f32 - 2.0).collect();
             let rhs: Vec<f32> = (0..g.k * g.n).map(|i| (i % 3) as f32 - 1.0).collect();
-            let (_, run) = simulate::stepped::<f32>(&config, g, &lhs, &rhs);
+            let (_, run) = simulate::stepped_layer::<f32>(&config, source.kind, &lhs, &rhs);
             let counts = run.counts;
             if counts != layer.counts || run.schedule != layer.schedule {
                 return Err(CliError::Check(format!("{}: the stepped array disagrees with the fast mode", layer.name)));

@@ -153,3 +153,43 @@ fn tpu_sim_reports_cycles_and_checks_the_stepped_array() {
     let message = tessera(&["tpu-sim", "--topology", "/nonexistent/layers.csv"]).error().to_string();
     assert!(message.starts_with("cannot read /nonexistent/layers.csv: "), "{message}");
 }
+
+/// A SCALE-Sim config that limits memory (issue 30: 4 kB SRAMs, USER bandwidth 10, 32x32 WS)
+/// gives SCALE-Sim's own columns, which SCALE-Sim 3.0 printed for this convolution as
+/// 1617, 1279, 566, 12300, 2050, 6912.
+#[test]
+fn tpu_sim_with_a_memory_limited_scalesim_config_gives_scalesims_columns() {
+    let cfg = scratch("issue30", "issue30.cfg");
+    std::fs::write(
+        &cfg,
+        "[general]\nrun_name = issue30\n\n[architecture_presets]\nArrayHeight: 32\nArrayWidth: 32\n\
+         IfmapSramSzkB: 4\nFilterSramSzkB: 4\nOfmapSramSzkB: 4\nBandwidth: 10\nDataflow: ws\n\n\
+         [layout]\nIfmapSRAMBankBandwidth: 10\nFilterSRAMBankBandwidth: 10\n\n\
+         [run_presets]\nInterfaceBandwidth: USER\n",
+    )
+    .unwrap();
+    let topology = scratch("issue30", "conv.csv");
+    std::fs::write(
+        &topology,
+        "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n\
+         conv, 14, 14, 3, 3, 8, 16, 1,\n",
+    )
+    .unwrap();
+    let run =
+        tessera(&["tpu-sim", "--config", cfg.to_str().unwrap(), "--topology", topology.to_str().unwrap(), "--stepped"]);
+    let out = run.ok();
+    let header = lines_starting(out, "layer ")[1];
+    let conv = lines_starting(out, "conv ")[1];
+    // The second "Total Cycles" column ends where "prefetch)   Total Cycles" does.
+    let columns = [
+        "(incl. prefetch)",
+        "prefetch)   Total Cycles",
+        "Stall Cycles",
+        "DRAM IFMAP Reads",
+        "DRAM Filter Reads",
+        "DRAM OFMAP Writes",
+    ]
+    .map(|name| cell(header, conv, name));
+    assert_eq!(columns, [1617.0, 1279.0, 566.0, 12300.0, 2050.0, 6912.0], "{out}");
+    assert!(out.contains("conv: the stepped array and memory agree with the fast mode (1280 cycles)"), "{out}");
+}
