@@ -137,7 +137,9 @@ pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
                     if n == 1 {
                         packer =
                             Some(Packer::for_order(declared.len()).map_err(|e| parse_error(number, e.to_string()))?);
-                        unigrams = Level::with_capacity(declared[0]);
+                        // The header's count is reserved only as far as the bytes left can hold
+                        // (a unigram line has at least 4: `0\ta\n`); the count is checked later.
+                        unigrams = Level::with_capacity(declared[0].min((text.len() - offset) / 4));
                         listed_counts.push(0);
                     } else {
                         // The body runs to the next line starting with `\`; parse it now, in
