@@ -150,6 +150,7 @@ fn digits(kind: DeviceKind, arch: Arch) -> Result<(), CliError> {
         lr,
         seed: 0,
         out: Some(out.clone()),
+        skip_nonfinite: false,
     };
     let history = crate::train::train(&args, arch)?;
     let trained = history.last().and_then(|e| e.eval).map_or(0.0, |(_, a)| a);

@@ -9,7 +9,7 @@ use nn_layers::data::{Dataset, read_digits_csv, read_mnist};
 use nn_layers::layers::{Activation, Linear, Sequential};
 use nn_layers::models::{LeNetConfig, lenet};
 use nn_layers::optim::{Adam, AdamConfig};
-use nn_layers::train::{EpochStats, FitConfig, evaluate_classifier, fit_classifier, write_loss_svg};
+use nn_layers::train::{EpochStats, FitConfig, NonFinitePolicy, evaluate_classifier, fit_classifier, write_loss_svg};
 use nn_layers::{ModuleExt, NnError};
 use tensor_core::{Device, TensorRng};
 
@@ -82,6 +82,10 @@ pub struct TrainArgs {
     /// or `cnn.safetensors`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Skip (and count) steps whose loss or gradient holds a NaN or an infinity, instead of
+    /// stopping with an error that names the step and the parameter.
+    #[arg(long)]
+    pub skip_nonfinite: bool,
 }
 
 /// Options of `tessera eval`.
@@ -196,8 +200,10 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
         args.batch_size
     );
     let mut optimizer = Adam::new(model.parameters(), AdamConfig::adam(args.lr));
+    let nonfinite = if args.skip_nonfinite { NonFinitePolicy::Skip } else { NonFinitePolicy::Stop };
     let config = FitConfig {
         progress: true,
+        nonfinite,
         ..FitConfig::new(args.epochs, args.batch_size, args.seed).with_cosine(args.lr, train_set.len())
     };
     let history = fit_classifier(&model, &mut optimizer, &train_set, Some(&test_set), config, &device, |e| {
@@ -210,6 +216,9 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
             100.0 * acc,
             e.seconds
         );
+        if e.skipped_steps > 0 {
+            println!("epoch {:>2}: skipped {} steps with a non-finite loss or gradient", e.epoch, e.skipped_steps);
+        }
     })?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", arch.name())));
     checkpoint::save(&out, &model, Some(&optimizer))?;

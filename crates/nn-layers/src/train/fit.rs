@@ -7,6 +7,7 @@ use std::time::Instant;
 use autograd::{Var, clip_grad_norm, no_grad};
 use tensor_core::Device;
 
+use super::nonfinite::{NonFinitePolicy, check_step};
 use super::{Mean, Progress};
 use crate::data::{Batches, Examples, LastBatch};
 use crate::loss::{CrossEntropy, cross_entropy};
@@ -28,13 +29,24 @@ pub struct FitConfig {
     pub progress: bool,
     /// Learning rate per step (over all epochs); the optimizer's own rate when `None`.
     pub schedule: Option<Arc<dyn LrSchedule + Send + Sync>>,
+    /// What a non-finite loss or gradient does: stop with an error naming the step and the
+    /// parameter (default), or skip the step.
+    pub nonfinite: NonFinitePolicy,
 }
 
 impl FitConfig {
     /// `epochs` passes in batches of `batch_size`, shuffled from `seed`; no clipping, no
     /// progress bar, the optimizer's own learning rate.
     pub fn new(epochs: usize, batch_size: usize, seed: u64) -> Self {
-        FitConfig { epochs, batch_size, seed, clip_norm: None, progress: false, schedule: None }
+        FitConfig {
+            epochs,
+            batch_size,
+            seed,
+            clip_norm: None,
+            progress: false,
+            schedule: None,
+            nonfinite: NonFinitePolicy::Stop,
+        }
     }
 
     /// The same, with the learning rate decaying from `lr` to 0 along a cosine over every step
@@ -58,6 +70,8 @@ pub struct EpochStats {
     pub eval: Option<(f64, f64)>,
     /// Wall time of the epoch.
     pub seconds: f64,
+    /// Steps skipped for a non-finite loss or gradient ([`NonFinitePolicy::Skip`]).
+    pub skipped_steps: usize,
 }
 
 /// Trains `model` (logits out) with cross-entropy; evaluates on `eval` after each epoch.
@@ -70,7 +84,8 @@ pub fn fit_classifier(
     device: &Arc<dyn Device>,
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<Vec<EpochStats>> {
-    let params: Vec<Var> = model.parameters().iter().map(|(_, p)| p.leaf().clone()).collect();
+    let named = model.parameters();
+    let params: Vec<Var> = named.iter().map(|(_, p)| p.leaf().clone()).collect();
     let mut history = Vec::new();
     let mut step = 0;
     for epoch in 1..=config.epochs {
@@ -80,6 +95,7 @@ pub fn fit_classifier(
             Batches::over(train.count(), config.batch_size, Some(config.seed + epoch as u64), LastBatch::Keep);
         let progress = config.progress.then(|| Progress::new(batches.count_total() as u64, &format!("epoch {epoch}")));
         let (mut loss_mean, mut hit_mean) = (Mean::default(), Mean::default());
+        let mut skipped_steps = 0;
         for indices in batches {
             let (x, y) = train.batch_of(&indices, device)?;
             if let Some(schedule) = &config.schedule {
@@ -90,6 +106,11 @@ pub fn fit_classifier(
             let logits = model.forward(&Var::constant(x))?;
             let loss = cross_entropy(&logits, &y, CrossEntropy::default())?;
             loss.backward()?;
+            if check_step(step, &loss.value(), &named, config.nonfinite)? {
+                skipped_steps += 1;
+                optimizer.zero_grad();
+                continue;
+            }
             if let Some(max) = config.clip_norm {
                 clip_grad_norm(&params, max)?;
             }
@@ -111,6 +132,7 @@ pub fn fit_classifier(
             train_accuracy: hit_mean.value(),
             eval,
             seconds: started.elapsed().as_secs_f64(),
+            skipped_steps,
         };
         on_epoch(&stats);
         history.push(stats);

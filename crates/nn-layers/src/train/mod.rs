@@ -1,10 +1,12 @@
 //! Training utilities: running metrics, a progress bar, and training curves as SVG or PNG.
 
 mod fit;
+mod nonfinite;
 mod plot;
 mod progress;
 
 pub use fit::{EpochStats, FitConfig, evaluate_classifier, fit_classifier};
+pub use nonfinite::{NonFinitePolicy, all_finite, check_step, first_nonfinite};
 pub use plot::{LossPlot, PlotFormat, Series, write_loss_svg};
 pub use progress::Progress;
 
