@@ -166,6 +166,7 @@ pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
             Section::Ngrams(_) if line.is_empty() => {}
             Section::Ngrams(n) => {
                 debug_assert_eq!(n, 1, "higher orders are skipped over");
+                // Cannot fail: `next_section` opens `\\1-grams:` (pushing a count and setting the packer) first.
                 *listed_counts.last_mut().expect("a section is open") += 1;
                 let packer = packer.expect("set with the first section");
                 let entry = parse_entry(line, 1, declared.len() == 1, &mut ids, &mut |_, word| Ok(vocab.intern(word)))

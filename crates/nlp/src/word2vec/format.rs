@@ -131,6 +131,7 @@ fn read_text(path: &Path, body: &[u8], count: usize, dim: usize) -> Result<(Vec<
             return Err(parse(path, number, format!("wrong count: more than the {count} vectors the header promises")));
         }
         let mut fields = line.split_whitespace();
+        // Cannot fail: blank lines were filtered out above, so the line has a first field.
         let word = fields.next().expect("the line is not blank");
         let before = vectors.len();
         for field in fields {
