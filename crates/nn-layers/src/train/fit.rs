@@ -1,6 +1,7 @@
 //! A training loop for classifiers: batches, cross-entropy, optimizer steps, per-epoch
 //! evaluation, progress and a summary per epoch.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -8,6 +9,7 @@ use autograd::{Var, clip_grad_norm, no_grad};
 use tensor_core::Device;
 
 use super::nonfinite::{NonFinitePolicy, check_step};
+use super::resume::{TrainPosition, save_training};
 use super::{Mean, Progress};
 use crate::data::{Batches, Examples, LastBatch};
 use crate::loss::{CrossEntropy, cross_entropy};
@@ -32,6 +34,12 @@ pub struct FitConfig {
     /// What a non-finite loss or gradient does: stop with an error naming the step and the
     /// parameter (default), or skip the step.
     pub nonfinite: NonFinitePolicy,
+    /// Write a training checkpoint ([`save_training`]) into this folder every so many steps and
+    /// at the end of each epoch.
+    pub checkpoint: Option<(PathBuf, usize)>,
+    /// Continue from this position (returned by [`super::load_training`], which also restored the
+    /// model and the optimizer) instead of starting afresh.
+    pub resume: Option<TrainPosition>,
 }
 
 impl FitConfig {
@@ -46,6 +54,8 @@ impl FitConfig {
             progress: false,
             schedule: None,
             nonfinite: NonFinitePolicy::Stop,
+            checkpoint: None,
+            resume: None,
         }
     }
 
@@ -86,17 +96,19 @@ pub fn fit_classifier(
 ) -> Result<Vec<EpochStats>> {
     let named = model.parameters();
     let params: Vec<Var> = named.iter().map(|(_, p)| p.leaf().clone()).collect();
-    let mut history = Vec::new();
-    let mut step = 0;
-    for epoch in 1..=config.epochs {
+    let start = config.resume.clone().unwrap_or_default();
+    let mut history = start.history.clone();
+    let mut step = start.step;
+    for epoch in start.epoch.max(1)..=config.epochs {
         let started = Instant::now();
         model.train();
+        let resumed = config.resume.is_some() && epoch == start.epoch;
+        let (mut loss_mean, mut hit_mean, mut skipped_steps, done) =
+            if resumed { (start.loss, start.hits, start.skipped, start.batches_done) } else { Default::default() };
         let batches =
             Batches::over(train.count(), config.batch_size, Some(config.seed + epoch as u64), LastBatch::Keep);
         let progress = config.progress.then(|| Progress::new(batches.count_total() as u64, &format!("epoch {epoch}")));
-        let (mut loss_mean, mut hit_mean) = (Mean::default(), Mean::default());
-        let mut skipped_steps = 0;
-        for indices in batches {
+        for (index, indices) in batches.enumerate().skip(done) {
             let (x, y) = train.batch_of(&indices, device)?;
             if let Some(schedule) = &config.schedule {
                 optimizer.set_lr(schedule.lr(step));
@@ -109,17 +121,31 @@ pub fn fit_classifier(
             if check_step(step, &loss.value(), &named, config.nonfinite)? {
                 skipped_steps += 1;
                 optimizer.zero_grad();
-                continue;
+            } else {
+                if let Some(max) = config.clip_norm {
+                    clip_grad_norm(&params, max)?;
+                }
+                optimizer.step()?;
+                let n = indices.len() as f64;
+                loss_mean.add(loss.value().to_scalar()?, n);
+                hit_mean.add(logits.value().try_accuracy(&y)?, n);
             }
-            if let Some(max) = config.clip_norm {
-                clip_grad_norm(&params, max)?;
-            }
-            optimizer.step()?;
-            let n = indices.len() as f64;
-            loss_mean.add(loss.value().to_scalar()?, n);
-            hit_mean.add(logits.value().try_accuracy(&y)?, n);
             if let Some(p) = &progress {
                 p.step(format!("loss {:.4}", loss_mean.value()));
+            }
+            if let Some((dir, every)) = &config.checkpoint
+                && step.is_multiple_of((*every).max(1))
+            {
+                let position = TrainPosition {
+                    epoch,
+                    batches_done: index + 1,
+                    step,
+                    loss: loss_mean,
+                    hits: hit_mean,
+                    skipped: skipped_steps,
+                    history: history.clone(),
+                };
+                save_training(dir, model, &*optimizer, &position)?;
             }
         }
         if let Some(p) = progress {
@@ -136,6 +162,11 @@ pub fn fit_classifier(
         };
         on_epoch(&stats);
         history.push(stats);
+        if let Some((dir, _)) = &config.checkpoint {
+            let position =
+                TrainPosition { epoch: epoch + 1, step, history: history.clone(), ..TrainPosition::default() };
+            save_training(dir, model, &*optimizer, &position)?;
+        }
     }
     Ok(history)
 }
