@@ -151,6 +151,9 @@ fn digits(kind: DeviceKind, arch: Arch) -> Result<(), CliError> {
         seed: 0,
         out: Some(out.clone()),
         skip_nonfinite: false,
+        checkpoint_dir: None,
+        checkpoint_every: 100,
+        resume: None,
     };
     let history = crate::train::train(&args, arch)?;
     let trained = history.last().and_then(|e| e.eval).map_or(0.0, |(_, a)| a);

@@ -9,7 +9,9 @@ use nn_layers::data::{Dataset, read_digits_csv, read_mnist};
 use nn_layers::layers::{Activation, Linear, Sequential};
 use nn_layers::models::{LeNetConfig, lenet};
 use nn_layers::optim::{Adam, AdamConfig};
-use nn_layers::train::{EpochStats, FitConfig, NonFinitePolicy, evaluate_classifier, fit_classifier, write_loss_svg};
+use nn_layers::train::{
+    EpochStats, FitConfig, NonFinitePolicy, evaluate_classifier, fit_classifier, load_training, write_loss_svg,
+};
 use nn_layers::{ModuleExt, NnError};
 use tensor_core::{Device, TensorRng};
 
@@ -86,6 +88,17 @@ pub struct TrainArgs {
     /// stopping with an error that names the step and the parameter.
     #[arg(long)]
     pub skip_nonfinite: bool,
+    /// Write a training checkpoint (model, optimizer, schedule and data position) into this
+    /// folder every `--checkpoint-every` steps and at each epoch's end, atomically.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Steps between training checkpoints.
+    #[arg(long, default_value_t = 100)]
+    pub checkpoint_every: usize,
+    /// Continue the run whose training checkpoint is in DIR (give the same data, model and
+    /// flags); checkpoints go on being written there unless --checkpoint-dir says elsewhere.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
 }
 
 /// Options of `tessera eval`.
@@ -201,9 +214,13 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
     );
     let mut optimizer = Adam::new(model.parameters(), AdamConfig::adam(args.lr));
     let nonfinite = if args.skip_nonfinite { NonFinitePolicy::Skip } else { NonFinitePolicy::Stop };
+    let resume = args.resume.as_ref().map(|dir| load_training(dir, &model, &mut optimizer)).transpose()?;
+    let checkpoint = args.checkpoint_dir.clone().or_else(|| args.resume.clone()).map(|d| (d, args.checkpoint_every));
     let config = FitConfig {
         progress: true,
         nonfinite,
+        checkpoint,
+        resume,
         ..FitConfig::new(args.epochs, args.batch_size, args.seed).with_cosine(args.lr, train_set.len())
     };
     let history = fit_classifier(&model, &mut optimizer, &train_set, Some(&test_set), config, &device, |e| {
