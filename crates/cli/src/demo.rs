@@ -151,6 +151,7 @@ fn digits(kind: DeviceKind, arch: Arch) -> Result<(), CliError> {
         seed: 0,
         out: Some(out.clone()),
         skip_nonfinite: false,
+        detect_anomaly: false,
         checkpoint_dir: None,
         checkpoint_every: 100,
         resume: None,

@@ -88,6 +88,10 @@ pub struct TrainArgs {
     /// stopping with an error that names the step and the parameter.
     #[arg(long)]
     pub skip_nonfinite: bool,
+    /// On a non-finite step, re-run it checking every op and name the first that produced a
+    /// NaN or an infinity (with its input shapes) in the error.
+    #[arg(long)]
+    pub detect_anomaly: bool,
     /// Write a training checkpoint (model, optimizer, schedule and data position) into this
     /// folder every `--checkpoint-every` steps and at each epoch's end, atomically.
     #[arg(long, value_name = "DIR")]
@@ -219,6 +223,7 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
     let config = FitConfig {
         progress: true,
         nonfinite,
+        detect_anomaly: args.detect_anomaly,
         checkpoint,
         resume,
         ..FitConfig::new(args.epochs, args.batch_size, args.seed).with_cosine(args.lr, train_set.len())

@@ -80,3 +80,19 @@ fn a_non_finite_gradient_is_named_by_its_parameter() {
     let what = first_nonfinite(&loss, &params).unwrap().expect("the infinite gradient is found");
     assert_eq!(what, format!("the gradient of `{name}`"));
 }
+
+#[test]
+fn detect_anomaly_names_the_first_op_that_produced_the_nan() {
+    let device = CpuDevice::shared();
+    let net = model(&device);
+    let mut optimizer = Sgd::new(net.parameters(), SgdConfig::new(0.1));
+    let config = FitConfig { detect_anomaly: true, ..FitConfig::new(1, 12, 0) };
+    let error = fit_classifier(&net, &mut optimizer, &data(Some(5)), None, config, &device, |_| {}).unwrap_err();
+    let text = error.to_string();
+    // The NaN enters through the data: the first op to output it is the first layer's product,
+    // whose inputs are the batch [12, 4] and the weight.
+    assert!(text.contains("step 1: the loss"), "{text}");
+    assert!(text.contains("the forward pass of the op at") && text.contains("[12, 4]"), "{text}");
+    assert!(text.contains("crates/autograd/src/rules/"), "{text}");
+    eprintln!("{text}");
+}

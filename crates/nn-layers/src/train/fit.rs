@@ -14,7 +14,7 @@ use super::{Mean, Progress};
 use crate::data::{Batches, Examples, LastBatch};
 use crate::loss::{CrossEntropy, cross_entropy};
 use crate::optim::{LrSchedule, Optimizer};
-use crate::{Module, ModuleExt, Result};
+use crate::{Module, ModuleExt, NnError, Result};
 
 /// Settings of [`fit_classifier`].
 #[derive(Clone)]
@@ -34,6 +34,9 @@ pub struct FitConfig {
     /// What a non-finite loss or gradient does: stop with an error naming the step and the
     /// parameter (default), or skip the step.
     pub nonfinite: NonFinitePolicy,
+    /// On a non-finite step (under [`NonFinitePolicy::Stop`]), re-run it under
+    /// [`autograd::detect_anomaly`] and name the first op that produced a NaN or inf.
+    pub detect_anomaly: bool,
     /// Write a training checkpoint ([`save_training`]) into this folder every so many steps and
     /// at the end of each epoch.
     pub checkpoint: Option<(PathBuf, usize)>,
@@ -54,6 +57,7 @@ impl FitConfig {
             progress: false,
             schedule: None,
             nonfinite: NonFinitePolicy::Stop,
+            detect_anomaly: false,
             checkpoint: None,
             resume: None,
         }
@@ -115,10 +119,25 @@ pub fn fit_classifier(
             }
             step += 1;
             optimizer.zero_grad();
-            let logits = model.forward(&Var::constant(x))?;
+            let logits = model.forward(&Var::constant(x.clone()))?;
             let loss = cross_entropy(&logits, &y, CrossEntropy::default())?;
             loss.backward()?;
-            if check_step(step, &loss.value(), &named, config.nonfinite)? {
+            let bad = match check_step(step, &loss.value(), &named, config.nonfinite) {
+                Err(NnError::NonFinite { step, what }) if config.detect_anomaly => {
+                    optimizer.zero_grad();
+                    let (_, anomaly) = autograd::detect_anomaly(|| -> Result<()> {
+                        let logits = model.forward(&Var::constant(x.clone()))?;
+                        Ok(cross_entropy(&logits, &y, CrossEntropy::default())?.backward()?)
+                    });
+                    let found = anomaly.map_or_else(
+                        || "re-run under anomaly detection, no op produced it".into(),
+                        |a| format!("re-run under anomaly detection: {a}"),
+                    );
+                    return Err(NnError::NonFinite { step, what: format!("{what} ({found})") });
+                }
+                other => other?,
+            };
+            if bad {
                 skipped_steps += 1;
                 optimizer.zero_grad();
             } else {
