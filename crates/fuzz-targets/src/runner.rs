@@ -96,16 +96,29 @@ fn watchdog(target: &'static str, limit: Duration, origin: Instant) -> Arc<Atomi
     started
 }
 
-/// Where the last panic happened (set by the quiet hook [`fuzz`] installs).
-static PANIC_PLACE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+thread_local! {
+    /// Whether this thread is running a target (its panics are findings, noted quietly).
+    static IN_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Where this thread's last panic in a run happened.
+    static PANIC_PLACE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
 
-/// A panic hook that only notes the place: thousands of expected-looking panics must not each
-/// print (or symbolise) a backtrace.
+/// Installs, once, a panic hook that only notes the place of a panic inside a run (thousands of
+/// expected-looking panics must not each print or symbolise a backtrace) and hands every other
+/// panic to the hook that was there before.
 fn quiet_panics() {
-    std::panic::set_hook(Box::new(|info| {
-        let place = info.location().map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
-        *tensor_core::locks::lock(&PANIC_PLACE) = place;
-    }));
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_RUN.with(std::cell::Cell::get) {
+                let place = info.location().map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+                PANIC_PLACE.with(|p| *p.borrow_mut() = place);
+            } else {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Runs one input: Ok, or what went wrong.
@@ -124,7 +137,9 @@ fn run_one(
     let before = alloc::live();
     alloc::reset_peak();
     clock.store(origin.elapsed().as_millis() as u64 + 1, Ordering::Relaxed);
+    IN_RUN.with(|r| r.set(true));
     let outcome = catch_unwind(AssertUnwindSafe(|| target.check(&config.work, input)));
+    IN_RUN.with(|r| r.set(false));
     clock.store(0, Ordering::Relaxed);
     let peak = alloc::peak().saturating_sub(before);
     let result = match outcome {
@@ -136,7 +151,7 @@ fn run_one(
                 .map(String::as_str)
                 .or_else(|| panic.downcast_ref::<&str>().copied())
                 .unwrap_or("(no message)");
-            Err(format!("panic: {message}{}", tensor_core::locks::lock(&PANIC_PLACE)))
+            Err(format!("panic: {message}{}", PANIC_PLACE.with(|p| p.borrow().clone())))
         }
     };
     (result, peak)
