@@ -6,6 +6,8 @@
 //! - `lm-ptb`: a recurrent language model recipe on Penn Treebank (valid/test perplexity, time).
 //! - `lm-latency`: per-token latency of text generation (an LSTM and a Kneser-Ney 3-gram).
 //! - `gpt-shakespeare`: nanoGPT's character-level Shakespeare recipe, beside `gpt_jax.py train`.
+//! - `fuzz`: every reader of outside input under a coverage-guided mutation loop (stable Rust;
+//!   `--seconds N` per target, `--target T` to pick); see `crates/fuzz-targets`.
 //! - `bert-pretrain`: masked-LM pretraining of a small BERT on the shipped Austen novels,
 //!   time-boxed, with its held-out masked-token accuracy.
 
@@ -19,6 +21,7 @@ mod bench_word2vec;
 mod bench_word2vec_scaling;
 mod bert_pretrain;
 mod core_distance;
+mod fuzz;
 mod gpt_shakespeare;
 mod lm_latency;
 mod lm_ptb;
@@ -27,6 +30,9 @@ mod lm_train_run;
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
+    if let Some(code) = fuzz::as_wrapper() {
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
@@ -36,9 +42,10 @@ fn main() -> ExitCode {
         Some("lm-latency") => lm_latency::run(&args[1..]),
         Some("gpt-shakespeare") => gpt_shakespeare::run(&args[1..]),
         Some("bert-pretrain") => bert_pretrain::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain|fuzz> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]"
             );
             return ExitCode::from(2);
         }

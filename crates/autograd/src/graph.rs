@@ -22,6 +22,8 @@ pub(crate) struct Node {
     /// of one buffer per input, instead of a zero-padded full-size tensor per slice. A sequence
     /// split into T steps then costs O(T) in the backward, not O(T²).
     pub(crate) slice_of: Option<(usize, usize)>,
+    /// Where the op's rule recorded it, for anomaly reports.
+    pub(crate) op: &'static std::panic::Location<'static>,
 }
 
 thread_local! {
@@ -115,7 +117,16 @@ pub(crate) fn backward(root: &Var, seed: Tensor) -> Result<()> {
             owned.insert(k);
             continue;
         }
+        let shapes: Vec<Vec<usize>> = if crate::anomaly::enabled() {
+            node.inputs.iter().map(|v| v.value().dims().to_vec()).collect()
+        } else {
+            Vec::new()
+        };
         let input_grads = (node.backward)(&grad)?;
+        if crate::anomaly::enabled() {
+            let produced: Vec<&Tensor> = input_grads.iter().flatten().collect();
+            crate::anomaly::check(node.op, "backward", &shapes, &produced);
+        }
         for (input, input_grad) in node.inputs.iter().zip(input_grads) {
             let Some(input_grad) = input_grad else { continue };
             if !input.requires_grad() {

@@ -27,12 +27,14 @@
 
 #![warn(missing_docs)]
 
+mod anomaly;
 mod clip;
 mod gradcheck;
 mod graph;
 mod rules;
 mod var;
 
+pub use anomaly::{Anomaly, detect_anomaly};
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use gradcheck::{GradcheckOptions, gradcheck};
 pub use graph::{is_grad_enabled, no_grad};

@@ -48,18 +48,29 @@ impl Var {
 
     /// The result of an op: records `backward` when gradients are enabled and some input
     /// requires one; otherwise a constant (nothing is recorded).
+    #[track_caller]
     pub(crate) fn from_op(
         value: Tensor,
         inputs: &[&Var],
         backward: impl FnOnce(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
     ) -> Var {
+        let op = std::panic::Location::caller();
+        if crate::anomaly::enabled() {
+            let shapes: Vec<Vec<usize>> = inputs.iter().map(|v| v.value().dims().to_vec()).collect();
+            crate::anomaly::check(op, "forward", &shapes, &[&value]);
+        }
         let tracked = graph::is_grad_enabled() && inputs.iter().any(|v| v.requires_grad());
         if !tracked {
             return Var::constant(value);
         }
         Var::from_node(
             value,
-            Node { inputs: inputs.iter().map(|&v| v.clone()).collect(), backward: Box::new(backward), slice_of: None },
+            Node {
+                inputs: inputs.iter().map(|&v| v.clone()).collect(),
+                backward: Box::new(backward),
+                slice_of: None,
+                op,
+            },
         )
     }
 

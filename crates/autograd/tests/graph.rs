@@ -1,4 +1,4 @@
-//! The graph's behaviour: accumulation, no_grad, detach, freeing, clipping.
+//! The graph's behaviour: accumulation, no_grad, detach, freeing, clipping, anomaly detection.
 
 use autograd::{Var, clip_grad_norm, clip_grad_value, no_grad};
 use backend_cpu::CpuDevice;
@@ -116,4 +116,21 @@ fn slices_of_one_var_accumulate_into_one_gradient() {
     // d total / d y[t] = 1 + (t + 1) (+ 1 for row 0); d y / d x = 2.
     let want = [6.0, 6.0, 6.0, 6.0, 8.0, 8.0];
     assert_eq!(x.grad().unwrap().to_vec::<f64>().unwrap(), want);
+}
+
+#[test]
+fn detect_anomaly_names_the_first_non_finite_op_forward_or_backward() {
+    let device = backend_cpu::CpuDevice::shared();
+    // sqrt(0) is finite, its derivative 1 / (2 sqrt(0)) is not: a backward anomaly.
+    let x = autograd::Var::parameter(tensor_core::Tensor::from_vec(vec![0.0f32, 4.0], [2], &device).unwrap());
+    let (result, anomaly) = autograd::detect_anomaly(|| x.sqrt()?.sum_all()?.backward());
+    result.unwrap();
+    let anomaly = anomaly.expect("the infinite gradient of sqrt at 0 is found");
+    assert_eq!((anomaly.phase, anomaly.input_shapes.clone()), ("backward", vec![vec![2]]));
+    assert!(anomaly.op.contains("rules/elementwise.rs"), "{anomaly}");
+    // log(-1) is NaN in the forward pass; nothing is recorded outside detect_anomaly.
+    let y = autograd::Var::parameter(tensor_core::Tensor::from_vec(vec![-1.0f32], [1], &device).unwrap());
+    let (_, anomaly) = autograd::detect_anomaly(|| y.log().map(|_| ()));
+    assert_eq!(anomaly.expect("log(-1) is found").phase, "forward");
+    assert!(autograd::detect_anomaly(|| x.square().map(|_| ())).1.is_none(), "finite ops are no anomaly");
 }

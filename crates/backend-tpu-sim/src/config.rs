@@ -121,8 +121,13 @@ impl TpuConfig {
         config.rows = section.number("ArrayHeight")?;
         config.cols = section.number("ArrayWidth")?;
         config.dataflow = section.dataflow("Dataflow")?;
-        let kib = |key| section.number(key).map(|kb: u64| kb * 1024);
-        config.unified_buffer_bytes = kib("IfmapSramSzkB")? + kib("FilterSramSzkB")?;
+        let kib = |key| {
+            section.number(key).and_then(|kb: u64| {
+                kb.checked_mul(1024)
+                    .ok_or_else(|| section.error(key, format!("{kb} kB does not fit in 64 bits of bytes")))
+            })
+        };
+        config.unified_buffer_bytes = kib("IfmapSramSzkB")?.saturating_add(kib("FilterSramSzkB")?);
         config.accumulator_bytes = kib("OfmapSramSzkB")?;
         config.timing = Timing::ScaleSim;
         config.scalesim_memory = Some(ScaleSimMemory {
@@ -131,6 +136,7 @@ impl TpuConfig {
             ofmap_bytes: kib("OfmapSramSzkB")?,
             interface: Self::scalesim_interface(ini, origin)?,
         });
+        config.check(&section, ["ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "OfmapSramSzkB"])?;
         Ok(config)
     }
 
@@ -208,13 +214,37 @@ impl TpuConfig {
             c.timing = Timing::from_name(timing)
                 .ok_or_else(|| section.error("timing", format!("{timing:?} is not faithful or scalesim")))?;
         }
-        if c.rows == 0 || c.cols == 0 || c.clock_mhz <= 0.0 {
-            return Err(section.error("rows", "rows, cols and clock_mhz must be positive".into()));
+        c.check(&section, ["rows", "cols", "unified_buffer_mib", "accumulator_mib"])?;
+        if !(c.clock_mhz > 0.0 && c.clock_mhz.is_finite()) {
+            return Err(section.error("clock_mhz", format!("{} MHz is not a positive clock", c.clock_mhz)));
         }
         c.dram_bytes_per_cycle = section.bandwidth("dram_gb_per_s", c.dram_bytes_per_cycle, c.clock_mhz)?;
         c.host_bytes_per_cycle = section.bandwidth("host_gb_per_s", c.host_bytes_per_cycle, c.clock_mhz)?;
         c.name = section.get("name").unwrap_or(preset).to_string();
         Ok(c)
+    }
+}
+
+/// The largest array side a config may ask for: far beyond any real systolic array (the
+/// TPU v1's is 256), small enough that the array's PE count and per-fold arithmetic stay exact.
+pub const MAX_ARRAY_SIDE: usize = 1 << 16;
+
+impl TpuConfig {
+    /// Checks the sizes a file set: array sides in `1..=MAX_ARRAY_SIDE`, buffers of at least
+    /// one byte. `keys` name the file's keys for rows, cols, the unified buffer and the
+    /// accumulators, for the error.
+    fn check(&self, section: &Section<'_>, keys: [&str; 4]) -> Result<(), TpuError> {
+        for (value, key) in [(self.rows, keys[0]), (self.cols, keys[1])] {
+            if !(1..=MAX_ARRAY_SIDE).contains(&value) {
+                return Err(section.error(key, format!("{value} is not an array side in 1..={MAX_ARRAY_SIDE}")));
+            }
+        }
+        for (value, key) in [(self.unified_buffer_bytes, keys[2]), (self.accumulator_bytes, keys[3])] {
+            if value == 0 {
+                return Err(section.error(key, "a buffer must hold at least one byte".into()));
+            }
+        }
+        Ok(())
     }
 }
 

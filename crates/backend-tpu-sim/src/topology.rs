@@ -34,6 +34,10 @@ impl Layer {
     }
 }
 
+/// The largest value of one field of a topology (a dimension, a channel count, a stride):
+/// about a million, beyond any real layer, so that a layer's GEMM sizes stay exact.
+pub const MAX_FIELD: usize = 1 << 20;
+
 /// Reads a topology file; the header line decides the form (GEMM when it has 4 columns).
 pub fn read_topology(path: &Path) -> Result<Vec<Layer>, TpuError> {
     let text = std::fs::read_to_string(path).map_err(|e| TpuError::io(path, e))?;
@@ -57,11 +61,11 @@ pub fn parse_topology(text: &str, path: &Path) -> Result<Vec<Layer>, TpuError> {
         }
         let number = |i: usize| -> Result<usize, TpuError> {
             match f[i].parse::<usize>() {
-                Ok(n) if n > 0 => Ok(n),
+                Ok(n) if (1..=MAX_FIELD).contains(&n) => Ok(n),
                 _ => Err(TpuError::parse(
                     path,
                     index + 1,
-                    format!("field {} ({:?}) is not a positive integer", i + 1, f[i]),
+                    format!("field {} ({:?}) is not an integer in 1..={MAX_FIELD}", i + 1, f[i]),
                 )),
             }
         };

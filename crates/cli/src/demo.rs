@@ -159,6 +159,11 @@ fn digits(kind: DeviceKind, arch: Arch) -> Result<(), CliError> {
         lr,
         seed: 0,
         out: Some(out.clone()),
+        skip_nonfinite: false,
+        detect_anomaly: false,
+        checkpoint_dir: None,
+        checkpoint_every: 100,
+        resume: None,
     };
     let history = crate::train::train(&args, arch)?;
     let trained = history.last().and_then(|e| e.eval).map_or(0.0, |(_, a)| a);

@@ -11,7 +11,9 @@ use nn_layers::data::Dataset;
 use nn_layers::layers::Sequential;
 use nn_layers::models::{LeNetConfig, lenet};
 use nn_layers::optim::{Adam, AdamConfig};
-use nn_layers::train::{EpochStats, FitConfig, evaluate_classifier, fit_classifier};
+use nn_layers::train::{
+    EpochStats, FitConfig, NonFinitePolicy, evaluate_classifier, fit_classifier, load_training,
+};
 use nn_layers::{Module, ModuleExt, NnError};
 use serde_json::json;
 use tensor_core::{ArgReduceOp, Device, Tensor, TensorRng};
@@ -66,6 +68,25 @@ pub struct TrainArgs {
     /// loss.svg.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Skip (and count) steps whose loss or gradient holds a NaN or an infinity, instead of
+    /// stopping with an error that names the step and the parameter.
+    #[arg(long)]
+    pub skip_nonfinite: bool,
+    /// On a non-finite step, re-run it checking every op and name the first that produced a
+    /// NaN or an infinity (with its input shapes) in the error.
+    #[arg(long)]
+    pub detect_anomaly: bool,
+    /// Write a training checkpoint (model, optimizer, schedule and data position) into this
+    /// folder every `--checkpoint-every` steps and at each epoch's end, atomically.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Steps between training checkpoints.
+    #[arg(long, default_value_t = 100)]
+    pub checkpoint_every: usize,
+    /// Continue the run whose training checkpoint is in DIR (give the same data, model and
+    /// flags); checkpoints go on being written there unless --checkpoint-dir says elsewhere.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
 }
 
 /// Options of `tessera eval`.
@@ -142,8 +163,15 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
         args.batch_size
     );
     let mut optimizer = Adam::new(model.parameters(), AdamConfig::adam(args.lr));
+    let nonfinite = if args.skip_nonfinite { NonFinitePolicy::Skip } else { NonFinitePolicy::Stop };
+    let resume = args.resume.as_ref().map(|dir| load_training(dir, &model, &mut optimizer)).transpose()?;
+    let checkpoint = args.checkpoint_dir.clone().or_else(|| args.resume.clone()).map(|d| (d, args.checkpoint_every));
     let config = FitConfig {
         progress: true,
+        nonfinite,
+        detect_anomaly: args.detect_anomaly,
+        checkpoint,
+        resume,
         ..FitConfig::new(args.epochs, args.batch_size, args.seed).with_cosine(args.lr, train_set.len())
     };
     let test: Option<&dyn nn_layers::data::Examples> = (!test_set.is_empty()).then_some(&test_set);
@@ -157,6 +185,9 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
             100.0 * acc,
             e.seconds
         );
+        if e.skipped_steps > 0 {
+            println!("epoch {:>2}: skipped {} steps with a non-finite loss or gradient", e.epoch, e.skipped_steps);
+        }
     })?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(arch.name()));
     let accuracy = history.last().and_then(|e| e.eval).map_or(f64::NAN, |(_, a)| a);

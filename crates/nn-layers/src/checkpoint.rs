@@ -79,6 +79,7 @@ pub fn load_tensors(path: &Path, device: &std::sync::Arc<dyn tensor_core::Device
     let mut out = Vec::new();
     for (name, view) in file.tensors() {
         let bytes = view.data();
+        // The `expect`s below cannot fail: `chunks_exact(n)` yields slices of exactly n bytes.
         let buffer = match view.dtype() {
             Dtype::F32 => HostBuffer::F32(
                 bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect(),

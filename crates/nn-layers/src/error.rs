@@ -45,6 +45,17 @@ pub enum NnError {
     /// An invalid configuration or argument.
     #[error("{0}")]
     Invalid(String),
+    /// A training step's loss or a gradient holds a NaN or an infinity.
+    #[error(
+        "step {step}: {what} is not finite (NaN or inf); lower the learning rate, clip gradients, or pass \
+         --skip-nonfinite to skip such steps"
+    )]
+    NonFinite {
+        /// The 1-based optimizer step.
+        step: usize,
+        /// What was not finite: the loss, or the gradient of a named parameter.
+        what: String,
+    },
 }
 
 impl NnError {

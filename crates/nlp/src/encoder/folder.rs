@@ -48,7 +48,6 @@ pub fn load_bert(folder: &Path, device: &Arc<dyn Device>) -> Result<(Bert, BertV
         )
         .into());
     }
-    let bert = Bert::new(config, &mut TensorRng::new(0), device)?;
     let weights = folder.join(MODEL_WEIGHTS);
     if !weights.is_file() {
         return Err(NnError::format(
@@ -57,6 +56,8 @@ pub fn load_bert(folder: &Path, device: &Arc<dyn Device>) -> Result<(Bert, BertV
         )
         .into());
     }
+    crate::lm::bounds::check_config_fits(&doc, &config_path, &weights)?;
+    let bert = Bert::new(config, &mut TensorRng::new(0), device)?;
     let report = checkpoint::load(&weights, &bert, None)?;
     if !report.missing.is_empty() {
         return Err(NnError::format(&weights, format!("missing tensors {:?}", report.missing)).into());

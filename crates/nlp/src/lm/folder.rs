@@ -133,8 +133,9 @@ pub fn load_network<M: LmNetwork>(folder: &Path, device: &Arc<dyn Device>) -> Re
             msg: format!("architecture must be \"{}\", found {}", M::ARCHITECTURE, doc["architecture"]),
         });
     }
-    let model = M::from_config_json(&doc, &config_path, device)?;
     let weights = required(folder, MODEL_WEIGHTS)?;
+    super::bounds::check_config_fits(&doc, &config_path, &weights)?;
+    let model = M::from_config_json(&doc, &config_path, device)?;
     let (vocab, vocab_path) = read_vocab(folder, &doc)?;
     let vocab_size = model.vocab_size();
     if vocab.size() != vocab_size {

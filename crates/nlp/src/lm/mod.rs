@@ -22,6 +22,7 @@
 //! its context after every end token, a neural model reads the end token first and carries
 //! its state across sentences.
 
+pub(crate) mod bounds;
 mod counting;
 mod data;
 mod folder;

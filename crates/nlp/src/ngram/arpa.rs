@@ -137,7 +137,9 @@ pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
                     if n == 1 {
                         packer =
                             Some(Packer::for_order(declared.len()).map_err(|e| parse_error(number, e.to_string()))?);
-                        unigrams = Level::with_capacity(declared[0]);
+                        // The header's count is reserved only as far as the bytes left can hold
+                        // (a unigram line has at least 4: `0\ta\n`); the count is checked later.
+                        unigrams = Level::with_capacity(declared[0].min((text.len() - offset) / 4));
                         listed_counts.push(0);
                     } else {
                         // The body runs to the next line starting with `\`; parse it now, in
@@ -164,6 +166,7 @@ pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
             Section::Ngrams(_) if line.is_empty() => {}
             Section::Ngrams(n) => {
                 debug_assert_eq!(n, 1, "higher orders are skipped over");
+                // Cannot fail: `next_section` opens `\\1-grams:` (pushing a count and setting the packer) first.
                 *listed_counts.last_mut().expect("a section is open") += 1;
                 let packer = packer.expect("set with the first section");
                 let entry = parse_entry(line, 1, declared.len() == 1, &mut ids, &mut |_, word| Ok(vocab.intern(word)))

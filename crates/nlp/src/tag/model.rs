@@ -126,7 +126,8 @@ fn hits(flat_logits: &Var, batch: &TaggedBatch) -> Result<(usize, usize)> {
 }
 
 /// One pass over `data` in length-sorted batches, clipping the gradient norm to 5; returns the
-/// mean loss and the token accuracy while training.
+/// mean loss and the token accuracy while training. A non-finite loss or gradient stops it
+/// with [`nn_layers::NnError::NonFinite`] naming the step and the parameter.
 pub fn train_tagger_epoch(
     tagger: &Tagger,
     optimizer: &mut dyn Optimizer,
@@ -137,15 +138,18 @@ pub fn train_tagger_epoch(
     progress: bool,
 ) -> crate::Result<(f64, f64)> {
     tagger.train();
-    let params: Vec<Var> = tagger.parameters().iter().map(|(_, p)| p.leaf().clone()).collect();
+    let named = tagger.parameters();
+    let params: Vec<Var> = named.iter().map(|(_, p)| p.leaf().clone()).collect();
     let batches = data.length_batches(batch_size, Some(seed));
     let bar = progress.then(|| Progress::new(batches.len() as u64, "tagger"));
     let (mut loss_mean, mut correct, mut counted) = (Mean::default(), 0, 0);
-    for indices in batches {
+    for (step, indices) in batches.into_iter().enumerate() {
         let batch = data.batch(&indices, device)?;
         optimizer.zero_grad();
         let (loss, flat) = tagger.loss(&batch)?;
         loss.backward()?;
+        // A NaN or inf stops the epoch at its first bad step (counted from 1 within the epoch).
+        nn_layers::train::check_step(step + 1, &loss.value(), &named, nn_layers::train::NonFinitePolicy::Stop)?;
         clip_grad_norm(&params, 5.0)?;
         optimizer.step()?;
         let (c, n) = hits(&flat, &batch)?;

@@ -79,9 +79,17 @@ fn parse(path: &Path, line: usize, msg: String) -> NlpError {
     NlpError::Parse { path: PathBuf::from(path), line, msg }
 }
 
+/// How many of the header's `count` vectors of `dim` values `body` can hold, at `bytes_per_value`
+/// bytes a value (a word and its separator take at least 2 more): what may be reserved before
+/// reading, so that a header claiming more than the file holds allocates nothing for it.
+fn plausible_count(body: &[u8], count: usize, dim: usize, bytes_per_value: usize) -> usize {
+    count.min(body.len() / dim.saturating_mul(bytes_per_value).saturating_add(2))
+}
+
 fn read_binary(path: &Path, body: &[u8], count: usize, dim: usize) -> Result<(Vec<String>, Vec<f32>)> {
-    let mut words = Vec::with_capacity(count);
-    let mut vectors = Vec::with_capacity(count * dim);
+    let reserve = plausible_count(body, count, dim, 4);
+    let mut words = Vec::with_capacity(reserve);
+    let mut vectors = Vec::with_capacity(reserve * dim);
     let mut at = 0;
     for entry in 0..count {
         let truncated = || {
@@ -99,7 +107,7 @@ fn read_binary(path: &Path, body: &[u8], count: usize, dim: usize) -> Result<(Ve
             .map_err(|_| parse(path, 0, format!("vector {}: the word is not UTF-8", entry + 1)))?;
         words.push(word.to_string());
         at += space + 1;
-        let end = at + 4 * dim;
+        let end = dim.checked_mul(4).and_then(|bytes| at.checked_add(bytes)).ok_or_else(truncated)?;
         let raw = body.get(at..end).ok_or_else(truncated)?;
         vectors.extend(raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
         at = end;
@@ -113,14 +121,17 @@ fn read_binary(path: &Path, body: &[u8], count: usize, dim: usize) -> Result<(Ve
 fn read_text(path: &Path, body: &[u8], count: usize, dim: usize) -> Result<(Vec<String>, Vec<f32>)> {
     let text =
         std::str::from_utf8(body).map_err(|e| parse(path, 0, format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    let mut words = Vec::with_capacity(count);
-    let mut vectors = Vec::with_capacity(count * dim);
+    // A text value takes at least 2 bytes (a digit and a space).
+    let reserve = plausible_count(body, count, dim, 2);
+    let mut words = Vec::with_capacity(reserve);
+    let mut vectors = Vec::with_capacity(reserve * dim);
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let number = i + 2;
         if words.len() == count {
             return Err(parse(path, number, format!("wrong count: more than the {count} vectors the header promises")));
         }
         let mut fields = line.split_whitespace();
+        // Cannot fail: blank lines were filtered out above, so the line has a first field.
         let word = fields.next().expect("the line is not blank");
         let before = vectors.len();
         for field in fields {

@@ -21,9 +21,11 @@ fn parse(path: &Path, bytes: &[u8], rank: usize) -> Result<(Vec<usize>, Vec<u8>)
         ));
     }
     let dims: Vec<usize> = (1..=rank).map(|i| word(i) as usize).collect();
-    let count: usize = dims.iter().product();
     let body = &bytes[header..];
-    if body.len() != count {
+    // Checked: four dims of up to 2^32 overflow 64 bits, and a wrapped product could match.
+    let count = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if count != Some(body.len()) {
+        let count = count.map_or_else(|| "more than 2^64".to_string(), |c| c.to_string());
         return Err(NnError::format(
             path,
             format!("header {dims:?} promises {count} bytes after byte {header}, found {}", body.len()),

@@ -1,17 +1,20 @@
 //! A training loop for classifiers: batches, cross-entropy, optimizer steps, per-epoch
 //! evaluation, progress and a summary per epoch.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use autograd::{Var, clip_grad_norm, no_grad};
 use tensor_core::Device;
 
+use super::nonfinite::{NonFinitePolicy, check_step};
+use super::resume::{TrainPosition, save_training};
 use super::{Mean, Progress};
 use crate::data::{Batches, Examples, LastBatch};
 use crate::loss::{CrossEntropy, cross_entropy};
 use crate::optim::{LrSchedule, Optimizer};
-use crate::{Module, ModuleExt, Result};
+use crate::{Module, ModuleExt, NnError, Result};
 
 /// Settings of [`fit_classifier`].
 #[derive(Clone)]
@@ -28,13 +31,36 @@ pub struct FitConfig {
     pub progress: bool,
     /// Learning rate per step (over all epochs); the optimizer's own rate when `None`.
     pub schedule: Option<Arc<dyn LrSchedule + Send + Sync>>,
+    /// What a non-finite loss or gradient does: stop with an error naming the step and the
+    /// parameter (default), or skip the step.
+    pub nonfinite: NonFinitePolicy,
+    /// On a non-finite step (under [`NonFinitePolicy::Stop`]), re-run it under
+    /// [`autograd::detect_anomaly`] and name the first op that produced a NaN or inf.
+    pub detect_anomaly: bool,
+    /// Write a training checkpoint ([`save_training`]) into this folder every so many steps and
+    /// at the end of each epoch.
+    pub checkpoint: Option<(PathBuf, usize)>,
+    /// Continue from this position (returned by [`super::load_training`], which also restored the
+    /// model and the optimizer) instead of starting afresh.
+    pub resume: Option<TrainPosition>,
 }
 
 impl FitConfig {
     /// `epochs` passes in batches of `batch_size`, shuffled from `seed`; no clipping, no
     /// progress bar, the optimizer's own learning rate.
     pub fn new(epochs: usize, batch_size: usize, seed: u64) -> Self {
-        FitConfig { epochs, batch_size, seed, clip_norm: None, progress: false, schedule: None }
+        FitConfig {
+            epochs,
+            batch_size,
+            seed,
+            clip_norm: None,
+            progress: false,
+            schedule: None,
+            nonfinite: NonFinitePolicy::Stop,
+            detect_anomaly: false,
+            checkpoint: None,
+            resume: None,
+        }
     }
 
     /// The same, with the learning rate decaying from `lr` to 0 along a cosine over every step
@@ -58,6 +84,8 @@ pub struct EpochStats {
     pub eval: Option<(f64, f64)>,
     /// Wall time of the epoch.
     pub seconds: f64,
+    /// Steps skipped for a non-finite loss or gradient ([`NonFinitePolicy::Skip`]).
+    pub skipped_steps: usize,
 }
 
 /// Trains `model` (logits out) with cross-entropy; evaluates on `eval` after each epoch.
@@ -70,35 +98,73 @@ pub fn fit_classifier(
     device: &Arc<dyn Device>,
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<Vec<EpochStats>> {
-    let params: Vec<Var> = model.parameters().iter().map(|(_, p)| p.leaf().clone()).collect();
-    let mut history = Vec::new();
-    let mut step = 0;
-    for epoch in 1..=config.epochs {
+    let named = model.parameters();
+    let params: Vec<Var> = named.iter().map(|(_, p)| p.leaf().clone()).collect();
+    let start = config.resume.clone().unwrap_or_default();
+    let mut history = start.history.clone();
+    let mut step = start.step;
+    for epoch in start.epoch.max(1)..=config.epochs {
         let started = Instant::now();
         model.train();
+        let resumed = config.resume.is_some() && epoch == start.epoch;
+        let (mut loss_mean, mut hit_mean, mut skipped_steps, done) =
+            if resumed { (start.loss, start.hits, start.skipped, start.batches_done) } else { Default::default() };
         let batches =
             Batches::over(train.count(), config.batch_size, Some(config.seed + epoch as u64), LastBatch::Keep);
         let progress = config.progress.then(|| Progress::new(batches.count_total() as u64, &format!("epoch {epoch}")));
-        let (mut loss_mean, mut hit_mean) = (Mean::default(), Mean::default());
-        for indices in batches {
+        for (index, indices) in batches.enumerate().skip(done) {
             let (x, y) = train.batch_of(&indices, device)?;
             if let Some(schedule) = &config.schedule {
                 optimizer.set_lr(schedule.lr(step));
             }
             step += 1;
             optimizer.zero_grad();
-            let logits = model.forward(&Var::constant(x))?;
+            let logits = model.forward(&Var::constant(x.clone()))?;
             let loss = cross_entropy(&logits, &y, CrossEntropy::default())?;
             loss.backward()?;
-            if let Some(max) = config.clip_norm {
-                clip_grad_norm(&params, max)?;
+            let bad = match check_step(step, &loss.value(), &named, config.nonfinite) {
+                Err(NnError::NonFinite { step, what }) if config.detect_anomaly => {
+                    optimizer.zero_grad();
+                    let (_, anomaly) = autograd::detect_anomaly(|| -> Result<()> {
+                        let logits = model.forward(&Var::constant(x.clone()))?;
+                        Ok(cross_entropy(&logits, &y, CrossEntropy::default())?.backward()?)
+                    });
+                    let found = anomaly.map_or_else(
+                        || "re-run under anomaly detection, no op produced it".into(),
+                        |a| format!("re-run under anomaly detection: {a}"),
+                    );
+                    return Err(NnError::NonFinite { step, what: format!("{what} ({found})") });
+                }
+                other => other?,
+            };
+            if bad {
+                skipped_steps += 1;
+                optimizer.zero_grad();
+            } else {
+                if let Some(max) = config.clip_norm {
+                    clip_grad_norm(&params, max)?;
+                }
+                optimizer.step()?;
+                let n = indices.len() as f64;
+                loss_mean.add(loss.value().to_scalar()?, n);
+                hit_mean.add(logits.value().try_accuracy(&y)?, n);
             }
-            optimizer.step()?;
-            let n = indices.len() as f64;
-            loss_mean.add(loss.value().to_scalar()?, n);
-            hit_mean.add(logits.value().try_accuracy(&y)?, n);
             if let Some(p) = &progress {
                 p.step(format!("loss {:.4}", loss_mean.value()));
+            }
+            if let Some((dir, every)) = &config.checkpoint
+                && step.is_multiple_of((*every).max(1))
+            {
+                let position = TrainPosition {
+                    epoch,
+                    batches_done: index + 1,
+                    step,
+                    loss: loss_mean,
+                    hits: hit_mean,
+                    skipped: skipped_steps,
+                    history: history.clone(),
+                };
+                save_training(dir, model, &*optimizer, &position)?;
             }
         }
         if let Some(p) = progress {
@@ -111,9 +177,15 @@ pub fn fit_classifier(
             train_accuracy: hit_mean.value(),
             eval,
             seconds: started.elapsed().as_secs_f64(),
+            skipped_steps,
         };
         on_epoch(&stats);
         history.push(stats);
+        if let Some((dir, _)) = &config.checkpoint {
+            let position =
+                TrainPosition { epoch: epoch + 1, step, history: history.clone(), ..TrainPosition::default() };
+            save_training(dir, model, &*optimizer, &position)?;
+        }
     }
     Ok(history)
 }

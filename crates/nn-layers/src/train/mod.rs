@@ -1,12 +1,16 @@
 //! Training utilities: running metrics, a progress bar, and training curves as SVG or PNG.
 
 mod fit;
+mod nonfinite;
 mod plot;
 mod progress;
+mod resume;
 
 pub use fit::{EpochStats, FitConfig, evaluate_classifier, fit_classifier};
+pub use nonfinite::{NonFinitePolicy, all_finite, check_step, first_nonfinite};
 pub use plot::{LossPlot, PlotFormat, Series, write_loss_svg};
 pub use progress::Progress;
+pub use resume::{TRAIN_STATE, TRAIN_WEIGHTS, TrainPosition, load_training, save_training};
 
 /// A running mean (of a loss, an accuracy…).
 #[derive(Clone, Copy, Debug, Default)]

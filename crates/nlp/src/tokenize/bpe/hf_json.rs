@@ -80,6 +80,7 @@ impl BpeTokenizer {
                 _ => return Err(invalid(format!("token `{token}` has a missing, repeated or out-of-range id {id}"))),
             }
         }
+        // Cannot fail: the loop above returned an error unless each id in 0..len was filled once.
         let tokens: Vec<String> = tokens.into_iter().map(|t| t.expect("ids 0..len are each filled once")).collect();
         let merges = model["merges"].as_array().ok_or_else(|| invalid("model.merges must be an array".into()))?;
         let merges = merges

@@ -162,6 +162,7 @@ impl BpeTokenizer {
             if self.specials.contains(&id) {
                 bytes.extend_from_slice(token.as_bytes());
             } else {
+                // Cannot fail: `from_parts` refuses a non-special token with a character outside the byte map.
                 bytes.extend(token.chars().map(|c| char_byte(c).expect("vocabulary tokens are byte-level")));
             }
         }
