@@ -35,7 +35,7 @@ fn one_thread(command: &mut Command) -> &mut Command {
 /// Runs `arch` to the end, killing it at random moments and resuming; returns how many kills
 /// landed before it finished and its final checkpoint.
 fn killed_and_resumed(arch: &str, dir: &Path, mut seed: u64) -> (usize, Vec<u8>) {
-    let out = dir.join("killed.safetensors");
+    let out = dir.join("killed");
     let ckpt = dir.join("ckpt");
     let mut kills = 0;
     for _ in 0..200 {
@@ -62,14 +62,14 @@ fn killed_and_resumed(arch: &str, dir: &Path, mut seed: u64) -> (usize, Vec<u8>)
         }
         let status = child.wait().unwrap();
         assert!(status.success(), "{arch}: a resumed run failed ({status}) after {kills} kills");
-        return (kills, std::fs::read(&out).unwrap());
+        return (kills, std::fs::read(out.join("weights.safetensors")).unwrap());
     }
     panic!("{arch}: no run finished in 200 tries");
 }
 
 fn check(arch: &str, seed: u64) {
     let dir = scratch(arch);
-    let reference = dir.join("reference.safetensors");
+    let reference = dir.join("reference");
     let status = one_thread(&mut Command::new(env!("CARGO_BIN_EXE_tessera")))
         .args(args(arch, &reference))
         .stdout(Stdio::null())
@@ -77,7 +77,7 @@ fn check(arch: &str, seed: u64) {
         .status()
         .unwrap();
     assert!(status.success(), "the uninterrupted {arch} run failed");
-    let expected = std::fs::read(&reference).unwrap();
+    let expected = std::fs::read(reference.join("weights.safetensors")).unwrap();
     let (kills, got) = killed_and_resumed(arch, &dir, seed);
     assert!(kills >= 1, "{arch}: the run finished before any kill; the test would prove nothing");
     assert!(got == expected, "{arch}: after {kills} kills the final checkpoint differs from the uninterrupted run's");
@@ -99,7 +99,7 @@ fn a_killed_cnn_run_resumes_to_identical_weights() {
 fn resuming_from_a_folder_without_a_checkpoint_is_a_typed_error() {
     let dir = scratch("none");
     let missing = dir.join("nothing");
-    let mut run = args("mlp", &dir.join("out.safetensors"));
+    let mut run = args("mlp", &dir.join("out"));
     run.extend(["--resume".to_string(), missing.display().to_string()]);
     let run: Vec<&str> = run.iter().map(String::as_str).collect();
     let message = tessera(&run).error().to_string();
