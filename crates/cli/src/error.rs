@@ -15,6 +15,9 @@ pub enum CliError {
     /// Reading or modelling text failed.
     #[error(transparent)]
     Nlp(#[from] nlp::NlpError),
+    /// The GLUE-style benchmark failed (a spec, a task's data, a run record).
+    #[error(transparent)]
+    Glue(#[from] glue::GlueError),
     /// The GPU backend could not start.
     #[error(transparent)]
     Gpu(#[from] backend_gpu::GpuError),
