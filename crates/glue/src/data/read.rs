@@ -148,3 +148,16 @@ pub fn csv_rows(path: &Path, fields: &[&str]) -> Result<Vec<Row>> {
 pub fn read_text(path: &Path) -> Result<String> {
     text(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::csv_records;
+
+    #[test]
+    fn csv_quotes_commas_and_newlines() {
+        let records = csv_records("a,b\n\"x, \"\"y\"\"\",2\n\"multi\nline\",3\r\nlast,4");
+        let fields: Vec<Vec<String>> = records.iter().map(|(_, r)| r.clone()).collect();
+        assert_eq!(fields, [vec!["a", "b"], vec!["x, \"y\"", "2"], vec!["multi\nline", "3"], vec!["last", "4"]]);
+        assert_eq!(records.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [1, 2, 3, 5]);
+    }
+}

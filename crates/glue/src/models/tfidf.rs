@@ -8,9 +8,9 @@
 //! - objective: `C·Σ loss + ½‖W‖²` with an unpenalised intercept, divided by `C·N`; binary tasks
 //!   use one weight vector (scikit-learn's binary form), more classes the multinomial softmax.
 //!   Ridge: `Σ (y − ŷ)² + α‖w‖²`.
-//! - the product `X·W` of the sparse rows is an embedding-bag: the weight rows of a document's
-//!   terms (an [`Embedding`] lookup) weighted by their TF-IDF values and summed, so it runs on
-//!   every backend. The optimum is found full-batch with Adam and a cosine-decayed step (the
+//! - the product `X·W` of the sparse rows is a gather of the weight rows of every stored value,
+//!   scaled by the values and scatter-added into their rows, so it runs on every backend and
+//!   costs what the non-zeros cost. The optimum is found full-batch with Adam and a cosine-decayed step (the
 //!   problem is convex; see `docs/benchmark.md` for the agreement with scikit-learn's L-BFGS).
 
 use std::collections::HashMap;
@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use autograd::{Var, no_grad};
 use nn_layers::Param;
-use nn_layers::layers::Embedding;
 use nn_layers::loss::{CrossEntropy, cross_entropy};
 use nn_layers::optim::{Adam, AdamConfig, Optimizer};
 use regex::Regex;
@@ -95,25 +94,30 @@ impl TfidfVectorizer {
     }
 }
 
-/// Sparse rows as padded `ids [N, L]` (i64) and `values [N, L]`, padding pointing at `pad`.
+/// Sparse rows in coordinate form: for each stored value its row and column (i64, `[nnz]`)
+/// and the value (`[nnz, 1]`).
 struct SparseBatch {
-    ids: Tensor,
+    rows: Tensor,
+    cols: Tensor,
     values: Tensor,
+    n: usize,
 }
 
-fn sparse_batch(rows: &[Vec<(usize, f64)>], pad: usize, device: &Arc<dyn Device>) -> Result<SparseBatch> {
-    let width = rows.iter().map(Vec::len).max().unwrap_or(0).max(1);
-    let mut ids = vec![pad as i64; rows.len() * width];
-    let mut values = vec![0f32; rows.len() * width];
-    for (r, row) in rows.iter().enumerate() {
-        for (k, &(id, v)) in row.iter().enumerate() {
-            ids[r * width + k] = id as i64;
-            values[r * width + k] = v as f32;
+fn sparse_batch(matrix: &[Vec<(usize, f64)>], device: &Arc<dyn Device>) -> Result<SparseBatch> {
+    let (mut rows, mut cols, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    for (r, row) in matrix.iter().enumerate() {
+        for &(c, v) in row {
+            rows.push(r as i64);
+            cols.push(c as i64);
+            values.push(v as f32);
         }
     }
+    let nnz = values.len();
     Ok(SparseBatch {
-        ids: Tensor::from_vec(ids, [rows.len(), width], device)?,
-        values: Tensor::from_vec(values, [rows.len(), width, 1], device)?,
+        rows: Tensor::from_vec(rows, [nnz], device)?,
+        cols: Tensor::from_vec(cols, [nnz], device)?,
+        values: Tensor::from_vec(values, [nnz, 1], device)?,
+        n: matrix.len(),
     })
 }
 
@@ -134,19 +138,23 @@ impl Default for TfidfLogReg {
     }
 }
 
-/// The linear model: `weight [features + 1, outputs]` (the last row is the padding's, always
-/// zero) and `bias [outputs]`.
+/// The linear model: `weight [features, outputs]` and `bias [outputs]`.
 struct Linear {
-    weight: Embedding,
+    weight: Param,
     bias: Param,
     /// Binary classification with one score column (the logits are `[0, s]`).
     binary: bool,
 }
 
 impl Linear {
+    /// `X·W + b`: the weight rows of every stored value (a gather), scaled by the values and
+    /// added into their rows (a scatter-add), so the cost follows the non-zeros.
     fn forward(&self, batch: &SparseBatch) -> Result<Var> {
-        let rows = self.weight.lookup(&batch.ids)?; // [N, L, K]
-        let scores = rows.mul(&Var::constant(batch.values.clone()))?.sum(&[1], false)?.add(&self.bias.var())?;
+        let w = self.weight.var();
+        let picked = w.index_select(0, &batch.cols)?.mul(&Var::constant(batch.values.clone()))?;
+        let k = w.dims()[1];
+        let zeros = Var::constant(Tensor::zeros([batch.n, k], DType::F32, batch.values.device())?);
+        let scores = zeros.index_add(0, &batch.rows, &picked)?.add(&self.bias.var())?;
         if self.binary {
             let zeros = Var::constant(scores.value().try_zeros_like()?);
             Ok(Var::cat(&[&zeros, &scores], 1)?)
@@ -193,18 +201,18 @@ impl Model for TfidfLogReg {
             row
         };
         let width = if pair { 2 * f } else { f };
-        let encode = |split: &[Example]| sparse_batch(&split.iter().map(features).collect::<Vec<_>>(), width, device);
+        let encode = |split: &[Example]| sparse_batch(&split.iter().map(features).collect::<Vec<_>>(), device);
         let (train, dev, test) = (encode(&task.train)?, encode(&task.dev)?, encode(&task.test)?);
         let classes = task.classes.len();
         let outputs = if regression || classes == 2 { 1 } else { classes };
         let model = Linear {
-            weight: Embedding { weight: Param::new(Tensor::zeros([width + 1, outputs], DType::F32, device)?) },
+            weight: Param::new(Tensor::zeros([width.max(1), outputs], DType::F32, device)?),
             bias: Param::new(Tensor::zeros([outputs], DType::F32, device)?),
             binary: !regression && classes == 2,
         };
         let n = task.train.len() as f64;
         let params =
-            vec![("weight".to_string(), model.weight.weight.clone()), ("bias".to_string(), model.bias.clone())];
+            vec![("weight".to_string(), model.weight.clone()), ("bias".to_string(), model.bias.clone())];
         let mut adam = Adam::new(params, AdamConfig::adam(self.lr));
         let labels = if regression {
             Tensor::from_vec(
@@ -233,7 +241,7 @@ impl Model for TfidfLogReg {
             } else {
                 cross_entropy(&out, &labels, CrossEntropy::default())?
             };
-            let loss = data.add(&model.weight.weight.var().square()?.sum_all()?.scale(penalty)?)?;
+            let loss = data.add(&model.weight.var().square()?.sum_all()?.scale(penalty)?)?;
             loss.backward()?;
             adam.step()?;
             last_loss = loss.value().to_scalar()?;
