@@ -43,8 +43,8 @@ impl Row {
         (!scores.is_empty()).then(|| mean_std(&scores))
     }
 
-    /// Mean ± sd over runs of the suite score on `tasks` (a task a run lacks counts 0, so an
-    /// incomplete row is not ranked above a complete one).
+    /// Mean ± sd over runs of the suite score on `tasks` (the board passes the tasks every row
+    /// has run, so rows are ranked on the same tasks; a task a run lacks would count 0).
     pub fn suite(&self, tasks: &[String]) -> (f64, f64) {
         let per_run: Vec<f64> = self
             .runs
@@ -70,6 +70,8 @@ pub struct Board {
     pub rows: Vec<Row>,
     /// Task columns, in the order first seen.
     pub tasks: Vec<String>,
+    /// The tasks every row has run: the suite score averages these.
+    pub common: Vec<String>,
 }
 
 impl Board {
@@ -93,8 +95,9 @@ impl Board {
                 device,
             })
             .collect();
-        rows.sort_by(|a, b| b.suite(&tasks).0.total_cmp(&a.suite(&tasks).0));
-        Board { rows, tasks }
+        let common: Vec<String> = tasks.iter().filter(|t| rows.iter().all(|r| r.task(t).is_some())).cloned().collect();
+        rows.sort_by(|a, b| b.suite(&common).0.total_cmp(&a.suite(&common).0));
+        Board { rows, tasks, common }
     }
 
     /// The Markdown table and per-task details.
@@ -107,20 +110,27 @@ impl Board {
         out.push_str(&"---:|".repeat(self.tasks.len()));
         out.push('\n');
         for row in &self.rows {
-            let (m, s) = row.suite(&self.tasks);
+            let (m, s) = row.suite(&self.common);
             let _ = write!(out, "| {} | {} | {} | {} |", row.model, row.device, row.runs.len(), cell(m, s));
             for t in &self.tasks {
                 let _ = write!(out, " {} |", row.task(t).map_or("—".to_string(), |(m, s)| cell(m, s)));
             }
             out.push('\n');
         }
-        out.push_str("\nScores are percentages: mean ± standard deviation over seeds of the test score (a task's \
-                      metrics averaged); `score` is GLUE's unweighted mean over the columns, a missing task counting 0.\n");
+        let _ = writeln!(
+            out,
+            "\nScores are percentages: mean ± standard deviation over seeds of the test score (a task's metrics \
+             averaged); `score` is GLUE's unweighted mean over the {} tasks every row has run ({}); — marks a task \
+             the model does not handle.",
+            self.common.len(),
+            self.common.join(", ")
+        );
         out
     }
 
     /// A self-contained HTML page: the sortable table and the per-task details.
     pub fn html(&self) -> String {
+        let common = esc(&self.common.join(", "));
         let mut table =
             String::from("<table id=\"board\"><thead><tr><th>model</th><th>device</th><th>seeds</th><th>score</th>");
         for t in &self.tasks {
@@ -128,7 +138,7 @@ impl Board {
         }
         table.push_str("</tr></thead><tbody>\n");
         for row in &self.rows {
-            let (m, s) = row.suite(&self.tasks);
+            let (m, s) = row.suite(&self.common);
             let _ = write!(
                 table,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td data-v=\"{m:.4}\"><b>{}</b></td>",
@@ -204,7 +214,7 @@ impl Board {
              th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: right; }} td:first-child, td:nth-child(2) {{ text-align: left; }}\n\
              #board th {{ cursor: pointer; background: #eef; }} .cm td {{ min-width: 2.5em; }}\n</style></head><body>\n\
              <h1>Tessera GLUE-style leaderboard</h1>\n<p>Test scores in percent, mean ± standard deviation over seeds; \
-             <b>score</b> is the unweighted mean over tasks. Click a column to sort.</p>\n{table}{details}\n<script>\n\
+             <b>score</b> is the unweighted mean over the tasks every row has run ({common}). Click a column to sort.</p>\n{table}{details}\n<script>\n\
              document.querySelectorAll('#board th').forEach((th, col) => th.addEventListener('click', () => {{\n\
              const body = document.querySelector('#board tbody'); const rows = Array.from(body.rows);\n\
              const key = r => {{ const c = r.cells[col]; return c.dataset.v !== undefined ? parseFloat(c.dataset.v) : c.textContent; }};\n\

@@ -74,7 +74,9 @@ fn wrong_types_and_unknown_keys_are_named() {
     ];
     for (text, key) in cases {
         match parse_spec(&text, "tiny.json").unwrap_err() {
-            GlueError::BadKey { file, key: found, .. } => assert_eq!((file.as_str(), found.as_str()), ("tiny.json", key)),
+            GlueError::BadKey { file, key: found, .. } => {
+                assert_eq!((file.as_str(), found.as_str()), ("tiny.json", key))
+            }
             other => panic!("{key}: expected BadKey, got {other}"),
         }
     }

@@ -154,6 +154,12 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
         sxx += dx * dx;
         syy += dy * dy;
     }
+    // A side that is constant up to rounding (its mean is not exactly representable) has no
+    // correlation: treat a spread below 1e-12 of its magnitude as none.
+    let tiny = |ss: f64, v: &[f64]| ss <= 1e-24 * v.iter().map(|a| a * a).sum::<f64>();
+    if tiny(sxx, &x[..n]) || tiny(syy, &y[..n]) {
+        return 0.0;
+    }
     ratio(sxy, (sxx * syy).sqrt())
 }
 

@@ -49,6 +49,8 @@ fn pearson_by_hand() {
     close(pearson(&[1.0, 2.0, 3.0, 4.0], &[1.0, 3.0, 2.0, 4.0]), 0.8);
     close(pearson(&[1.0, 2.0, 3.0], &[5.0, 5.0, 5.0]), 0.0);
     close(pearson(&[1.0], &[2.0]), 0.0);
+    // Constant up to rounding: 0.1 three times has a mean that is not 0.1 exactly.
+    close(pearson(&[1.0, 2.0, 3.0], &[0.1, 0.1, 0.1]), 0.0);
 }
 
 #[test]

@@ -211,8 +211,7 @@ impl Model for TfidfLogReg {
             binary: !regression && classes == 2,
         };
         let n = task.train.len() as f64;
-        let params =
-            vec![("weight".to_string(), model.weight.clone()), ("bias".to_string(), model.bias.clone())];
+        let params = vec![("weight".to_string(), model.weight.clone()), ("bias".to_string(), model.bias.clone())];
         let mut adam = Adam::new(params, AdamConfig::adam(self.lr));
         let labels = if regression {
             Tensor::from_vec(
