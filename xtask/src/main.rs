@@ -6,6 +6,8 @@
 //! - `lm-ptb`: a recurrent language model recipe on Penn Treebank (valid/test perplexity, time).
 //! - `lm-latency`: per-token latency of text generation (an LSTM and a Kneser-Ney 3-gram).
 //! - `gpt-shakespeare`: nanoGPT's character-level Shakespeare recipe, beside `gpt_jax.py train`.
+//! - `glue`: the GLUE-style leaderboard (Tessera's baselines over seeds, scikit-learn's TF-IDF +
+//!   logistic regression beside them), Markdown and HTML under `target/glue/`.
 //! - `bert-pretrain`: masked-LM pretraining of a small BERT on the shipped Austen novels,
 //!   time-boxed, with its held-out masked-token accuracy.
 
@@ -18,6 +20,7 @@ mod bench_word2vec;
 mod bench_word2vec_scaling;
 mod bert_pretrain;
 mod core_distance;
+mod glue;
 mod gpt_shakespeare;
 mod lm_latency;
 mod lm_ptb;
@@ -35,9 +38,10 @@ fn main() -> ExitCode {
         Some("lm-latency") => lm_latency::run(&args[1..]),
         Some("gpt-shakespeare") => gpt_shakespeare::run(&args[1..]),
         Some("bert-pretrain") => bert_pretrain::run(&args[1..]),
+        Some("glue") => glue::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain|glue> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]\n  glue [--models a,b] [--seeds N] [--quick]"
             );
             return ExitCode::from(2);
         }

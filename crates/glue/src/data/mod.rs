@@ -84,6 +84,16 @@ pub fn data_path(spec: &TaskSpec, root: &Path) -> PathBuf {
     if spec.path.is_absolute() { spec.path.clone() } else { root.join(&spec.path) }
 }
 
+/// A row on its way to an example: where it came from, its texts, its label text and group.
+struct Pending {
+    line: usize,
+    text: String,
+    second: Option<String>,
+    tokens: Vec<String>,
+    label: String,
+    group: String,
+}
+
 /// Reads and splits the task of `spec`, data paths resolved against `root`.
 pub fn load_task(spec: &TaskSpec, root: &Path) -> Result<TaskData> {
     let path = data_path(spec, root);
@@ -122,7 +132,7 @@ pub fn load_task(spec: &TaskSpec, root: &Path) -> Result<TaskData> {
     }
     let mut data =
         TaskData { spec: spec.clone(), classes: Vec::new(), train: Vec::new(), dev: Vec::new(), test: Vec::new() };
-    let mut examples: Vec<(usize, String, Option<String>, Vec<String>, String, String)> = Vec::new();
+    let mut examples: Vec<Pending> = Vec::new();
     let mut tag_set = BTreeSet::new();
     for (line, text, second, mut label, group) in raw {
         let group = match &spec.split.group_until {
@@ -134,7 +144,14 @@ pub fn load_task(spec: &TaskSpec, root: &Path) -> Result<TaskData> {
             for sentence in tagged_sentences(&text) {
                 let (words, tags): (Vec<String>, Vec<String>) = sentence.into_iter().unzip();
                 tag_set.extend(tags.iter().cloned());
-                examples.push((line, words.join(" "), None, words, tags.join(" "), group.clone()));
+                examples.push(Pending {
+                    line,
+                    text: words.join(" "),
+                    second: None,
+                    tokens: words,
+                    label: tags.join(" "),
+                    group: group.clone(),
+                });
             }
             continue;
         }
@@ -153,17 +170,17 @@ pub fn load_task(spec: &TaskSpec, root: &Path) -> Result<TaskData> {
             label = to.clone();
         }
         let text = if spec.strip_tags { strip_tags(&text) } else { text };
-        examples.push((line, text, second, Vec::new(), label, group));
+        examples.push(Pending { line, text, second, tokens: Vec::new(), label, group });
     }
     data.classes = match spec.kind {
         TaskKind::Regression => Vec::new(),
         TaskKind::Tagging => tag_set.into_iter().collect(),
         _ => match &spec.labels {
             Some(labels) => labels.clone(),
-            None => examples.iter().map(|e| e.4.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
+            None => examples.iter().map(|e| e.label.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
         },
     };
-    for (line, text, second, tokens, label, group) in examples {
+    for Pending { line, text, second, tokens, label, group } in examples {
         let target = match spec.kind {
             TaskKind::Regression => Target::Score(label.trim().parse().map_err(|_| GlueError::Data {
                 path: path.clone(),
