@@ -77,3 +77,63 @@ fn tiny_task_runs_end_to_end() {
     assert!(html.contains("<table id=\"board\">") && html.contains("confusion") && html.contains("<script>"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Tiny tagging and pair tasks through the models that handle them (BiLSTM and its tagger,
+/// word2vec-MLP, the majority tagger): they train, predict every token and score.
+#[test]
+fn tiny_tagging_and_pair_tasks_run() {
+    let dir = std::env::temp_dir().join(format!("glue-e2e-tag-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut jsonl = String::new();
+    let mut pairs = String::from("premise\thypothesis\tlabel\tpage\n");
+    for doc in 0..30 {
+        let mut text = String::new();
+        for s in 0..4 {
+            let noun = ["dog", "cat", "bird"][(doc + s) % 3];
+            text.push_str(&format!("\tthe/at {noun}/nn runs/vbz fast/rb ./.\n\n"));
+        }
+        jsonl.push_str(&serde_json::json!({ "id": format!("d{doc}"), "tagged_text": text }).to_string());
+        jsonl.push('\n');
+        for k in 0..4 {
+            let (a, b, label) = if k % 2 == 0 { ("red", "red", "same") } else { ("red", "blue", "different") };
+            pairs.push_str(&format!("the ball is {a} today\tthe ball is {b} now\t{label}\tpage{doc}\n"));
+        }
+    }
+    std::fs::write(dir.join("tagged.jsonl"), jsonl).unwrap();
+    std::fs::write(dir.join("pairs.tsv"), pairs).unwrap();
+    let tagging = glue::spec::parse_spec(
+        r#"{"name": "tiny-pos", "data": {"path": "tagged.jsonl", "format": "jsonl"}, "kind": "tagging",
+            "text": "tagged_text", "label": "tagged_text", "metrics": ["accuracy"],
+            "split": {"group": "id", "seed": 2, "fractions": [0.6, 0.2, 0.2]}}"#,
+        "tiny-pos.json",
+    )
+    .unwrap();
+    let pair = glue::spec::parse_spec(
+        r#"{"name": "tiny-pair", "data": {"path": "pairs.tsv", "format": "tsv"}, "kind": "pair",
+            "text": ["premise", "hypothesis"], "label": "label", "metrics": ["accuracy", "macro_f1"],
+            "split": {"group": "page", "seed": 2, "fractions": [0.6, 0.2, 0.2]}}"#,
+        "tiny-pair.json",
+    )
+    .unwrap();
+    let specs = [tagging, pair];
+    let ctx = Context { device: backend_cpu::CpuDevice::shared(), seed: 0, quick: true };
+    for name in ["majority", "bilstm", "word2vec-mlp", "tfidf-lr"] {
+        let model = by_name(name).unwrap();
+        let record = run_model(model.as_ref(), &specs, &dir, &ctx, "cpu", |_| {}).unwrap();
+        let expected = if name == "majority" || name == "bilstm" { 2 } else { 1 };
+        assert_eq!(record.tasks.len(), expected, "{name}");
+        for t in &record.tasks {
+            assert!(t.score.is_finite() && (0.0..=1.0).contains(&t.score), "{name} {}: {}", t.task, t.score);
+        }
+        if name == "majority" {
+            // Every word has one tag here, so the per-word majority tagger is exact.
+            assert_eq!(record.tasks[0].score, 1.0);
+        }
+        if name == "tfidf-lr" {
+            // "red" vs "blue" in the second text decides the label.
+            assert!(record.tasks[0].score > 0.9, "{:?}", record.tasks[0].metrics);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
