@@ -229,8 +229,10 @@ fn device_key(device: &str) -> String {
     device.split_whitespace().next().unwrap_or("cpu").to_string()
 }
 
+/// `mean ± sd` to one decimal (the spread left out when it rounds to 0; `-0.0` shown as `0.0`).
 fn cell(mean: f64, sd: f64) -> String {
-    if sd > 0.0 { format!("{mean:.1} ± {sd:.1}") } else { format!("{mean:.1}") }
+    let mean = if mean.abs() < 0.05 { 0.0 } else { mean };
+    if sd >= 0.05 { format!("{mean:.1} ± {sd:.1}") } else { format!("{mean:.1}") }
 }
 
 fn esc(s: &str) -> String {
