@@ -10,7 +10,8 @@
 //!   Ridge: `Σ (y − ŷ)² + α‖w‖²`.
 //! - the product `X·W` of the sparse rows is a gather of the weight rows of every stored value,
 //!   scaled by the values and scatter-added into their rows, so it runs on every backend and
-//!   costs what the non-zeros cost. The optimum is found full-batch with Adam and a cosine-decayed step (the
+//!   costs what the non-zeros cost; a matrix of at most 2^25 elements is multiplied dense
+//!   instead (a matmul, cheap on every backend). The optimum is found full-batch with Adam and a cosine-decayed step (the
 //!   problem is convex; see `docs/benchmark.md` for the agreement with scikit-learn's L-BFGS).
 
 use std::collections::HashMap;
@@ -96,14 +97,21 @@ impl TfidfVectorizer {
 
 /// Sparse rows in coordinate form: for each stored value its row and column (i64, `[nnz]`)
 /// and the value (`[nnz, 1]`).
+/// A small matrix is also kept dense (`[N, features]`) and multiplied as such: a matmul is
+/// cheap everywhere, while a scatter-add is slow on backends without float atomics (the GPU's
+/// walks every index entry per output element).
 struct SparseBatch {
     rows: Tensor,
     cols: Tensor,
     values: Tensor,
     n: usize,
+    dense: Option<Tensor>,
 }
 
-fn sparse_batch(matrix: &[Vec<(usize, f64)>], device: &Arc<dyn Device>) -> Result<SparseBatch> {
+/// Matrices of at most this many elements (128 MiB of f32) are multiplied dense.
+const DENSE_LIMIT: usize = 1 << 25;
+
+fn sparse_batch(matrix: &[Vec<(usize, f64)>], width: usize, device: &Arc<dyn Device>) -> Result<SparseBatch> {
     let (mut rows, mut cols, mut values) = (Vec::new(), Vec::new(), Vec::new());
     for (r, row) in matrix.iter().enumerate() {
         for &(c, v) in row {
@@ -113,7 +121,17 @@ fn sparse_batch(matrix: &[Vec<(usize, f64)>], device: &Arc<dyn Device>) -> Resul
         }
     }
     let nnz = values.len();
+    let dense = if matrix.len() * width <= DENSE_LIMIT {
+        let mut full = vec![0f32; matrix.len() * width];
+        for ((&r, &c), &v) in rows.iter().zip(&cols).zip(&values) {
+            full[r as usize * width + c as usize] = v;
+        }
+        Some(Tensor::from_vec(full, [matrix.len(), width], device)?)
+    } else {
+        None
+    };
     Ok(SparseBatch {
+        dense,
         rows: Tensor::from_vec(rows, [nnz], device)?,
         cols: Tensor::from_vec(cols, [nnz], device)?,
         values: Tensor::from_vec(values, [nnz, 1], device)?,
@@ -151,10 +169,19 @@ impl Linear {
     /// added into their rows (a scatter-add), so the cost follows the non-zeros.
     fn forward(&self, batch: &SparseBatch) -> Result<Var> {
         let w = self.weight.var();
+        if let Some(x) = &batch.dense {
+            let scores = Var::constant(x.clone()).matmul(&w)?.add(&self.bias.var())?;
+            return self.binary_logits(scores);
+        }
         let picked = w.index_select(0, &batch.cols)?.mul(&Var::constant(batch.values.clone()))?;
         let k = w.dims()[1];
         let zeros = Var::constant(Tensor::zeros([batch.n, k], DType::F32, batch.values.device())?);
         let scores = zeros.index_add(0, &batch.rows, &picked)?.add(&self.bias.var())?;
+        self.binary_logits(scores)
+    }
+
+    /// For a binary task, the logits `[0, s]` of the one score column.
+    fn binary_logits(&self, scores: Var) -> Result<Var> {
         if self.binary {
             let zeros = Var::constant(scores.value().try_zeros_like()?);
             Ok(Var::cat(&[&zeros, &scores], 1)?)
@@ -200,13 +227,13 @@ impl Model for TfidfLogReg {
             }
             row
         };
-        let width = if pair { 2 * f } else { f };
-        let encode = |split: &[Example]| sparse_batch(&split.iter().map(features).collect::<Vec<_>>(), device);
+        let width = (if pair { 2 * f } else { f }).max(1);
+        let encode = |split: &[Example]| sparse_batch(&split.iter().map(features).collect::<Vec<_>>(), width, device);
         let (train, dev, test) = (encode(&task.train)?, encode(&task.dev)?, encode(&task.test)?);
         let classes = task.classes.len();
         let outputs = if regression || classes == 2 { 1 } else { classes };
         let model = Linear {
-            weight: Param::new(Tensor::zeros([width.max(1), outputs], DType::F32, device)?),
+            weight: Param::new(Tensor::zeros([width, outputs], DType::F32, device)?),
             bias: Param::new(Tensor::zeros([outputs], DType::F32, device)?),
             binary: !regression && classes == 2,
         };
