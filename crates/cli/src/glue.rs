@@ -22,7 +22,7 @@ pub struct Where {
     #[arg(long, default_value = "../shared/data")]
     pub data_dir: PathBuf,
     /// Folder of user task specs (`tessera glue add` writes there).
-    #[arg(long, default_value = "glue/tasks")]
+    #[arg(long, default_value = "target/glue/tasks")]
     pub registry: PathBuf,
 }
 
@@ -51,10 +51,10 @@ pub enum GlueCommand {
     /// Render the leaderboard of the run records in a folder (Markdown and HTML).
     Board {
         /// Folder of run records.
-        #[arg(long, default_value = "glue/runs")]
+        #[arg(long, default_value = "target/glue/runs")]
         runs: PathBuf,
         /// Where to write `leaderboard.md` and `leaderboard.html`.
-        #[arg(long, default_value = "glue")]
+        #[arg(long, default_value = "target/glue")]
         out: PathBuf,
     },
     /// Write each task's splits as JSON Lines (text, second, label or score) for peers.
@@ -90,7 +90,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub quick: bool,
     /// Folder of run records.
-    #[arg(long, default_value = "glue/runs")]
+    #[arg(long, default_value = "target/glue/runs")]
     pub runs: PathBuf,
     /// Where.
     #[command(flatten)]
