@@ -8,6 +8,8 @@
 //! - `gpt-shakespeare`: nanoGPT's character-level Shakespeare recipe, beside `gpt_jax.py train`.
 //! - `fuzz`: every reader of outside input under a coverage-guided mutation loop (stable Rust;
 //!   `--seconds N` per target, `--target T` to pick); see `crates/fuzz-targets`.
+//! - `glue`: the GLUE-style leaderboard (Tessera's baselines over seeds, scikit-learn's TF-IDF +
+//!   logistic regression beside them), Markdown and HTML under `target/glue/`.
 //! - `bert-pretrain`: masked-LM pretraining of a small BERT on the shipped Austen novels,
 //!   time-boxed, with its held-out masked-token accuracy.
 
@@ -22,6 +24,7 @@ mod bench_word2vec_scaling;
 mod bert_pretrain;
 mod core_distance;
 mod fuzz;
+mod glue;
 mod gpt_shakespeare;
 mod lm_latency;
 mod lm_ptb;
@@ -43,9 +46,10 @@ fn main() -> ExitCode {
         Some("gpt-shakespeare") => gpt_shakespeare::run(&args[1..]),
         Some("bert-pretrain") => bert_pretrain::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("glue") => glue::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain|fuzz> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain|fuzz|glue> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]\n  glue [--models a,b] [--seeds N] [--quick]"
             );
             return ExitCode::from(2);
         }

@@ -18,6 +18,9 @@ pub enum CliError {
     /// A model folder, a user's image or data file, or a prediction failed.
     #[error(transparent)]
     Use(#[from] tessera::UseError),
+    /// The GLUE-style benchmark failed (a spec, a task's data, a run record).
+    #[error(transparent)]
+    Glue(#[from] glue::GlueError),
     /// The GPU backend could not start.
     #[error(transparent)]
     Gpu(#[from] backend_gpu::GpuError),

@@ -5,6 +5,7 @@
 mod demo;
 mod devices;
 mod error;
+mod glue;
 mod image_data;
 mod inspect;
 mod language_model;
@@ -50,6 +51,9 @@ enum Command {
     },
     /// List the devices this build can run on.
     Devices,
+    /// The GLUE-style benchmark: tasks, runs, leaderboard (see docs/benchmark.md).
+    #[command(subcommand)]
+    Glue(glue::GlueCommand),
     /// Train a model.
     #[command(subcommand)]
     Train(TrainCommand),
@@ -152,6 +156,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo { device } => demo::run(device),
         Command::Devices => devices::list(),
+        Command::Glue(command) => glue::run(command),
         Command::Train(TrainCommand::Mlp(args)) => train::train(&args, train::Arch::Mlp).map(|_| ()),
         Command::Train(TrainCommand::Cnn(args)) => train::train(&args, train::Arch::Cnn).map(|_| ()),
         Command::Train(TrainCommand::Tagger(args)) => tagger::train(&args).map(|_| ()),

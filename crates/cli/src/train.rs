@@ -11,9 +11,7 @@ use nn_layers::data::Dataset;
 use nn_layers::layers::Sequential;
 use nn_layers::models::{LeNetConfig, lenet};
 use nn_layers::optim::{Adam, AdamConfig};
-use nn_layers::train::{
-    EpochStats, FitConfig, NonFinitePolicy, evaluate_classifier, fit_classifier, load_training,
-};
+use nn_layers::train::{EpochStats, FitConfig, NonFinitePolicy, evaluate_classifier, fit_classifier, load_training};
 use nn_layers::{Module, ModuleExt, NnError};
 use serde_json::json;
 use tensor_core::{ArgReduceOp, Device, Tensor, TensorRng};
