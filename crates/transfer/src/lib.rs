@@ -37,6 +37,7 @@
 
 mod adapt;
 mod body;
+pub mod data;
 mod error;
 mod finetune;
 mod lora;

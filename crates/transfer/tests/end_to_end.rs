@@ -5,33 +5,13 @@
 
 mod common;
 
-use nlp::corpus::{read_brown, simplify_brown_tag};
 use nlp::word2vec::{Embeddings, VectorFormat, Word2Vec, Word2VecConfig};
-use transfer::{Example, FinetuneConfig, LoraConfig, Mode, RunConfig, ScheduleKind, TaskKind, run};
+use transfer::{FinetuneConfig, LoraConfig, Mode, RunConfig, ScheduleKind, TaskKind, run};
 
 #[test]
 fn word2vec_features_beat_scratch_on_brown_tags_with_40_sentences() {
-    let documents = read_brown(&test_support::repo_data("brown-sample/brown_sample.jsonl.gz")).unwrap();
-    // Coarse tags: the first two letters (nn, vb, jj, at, in, ...), so 40 sentences see most.
-    let mut tags: Vec<String> = Vec::new();
-    let mut examples = Vec::new();
-    for document in &documents {
-        for sentence in &document.sentences {
-            let words: Vec<String> = sentence.iter().map(|(w, _)| w.to_lowercase()).collect();
-            let ids = sentence
-                .iter()
-                .map(|(_, t)| {
-                    let coarse: String = simplify_brown_tag(t).chars().take(2).collect();
-                    let at = tags.iter().position(|x| *x == coarse).unwrap_or_else(|| {
-                        tags.push(coarse);
-                        tags.len() - 1
-                    });
-                    at as i64
-                })
-                .collect();
-            examples.push(Example::tagged(words, ids));
-        }
-    }
+    let (examples, _) =
+        transfer::data::brown_examples(&test_support::repo_data("brown-sample/brown_sample.jsonl.gz")).unwrap();
     // Unlabelled text: every sentence's words (no tags).
     let corpus: Vec<Vec<String>> = examples.iter().map(|e| e.words.clone()).collect();
     let config = Word2VecConfig {
