@@ -184,6 +184,15 @@ pub fn finetune(
     } else {
         (Vec::new(), Vec::new())
     };
+    // Cached features are standardised per dimension (with the training batches' statistics)
+    // so one head rate suits every body; the scaling is folded into the head at the end.
+    let scaling = if cached { Some(standardiser(&train_cache)?) } else { None };
+    let standardise = |features: &Tensor| -> Result<Tensor> {
+        Ok(match &scaling {
+            Some((mean, std)) => features.try_sub(mean)?.try_div(std)?,
+            None => features.clone(),
+        })
+    };
     let score_dev = || -> Result<f64> {
         if dev.is_empty() {
             return Ok(f64::NAN);
@@ -194,7 +203,7 @@ pub fn finetune(
         model.eval();
         let (mut total, mut count) = (0.0, 0);
         for ((features, labels), examples) in dev_cache.iter().zip(&dev_chunks) {
-            let out = no_grad(|| model.head_forward(&Var::constant(features.clone())))?.value();
+            let out = no_grad(|| model.head_forward(&Var::constant(standardise(features)?)))?.value();
             let (s, n) = score_outputs(model.task, &out, examples, labels.as_ref())?;
             total += s;
             count += n;
@@ -239,7 +248,7 @@ pub fn finetune(
             let dropout = Some(rng.next_u64());
             let (features, labels) = if cached {
                 let (f, l) = &train_cache[c];
-                (Var::constant(f.clone()), l.clone())
+                (Var::constant(standardise(f)?), l.clone())
             } else {
                 model.features(&examples, dropout)?
             };
@@ -300,5 +309,38 @@ pub fn finetune(
     for ((_, p), value) in params.iter().zip(snapshot) {
         p.set_value(value)?;
     }
+    if let Some((mean, std)) = &scaling {
+        // head(x') with x' = (x - m) / s is head'(x) with W' = W / s and b' = b - W'·m.
+        let weight = model.head.weight.value().try_div(std)?;
+        let shift = weight.try_mul(mean)?.try_reduce(tensor_core::ReduceOp::Sum, &[1], false)?;
+        if let Some(bias) = &model.head.bias {
+            bias.set_value(bias.value().try_sub(&shift)?)?;
+        }
+        model.head.weight.set_value(weight)?;
+    }
     Ok(FinetuneReport { history, best_epoch, best_dev, cached, trainable, seconds: start.elapsed().as_secs_f64() })
+}
+
+/// Per-dimension mean and standard deviation (`[F]` each, the deviation at least 1e-4) of
+/// cached feature batches `[n, F]`.
+fn standardiser(batches: &[Batch]) -> Result<(Tensor, Tensor)> {
+    let width = batches.first().map_or(0, |(f, _)| f.dims()[1]);
+    let (mut sum, mut square, mut count) = (vec![0.0f64; width], vec![0.0f64; width], 0usize);
+    for (features, _) in batches {
+        let values = features.try_cast(tensor_core::DType::F32)?.to_vec::<f32>()?;
+        for row in values.chunks(width.max(1)) {
+            for (k, &x) in row.iter().enumerate() {
+                sum[k] += x as f64;
+                square[k] += (x as f64).powi(2);
+            }
+            count += 1;
+        }
+    }
+    let n = count.max(1) as f64;
+    let mean: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
+    let std: Vec<f32> =
+        sum.iter().zip(&square).map(|(s, q)| ((q / n - (s / n).powi(2)).max(0.0).sqrt().max(1e-4)) as f32).collect();
+    let device = batches.first().map(|(f, _)| f.device().clone());
+    let device = device.ok_or_else(|| TransferError::Invalid("no cached features".into()))?;
+    Ok((Tensor::from_vec(mean, [width], &device)?, Tensor::from_vec(std, [width], &device)?))
 }

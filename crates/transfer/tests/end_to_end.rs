@@ -6,7 +6,7 @@
 mod common;
 
 use nlp::word2vec::{Embeddings, VectorFormat, Word2Vec, Word2VecConfig};
-use transfer::{FinetuneConfig, LoraConfig, Mode, RunConfig, ScheduleKind, TaskKind, run};
+use transfer::{Example, FinetuneConfig, LoraConfig, Mode, RunConfig, ScheduleKind, TaskKind, run};
 
 #[test]
 fn word2vec_features_beat_scratch_on_brown_tags_with_40_sentences() {

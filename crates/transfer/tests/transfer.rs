@@ -64,6 +64,16 @@ fn feature_extraction_caches_and_trains_only_the_head() {
     assert!(outcome.report.cached, "a frozen body's features are computed once");
     assert_eq!(outcome.trainable, 2 * 32 + 2, "only the head trains: [2, 2·16] and its bias");
     assert!(outcome.report.history.len() > 1);
+    // The head trained on standardised cached features; the scaling folded into it gives the
+    // same predictions on live features.
+    let body = Body::load(&folder, None, &device()).unwrap();
+    let model = TaskModel::new(body, TaskKind::Classify, 2, 0.0, &mut TensorRng::new(0)).unwrap();
+    set_frozen(model.body.module(), "*", true).unwrap();
+    let dev = toy_examples(32, 4);
+    let report = finetune(&model, &train, &dev, &config.finetune, &[], transfer::Adaptation::None).unwrap();
+    assert!(report.cached);
+    let live = model.evaluate(&dev, 8).unwrap();
+    assert!((live - report.best_dev).abs() < 1e-9, "live {live} vs cached {}", report.best_dev);
 }
 
 #[test]
