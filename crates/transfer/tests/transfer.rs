@@ -4,7 +4,7 @@
 mod common;
 
 use autograd::{GradcheckOptions, Var, gradcheck, no_grad};
-use common::{bert_folder, device, gpt_folder, temp, toy_examples, vectors_file};
+use common::{bert_folder, device, gpt_folder, rnn_folder, temp, toy_examples, vectors_file};
 use nn_layers::optim::{AdamConfig, Optimizer};
 use nn_layers::{ModuleExt, Param};
 use tensor_core::{DType, Tensor, TensorRng};
@@ -112,7 +112,11 @@ fn discriminative_rates_reach_each_group() {
 
 #[test]
 fn lora_merged_equals_unmerged_and_saves_alone() {
-    for (name, folder, adapted) in [("bert", bert_folder("lora-bert"), 4), ("gpt", gpt_folder("lora-gpt"), 2)] {
+    for (name, folder, adapted) in [
+        ("bert", bert_folder("lora-bert"), 4),
+        ("gpt", gpt_folder("lora-gpt"), 2),
+        ("lstm", rnn_folder("lora-lstm"), 2),
+    ] {
         let body = Body::load(&folder, None, &device()).unwrap();
         let targets = transfer::default_lora_targets(body.kind());
         let config = LoraConfig { rank: 2, alpha: 4.0, targets, seed: 1 };
@@ -149,6 +153,30 @@ fn lora_merged_equals_unmerged_and_saves_alone() {
         again.load(&path).unwrap();
         for (a, b) in pooled(&fresh).iter().zip(&unmerged) {
             assert!((a - b).abs() < 1e-5, "{name}: reloaded adapters");
+        }
+    }
+}
+
+#[test]
+fn lora_trains_only_adapters_and_head() {
+    for folder in [bert_folder("lora-train-bert"), gpt_folder("lora-train-gpt"), rnn_folder("lora-train-lstm")] {
+        let body = Body::load(&folder, None, &device()).unwrap();
+        let kind = body.kind();
+        let config = LoraConfig { rank: 2, alpha: 4.0, targets: transfer::default_lora_targets(kind), seed: 1 };
+        let lora = Lora::attach(body.module(), &config).unwrap();
+        let model = TaskModel::new(body, TaskKind::Classify, 2, 0.0, &mut TensorRng::new(0)).unwrap();
+        let base: Vec<Vec<u32>> = model.body.module().parameters().iter().map(|(_, p)| bits(p)).collect();
+        let adapters = lora.parameters();
+        let b_before: Vec<Vec<u32>> = adapters.iter().map(|(_, p)| bits(p)).collect();
+        let report =
+            finetune(&model, &toy_examples(16, 1), &[], &quick(2), &adapters, transfer::Adaptation::None).unwrap();
+        assert!(!report.cached);
+        assert_eq!(report.trainable, lora.num_weights() + model.head.weight.value().numel() + 2, "{kind:?}");
+        for ((_, p), old) in model.body.module().parameters().iter().zip(&base) {
+            assert_eq!(&bits(p), old, "{kind:?}: the base stays frozen");
+        }
+        for ((name, p), old) in adapters.iter().zip(&b_before) {
+            assert_ne!(&bits(p), old, "{kind:?}: {name} trained");
         }
     }
 }

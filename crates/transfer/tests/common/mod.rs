@@ -89,3 +89,18 @@ pub fn vectors_file(name: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// A randomly initialised one-layer LSTM language-model folder over the toy words.
+pub fn rnn_folder(name: &str) -> PathBuf {
+    let dir = temp(name);
+    let texts = toy_texts();
+    let vocab = WordVocab::build(texts.iter().flat_map(|t| t.split(' ')), 1, None);
+    let mut config = nlp::lm::RnnLmConfig::zaremba_small(nlp::lm::Vocabulary::size(&vocab));
+    config.layers = 1;
+    config.embed = 12;
+    config.hidden = 12;
+    config.dropout = 0.0;
+    let lm = nlp::lm::RnnLm::new(config, &mut TensorRng::new(3), &device()).unwrap();
+    save_model_folder(&dir, &NeuralLm::new(lm, NeuralVocab::Words(vocab)).unwrap()).unwrap();
+    dir
+}
