@@ -70,7 +70,7 @@ enum Command {
     Word2vec(Word2vecCommand),
     /// Transfer learning: a pretrained body with a task head, as features, fine-tuned, with
     /// LoRA or with domain adaptation; `transfer curve` sweeps label budgets and seeds.
-    Transfer(transfer::TransferArgs),
+    Transfer(Box<transfer::TransferArgs>),
     /// The simulated TPU's cycle report for GEMMs or a SCALE-Sim topology.
     TpuSim(tpu_sim::TpuSimArgs),
     /// Run the op conformance suite against the f64 reference on a device.

@@ -160,8 +160,7 @@ fn load_data(common: &CommonArgs) -> Result<Data, CliError> {
     let examples = read_examples(&common.data, task).map_err(usage)?;
     let (splits, target) = match (&common.target, common.test_on_target) {
         (Some(path), true) => {
-            let target = Splits::new(read_examples(path, task).map_err(usage)?, common.test.min(usize::MAX), 0)
-                .map_err(usage)?;
+            let target = Splits::new(read_examples(path, task).map_err(usage)?, common.test, 0).map_err(usage)?;
             let own = Splits::new(examples, 0, common.dev).map_err(usage)?;
             (Splits { test: target.test, dev: own.dev, pool: own.pool }, target.pool)
         }

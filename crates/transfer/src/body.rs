@@ -112,9 +112,7 @@ impl Body {
         let mut rng = TensorRng::new(seed);
         let device = self.device();
         let inner = match &self.inner {
-            Inner::Bert(bert, vocab) => {
-                Inner::Bert(Bert::new(bert.config().clone(), &mut rng, &device)?, vocab.clone())
-            }
+            Inner::Bert(bert, vocab) => Inner::Bert(Bert::new(*bert.config(), &mut rng, &device)?, vocab.clone()),
             Inner::Gpt(lm) => {
                 Inner::Gpt(NeuralLm::new(Gpt::new(*lm.model().config(), &mut rng, &device)?, lm.vocab().clone())?)
             }

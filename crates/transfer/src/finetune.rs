@@ -299,10 +299,10 @@ pub fn finetune(
                 .map(|(_, p)| p.value().try_cast(p.value().dtype()))
                 .collect::<tensor_core::Result<Vec<_>>>()?;
             best = Some((epoch + 1, dev_score, snapshot));
-        } else if let (Some(patience), Some((best_epoch, ..))) = (config.patience, &best) {
-            if epoch + 1 - best_epoch >= patience {
-                break;
-            }
+        } else if let (Some(patience), Some((best_epoch, ..))) = (config.patience, &best)
+            && epoch + 1 - best_epoch >= patience
+        {
+            break;
         }
     }
     let (best_epoch, best_dev, snapshot) = best.ok_or_else(|| TransferError::Invalid("no epoch ran".into()))?;

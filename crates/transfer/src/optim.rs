@@ -45,10 +45,10 @@ fn depth(name: &str) -> (u8, usize) {
     if name.starts_with("domain.") {
         return (3, 0);
     }
-    if let Some(at) = name.rfind("_l") {
-        if let Ok(n) = name[at + 2..].parse::<usize>() {
-            return (1, n);
-        }
+    if let Some(at) = name.rfind("_l")
+        && let Ok(n) = name[at + 2..].parse::<usize>()
+    {
+        return (1, n);
     }
     let bottom = ["embeddings", "wte", "wpe", "encoder.weight", "embedding.", "decoder.", "cls."];
     if bottom.iter().any(|b| name.contains(b)) { (0, 0) } else { (2, 0) }
