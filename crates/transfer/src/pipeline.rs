@@ -115,7 +115,7 @@ pub struct RunOutcome {
     pub test: f64,
     /// Weights trained (head, unfrozen body, adapters, domain classifier).
     pub trainable: usize,
-    /// Weights of body and head in all.
+    /// Weights in all: body, head, and the adapters or domain classifier of the mode.
     pub total: usize,
     /// Which body.
     pub body: BodyKind,
@@ -197,6 +197,8 @@ pub fn run(
         std::fs::create_dir_all(out).map_err(|e| TransferError::Invalid(format!("{}: {e}", out.display())))?;
         lora.save(&out.join("adapters.safetensors"))?;
     }
-    let total = nn_layers::ModuleExt::num_weights(&model);
+    let domain = if config.mode == Mode::Dann { nn_layers::ModuleExt::num_weights(&classifier) } else { 0 };
+    let adapters = lora.as_ref().map_or(0, Lora::num_weights);
+    let total = nn_layers::ModuleExt::num_weights(&model) + adapters + domain;
     Ok(RunOutcome { trainable: report.trainable, report, test, total, body: model.body.kind() })
 }
