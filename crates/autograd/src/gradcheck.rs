@@ -27,6 +27,20 @@ impl Default for GradcheckOptions {
 /// central finite differences of `L = Σ f(inputs) ⊙ R` for a fixed random `R`. Errors name the
 /// input, the element, and both values.
 pub fn gradcheck(f: impl Fn(&[Var]) -> Result<Var>, inputs: &[Tensor], options: GradcheckOptions) -> Result<()> {
+    gradcheck_scaled(&f, &f, 1.0, inputs, options)
+}
+
+/// The check of an op whose backward is deliberately not the derivative of its forward (a
+/// gradient reversal): the gradient autograd computes through `f` must be `scale` times the
+/// central differences of `reference`, a function with the same value as `f` at every input.
+/// [`gradcheck`] is this with `reference = f` and `scale = 1`.
+pub fn gradcheck_scaled(
+    f: impl Fn(&[Var]) -> Result<Var>,
+    reference: impl Fn(&[Var]) -> Result<Var>,
+    scale: f64,
+    inputs: &[Tensor],
+    options: GradcheckOptions,
+) -> Result<()> {
     for (i, input) in inputs.iter().enumerate() {
         if input.dtype() != DType::F64 {
             return Err(TensorError::invalid(
@@ -38,8 +52,8 @@ pub fn gradcheck(f: impl Fn(&[Var]) -> Result<Var>, inputs: &[Tensor], options: 
     let params: Vec<Var> = inputs.iter().map(|t| Var::parameter(t.clone())).collect();
     let out = f(&params)?.value();
     let weights = TensorRng::new(options.seed).uniform(out.shape().clone(), 0.5, 1.5, DType::F64, out.device())?;
-    let loss = |vars: &[Var]| -> Result<Var> { f(vars)?.mul(&Var::constant(weights.clone()))?.sum_all() };
-    loss(&params)?.backward()?;
+    let weighted = |value: Var| -> Result<Var> { value.mul(&Var::constant(weights.clone()))?.sum_all() };
+    weighted(f(&params)?)?.backward()?;
     for (i, (param, input)) in params.iter().zip(inputs).enumerate() {
         let analytic = match param.grad() {
             Some(g) => g.to_f64_vec()?,
@@ -56,9 +70,9 @@ pub fn gradcheck(f: impl Fn(&[Var]) -> Result<Var>, inputs: &[Tensor], options: 
                     .enumerate()
                     .map(|(k, p)| if k == i { Var::constant(moved.clone()) } else { Var::constant(p.value()) })
                     .collect();
-                no_grad(|| loss(&vars))?.value().to_scalar()
+                no_grad(|| weighted(reference(&vars)?))?.value().to_scalar()
             };
-            let numeric = (at(options.eps)? - at(-options.eps)?) / (2.0 * options.eps);
+            let numeric = scale * (at(options.eps)? - at(-options.eps)?) / (2.0 * options.eps);
             if (analytic[j] - numeric).abs() > options.atol + options.rtol * numeric.abs() {
                 return Err(TensorError::invalid(
                     "gradcheck",

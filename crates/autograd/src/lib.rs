@@ -36,7 +36,7 @@ mod var;
 
 pub use anomaly::{Anomaly, detect_anomaly};
 pub use clip::{clip_grad_norm, clip_grad_value};
-pub use gradcheck::{GradcheckOptions, gradcheck};
+pub use gradcheck::{GradcheckOptions, gradcheck, gradcheck_scaled};
 pub use graph::{is_grad_enabled, no_grad};
 pub use rules::SharedWeight;
 pub use var::Var;

@@ -315,3 +315,37 @@ fn fused_linear() {
     );
     check("linear no bias", |v| v[0].linear(&v[1], None), vec![input(&[3, 4], 33), input(&[2, 4], 34)]);
 }
+
+/// Gradient reversal: the forward is the identity, so the gradient through it must be `-λ`
+/// times the finite differences of the same function without it, for a scale on both sides;
+/// with the plain check it fails (its backward is not its forward's derivative, on purpose).
+#[test]
+fn gradient_reversal() {
+    let inputs = vec![input(&[3, 4], 31), input(&[4, 2], 32)];
+    let body = |v: &[Var]| v[0].transpose(0, 1)?.tanh()?.transpose(0, 1)?.matmul(&v[1]);
+    for lambda in [1.0, 0.3, 0.0] {
+        let reversed = |v: &[Var]| body(v)?.reverse_gradient(lambda)?.square();
+        let plain = |v: &[Var]| body(v)?.square();
+        if let Err(e) = autograd::gradcheck_scaled(reversed, plain, -lambda, &inputs, GradcheckOptions::default()) {
+            panic!("reverse_gradient({lambda}): {e}");
+        }
+    }
+    let reversed = |v: &[Var]| body(v)?.reverse_gradient(1.0)?.square();
+    assert!(
+        gradcheck(reversed, &inputs, GradcheckOptions::default()).is_err(),
+        "a reversed gradient is not the derivative"
+    );
+    // Only the part of the graph below the reversal is flipped: a parameter above it is not.
+    let x = Var::parameter(inputs[0].clone());
+    let w = Var::parameter(inputs[1].clone());
+    x.reverse_gradient(2.0).unwrap().matmul(&w).unwrap().sum_all().unwrap().backward().unwrap();
+    let (gx, gw) = (x.grad().unwrap().to_f64_vec().unwrap(), w.grad().unwrap().to_f64_vec().unwrap());
+    let w_rows: Vec<f64> = inputs[1].to_f64_vec().unwrap().chunks(2).map(|r| r[0] + r[1]).collect();
+    for (k, g) in gx.iter().enumerate() {
+        assert!((g + 2.0 * w_rows[k % 4]).abs() < 1e-12, "x's gradient is -2 Σ_j w[k, j]");
+    }
+    let x_cols: Vec<f64> = (0..4).map(|k| inputs[0].to_f64_vec().unwrap().iter().skip(k).step_by(4).sum()).collect();
+    for (k, g) in gw.iter().enumerate() {
+        assert!((g - x_cols[k / 2]).abs() < 1e-12, "w's gradient is not reversed");
+    }
+}

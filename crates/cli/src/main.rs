@@ -25,6 +25,7 @@ mod textcnn;
 mod tokenizer;
 mod tpu_sim;
 mod train;
+mod transfer;
 mod word2vec;
 
 use std::process::ExitCode;
@@ -78,6 +79,9 @@ enum Command {
     /// word2vec: train word vectors, evaluate them, query neighbours and analogies.
     #[command(subcommand)]
     Word2vec(Word2vecCommand),
+    /// Transfer learning: a pretrained body with a task head, as features, fine-tuned, with
+    /// LoRA or with domain adaptation; `transfer curve` sweeps label budgets and seeds.
+    Transfer(Box<transfer::TransferArgs>),
     /// The simulated TPU's cycle report for GEMMs or a SCALE-Sim topology.
     TpuSim(tpu_sim::TpuSimArgs),
     /// Run the op conformance suite against the f64 reference on a device.
@@ -176,6 +180,7 @@ fn main() -> ExitCode {
         Command::Word2vec(Word2vecCommand::Eval(args)) => word2vec::eval(&args),
         Command::Word2vec(Word2vecCommand::Similar(args)) => word2vec::similar(&args),
         Command::Word2vec(Word2vecCommand::Analogy(args)) => word2vec::analogy(&args),
+        Command::Transfer(args) => transfer::transfer(&args),
         Command::TpuSim(args) => tpu_sim::run(&args),
         Command::Conformance { device, verbose } => demo::conformance(device, verbose),
     };

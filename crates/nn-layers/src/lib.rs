@@ -54,4 +54,4 @@ pub mod train;
 pub use error::{NnError, Result};
 pub use init::{Init, fans};
 pub use module::{Module, ModuleExt, glob_match, join};
-pub use param::{Buffer, Param};
+pub use param::{Buffer, Param, WeightDelta};

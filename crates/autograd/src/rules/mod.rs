@@ -12,6 +12,7 @@ mod loss;
 mod panelled;
 pub use linalg::SharedWeight;
 mod reduce;
+mod reversal;
 mod views;
 mod window;
 

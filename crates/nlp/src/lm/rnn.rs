@@ -199,6 +199,21 @@ impl RnnLm {
         state: Option<&LmState>,
         dropout_seed: Option<u64>,
     ) -> Result<(Var, LmState)> {
+        let (x, next) = self.hidden_states(ids, state, dropout_seed)?;
+        let (steps, streams) = (ids.dims()[0], ids.dims()[1]);
+        let logits = self.decoder.forward(&x.reshape([steps * streams, self.config.hidden])?)?;
+        Ok((logits, next))
+    }
+
+    /// The last layer's states `[T, N, hidden]` for i64 ids `[T, N]` (what the head reads: the
+    /// features a downstream task builds on), from `state` (zeros when `None`), and the state
+    /// after the last step; dropout as in [`RnnLm::forward_ids`].
+    pub fn hidden_states(
+        &self,
+        ids: &Tensor,
+        state: Option<&LmState>,
+        dropout_seed: Option<u64>,
+    ) -> Result<(Var, LmState)> {
         let dims = ids.dims().to_vec();
         if dims.len() != 2 {
             return Err(TensorError::invalid("rnn-lm", format!("expects ids [T, N], got {}", ids.shape())));
@@ -218,8 +233,7 @@ impl RnnLm {
             next.push(s);
             x = drop(out)?;
         }
-        let logits = self.decoder.forward(&x.reshape([steps * streams, self.config.hidden])?)?;
-        Ok((logits, LmState { layers: next }))
+        Ok((x.reshape([steps, streams, self.config.hidden])?, LmState { layers: next }))
     }
 }
 
