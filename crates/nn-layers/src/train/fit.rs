@@ -7,7 +7,7 @@ use std::time::Instant;
 use autograd::{Var, clip_grad_norm, no_grad};
 use tensor_core::Device;
 
-use super::{Mean, Progress};
+use super::{Alone, Mean, Progress, Replicas};
 use crate::data::{Batches, Examples, LastBatch};
 use crate::loss::{CrossEntropy, cross_entropy};
 use crate::optim::{LrSchedule, Optimizer};
@@ -68,6 +68,24 @@ pub fn fit_classifier(
     eval: Option<&dyn Examples>,
     config: FitConfig,
     device: &Arc<dyn Device>,
+    on_epoch: impl FnMut(&EpochStats),
+) -> Result<Vec<EpochStats>> {
+    fit_classifier_on(&mut Alone, model, optimizer, train, eval, config, device, on_epoch)
+}
+
+/// [`fit_classifier`] as one of `replicas`: every replica draws the same shuffled global
+/// batches (from `config.seed`), trains on its shard of each, and steps on the gradient
+/// averaged over the whole batch; the training loss and accuracy are summed over replicas, and
+/// only replica 0 shows progress. With [`Alone`] it is [`fit_classifier`].
+#[allow(clippy::too_many_arguments)]
+pub fn fit_classifier_on<R: Replicas>(
+    replicas: &mut R,
+    model: &dyn Module,
+    optimizer: &mut dyn Optimizer,
+    train: &dyn Examples,
+    eval: Option<&dyn Examples>,
+    config: FitConfig,
+    device: &Arc<dyn Device>,
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<Vec<EpochStats>> {
     let params: Vec<Var> = model.parameters().iter().map(|(_, p)| p.leaf().clone()).collect();
@@ -78,25 +96,35 @@ pub fn fit_classifier(
         model.train();
         let batches =
             Batches::over(train.count(), config.batch_size, Some(config.seed + epoch as u64), LastBatch::Keep);
-        let progress = config.progress.then(|| Progress::new(batches.count_total() as u64, &format!("epoch {epoch}")));
+        let progress = (config.progress && replicas.rank() == 0)
+            .then(|| Progress::new(batches.count_total() as u64, &format!("epoch {epoch}")));
         let (mut loss_mean, mut hit_mean) = (Mean::default(), Mean::default());
-        for indices in batches {
-            let (x, y) = train.batch_of(&indices, device)?;
+        for global in batches {
+            let indices = replicas.shard(&global);
             if let Some(schedule) = &config.schedule {
                 optimizer.set_lr(schedule.lr(step));
             }
             step += 1;
             optimizer.zero_grad();
-            let logits = model.forward(&Var::constant(x))?;
-            let loss = cross_entropy(&logits, &y, CrossEntropy::default())?;
-            loss.backward()?;
+            // [loss sum, hits, examples] of this shard, then of the whole batch.
+            let mut sums = [0.0f64; 3];
+            if indices.is_empty() {
+                replicas.backward(None, 0, global.len())?;
+            } else {
+                let (x, y) = train.batch_of(indices, device)?;
+                let logits = model.forward(&Var::constant(x))?;
+                let loss = cross_entropy(&logits, &y, CrossEntropy::default())?;
+                replicas.backward(Some(&loss), indices.len(), global.len())?;
+                let n = indices.len() as f64;
+                sums = [loss.value().to_scalar()? * n, logits.value().try_accuracy(&y)? * n, n];
+            }
             if let Some(max) = config.clip_norm {
                 clip_grad_norm(&params, max)?;
             }
             optimizer.step()?;
-            let n = indices.len() as f64;
-            loss_mean.add(loss.value().to_scalar()?, n);
-            hit_mean.add(logits.value().try_accuracy(&y)?, n);
+            replicas.sum(&mut sums)?;
+            loss_mean.add(sums[0] / sums[2], sums[2]);
+            hit_mean.add(sums[1] / sums[2], sums[2]);
             if let Some(p) = &progress {
                 p.step(format!("loss {:.4}", loss_mean.value()));
             }

@@ -3,10 +3,12 @@
 mod fit;
 mod plot;
 mod progress;
+mod replicas;
 
-pub use fit::{EpochStats, FitConfig, evaluate_classifier, fit_classifier};
+pub use fit::{EpochStats, FitConfig, evaluate_classifier, fit_classifier, fit_classifier_on};
 pub use plot::{LossPlot, PlotFormat, Series, write_loss_svg};
 pub use progress::Progress;
+pub use replicas::{Alone, Replicas, shard_range};
 
 /// A running mean (of a loss, an accuracy…).
 #[derive(Clone, Copy, Debug, Default)]
