@@ -1,7 +1,8 @@
 //! Developer tasks, run as `cargo xtask <task>`:
 //!
 //! - `test`: every test of the workspace (unit, conformance, doc tests), optimised.
-//! - `ci`: `cargo fmt --check`, `cargo clippy --all-targets -D warnings`, then `test`.
+//! - `ci`: `cargo fmt --check`, `cargo clippy --all-targets -D warnings`, then `test`, both with
+//!   the MPI features (`distributed/mpi`, `tessera/mpi`).
 //! - `bench`: the criterion benches on 1 and 2 threads, beside the peers, as one report.
 //! - `lm-ptb`: a recurrent language model recipe on Penn Treebank (valid/test perplexity, time).
 //! - `lm-latency`: per-token latency of text generation (an LSTM and a Kneser-Ney 3-gram).
@@ -68,6 +69,10 @@ pub(crate) fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
+/// The features CI builds on top of the defaults: MPI for the distributed crate and the CLI
+/// (`.ci/run` installs Open MPI), so their MPI tests run instead of skipping.
+const CI_FEATURES: &str = "distributed/mpi,tessera/mpi";
+
 fn test(extra: &[String]) -> Result<(), String> {
     let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
@@ -81,9 +86,14 @@ fn ci() -> Result<(), String> {
     let start = std::time::Instant::now();
     let result = timed("fmt", || cargo(&["fmt", "--all", "--", "--check"], &[]))
         .and_then(|()| {
-            timed("clippy", || cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]))
+            timed("clippy", || {
+                cargo(
+                    &["clippy", "--workspace", "--all-targets", "--features", CI_FEATURES, "--", "-D", "warnings"],
+                    &[],
+                )
+            })
         })
-        .and_then(|()| timed("tests", || test(&[])));
+        .and_then(|()| timed("tests", || test(&["--features".into(), CI_FEATURES.into()])));
     eprintln!("xtask ci: {:.0} s in all", start.elapsed().as_secs_f64());
     result
 }

@@ -151,7 +151,7 @@ fn digits(kind: DeviceKind, arch: Arch) -> Result<(), CliError> {
         seed: 0,
         out: Some(out.clone()),
     };
-    let history = crate::train::train(&args, arch)?;
+    let history = crate::train::train(&args, arch, &crate::job::Job::alone())?;
     let trained = history.last().and_then(|e| e.eval).map_or(0.0, |(_, a)| a);
     let eval_args = crate::train::EvalArgs { checkpoint: out, data };
     let (_, reloaded) = crate::train::eval(&eval_args)?;

@@ -6,6 +6,7 @@ mod demo;
 mod devices;
 mod error;
 mod inspect;
+mod job;
 mod language_model;
 mod lm;
 mod lm_demo;
@@ -138,11 +139,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Training frees and reallocates the same large tensors every step: keep them for reuse.
     backend_cpu::keep_freed_memory();
+    let job = match job::Job::start() {
+        Ok(job) => job,
+        Err(error) => {
+            eprintln!("tessera: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         Command::Demo { device } => demo::run(device),
-        Command::Devices => devices::list(),
-        Command::Train(TrainCommand::Mlp(args)) => train::train(&args, train::Arch::Mlp).map(|_| ()),
-        Command::Train(TrainCommand::Cnn(args)) => train::train(&args, train::Arch::Cnn).map(|_| ()),
+        Command::Devices => devices::list(&job),
+        Command::Train(TrainCommand::Mlp(args)) => train::train(&args, train::Arch::Mlp, &job).map(|_| ()),
+        Command::Train(TrainCommand::Cnn(args)) => train::train(&args, train::Arch::Cnn, &job).map(|_| ()),
         Command::Train(TrainCommand::Tagger(args)) => tagger::train(&args).map(|_| ()),
         Command::Eval(args) => train::eval(&args).map(|_| ()),
         Command::Inspect(InspectCommand::Cnn(args)) => inspect::cnn(&args).map(|_| ()),
@@ -164,7 +172,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("tessera: {error}");
+            job.fail(&error);
             ExitCode::FAILURE
         }
     }

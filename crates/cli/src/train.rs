@@ -15,6 +15,7 @@ use tensor_core::{Device, TensorRng};
 
 use crate::devices::DeviceKind;
 use crate::error::CliError;
+use crate::job::Job;
 
 /// The datasets `train` and `eval` know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -157,8 +158,10 @@ fn cnn(
     Ok((lenet(&config, &mut TensorRng::new(seed), device)?, config))
 }
 
-/// Trains and returns the per-epoch history; prints a summary line per epoch.
-pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> {
+/// Trains and returns the per-epoch history; prints a summary line per epoch. In an MPI job
+/// every rank trains data-parallel on its shard of each global batch of `--batch-size`, and
+/// rank 0 alone prints and writes the checkpoint and curve.
+pub fn train(args: &TrainArgs, arch: Arch, job: &Job) -> Result<Vec<EpochStats>, CliError> {
     let device = args.data.device.open()?;
     let (train_set, test_set) = load_dataset(args.data.dataset, args.data.data_dir.as_deref())?;
     let (train_set, test_set) = (shaped(arch, train_set)?, shaped(arch, test_set)?);
@@ -186,21 +189,27 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
             (model, text)
         }
     };
-    println!(
-        "training {description} ({} weights) on {:?}: {} train / {} test examples, {} epochs, batch {}",
-        model.num_weights(),
-        args.data.dataset,
-        train_set.len(),
-        test_set.len(),
-        args.epochs,
-        args.batch_size
-    );
+    let ranks = if job.size() > 1 { format!(" over {} ranks", job.size()) } else { String::new() };
+    if job.leads() {
+        println!(
+            "training {description} ({} weights) on {:?}: {} train / {} test examples, {} epochs, batch {}{ranks}",
+            model.num_weights(),
+            args.data.dataset,
+            train_set.len(),
+            test_set.len(),
+            args.epochs,
+            args.batch_size
+        );
+    }
     let mut optimizer = Adam::new(model.parameters(), AdamConfig::adam(args.lr));
     let config = FitConfig {
         progress: true,
         ..FitConfig::new(args.epochs, args.batch_size, args.seed).with_cosine(args.lr, train_set.len())
     };
-    let history = fit_classifier(&model, &mut optimizer, &train_set, Some(&test_set), config, &device, |e| {
+    let report = |e: &EpochStats| {
+        if !job.leads() {
+            return;
+        }
         let (loss, acc) = e.eval.unwrap_or((f64::NAN, f64::NAN));
         println!(
             "epoch {:>2}: train loss {:.4}, train acc {:.2}%, test loss {loss:.4}, test acc {:.2}% ({:.1} s)",
@@ -210,7 +219,31 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
             100.0 * acc,
             e.seconds
         );
-    })?;
+    };
+    let eval = Some(&test_set as &dyn nn_layers::data::Examples);
+    #[cfg(feature = "mpi")]
+    let history = match job.mpi() {
+        Some(mpi) => {
+            let mut ddp = distributed::DataParallel::new(mpi, &model, distributed::DdpConfig::default())
+                .map_err(nn_layers::NnError::from)?;
+            nn_layers::train::fit_classifier_on(
+                &mut ddp,
+                &model,
+                &mut optimizer,
+                &train_set,
+                eval,
+                config,
+                &device,
+                report,
+            )?
+        }
+        None => fit_classifier(&model, &mut optimizer, &train_set, eval, config, &device, report)?,
+    };
+    #[cfg(not(feature = "mpi"))]
+    let history = fit_classifier(&model, &mut optimizer, &train_set, eval, config, &device, report)?;
+    if !job.leads() {
+        return Ok(history);
+    }
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", arch.name())));
     checkpoint::save(&out, &model, Some(&optimizer))?;
     let curve = out.with_extension("svg");
