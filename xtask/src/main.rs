@@ -9,6 +9,8 @@
 //! - `gpt-shakespeare`: nanoGPT's character-level Shakespeare recipe, beside `gpt_jax.py train`.
 //! - `bert-pretrain`: masked-LM pretraining of a small BERT on the shipped Austen novels,
 //!   time-boxed, with its held-out masked-token accuracy.
+//! - `distributed`: all-reduce bandwidth against a copy, and 2-rank against 1-rank training
+//!   throughput of the MLP, CNN and LSTM LM under `mpirun` (needs Open MPI).
 
 mod bench;
 mod bench_gpu;
@@ -19,6 +21,7 @@ mod bench_word2vec;
 mod bench_word2vec_scaling;
 mod bert_pretrain;
 mod core_distance;
+mod distributed;
 mod gpt_shakespeare;
 mod lm_latency;
 mod lm_ptb;
@@ -36,9 +39,10 @@ fn main() -> ExitCode {
         Some("lm-latency") => lm_latency::run(&args[1..]),
         Some("gpt-shakespeare") => gpt_shakespeare::run(&args[1..]),
         Some("bert-pretrain") => bert_pretrain::run(&args[1..]),
+        Some("distributed") => distributed::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain|distributed> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]\n  distributed [--quick]"
             );
             return ExitCode::from(2);
         }

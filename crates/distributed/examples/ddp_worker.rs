@@ -8,6 +8,8 @@
 //!   itself (SIGKILL) at that step, so the tests can time how fast the whole job ends.
 //! - `bench mlp|cnn|lstm <global-batch> <steps> [overlap|serial]`: times training steps and
 //!   prints throughput and where backward's time went.
+//! - `allreduce <megabytes> <repeats>`: times a blocking all-reduce (sum) of that many bytes of
+//!   f32 against a plain copy of the same bytes in one process.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -89,6 +91,37 @@ fn run(mpi: &Mpi, args: &[String]) -> Result<(), Failure> {
                     stats.overlapped_buckets,
                     stats.buckets,
                     stats.bytes / stats.steps.max(1)
+                );
+            }
+        }
+        "allreduce" => {
+            use mpi::collective::{CommunicatorCollectives, SystemOperation};
+            let (megabytes, repeats) = (number(1)?, number(2)?.max(1));
+            let len = megabytes * (1 << 20) / 4;
+            let send = vec![1.0f32; len];
+            let mut recv = vec![0.0f32; len];
+            mpi.world().all_reduce_into(&send[..], &mut recv[..], SystemOperation::sum());
+            mpi.barrier();
+            let started = Instant::now();
+            for _ in 0..repeats {
+                mpi.world().all_reduce_into(&send[..], &mut recv[..], SystemOperation::sum());
+            }
+            let reduce = started.elapsed().as_secs_f64() / repeats as f64;
+            let started = Instant::now();
+            for _ in 0..repeats {
+                recv.copy_from_slice(std::hint::black_box(&send));
+                std::hint::black_box(&recv);
+            }
+            let copy = started.elapsed().as_secs_f64() / repeats as f64;
+            if mpi.rank() == 0 {
+                println!(
+                    "allreduce ranks {} megabytes {megabytes} allreduce_ms {:.3} copy_ms {:.3} ratio {:.2} busbw_gbs {:.2}",
+                    mpi.size(),
+                    1e3 * reduce,
+                    1e3 * copy,
+                    reduce / copy,
+                    // NCCL's "bus bandwidth": what each link carries in a ring all-reduce.
+                    2.0 * (mpi.size() as f64 - 1.0) / mpi.size() as f64 * (4 * len) as f64 / reduce / 1e9
                 );
             }
         }
