@@ -30,9 +30,9 @@ pub enum LmCommand {
 }
 
 /// Runs a `tessera lm` command.
-pub fn run(command: LmCommand) -> Result<(), CliError> {
+pub fn run(command: LmCommand, job: &crate::job::Job) -> Result<(), CliError> {
     match command {
-        LmCommand::Train(args) => crate::lm_train::train(&args),
+        LmCommand::Train(args) => crate::lm_train::train(&args, job),
         LmCommand::Ppl(args) => ppl(&args),
         LmCommand::Score(args) => score(&args),
         LmCommand::Next(args) => next(&args),

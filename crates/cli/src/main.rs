@@ -158,7 +158,7 @@ fn main() -> ExitCode {
         Command::Ngram(NgramCommand::Ppl(args)) => ngram::ppl(&args),
         Command::Ngram(NgramCommand::Score(args)) => ngram::score(&args),
         Command::Ngram(NgramCommand::Next(args)) => ngram::next(&args),
-        Command::Lm(command) => lm::run(command),
+        Command::Lm(command) => lm::run(command, &job),
         Command::Tokenizer(TokenizerCommand::Train(args)) => tokenizer::train(&args),
         Command::Tokenizer(TokenizerCommand::Encode(args)) => tokenizer::encode(&args),
         Command::Tokenizer(TokenizerCommand::Decode(args)) => tokenizer::decode(&args),
