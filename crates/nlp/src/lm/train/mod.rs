@@ -301,8 +301,9 @@ pub fn train<M: LmNetwork>(
 /// [`train`] as one of `replicas` (data parallelism): every replica reads the same windows and
 /// trains on its shard of their streams, the gradients and the training loss are averaged over
 /// all, and replica 0 alone shows progress and writes the checkpoints, the best model and the
-/// curve. Under several replicas a mid-epoch checkpoint carries no recurrent state (each
-/// replica's state covers its own streams), so a run resumed there restarts the state.
+/// curve. A checkpoint at an epoch's end resumes on any number of replicas. Mid-epoch
+/// checkpoints of a recurrent model (`max_steps`, `checkpoint_every` with contiguous windows)
+/// are refused under several replicas: each replica's carried state covers only its streams.
 #[allow(clippy::too_many_arguments)]
 pub fn train_on<M: LmNetwork, R: Replicas>(
     replicas: &mut R,
@@ -316,6 +317,16 @@ pub fn train_on<M: LmNetwork, R: Replicas>(
 ) -> Result<TrainOutcome> {
     let leads = replicas.rank() == 0;
     let alone = replicas.world() == 1;
+    if !alone
+        && matches!(config.windows, Windows::Contiguous)
+        && (config.max_steps.is_some() || config.checkpoint_every > 0)
+    {
+        return Err(NlpError::Invalid(
+            "mid-epoch checkpoints (--max-steps, --checkpoint-every) of a recurrent model are not written under several \
+             ranks (each rank carries the state of its own streams); checkpoints at the end of each epoch are"
+                .into(),
+        ));
+    }
     let model = lm.model();
     let device = lm.device().clone();
     if let Some(context) = model.context()
