@@ -1,7 +1,8 @@
 //! Developer tasks, run as `cargo xtask <task>`:
 //!
 //! - `test`: every test of the workspace (unit, conformance, doc tests), optimised.
-//! - `ci`: `cargo fmt --check`, `cargo clippy --all-targets -D warnings`, then `test`.
+//! - `ci`: `cargo fmt --check`, `cargo clippy --all-targets -D warnings`, then `test`, both with
+//!   the MPI features (`distributed/mpi`, `tessera/mpi`).
 //! - `bench`: the criterion benches on 1 and 2 threads, beside the peers, as one report.
 //! - `lm-ptb`: a recurrent language model recipe on Penn Treebank (valid/test perplexity, time).
 //! - `lm-latency`: per-token latency of text generation (an LSTM and a Kneser-Ney 3-gram).
@@ -12,6 +13,8 @@
 //!   logistic regression beside them), Markdown and HTML under `target/glue/`.
 //! - `bert-pretrain`: masked-LM pretraining of a small BERT on the shipped Austen novels,
 //!   time-boxed, with its held-out masked-token accuracy.
+//! - `distributed`: all-reduce bandwidth against a copy, and 2-rank against 1-rank training
+//!   throughput of the MLP, CNN and LSTM LM under `mpirun` (needs Open MPI).
 
 mod bench;
 mod bench_gpu;
@@ -23,6 +26,7 @@ mod bench_word2vec;
 mod bench_word2vec_scaling;
 mod bert_pretrain;
 mod core_distance;
+mod distributed;
 mod fuzz;
 mod glue;
 mod gpt_shakespeare;
@@ -47,9 +51,10 @@ fn main() -> ExitCode {
         Some("bert-pretrain") => bert_pretrain::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("glue") => glue::run(&args[1..]),
+        Some("distributed") => distributed::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain|fuzz|glue> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]\n  glue [--models a,b] [--seeds N] [--quick]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain|fuzz|glue|distributed> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]\n  glue [--models a,b] [--seeds N] [--quick]\n  distributed [--quick]"
             );
             return ExitCode::from(2);
         }
@@ -80,6 +85,10 @@ pub(crate) fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
+/// The features CI builds on top of the defaults: MPI for the distributed crate and the CLI
+/// (`.ci/run` installs Open MPI), so their MPI tests run instead of skipping.
+const CI_FEATURES: &str = "distributed/mpi,tessera/mpi";
+
 fn test(extra: &[String]) -> Result<(), String> {
     let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
@@ -93,9 +102,14 @@ fn ci() -> Result<(), String> {
     let start = std::time::Instant::now();
     let result = timed("fmt", || cargo(&["fmt", "--all", "--", "--check"], &[]))
         .and_then(|()| {
-            timed("clippy", || cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]))
+            timed("clippy", || {
+                cargo(
+                    &["clippy", "--workspace", "--all-targets", "--features", CI_FEATURES, "--", "-D", "warnings"],
+                    &[],
+                )
+            })
         })
-        .and_then(|()| timed("tests", || test(&[])));
+        .and_then(|()| timed("tests", || test(&["--features".into(), CI_FEATURES.into()])));
     eprintln!("xtask ci: {:.0} s in all", start.elapsed().as_secs_f64());
     result
 }

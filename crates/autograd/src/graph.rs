@@ -82,19 +82,58 @@ fn topological_order(root: &Var) -> Vec<Var> {
     order
 }
 
+/// Called with each leaf once its gradient of this backward pass is final (see
+/// [`Var::backward_with_hook`]).
+pub(crate) type ReadyHook<'a> = &'a mut dyn FnMut(&Var) -> Result<()>;
+
+/// How many recorded uses each leaf that requires a gradient has in `order`: its gradient is
+/// final once that many nodes have been applied (the counts a gradient-ready hook waits on).
+fn leaf_uses(order: &[Var]) -> HashMap<usize, (Var, usize)> {
+    let mut uses: HashMap<usize, (Var, usize)> = HashMap::new();
+    for var in order {
+        for input in var.node_inputs().unwrap_or_default() {
+            if input.is_leaf() && input.requires_grad() {
+                uses.entry(key(&input)).or_insert_with(|| (input.clone(), 0)).1 += 1;
+            }
+        }
+    }
+    uses
+}
+
 /// Back-propagates `seed` (the gradient of `root`) to every leaf that requires a gradient,
-/// adding into the leaves' `.grad()`. Frees the graph as it goes.
-pub(crate) fn backward(root: &Var, seed: Tensor) -> Result<()> {
+/// adding into the leaves' `.grad()`. Frees the graph as it goes. With `ready`, each leaf is
+/// passed to it as soon as the last node that uses it has been applied, so a caller can start
+/// work on that gradient (an all-reduce) while earlier layers are still being differentiated;
+/// leaves no applied node reached are passed at the end, in order of first use.
+pub(crate) fn backward(root: &Var, seed: Tensor, mut ready: Option<ReadyHook<'_>>) -> Result<()> {
     if !root.requires_grad() {
         return Err(TensorError::invalid("backward", "the output does not depend on any var that requires a gradient"));
     }
     if root.is_leaf() {
-        return root.accumulate_grad(seed);
+        root.accumulate_grad(seed)?;
+        return match ready {
+            Some(hook) => hook(root),
+            None => Ok(()),
+        };
+    }
+    let order = topological_order(root);
+    let mut uses = if ready.is_some() { leaf_uses(&order) } else { HashMap::new() };
+    let mut first_use: Vec<usize> = Vec::new();
+    if ready.is_some() {
+        let mut seen = HashSet::new();
+        for var in &order {
+            for input in var.node_inputs().unwrap_or_default() {
+                let k = key(&input);
+                if uses.contains_key(&k) && seen.insert(k) {
+                    first_use.push(k);
+                }
+            }
+        }
     }
     let mut pending: HashMap<usize, Tensor> = HashMap::from([(key(root), seed)]);
     // Pending gradients this pass allocated itself, which slices may be added into in place.
     let mut owned: HashSet<usize> = HashSet::new();
-    for var in topological_order(root) {
+    for var in order {
         let Some(grad) = pending.remove(&key(&var)) else { continue };
         let node = var.take_node().ok_or_else(|| {
             TensorError::invalid(
@@ -134,6 +173,16 @@ pub(crate) fn backward(root: &Var, seed: Tensor) -> Result<()> {
             }
             if input.is_leaf() {
                 input.accumulate_grad(input_grad)?;
+                if let Some(hook) = ready.as_mut() {
+                    let k = key(input);
+                    if let Some((_, left)) = uses.get_mut(&k) {
+                        *left -= 1;
+                        if *left == 0 {
+                            let (leaf, _) = uses.remove(&k).expect("just found");
+                            hook(&leaf)?;
+                        }
+                    }
+                }
             } else {
                 let k = key(input);
                 owned.remove(&k);
@@ -141,6 +190,13 @@ pub(crate) fn backward(root: &Var, seed: Tensor) -> Result<()> {
                     Some(existing) => pending.insert(k, existing.try_add(&input_grad)?),
                     None => pending.insert(k, input_grad),
                 };
+            }
+        }
+    }
+    if let Some(hook) = ready {
+        for k in first_use {
+            if let Some((leaf, _)) = uses.remove(&k) {
+                hook(&leaf)?;
             }
         }
     }

@@ -159,7 +159,25 @@ impl Var {
     pub fn backward(&self) -> Result<()> {
         let value = self.value();
         let seed = Tensor::ones(value.shape().clone(), value.dtype(), value.device())?;
-        graph::backward(self, seed)
+        graph::backward(self, seed, None)
+    }
+
+    /// Like [`Var::backward`], calling `ready(leaf)` for each parameter leaf as soon as its
+    /// gradient for this pass is final: after the last recorded op that uses it has sent its
+    /// gradient back. The leaves of the last layers come first, while earlier layers are still
+    /// being differentiated, which is what lets data-parallel training start averaging a bucket
+    /// of gradients early (overlap). A leaf that no applied op reached is passed at the end. An
+    /// error from `ready` stops the pass and is returned.
+    pub fn backward_with_hook(&self, ready: &mut dyn FnMut(&Var) -> Result<()>) -> Result<()> {
+        let value = self.value();
+        let seed = Tensor::ones(value.shape().clone(), value.dtype(), value.device())?;
+        graph::backward(self, seed, Some(ready))
+    }
+
+    /// An identity for this var, equal for clones of it and distinct from every other live var
+    /// (the address of the shared state): a key for maps of parameters.
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as *const () as usize
     }
 
     /// Like [`Var::backward`] with an explicit gradient of this var.
@@ -167,7 +185,7 @@ impl Var {
         if grad.shape() != self.value().shape() {
             return Err(TensorError::shape_mismatch("backward_with", self.value().shape(), grad.shape()));
         }
-        graph::backward(self, grad)
+        graph::backward(self, grad, None)
     }
 
     pub(crate) fn accumulate_grad(&self, grad: Tensor) -> Result<()> {

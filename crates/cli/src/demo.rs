@@ -165,7 +165,7 @@ fn digits(kind: DeviceKind, arch: Arch) -> Result<(), CliError> {
         checkpoint_every: 100,
         resume: None,
     };
-    let history = crate::train::train(&args, arch)?;
+    let history = crate::train::train(&args, arch, &crate::job::Job::alone())?;
     let trained = history.last().and_then(|e| e.eval).map_or(0.0, |(_, a)| a);
     let eval_args = crate::train::EvalArgs { checkpoint: out, data, limit: None, predictions: None };
     let (_, reloaded) = crate::train::eval(&eval_args)?;

@@ -34,7 +34,10 @@ impl DeviceKind {
 }
 
 /// `tessera devices`: every device this build offers, and why one is unavailable.
-pub fn list() -> Result<(), CliError> {
+pub fn list(job: &crate::job::Job) -> Result<(), CliError> {
+    if let Some(line) = job.describe() {
+        println!("{:<8} {line}", "job");
+    }
     for kind in <DeviceKind as clap::ValueEnum>::value_variants() {
         let line = match kind.open() {
             Ok(device) => describe(&device),

@@ -33,9 +33,9 @@ pub enum LmCommand {
 }
 
 /// Runs a `tessera lm` command.
-pub fn run(command: LmCommand) -> Result<(), CliError> {
+pub fn run(command: LmCommand, job: &crate::job::Job) -> Result<(), CliError> {
     match command {
-        LmCommand::Train(args) => crate::lm_train::train(&args),
+        LmCommand::Train(args) => crate::lm_train::train(&args, job),
         LmCommand::TpuStep(args) => crate::lm_tpu::run(&args),
         LmCommand::Ppl(args) => ppl(&args),
         LmCommand::Score(args) => score(&args),

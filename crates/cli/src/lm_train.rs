@@ -18,6 +18,7 @@ use tensor_core::TensorRng;
 
 use crate::devices::DeviceKind;
 use crate::error::CliError;
+use crate::job::Job;
 use crate::lm::read_text_sentences;
 use crate::ngram::TextArgs;
 
@@ -214,9 +215,39 @@ pub(crate) fn train_config(args: &TrainArgs) -> TrainConfig {
 
 /// `tessera lm train`: prints a line per epoch and a summary with the valid and test
 /// perplexity and the wall time (which `cargo xtask lm-ptb` reads).
-pub fn train(args: &TrainArgs) -> Result<(), CliError> {
+/// [`nlp::lm::train::train`], data-parallel over the ranks when `job` is an MPI job (each rank
+/// its shard of the streams; rank 0 writes the files).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn train_in_job<M: nlp::lm::LmNetwork>(
+    job: &Job,
+    lm: &NeuralLm<M>,
+    train: &TokenStream,
+    valid: &TokenStream,
+    config: &TrainConfig,
+    out: &std::path::Path,
+    resume: bool,
+    on_epoch: &mut dyn FnMut(&nlp::lm::train::EpochReport),
+) -> Result<nlp::lm::train::TrainOutcome, CliError> {
+    #[cfg(feature = "mpi")]
+    if let Some(mpi) = job.mpi() {
+        let mut ddp = distributed::DataParallel::new(mpi, lm.model(), distributed::DdpConfig::default())
+            .map_err(nn_layers::NnError::from)?;
+        return Ok(nlp::lm::train::train_on(&mut ddp, lm, train, valid, config, out, resume, on_epoch)?);
+    }
+    let _ = job;
+    Ok(train_lm(lm, train, valid, config, out, resume, on_epoch)?)
+}
+
+/// Runs `tessera lm train` (data-parallel under `mpirun` with the `mpi` feature, for the
+/// recurrent models; rank 0 prints and writes).
+pub fn train(args: &TrainArgs, job: &Job) -> Result<(), CliError> {
     match args.arch {
-        Arch::Gpt => return crate::lm_train_gpt::train_gpt(args),
+        Arch::Gpt => return crate::lm_train_gpt::train_gpt(args, job),
+        Arch::Bert if job.size() > 1 => {
+            return Err(CliError::Usage(
+                "lm train --arch bert does not train data-parallel yet: run it as one process".into(),
+            ));
+        }
         Arch::Bert => return crate::lm_train_bert::train_bert(args),
         Arch::Rnn | Arch::Gru | Arch::Lstm => {}
     }
@@ -252,18 +283,24 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     let weights = model.num_weights();
     let lm = NeuralLm::new(model, vocab)?;
     let config = train_config(args);
-    println!(
-        "training {} ({weights} weights) on {} tokens ({} ids), validating on {}; {} streams x {} steps, {} epochs{}",
-        lm.describe(),
-        train_stream.predicted(),
-        lm.vocab().size(),
-        valid_stream.predicted(),
-        config.streams,
-        config.window,
-        config.epochs,
-        if args.resume { ", resumed" } else { "" }
-    );
-    let outcome = train_lm(&lm, &train_stream, &valid_stream, &config, &args.out, args.resume, &mut |e| {
+    let leads = job.leads();
+    if leads {
+        println!(
+            "training {} ({weights} weights) on {} tokens ({} ids), validating on {}; {} streams x {} steps, {} epochs{}",
+            lm.describe(),
+            train_stream.predicted(),
+            lm.vocab().size(),
+            valid_stream.predicted(),
+            config.streams,
+            config.window,
+            config.epochs,
+            if args.resume { ", resumed" } else { "" }
+        );
+    }
+    let outcome = train_in_job(job, &lm, &train_stream, &valid_stream, &config, &args.out, args.resume, &mut |e| {
+        if !leads {
+            return;
+        }
         println!(
             "epoch {:>2}: train ppl {:>8.2}, valid ppl {:>8.2}, lr {:.4}, {:.1} s, {:.0} tokens/s{}",
             e.epoch,
@@ -275,6 +312,9 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
             if e.best { "  (best)" } else { "" }
         );
     })?;
+    if !leads {
+        return Ok(());
+    }
     let best_valid = outcome.history.iter().map(|e| e.valid_ppl).reduce(f64::min);
     if !outcome.finished {
         println!("stopped after {} steps; continue with --resume", outcome.steps);

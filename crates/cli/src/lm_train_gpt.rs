@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use nlp::corpus::read_text;
-use nlp::lm::train::{TrainConfig, Windows, train as train_lm};
+use nlp::lm::train::{TrainConfig, Windows};
 use nlp::lm::{CharVocab, Gpt, GptConfig, LanguageModel, NeuralLm, NeuralVocab, TokenStream, Vocabulary, load_network};
 use nn_layers::ModuleExt;
 use nn_layers::layers::{Activation, Positions};
@@ -98,7 +98,7 @@ fn streams(args: &TrainArgs) -> Result<(NeuralVocab, TokenStream, TokenStream), 
 
 /// `tessera lm train --arch gpt`: a line per validation and a summary (valid and test
 /// perplexity, and the validation loss in nats, which `cargo xtask gpt-shakespeare` reads).
-pub fn train_gpt(args: &TrainArgs) -> Result<(), CliError> {
+pub fn train_gpt(args: &TrainArgs, job: &crate::job::Job) -> Result<(), CliError> {
     let started = Instant::now();
     let device = args.device.open()?;
     let (vocab, train_stream, valid_stream) = streams(args)?;
@@ -143,19 +143,28 @@ pub fn train_gpt(args: &TrainArgs) -> Result<(), CliError> {
         recipe.epochs * every,
         if args.resume { ", resumed" } else { "" }
     );
-    let outcome = train_lm(&lm, &train_stream, &valid_stream, &recipe, &args.out, args.resume, &mut |e| {
-        println!(
-            "step {:>5}: train loss {:.4}, val loss {:.4} (perplexity {:.3}), lr {:.2e}, {:.1} s, {:.0} tokens/s{}",
-            e.epoch * every,
-            e.train_ppl.ln(),
-            e.valid_ppl.ln(),
-            e.valid_ppl,
-            e.lr,
-            e.seconds,
-            e.tokens_per_second,
-            if e.best { "  (best)" } else { "" }
-        );
-    })?;
+    let outcome = crate::lm_train::train_in_job(
+        job,
+        &lm,
+        &train_stream,
+        &valid_stream,
+        &recipe,
+        &args.out,
+        args.resume,
+        &mut |e| {
+            println!(
+                "step {:>5}: train loss {:.4}, val loss {:.4} (perplexity {:.3}), lr {:.2e}, {:.1} s, {:.0} tokens/s{}",
+                e.epoch * every,
+                e.train_ppl.ln(),
+                e.valid_ppl.ln(),
+                e.valid_ppl,
+                e.lr,
+                e.seconds,
+                e.tokens_per_second,
+                if e.best { "  (best)" } else { "" }
+            );
+        },
+    )?;
     if !outcome.finished {
         println!("stopped after {} steps; continue with --resume", outcome.steps);
     }

@@ -8,6 +8,7 @@ mod error;
 mod glue;
 mod image_data;
 mod inspect;
+mod job;
 mod language_model;
 mod lm;
 mod lm_demo;
@@ -157,12 +158,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Training frees and reallocates the same large tensors every step: keep them for reuse.
     backend_cpu::keep_freed_memory();
+    let job = match job::Job::start() {
+        Ok(job) => job,
+        Err(error) => {
+            eprintln!("tessera: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         Command::Demo { device } => demo::run(device),
-        Command::Devices => devices::list(),
+        Command::Devices => devices::list(&job),
         Command::Glue(command) => glue::run(command),
-        Command::Train(TrainCommand::Mlp(args)) => train::train(&args, train::Arch::Mlp).map(|_| ()),
-        Command::Train(TrainCommand::Cnn(args)) => train::train(&args, train::Arch::Cnn).map(|_| ()),
+        Command::Train(TrainCommand::Mlp(args)) => train::train(&args, train::Arch::Mlp, &job).map(|_| ()),
+        Command::Train(TrainCommand::Cnn(args)) => train::train(&args, train::Arch::Cnn, &job).map(|_| ()),
         Command::Train(TrainCommand::Tagger(args)) => tagger::train(&args).map(|_| ()),
         Command::Train(TrainCommand::Textcnn(args)) => textcnn::train(&args).map(|_| ()),
         Command::Eval(args) => train::eval(&args).map(|_| ()),
@@ -172,7 +180,7 @@ fn main() -> ExitCode {
         Command::Ngram(NgramCommand::Ppl(args)) => ngram::ppl(&args),
         Command::Ngram(NgramCommand::Score(args)) => ngram::score(&args),
         Command::Ngram(NgramCommand::Next(args)) => ngram::next(&args),
-        Command::Lm(command) => lm::run(command),
+        Command::Lm(command) => lm::run(command, &job),
         Command::Tokenizer(TokenizerCommand::Train(args)) => tokenizer::train(&args),
         Command::Tokenizer(TokenizerCommand::Encode(args)) => tokenizer::encode(&args),
         Command::Tokenizer(TokenizerCommand::Decode(args)) => tokenizer::decode(&args),
@@ -187,7 +195,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("tessera: {error}");
+            job.fail(&error);
             ExitCode::FAILURE
         }
     }

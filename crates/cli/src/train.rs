@@ -22,6 +22,7 @@ use tessera::pipeline::mlp;
 use crate::error::CliError;
 use crate::image_data::{self, shaped};
 pub use crate::image_data::{DataArgs, DatasetKind};
+use crate::job::Job;
 
 /// The classifier architectures `train` builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,8 +117,9 @@ fn cnn_config(input: &ImageInput, channels: [usize; 2], hidden: usize, classes: 
 }
 
 /// Trains and returns the per-epoch history; prints a summary line per epoch and writes the
-/// model folder.
-pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> {
+/// model folder. In an MPI job every rank trains data-parallel on its shard of each global
+/// batch of `--batch-size`, and rank 0 alone prints and writes the folder and checkpoints.
+pub fn train(args: &TrainArgs, arch: Arch, job: &Job) -> Result<Vec<EpochStats>, CliError> {
     let device = args.data.device.open()?;
     let data = image_data::load(&args.data, args.seed, None)?;
     let input = data.input.clone();
@@ -151,15 +153,18 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
             (lenet(&c, &mut rng, &device)?, Architecture::LeNet(c), text)
         }
     };
-    println!(
-        "training {description} ({} weights) on {}: {} train / {} test examples, {} epochs, batch {}",
-        model.num_weights(),
-        data.name,
-        train_set.len(),
-        test_set.len(),
-        args.epochs,
-        args.batch_size
-    );
+    let ranks = if job.size() > 1 { format!(" over {} ranks", job.size()) } else { String::new() };
+    if job.leads() {
+        println!(
+            "training {description} ({} weights) on {}: {} train / {} test examples, {} epochs, batch {}{ranks}",
+            model.num_weights(),
+            data.name,
+            train_set.len(),
+            test_set.len(),
+            args.epochs,
+            args.batch_size
+        );
+    }
     let mut optimizer = Adam::new(model.parameters(), AdamConfig::adam(args.lr));
     let nonfinite = if args.skip_nonfinite { NonFinitePolicy::Skip } else { NonFinitePolicy::Stop };
     let resume = args.resume.as_ref().map(|dir| load_training(dir, &model, &mut optimizer)).transpose()?;
@@ -173,7 +178,10 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
         ..FitConfig::new(args.epochs, args.batch_size, args.seed).with_cosine(args.lr, train_set.len())
     };
     let test: Option<&dyn nn_layers::data::Examples> = (!test_set.is_empty()).then_some(&test_set);
-    let history = fit_classifier(&model, &mut optimizer, &train_set, test, config, &device, |e| {
+    let report = |e: &EpochStats| {
+        if !job.leads() {
+            return;
+        }
         let (loss, acc) = e.eval.unwrap_or((f64::NAN, f64::NAN));
         println!(
             "epoch {:>2}: train loss {:.4}, train acc {:.2}%, test loss {loss:.4}, test acc {:.2}% ({:.1} s)",
@@ -186,7 +194,30 @@ pub fn train(args: &TrainArgs, arch: Arch) -> Result<Vec<EpochStats>, CliError> 
         if e.skipped_steps > 0 {
             println!("epoch {:>2}: skipped {} steps with a non-finite loss or gradient", e.epoch, e.skipped_steps);
         }
-    })?;
+    };
+    #[cfg(feature = "mpi")]
+    let history = match job.mpi() {
+        Some(mpi) => {
+            let mut ddp = distributed::DataParallel::new(mpi, &model, distributed::DdpConfig::default())
+                .map_err(NnError::from)?;
+            nn_layers::train::fit_classifier_on(
+                &mut ddp,
+                &model,
+                &mut optimizer,
+                &train_set,
+                test,
+                config,
+                &device,
+                report,
+            )?
+        }
+        None => fit_classifier(&model, &mut optimizer, &train_set, test, config, &device, report)?,
+    };
+    #[cfg(not(feature = "mpi"))]
+    let history = fit_classifier(&model, &mut optimizer, &train_set, test, config, &device, report)?;
+    if !job.leads() {
+        return Ok(history);
+    }
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(arch.name()));
     let accuracy = history.last().and_then(|e| e.eval).map_or(f64::NAN, |(_, a)| a);
     let folder_config = FolderConfig {

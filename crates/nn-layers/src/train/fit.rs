@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use autograd::{Var, clip_grad_norm, no_grad};
-use tensor_core::Device;
+use tensor_core::{DType, Device, Tensor};
 
 use super::nonfinite::{NonFinitePolicy, check_step};
 use super::resume::{TrainPosition, save_training};
-use super::{Mean, Progress};
+use super::{Alone, Mean, Progress, Replicas};
 use crate::data::{Batches, Examples, LastBatch};
 use crate::loss::{CrossEntropy, cross_entropy};
 use crate::optim::{LrSchedule, Optimizer};
@@ -96,6 +96,24 @@ pub fn fit_classifier(
     eval: Option<&dyn Examples>,
     config: FitConfig,
     device: &Arc<dyn Device>,
+    on_epoch: impl FnMut(&EpochStats),
+) -> Result<Vec<EpochStats>> {
+    fit_classifier_on(&mut Alone, model, optimizer, train, eval, config, device, on_epoch)
+}
+
+/// [`fit_classifier`] as one of `replicas`: every replica draws the same shuffled global
+/// batches (from `config.seed`), trains on its shard of each, and steps on the gradient
+/// averaged over the whole batch; the training loss and accuracy are summed over replicas, and
+/// only replica 0 shows progress. With [`Alone`] it is [`fit_classifier`].
+#[allow(clippy::too_many_arguments)]
+pub fn fit_classifier_on<R: Replicas>(
+    replicas: &mut R,
+    model: &dyn Module,
+    optimizer: &mut dyn Optimizer,
+    train: &dyn Examples,
+    eval: Option<&dyn Examples>,
+    config: FitConfig,
+    device: &Arc<dyn Device>,
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<Vec<EpochStats>> {
     let named = model.parameters();
@@ -111,28 +129,48 @@ pub fn fit_classifier(
             if resumed { (start.loss, start.hits, start.skipped, start.batches_done) } else { Default::default() };
         let batches =
             Batches::over(train.count(), config.batch_size, Some(config.seed + epoch as u64), LastBatch::Keep);
-        let progress = config.progress.then(|| Progress::new(batches.count_total() as u64, &format!("epoch {epoch}")));
-        for (index, indices) in batches.enumerate().skip(done) {
-            let (x, y) = train.batch_of(&indices, device)?;
+        let progress = (config.progress && replicas.rank() == 0)
+            .then(|| Progress::new(batches.count_total() as u64, &format!("epoch {epoch}")));
+        for (index, global) in batches.enumerate().skip(done) {
+            let indices = replicas.shard(&global);
             if let Some(schedule) = &config.schedule {
                 optimizer.set_lr(schedule.lr(step));
             }
             step += 1;
             optimizer.zero_grad();
-            let logits = model.forward(&Var::constant(x.clone()))?;
-            let loss = cross_entropy(&logits, &y, CrossEntropy::default())?;
-            loss.backward()?;
-            let bad = match check_step(step, &loss.value(), &named, config.nonfinite) {
+            // [loss sum, hits, examples] of this shard, then of the whole batch.
+            let mut sums = [0.0f64; 3];
+            let mut shard = None;
+            let loss = if indices.is_empty() {
+                replicas.backward(None, 0, global.len())?;
+                Tensor::scalar(0.0, DType::F32, device)?
+            } else {
+                let (x, y) = train.batch_of(indices, device)?;
+                let logits = model.forward(&Var::constant(x.clone()))?;
+                let loss = cross_entropy(&logits, &y, CrossEntropy::default())?;
+                replicas.backward(Some(&loss), indices.len(), global.len())?;
+                let n = indices.len() as f64;
+                sums = [loss.value().to_scalar()? * n, logits.value().try_accuracy(&y)? * n, n];
+                shard = Some((x, y));
+                loss.value()
+            };
+            // Every replica sums (a collective), whatever it decides about the step below.
+            replicas.sum(&mut sums)?;
+            let bad = match check_step(step, &loss, &named, config.nonfinite) {
                 Err(NnError::NonFinite { step, what }) if config.detect_anomaly => {
                     optimizer.zero_grad();
-                    let (_, anomaly) = autograd::detect_anomaly(|| -> Result<()> {
-                        let logits = model.forward(&Var::constant(x.clone()))?;
-                        Ok(cross_entropy(&logits, &y, CrossEntropy::default())?.backward()?)
-                    });
-                    let found = anomaly.map_or_else(
-                        || "re-run under anomaly detection, no op produced it".into(),
-                        |a| format!("re-run under anomaly detection: {a}"),
-                    );
+                    let found = match &shard {
+                        Some((x, y)) => autograd::detect_anomaly(|| -> Result<()> {
+                            let logits = model.forward(&Var::constant(x.clone()))?;
+                            Ok(cross_entropy(&logits, y, CrossEntropy::default())?.backward()?)
+                        })
+                        .1
+                        .map_or_else(
+                            || "re-run under anomaly detection, no op produced it".into(),
+                            |a| format!("re-run under anomaly detection: {a}"),
+                        ),
+                        None => "this replica had no examples in the batch to re-run".into(),
+                    };
                     return Err(NnError::NonFinite { step, what: format!("{what} ({found})") });
                 }
                 other => other?,
@@ -145,14 +183,14 @@ pub fn fit_classifier(
                     clip_grad_norm(&params, max)?;
                 }
                 optimizer.step()?;
-                let n = indices.len() as f64;
-                loss_mean.add(loss.value().to_scalar()?, n);
-                hit_mean.add(logits.value().try_accuracy(&y)?, n);
+                loss_mean.add(sums[0] / sums[2], sums[2]);
+                hit_mean.add(sums[1] / sums[2], sums[2]);
             }
             if let Some(p) = &progress {
                 p.step(format!("loss {:.4}", loss_mean.value()));
             }
             if let Some((dir, every)) = &config.checkpoint
+                && replicas.rank() == 0
                 && step.is_multiple_of((*every).max(1))
             {
                 let position = TrainPosition {
@@ -181,7 +219,9 @@ pub fn fit_classifier(
         };
         on_epoch(&stats);
         history.push(stats);
-        if let Some((dir, _)) = &config.checkpoint {
+        if let Some((dir, _)) = &config.checkpoint
+            && replicas.rank() == 0
+        {
             let position =
                 TrainPosition { epoch: epoch + 1, step, history: history.clone(), ..TrainPosition::default() };
             save_training(dir, model, &*optimizer, &position)?;

@@ -4,12 +4,14 @@ mod fit;
 mod nonfinite;
 mod plot;
 mod progress;
+mod replicas;
 mod resume;
 
-pub use fit::{EpochStats, FitConfig, evaluate_classifier, fit_classifier};
+pub use fit::{EpochStats, FitConfig, evaluate_classifier, fit_classifier, fit_classifier_on};
 pub use nonfinite::{NonFinitePolicy, all_finite, check_step, first_nonfinite};
 pub use plot::{LossPlot, PlotFormat, Series, write_loss_svg};
 pub use progress::Progress;
+pub use replicas::{Alone, Replicas, shard_range};
 pub use resume::{TRAIN_STATE, TRAIN_WEIGHTS, TrainPosition, load_training, save_training};
 
 /// A running mean (of a loss, an accuracy…).

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use autograd::Var;
 use nn_layers::optim::{Adam, AdamConfig, Cosine, LrSchedule, Optimizer, Sgd, SgdConfig, Warmup};
-use nn_layers::train::{LossPlot, Progress};
+use nn_layers::train::{Alone, LossPlot, Progress, Replicas, shard_range};
 use nn_layers::{ModuleExt, Param};
 use tensor_core::Tensor;
 
@@ -295,6 +295,38 @@ pub fn train<M: LmNetwork>(
     resume: bool,
     on_epoch: &mut dyn FnMut(&EpochReport),
 ) -> Result<TrainOutcome> {
+    train_on(&mut Alone, lm, train, valid, config, out, resume, on_epoch)
+}
+
+/// [`train`] as one of `replicas` (data parallelism): every replica reads the same windows and
+/// trains on its shard of their streams, the gradients and the training loss are averaged over
+/// all, and replica 0 alone shows progress and writes the checkpoints, the best model and the
+/// curve. A checkpoint at an epoch's end resumes on any number of replicas. Mid-epoch
+/// checkpoints of a recurrent model (`max_steps`, `checkpoint_every` with contiguous windows)
+/// are refused under several replicas: each replica's carried state covers only its streams.
+#[allow(clippy::too_many_arguments)]
+pub fn train_on<M: LmNetwork, R: Replicas>(
+    replicas: &mut R,
+    lm: &NeuralLm<M>,
+    train: &TokenStream,
+    valid: &TokenStream,
+    config: &TrainConfig,
+    out: &Path,
+    resume: bool,
+    on_epoch: &mut dyn FnMut(&EpochReport),
+) -> Result<TrainOutcome> {
+    let leads = replicas.rank() == 0;
+    let alone = replicas.world() == 1;
+    if !alone
+        && matches!(config.windows, Windows::Contiguous)
+        && (config.max_steps.is_some() || config.checkpoint_every > 0)
+    {
+        return Err(NlpError::Invalid(
+            "mid-epoch checkpoints (--max-steps, --checkpoint-every) of a recurrent model are not written under several \
+             ranks (each rank carries the state of its own streams); checkpoints at the end of each epoch are"
+                .into(),
+        ));
+    }
     let model = lm.model();
     let device = lm.device().clone();
     if let Some(context) = model.context()
@@ -314,7 +346,9 @@ pub fn train<M: LmNetwork>(
     let params = model.parameters();
     let leaves: Vec<Var> = params.iter().map(|(_, p)| p.leaf().clone()).collect();
     let mut optimizer = optimizer(config, params);
-    std::fs::create_dir_all(out).map_err(|source| NlpError::Io { path: out.to_path_buf(), source })?;
+    if leads {
+        std::fs::create_dir_all(out).map_err(|source| NlpError::Io { path: out.to_path_buf(), source })?;
+    }
     let mut state = TrainerState::fresh(config, source.predicted(train));
     let mut carried: Option<LmState> = None;
     if resume {
@@ -325,10 +359,12 @@ pub fn train<M: LmNetwork>(
     let mut tokens_since = 0usize;
     while state.epoch < config.epochs {
         if config.max_steps.is_some_and(|max| state.step >= max) {
-            checkpoint::save(out, lm, optimizer.as_ref(), &state, carried.as_ref())?;
+            if leads {
+                checkpoint::save(out, lm, optimizer.as_ref(), &state, carried.as_ref().filter(|_| alone))?;
+            }
             return Ok(TrainOutcome { history: state.history, steps: state.step, finished: false });
         }
-        if config.progress && bar.is_none() {
+        if config.progress && leads && bar.is_none() {
             bar = Some(Progress::new(source.len() as u64, &format!("epoch {}", state.epoch + 1)));
         }
         let lr = config.schedule.lr(state.epoch, state.step, total_steps);
@@ -338,14 +374,19 @@ pub fn train<M: LmNetwork>(
         let stepper = Stepper { model, leaves: &leaves, config };
         for part in 0..parts {
             let window = source.window(state.window, state.step * accumulate + part);
-            let (steps, streams) = (window.steps, window.streams);
-            let inputs = Tensor::from_vec(window.inputs, [steps, streams], &device)?;
-            let targets = Tensor::from_vec(window.targets, [steps * streams], &device)?;
+            let (steps, global) = (window.steps, window.streams);
+            let (inputs, targets) = shard_window(&window, replicas.rank(), replicas.world());
+            let streams = inputs.len() / steps.max(1);
+            let inputs = Tensor::from_vec(inputs, [steps, streams], &device)?;
+            let targets = Tensor::from_vec(targets, [steps * streams], &device)?;
+            let seed = state.step * accumulate + part;
             let (mean_nll, next) =
-                stepper.accumulate(&inputs, &targets, carried.as_ref(), state.step * accumulate + part, parts)?;
+                stepper.accumulate_on(replicas, &inputs, &targets, carried.as_ref(), seed, parts, global)?;
             carried = Some(next);
-            let cells = steps * streams;
-            state.nll_sum += mean_nll * cells as f64;
+            let mut sums = [mean_nll * (steps * streams) as f64];
+            replicas.sum(&mut sums)?;
+            let cells = steps * global;
+            state.nll_sum += sums[0];
             state.nll_tokens += cells;
             state.window += 1;
             tokens_since += cells;
@@ -362,17 +403,32 @@ pub fn train<M: LmNetwork>(
                 bar.finish();
             }
             let seconds = started.elapsed().as_secs_f64();
-            let report =
-                finish_epoch(lm, valid, config, out, &mut state, EpochPace { lr, seconds, tokens: tokens_since })?;
+            let pace = EpochPace { lr, seconds, tokens: tokens_since };
+            let report = finish_epoch(lm, valid, config, leads.then_some(out), &mut state, pace)?;
             carried = None;
-            checkpoint::save(out, lm, optimizer.as_ref(), &state, None)?;
+            if leads {
+                checkpoint::save(out, lm, optimizer.as_ref(), &state, None)?;
+            }
             on_epoch(&report);
             (started, tokens_since) = (Instant::now(), 0);
-        } else if config.checkpoint_every > 0 && state.step.is_multiple_of(config.checkpoint_every) {
-            checkpoint::save(out, lm, optimizer.as_ref(), &state, carried.as_ref())?;
+        } else if leads && config.checkpoint_every > 0 && state.step.is_multiple_of(config.checkpoint_every) {
+            checkpoint::save(out, lm, optimizer.as_ref(), &state, carried.as_ref().filter(|_| alone))?;
         }
     }
     Ok(TrainOutcome { history: state.history, steps: state.step, finished: true })
+}
+
+/// Replica `rank` of `world`'s streams of `window` (see [`shard_range`]): its inputs and
+/// targets, each `[T, n]` for its `n` streams.
+fn shard_window(window: &Window, rank: usize, world: usize) -> (Vec<i64>, Vec<i64>) {
+    if world == 1 {
+        return (window.inputs.clone(), window.targets.clone());
+    }
+    let mine = shard_range(window.streams, rank, world);
+    let pick = |all: &[i64]| -> Vec<i64> {
+        all.chunks(window.streams.max(1)).flat_map(|row| row[mine.clone()].iter().copied()).collect()
+    };
+    (pick(&window.inputs), pick(&window.targets))
 }
 
 /// How an epoch ran: its learning rate, wall time and tokens trained.
@@ -387,13 +443,13 @@ fn finish_epoch<M: LmNetwork>(
     lm: &NeuralLm<M>,
     valid: &TokenStream,
     config: &TrainConfig,
-    out: &Path,
+    out: Option<&Path>,
     state: &mut TrainerState,
     EpochPace { lr, seconds, tokens }: EpochPace,
 ) -> Result<EpochReport> {
     let valid_ppl = lm.sampled_perplexity(valid, config.eval_streams, config.eval_windows)?;
     let best = state.history.iter().all(|e| valid_ppl < e.valid_ppl);
-    if best {
+    if let (true, Some(out)) = (best, out) {
         save_model_folder(&out.join("best"), lm)?;
     }
     let report = EpochReport {
@@ -416,6 +472,7 @@ fn finish_epoch<M: LmNetwork>(
         Windows::Contiguous => "epoch".to_string(),
         Windows::Random { steps_per_epoch } => format!("evaluation (every {steps_per_epoch} steps)"),
     };
+    let Some(out) = out else { return Ok(report) };
     LossPlot::new(format!("{} perplexity", lm.describe()))
         .x_label(x_label)
         .y_label("perplexity")

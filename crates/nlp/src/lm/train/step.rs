@@ -4,6 +4,7 @@
 use autograd::{Var, clip_grad_norm};
 use nn_layers::loss::{CrossEntropy, cross_entropy};
 use nn_layers::optim::Optimizer;
+use nn_layers::train::{Alone, Replicas};
 use tensor_core::Tensor;
 
 use super::{TrainConfig, step_seed};
@@ -35,13 +36,31 @@ impl<M: LmNetwork> Stepper<'_, M> {
         window: usize,
         parts: usize,
     ) -> Result<(f64, LmState)> {
+        self.accumulate_on(&mut Alone, inputs, targets, carried, window, parts, 1)
+    }
+
+    /// [`Stepper::accumulate`] as one of `replicas`, whose inputs are this replica's shard of
+    /// streams, `1 / share` of the global batch's: backward goes through the replicas, which
+    /// leave in the gradients the mean over every replica's streams.
+    #[allow(clippy::too_many_arguments)]
+    pub fn accumulate_on<R: Replicas>(
+        &self,
+        replicas: &mut R,
+        inputs: &Tensor,
+        targets: &Tensor,
+        carried: Option<&LmState>,
+        window: usize,
+        parts: usize,
+        global_streams: usize,
+    ) -> Result<(f64, LmState)> {
         let steps = inputs.dims().first().copied().unwrap_or(0);
         let seed = step_seed(self.config.seed, window);
         let (logits, next) = self.model.forward_window(inputs, carried, Some(seed))?;
         let mean = cross_entropy(&logits, targets, CrossEntropy::default())?;
         let loss = if self.config.sum_over_time { mean.scale(steps as f64)? } else { mean.clone() };
         let loss = if parts > 1 { loss.scale(1.0 / parts as f64)? } else { loss };
-        loss.backward()?;
+        let local = inputs.dims().get(1).copied().unwrap_or(0);
+        replicas.backward(Some(&loss), local, global_streams.max(local))?;
         Ok((mean.value().to_scalar()?, next.detach()))
     }
 
