@@ -16,7 +16,7 @@
 //! `1 x K` and one channel.
 
 use crate::Dataflow;
-use crate::mapping::{ConvLayer, Gemm};
+use crate::mapping::{ConvLayer, FoldPlan, Gemm};
 
 /// A layer as SCALE-Sim's operand matrices see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,12 +115,11 @@ pub struct Demand {
 impl Demand {
     /// `ops` on a `rows x cols` array in `dataflow`.
     pub fn new(ops: Operands, dataflow: Dataflow, rows: usize, cols: usize) -> Demand {
-        let (sr, sc, t) = match dataflow {
-            Dataflow::WeightStationary => (ops.window, ops.filters, ops.pixels),
-            Dataflow::OutputStationary => (ops.pixels, ops.filters, ops.window),
-            Dataflow::InputStationary => (ops.window, ops.pixels, ops.filters),
-        };
-        Demand { ops, dataflow, rows, cols, sr, sc, t }
+        // The layer is the GEMM [pixels, window] x [window, filters]; its fold plan says which
+        // extents each dataflow maps onto the array.
+        let gemm = Gemm { m: ops.pixels, n: ops.filters, k: ops.window };
+        let plan = FoldPlan::new(gemm, dataflow, rows, cols);
+        Demand { ops, dataflow, rows, cols, sr: plan.spatial_rows, sc: plan.spatial_cols, t: plan.temporal }
     }
 
     /// Row folds and column folds.
