@@ -116,16 +116,7 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
     let vocab = TaggingVocab::build(&train, &docs);
     let encode = |d: &[TaggedDocument]| TaggingData::encode(d, &vocab);
     let (train_data, valid_data, test_data) = (encode(&train), encode(&valid), encode(&test));
-    let config = TaggerConfig {
-        words: vocab.words.len(),
-        suffixes: vocab.suffixes.len(),
-        tags: vocab.tags.len(),
-        word_dim: 100,
-        suffix_dim: 32,
-        hidden: args.hidden,
-        bidirectional: !args.unidirectional,
-        dropout: 0.3,
-    };
+    let config = TaggerConfig::for_vocab(&vocab, args.hidden, !args.unidirectional);
     let tagger = Tagger::new(&config, &mut TensorRng::new(args.seed), &device)?;
     println!(
         "training a {} LSTM tagger ({} weights): {} / {} / {} documents ({} / {} / {} tokens), {} words, {} tags",

@@ -227,16 +227,7 @@ impl BiLstmModel {
             TaggingData::encode(&dev, &vocab),
             TaggingData::encode(&test, &vocab),
         );
-        let config = TaggerConfig {
-            words: vocab.words.len(),
-            suffixes: vocab.suffixes.len(),
-            tags: vocab.tags.len(),
-            word_dim: 100,
-            suffix_dim: 32,
-            hidden: 128,
-            bidirectional: true,
-            dropout: 0.3,
-        };
+        let config = TaggerConfig::for_vocab(&vocab, 128, true);
         let tagger = Tagger::new(&config, &mut TensorRng::new(ctx.seed), &ctx.device)?;
         let mut adam = Adam::new(tagger.parameters(), AdamConfig::adam(3e-3));
         let epochs = if ctx.quick { 1 } else { 2 };

@@ -10,7 +10,7 @@ use nn_layers::train::{Mean, Progress};
 use nn_layers::{Module, ModuleExt, Param, join};
 use tensor_core::{DType, Device, Result, TensorRng};
 
-use super::data::{IGNORE, TaggedBatch, TaggingData};
+use super::data::{IGNORE, TaggedBatch, TaggingData, TaggingVocab};
 
 /// Sizes of a [`Tagger`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -31,6 +31,23 @@ pub struct TaggerConfig {
     pub bidirectional: bool,
     /// Dropout on the embeddings and the LSTM outputs.
     pub dropout: f64,
+}
+
+impl TaggerConfig {
+    /// The tagger recipe's sizes for `vocab`: 100-wide word and 32-wide suffix embeddings,
+    /// `hidden` LSTM units per direction, dropout 0.3.
+    pub fn for_vocab(vocab: &TaggingVocab, hidden: usize, bidirectional: bool) -> TaggerConfig {
+        TaggerConfig {
+            words: vocab.words.len(),
+            suffixes: vocab.suffixes.len(),
+            tags: vocab.tags.len(),
+            word_dim: 100,
+            suffix_dim: 32,
+            hidden,
+            bidirectional,
+            dropout: 0.3,
+        }
+    }
 }
 
 /// Word and suffix embeddings -> LSTM -> per-token logits. Parameters: `words.weight`,
