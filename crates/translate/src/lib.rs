@@ -1,0 +1,12 @@
+//! Machine translation: parallel text, encoder-decoder models (recurrent with attention, and
+//! the transformer), greedy and beam-search decoding, and the BLEU and chrF metrics.
+//!
+//! Every model answers to one trait, [`model::Seq2Seq`]: teacher-forced logits for training,
+//! and `encode` / `step` / `select` for decoding, so greedy and beam search are written once
+//! for every architecture. Like the other model crates it never names a backend.
+
+pub mod error;
+pub mod model;
+
+pub use error::{Result, TranslateError};
+pub use model::{Seq2Seq, SourceBatch, TargetBatch};
