@@ -1,38 +1,13 @@
-//! Users' labelled text: CSV (RFC 4180 quoting: fields in double quotes may hold commas,
-//! quotes doubled, and line breaks), TSV (tab-separated, no quoting) or JSON Lines, plain or
-//! gzip, with the text and the label in named fields (a header row names the columns of CSV
-//! and TSV).
+//! Users' labelled text: CSV (RFC 4180 quoting), TSV or JSON Lines, plain or gzip, with the
+//! text and the label in named fields (a header row names the columns of CSV and TSV). The
+//! parsing is `nn_layers::data::records`, shared with the GLUE-style benchmark.
 
 use std::path::Path;
 
-use serde_json::Value;
+pub use nn_layers::data::RecordFormat as TextFormat;
+use nn_layers::data::{Header, read_records};
 
 use crate::use_error::{Result, UseError};
-
-/// The file formats [`read_labelled`] reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TextFormat {
-    /// Comma-separated with a header row and RFC 4180 quoting.
-    Csv,
-    /// Tab-separated with a header row, no quoting.
-    Tsv,
-    /// One JSON object per line.
-    JsonLines,
-}
-
-impl TextFormat {
-    /// The format a file name says (`.csv`, `.tsv`, `.jsonl`, `.json`, each maybe `.gz`).
-    pub fn from_name(path: &Path) -> Option<Self> {
-        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
-        let name = name.strip_suffix(".gz").unwrap_or(&name);
-        match name.rsplit('.').next()? {
-            "csv" => Some(TextFormat::Csv),
-            "tsv" | "tab" => Some(TextFormat::Tsv),
-            "jsonl" | "json" | "ndjson" => Some(TextFormat::JsonLines),
-            _ => None,
-        }
-    }
-}
 
 /// One labelled example with the line it starts on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,131 +20,21 @@ pub struct Labelled {
     pub line: usize,
 }
 
-/// Splits CSV text into records of fields, each with its starting line.
-fn csv_records(text: &str, path: &Path) -> Result<Vec<(usize, Vec<String>)>> {
-    let mut records = Vec::new();
-    let (mut record, mut field) = (Vec::new(), String::new());
-    let (mut line, mut start) = (1, 1);
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                '\n' => {
-                    line += 1;
-                    field.push(c);
-                }
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if field.is_empty() => {
-                quoted = true;
-                any = true;
-            }
-            ',' => {
-                record.push(std::mem::take(&mut field));
-                any = true;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                if any || !field.is_empty() {
-                    record.push(std::mem::take(&mut field));
-                    records.push((start, std::mem::take(&mut record)));
-                }
-                any = false;
-                line += 1;
-                start = line;
-            }
-            _ => {
-                field.push(c);
-                any = true;
-            }
-        }
-    }
-    if quoted {
-        return Err(UseError::data(path, Some(start), "a quoted field is never closed"));
-    }
-    if any || !field.is_empty() {
-        record.push(field);
-        records.push((start, record));
-    }
-    Ok(records)
-}
-
-fn utf8<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a str> {
-    std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-        UseError::data(path, Some(line), format!("not UTF-8 (byte {}): {e}", e.valid_up_to()))
-    })
-}
-
-fn column(header: &[String], name: &str, path: &Path) -> Result<usize> {
-    header.iter().position(|h| h.trim() == name).ok_or_else(|| {
-        UseError::data(path, Some(1), format!("no field `{name}` in the header (fields: {})", header.join(", ")))
-    })
-}
-
 /// Reads every example of `path`: the text from field `text_field` and the label from
-/// `label_field`. Empty texts are kept (they classify as the model sees them).
+/// `label_field` (surrounding spaces trimmed). Empty texts are kept (they classify as the
+/// model sees them); a file with no example is an error.
 pub fn read_labelled(path: &Path, format: TextFormat, text_field: &str, label_field: &str) -> Result<Vec<Labelled>> {
-    let bytes = nn_layers::data::read_maybe_gz(path)?;
-    let text = utf8(&bytes, path)?;
-    let mut out = Vec::new();
-    match format {
-        TextFormat::Csv | TextFormat::Tsv => {
-            let records: Vec<(usize, Vec<String>)> = if format == TextFormat::Csv {
-                csv_records(text, path)?
-            } else {
-                text.lines()
-                    .enumerate()
-                    .filter(|(_, l)| !l.trim().is_empty())
-                    .map(|(i, l)| (i + 1, l.trim_end_matches('\r').split('\t').map(str::to_string).collect()))
-                    .collect()
-            };
-            let Some(((_, header), rows)) = records.split_first() else {
-                return Err(UseError::data(path, None, "empty: expected a header row naming the fields"));
-            };
-            let (t, l) = (column(header, text_field, path)?, column(header, label_field, path)?);
-            for (line, row) in rows {
-                let (Some(text), Some(label)) = (row.get(t), row.get(l)) else {
-                    return Err(UseError::data(
-                        path,
-                        Some(*line),
-                        format!("{} fields, but the header has {}", row.len(), header.len()),
-                    ));
-                };
-                out.push(Labelled { text: text.clone(), label: label.trim().to_string(), line: *line });
-            }
-        }
-        TextFormat::JsonLines => {
-            for (i, raw) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                let line = i + 1;
-                let value: Value = serde_json::from_str(raw)
-                    .map_err(|e| UseError::data(path, Some(line), format!("not a JSON object: {e}")))?;
-                let field = |name: &str| -> Result<String> {
-                    match &value[name] {
-                        Value::String(s) => Ok(s.clone()),
-                        Value::Number(n) => Ok(n.to_string()),
-                        Value::Bool(b) => Ok(b.to_string()),
-                        _ => Err(UseError::data(path, Some(line), format!("no string or number field `{name}`"))),
-                    }
-                };
-                out.push(Labelled { text: field(text_field)?, label: field(label_field)?, line });
-            }
-        }
-    }
-    if out.is_empty() {
+    let records = read_records(path, format, Header::FirstLine, &[text_field, label_field])?;
+    if records.is_empty() {
         return Err(UseError::data(path, None, "no examples"));
     }
-    Ok(out)
+    Ok(records
+        .into_iter()
+        .map(|mut r| {
+            let label = r.values.pop().unwrap_or_default().trim().to_string();
+            Labelled { text: r.values.pop().unwrap_or_default(), label, line: r.line }
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -205,7 +70,10 @@ mod tests {
         let open = write("c.csv", b"label,text\npos,\"never closed\n");
         let error = read_labelled(&open, TextFormat::Csv, "text", "label").unwrap_err().to_string();
         assert_eq!(error, format!("{}:2: a quoted field is never closed", open.display()));
-        for path in [csv, tsv, jsonl, latin1, open] {
+        let header_only = write("d.csv", b"label,text\n");
+        let error = read_labelled(&header_only, TextFormat::Csv, "text", "label").unwrap_err().to_string();
+        assert_eq!(error, format!("{}: no examples", header_only.display()));
+        for path in [csv, tsv, jsonl, latin1, open, header_only] {
             std::fs::remove_file(path).unwrap();
         }
     }

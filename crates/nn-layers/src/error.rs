@@ -30,6 +30,16 @@ pub enum NnError {
         /// What was expected and found.
         msg: String,
     },
+    /// A data file's record (at `line`, where the problem is on one) is not what was expected.
+    #[error("{path}{}: {msg}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Data {
+        /// The data file.
+        path: PathBuf,
+        /// 1-based line, where the problem is on one.
+        line: Option<usize>,
+        /// What was expected and found.
+        msg: String,
+    },
     /// A checkpoint entry has another shape than the model's parameter.
     #[error("{path}: tensor `{key}` has shape {found} in the checkpoint but the model expects {expected}")]
     ShapeMismatch {

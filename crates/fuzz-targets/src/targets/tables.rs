@@ -1,7 +1,9 @@
-//! Numeric data files: IDX images and labels, the digits CSV, gzip, safetensors checkpoints.
+//! Tabular data files: IDX images and labels, the digits CSV, gzip, labelled text (CSV, TSV,
+//! JSON Lines) and safetensors checkpoints.
 
 use std::path::Path;
 
+use nn_layers::data::{Header, RecordFormat};
 use tensor_core::Device;
 
 use super::{Target, gzip, text};
@@ -33,6 +35,29 @@ pub(super) fn targets() -> Vec<Target> {
             read: |path| text(nn_layers::data::read_digits_csv(path)),
         },
         Target {
+            name: "records-csv",
+            files: &["labelled.csv"],
+            seeds: || {
+                vec![
+                    b"id,label,text\n1,pos,\"Good, \"\"really\"\"\nfun\"\n2,neg,bad\r\n".to_vec(),
+                    b"label,text\n".to_vec(),
+                ]
+            },
+            read: |path| records(path, RecordFormat::Csv),
+        },
+        Target {
+            name: "records-tsv",
+            files: &["labelled.tsv"],
+            seeds: || vec![b"label\ttext\npos\tGood\n\nneg\tbad\n".to_vec()],
+            read: |path| records(path, RecordFormat::Tsv),
+        },
+        Target {
+            name: "records-jsonl",
+            files: &["labelled.jsonl"],
+            seeds: || vec![b"{\"text\": \"Good\", \"label\": 1}\n\n{\"text\": \"bad\", \"label\": false}\n".to_vec()],
+            read: |path| records(path, RecordFormat::JsonLines),
+        },
+        Target {
             name: "safetensors",
             files: &["weights.safetensors"],
             seeds: safetensors_seeds,
@@ -42,6 +67,11 @@ pub(super) fn targets() -> Vec<Target> {
             },
         },
     ]
+}
+
+/// The text and label fields of a labelled-text file, as `train textcnn` and the GLUE tasks read it.
+fn records(path: &Path, format: RecordFormat) -> Result<(), String> {
+    text(nn_layers::data::read_records(path, format, Header::FirstLine, &["text", "label"]))
 }
 
 /// An IDX file of unsigned bytes with `dims`.

@@ -16,9 +16,10 @@ use std::path::Path;
 use nlp::corpus::prose_sentences;
 use nlp::tokenize::WordTokenizer;
 
-use super::read::read_text;
 use super::split::SplitMix;
 use crate::error::Result;
+use nn_layers::data::read_maybe_gz;
+use nn_layers::data::records::utf8_text;
 
 /// Function words the second corruption drops.
 const FUNCTION_WORDS: [&str; 24] = [
@@ -74,7 +75,8 @@ pub fn corrupt(tokens: &[String], rng: &mut SplitMix) -> Vec<String> {
 
 /// Draws `count` sentences of the Austen text at `path` and corrupts half of them.
 pub fn fluency_rows(path: &Path, count: usize, seed: u64) -> Result<Vec<FluencyRow>> {
-    let text = read_text(path)?;
+    let bytes = read_maybe_gz(path)?;
+    let text = utf8_text(&bytes, path)?;
     let tokenizer = WordTokenizer { lowercase: false, ..WordTokenizer::default() };
     let (mut work, mut chapter) = (String::from("none"), 0usize);
     let mut candidates: Vec<(Vec<String>, String)> = Vec::new();

@@ -1,11 +1,12 @@
 //! A task's examples, read as its spec says and split by its rule.
 
 pub mod fluency;
-pub mod read;
 pub mod split;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+use nn_layers::data::{Header, Record, RecordFormat, read_records};
 
 use crate::error::{GlueError, Result};
 use crate::spec::{DataFormat, TaskKind, TaskSpec};
@@ -115,14 +116,15 @@ pub fn load_task(spec: &TaskSpec, root: &Path) -> Result<TaskData> {
         let mut fields: Vec<&str> = spec.text.iter().map(String::as_str).collect();
         fields.push(&spec.label);
         fields.push(&spec.split.group);
-        let rows = match &spec.format {
-            DataFormat::Jsonl => read::jsonl_rows(&path, &fields)?,
-            DataFormat::Csv => read::csv_rows(&path, &fields)?,
-            DataFormat::Tsv { columns } => read::tsv_rows(&path, columns.as_deref(), &fields)?,
+        let (format, header) = match &spec.format {
+            DataFormat::Jsonl => (RecordFormat::JsonLines, Header::FirstLine),
+            DataFormat::Csv => (RecordFormat::Csv, Header::FirstLine),
+            DataFormat::Tsv { columns: Some(columns) } => (RecordFormat::Tsv, Header::Given(columns)),
+            DataFormat::Tsv { columns: None } => (RecordFormat::Tsv, Header::FirstLine),
             DataFormat::Fluency { .. } => unreachable!("handled above"),
         };
         let pair = spec.kind == TaskKind::Pair;
-        for (line, mut values) in rows {
+        for Record { line, mut values } in read_records(&path, format, header, &fields)? {
             let group = values.pop().unwrap_or_default();
             let label = values.pop().unwrap_or_default();
             let second = if pair { values.pop() } else { None };
