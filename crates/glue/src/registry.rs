@@ -20,6 +20,11 @@ const BUILTIN: [(&str, &str); 10] = [
     ("austen-fluency", include_str!("../specs/austen-fluency.json")),
 ];
 
+/// The shipped spec files: each task's name and its JSON text.
+pub fn builtin_sources() -> &'static [(&'static str, &'static str)] {
+    &BUILTIN
+}
+
 /// Every shipped spec.
 pub fn builtin() -> Result<Vec<TaskSpec>> {
     BUILTIN.iter().map(|(name, text)| parse_spec(text, &format!("builtin:{name}"))).collect()

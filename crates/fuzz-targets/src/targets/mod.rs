@@ -8,6 +8,7 @@
 
 mod models;
 mod tables;
+mod tasks;
 mod text;
 mod tpu;
 
@@ -93,6 +94,7 @@ pub fn join_files(parts: &[&[u8]]) -> Vec<u8> {
 pub fn all() -> Vec<Target> {
     let mut out = Vec::new();
     out.extend(tables::targets());
+    out.extend(tasks::targets());
     out.extend(text::targets());
     out.extend(models::targets());
     out.extend(tpu::targets());
