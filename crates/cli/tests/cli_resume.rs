@@ -1,7 +1,7 @@
-//! `tessera train mlp|cnn --resume`: a run killed with SIGKILL at random moments (mid-epoch and
-//! in the middle of writing a checkpoint, which it does every two steps) and resumed each time
-//! from its training checkpoint ends with a checkpoint byte-identical to an uninterrupted
-//! one-thread run with the same seed.
+//! `tessera train mlp|cnn|tagger --resume` and `tessera lm train --resume`: a run killed with
+//! SIGKILL at random moments (mid-epoch and in the middle of writing a checkpoint, which it does
+//! every two steps) and resumed each time from its training checkpoint ends with weights
+//! byte-identical to an uninterrupted one-thread run with the same seed.
 
 mod common;
 
@@ -18,31 +18,89 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The flags of the run, writing its final checkpoint to `out`.
-fn args(arch: &str, out: &Path) -> Vec<String> {
-    let out = out.display().to_string();
-    ["train", arch, "--dataset", "digits", "--epochs", "4", "--hidden", "16", "--batch-size", "32", "--seed", "5"]
-        .into_iter()
-        .map(String::from)
-        .chain(["--out".to_string(), out])
-        .collect()
+/// A training command under test.
+struct Job {
+    name: &'static str,
+    /// The flags of a run writing into `out`: uninterrupted (`None`), or checkpointing every two
+    /// steps into `ckpt` and resuming from it when `Some(true)`.
+    args: fn(out: &Path, ckpt: &Path, resume: Option<bool>) -> Vec<String>,
+    /// Whether a checkpoint exists to resume from (the folder, or the previous one after a kill
+    /// between the two renames of a save).
+    started: fn(out: &Path, ckpt: &Path) -> bool,
+    /// The final weights of a run.
+    weights: fn(out: &Path) -> PathBuf,
 }
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+/// `tessera train mlp|cnn` on the digits, its checkpoints in their own folder.
+fn classifier_args(arch: &str, out: &Path, ckpt: &Path, resume: Option<bool>) -> Vec<String> {
+    let mut args = strings(&["train", arch, "--dataset", "digits", "--epochs", "4", "--hidden", "16"]);
+    args.extend(strings(&["--batch-size", "32", "--seed", "5", "--out", &out.display().to_string()]));
+    if let Some(resume) = resume {
+        let flag = if resume { "--resume" } else { "--checkpoint-dir" };
+        args.extend(strings(&[flag, &ckpt.display().to_string(), "--checkpoint-every", "2"]));
+    }
+    args
+}
+
+fn in_own_folder(_: &Path, ckpt: &Path) -> bool {
+    ckpt.exists() || ckpt.with_file_name("ckpt.old").exists()
+}
+
+const MLP: Job = Job {
+    name: "mlp",
+    args: |out, ckpt, resume| classifier_args("mlp", out, ckpt, resume),
+    started: in_own_folder,
+    weights: |out| out.join("weights.safetensors"),
+};
+
+const CNN: Job = Job {
+    name: "cnn",
+    args: |out, ckpt, resume| classifier_args("cnn", out, ckpt, resume),
+    started: in_own_folder,
+    weights: |out| out.join("weights.safetensors"),
+};
+
+/// A toy corpus for the language model, written beside the runs.
+const LM_TEXT: &str = "the cat sat on the mat\nthe dog sat on the log\na cat saw the dog\nthe dog saw a cat\n";
+
+/// `tessera lm train` (a GRU with dropout): its checkpoint is `<out>/checkpoint`.
+const LM: Job = Job {
+    name: "lm",
+    args: |out, _, resume| {
+        let corpus = out.with_file_name("corpus.txt");
+        if !corpus.exists() {
+            std::fs::write(&corpus, LM_TEXT.repeat(40)).unwrap();
+        }
+        let corpus = corpus.display().to_string();
+        let mut args = strings(&["lm", "train", "--arch", "gru", "--train", &corpus, "--valid", &corpus]);
+        args.extend(strings(&["--out", &out.display().to_string(), "--embed", "16", "--hidden", "16"]));
+        args.extend(strings(&["--layers", "2", "--dropout", "0.3", "--epochs", "3", "--batch", "4", "--bptt", "6"]));
+        args.extend(strings(&["--optimizer", "adamw", "--lr", "0.01", "--seed", "3", "--checkpoint-every", "2"]));
+        if resume == Some(true) {
+            args.push("--resume".into());
+        }
+        args
+    },
+    started: |out, _| out.join("checkpoint").exists() || out.join("checkpoint.old").exists(),
+    weights: |out| out.join("checkpoint").join("weights.safetensors"),
+};
 
 fn one_thread(command: &mut Command) -> &mut Command {
     command.env("RAYON_NUM_THREADS", "1").current_dir(test_support::workspace_root())
 }
 
-/// Runs `arch` to the end, killing it at random moments and resuming; returns how many kills
-/// landed before it finished and its final checkpoint.
-fn killed_and_resumed(arch: &str, dir: &Path, mut seed: u64) -> (usize, Vec<u8>) {
+/// Runs `job` to the end, killing it at random moments and resuming; returns how many kills
+/// landed before it finished and its final weights.
+fn killed_and_resumed(job: &Job, dir: &Path, mut seed: u64) -> (usize, Vec<u8>) {
     let out = dir.join("killed");
     let ckpt = dir.join("ckpt");
     let mut kills = 0;
     for _ in 0..200 {
-        let mut run = args(arch, &out);
-        let started = ckpt.exists() || dir.join("ckpt.old").exists();
-        run.extend([if started { "--resume" } else { "--checkpoint-dir" }.to_string(), ckpt.display().to_string()]);
-        run.extend(["--checkpoint-every".to_string(), "2".to_string()]);
+        let run = (job.args)(&out, &ckpt, Some((job.started)(&out, &ckpt)));
         let mut child = one_thread(&mut Command::new(env!("CARGO_BIN_EXE_tessera")))
             .args(&run)
             .stdout(Stdio::null())
@@ -61,46 +119,51 @@ fn killed_and_resumed(arch: &str, dir: &Path, mut seed: u64) -> (usize, Vec<u8>)
             continue;
         }
         let status = child.wait().unwrap();
-        assert!(status.success(), "{arch}: a resumed run failed ({status}) after {kills} kills");
-        return (kills, std::fs::read(out.join("weights.safetensors")).unwrap());
+        assert!(status.success(), "{}: a resumed run failed ({status}) after {kills} kills", job.name);
+        return (kills, std::fs::read((job.weights)(&out)).unwrap());
     }
-    panic!("{arch}: no run finished in 200 tries");
+    panic!("{}: no run finished in 200 tries", job.name);
 }
 
-fn check(arch: &str, seed: u64) {
-    let dir = scratch(arch);
+fn check(job: &Job, seed: u64) {
+    let dir = scratch(job.name);
     let reference = dir.join("reference");
     let status = one_thread(&mut Command::new(env!("CARGO_BIN_EXE_tessera")))
-        .args(args(arch, &reference))
+        .args((job.args)(&reference, &dir.join("unused"), None))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .unwrap();
-    assert!(status.success(), "the uninterrupted {arch} run failed");
-    let expected = std::fs::read(reference.join("weights.safetensors")).unwrap();
-    let (kills, got) = killed_and_resumed(arch, &dir, seed);
-    assert!(kills >= 1, "{arch}: the run finished before any kill; the test would prove nothing");
-    assert!(got == expected, "{arch}: after {kills} kills the final checkpoint differs from the uninterrupted run's");
-    eprintln!("{arch}: {kills} kills, final checkpoint identical");
+    assert!(status.success(), "the uninterrupted {} run failed", job.name);
+    let expected = std::fs::read((job.weights)(&reference)).unwrap();
+    let (kills, got) = killed_and_resumed(job, &dir, seed);
+    let name = job.name;
+    assert!(kills >= 1, "{name}: the run finished before any kill; the test would prove nothing");
+    assert!(got == expected, "{name}: after {kills} kills the final weights differ from the uninterrupted run's");
+    eprintln!("{name}: {kills} kills, final weights identical");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_killed_mlp_run_resumes_to_identical_weights() {
-    check("mlp", 1);
+    check(&MLP, 1);
 }
 
 #[test]
 fn a_killed_cnn_run_resumes_to_identical_weights() {
-    check("cnn", 2);
+    check(&CNN, 2);
+}
+
+#[test]
+fn a_killed_recurrent_lm_run_resumes_to_identical_weights() {
+    check(&LM, 3);
 }
 
 #[test]
 fn resuming_from_a_folder_without_a_checkpoint_is_a_typed_error() {
     let dir = scratch("none");
     let missing = dir.join("nothing");
-    let mut run = args("mlp", &dir.join("out"));
-    run.extend(["--resume".to_string(), missing.display().to_string()]);
+    let run = classifier_args("mlp", &dir.join("out"), &missing, Some(true));
     let run: Vec<&str> = run.iter().map(String::as_str).collect();
     let message = tessera(&run).error().to_string();
     assert!(message.contains("nothing") && message.contains("no training checkpoint"), "{message}");

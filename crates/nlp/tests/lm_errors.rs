@@ -143,5 +143,11 @@ fn prompts_of_unknown_words_and_resuming_without_a_checkpoint_are_errors() {
     assert!(
         message_naming(train(&lm, &stream, &stream, &other, &out, true, &mut |_| {}), &checkpoint).contains("streams")
     );
-    assert!(out.join("best").join(MODEL_WEIGHTS).is_file() && !out.join("checkpoint.tmp").exists());
+    assert!(out.join("best").join(MODEL_WEIGHTS).is_file());
+    let leftovers: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("checkpoint."))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary or previous checkpoint is left behind: {leftovers:?}");
 }

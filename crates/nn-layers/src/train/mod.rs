@@ -12,7 +12,9 @@ pub use nonfinite::{NonFinitePolicy, all_finite, check_step, first_nonfinite};
 pub use plot::{LossPlot, PlotFormat, Series, write_loss_svg};
 pub use progress::Progress;
 pub use replicas::{Alone, Replicas, shard_range};
-pub use resume::{TRAIN_STATE, TRAIN_WEIGHTS, TrainPosition, load_training, save_training};
+pub use resume::{
+    TRAIN_STATE, TRAIN_WEIGHTS, TrainPosition, complete_folder, load_training, replace_folder_atomically, save_training,
+};
 
 /// A running mean (of a loss, an accuracy…).
 #[derive(Clone, Copy, Debug, Default)]

@@ -58,21 +58,20 @@ fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| NnError::io(dir, e))
 }
 
-/// Writes a training checkpoint of `model`, `optimizer` and `position` into `dir`, atomically.
-pub fn save_training(
+/// Replaces the folder `dir` by one that `fill` writes, atomically: `fill` writes into
+/// `<dir>.tmp-<pid>`, which is fsynced and swapped in by two renames (`dir` to `<dir>.old`, the
+/// new one to `dir`). A process killed at any moment leaves the previous folder or the new one
+/// complete; [`complete_folder`] finds whichever it is. `fill`'s errors come back as they are.
+pub fn replace_folder_atomically<E: From<NnError>>(
     dir: &Path,
-    model: &dyn Module,
-    optimizer: &dyn Optimizer,
-    position: &TrainPosition,
-) -> Result<()> {
+    fill: impl FnOnce(&Path) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     let (tmp, old) = siblings(dir)?;
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| NnError::io(&tmp, e))?;
     }
     std::fs::create_dir_all(&tmp).map_err(|e| NnError::io(&tmp, e))?;
-    checkpoint::save(&tmp.join(TRAIN_WEIGHTS), model, Some(optimizer))?;
-    let text = encode(position);
-    write_atomically(&tmp.join(TRAIN_STATE), |out| out.write_all(text.as_bytes()))?;
+    fill(&tmp)?;
     sync_dir(&tmp)?;
     if dir.exists() {
         if old.exists() {
@@ -90,11 +89,32 @@ pub fn save_training(
     Ok(())
 }
 
+/// The complete folder written by [`replace_folder_atomically`] at `dir`: `dir` itself, or
+/// `<dir>.old` after a kill between the two renames. `marker` is the file written last, whose
+/// presence shows the folder complete.
+pub fn complete_folder(dir: &Path, marker: &str) -> Result<Option<PathBuf>> {
+    let (_, old) = siblings(dir)?;
+    Ok([dir.to_path_buf(), old].into_iter().find(|d| d.join(marker).is_file()))
+}
+
+/// Writes a training checkpoint of `model`, `optimizer` and `position` into `dir`, atomically.
+pub fn save_training(
+    dir: &Path,
+    model: &dyn Module,
+    optimizer: &dyn Optimizer,
+    position: &TrainPosition,
+) -> Result<()> {
+    replace_folder_atomically(dir, |tmp| -> Result<()> {
+        checkpoint::save(&tmp.join(TRAIN_WEIGHTS), model, Some(optimizer))?;
+        let text = encode(position);
+        write_atomically(&tmp.join(TRAIN_STATE), |out| out.write_all(text.as_bytes()))
+    })
+}
+
 /// Loads the training checkpoint in `dir` (or, after a kill between the two renames of a save,
 /// the previous one beside it) into `model` and `optimizer`; returns where training stands.
 pub fn load_training(dir: &Path, model: &dyn Module, optimizer: &mut dyn Optimizer) -> Result<TrainPosition> {
-    let (_, old) = siblings(dir)?;
-    let found = [dir, old.as_path()].into_iter().find(|d| d.join(TRAIN_STATE).is_file()).ok_or_else(|| {
+    let found = complete_folder(dir, TRAIN_STATE)?.ok_or_else(|| {
         NnError::format(dir, format!("no training checkpoint here ({TRAIN_STATE} and {TRAIN_WEIGHTS})"))
     })?;
     let state_path = found.join(TRAIN_STATE);

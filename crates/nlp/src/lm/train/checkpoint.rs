@@ -1,14 +1,16 @@
 //! The training checkpoint: `checkpoint/` in the output folder is a model folder plus
 //! `optimizer.safetensors` (the optimizer's buffers and the recurrent state carried into the
 //! next window, under `carried.`) and `trainer.json` (epoch, window, step, seed, the running
-//! loss of the epoch and the history). It is written whole into `checkpoint.tmp/` and then
-//! swapped in, so a crash leaves one complete checkpoint.
+//! loss of the epoch and the history). It is written whole into a temporary folder, fsynced
+//! and swapped in (`nn_layers::train::replace_folder_atomically`), so a crash leaves one
+//! complete checkpoint.
 
 use std::path::{Path, PathBuf};
 
 use nn_layers::NnError;
 use nn_layers::checkpoint::{load_tensors, save_tensors, write_atomically};
 use nn_layers::optim::Optimizer;
+use nn_layers::train::{complete_folder, replace_folder_atomically};
 use serde_json::{Value, json};
 use tensor_core::Tensor;
 
@@ -123,10 +125,6 @@ impl TrainerState {
     }
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> NlpError {
-    NlpError::Io { path: path.to_path_buf(), source }
-}
-
 /// Writes the checkpoint of `state` into `out/checkpoint/`.
 pub(super) fn save<M: LmNetwork>(
     out: &Path,
@@ -135,31 +133,25 @@ pub(super) fn save<M: LmNetwork>(
     state: &TrainerState,
     carried: Option<&LmState>,
 ) -> Result<()> {
-    let (dir, tmp) = (out.join(CHECKPOINT_DIR), out.join(format!("{CHECKPOINT_DIR}.tmp")));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| io_error(&tmp, e))?;
-    }
-    folder::save_model_folder(&tmp, lm)?;
     let mut tensors: Vec<(String, Tensor)> = optimizer.state()?;
     if let Some(carried) = carried {
         tensors.extend(carried.to_tensors().into_iter().map(|(n, t)| (format!("{CARRIED}{n}"), t)));
     }
-    save_tensors(&tmp.join(OPTIMIZER_FILE), &tensors)?;
     let text = serde_json::to_string_pretty(&state.to_json()).expect("JSON values serialise");
-    write_atomically(&tmp.join(TRAINER_FILE), |out| out.write_all(text.as_bytes()))?;
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
-    }
-    std::fs::rename(&tmp, &dir).map_err(|e| io_error(&dir, e))
+    replace_folder_atomically(&out.join(CHECKPOINT_DIR), |tmp| -> Result<()> {
+        folder::save_model_folder(tmp, lm)?;
+        save_tensors(&tmp.join(OPTIMIZER_FILE), &tensors)?;
+        Ok(write_atomically(&tmp.join(TRAINER_FILE), |out| out.write_all(text.as_bytes()))?)
+    })
 }
 
-/// The complete checkpoint folder of `out`: `checkpoint/`, or `checkpoint.tmp/` when a crash
-/// came between removing the old one and renaming the new.
+/// The complete checkpoint folder of `out`: `checkpoint/`, or `checkpoint.old/` when a crash
+/// came between the two renames that swap a new checkpoint in.
 fn checkpoint_dir(out: &Path) -> Result<PathBuf> {
-    let candidates = [out.join(CHECKPOINT_DIR), out.join(format!("{CHECKPOINT_DIR}.tmp"))];
-    candidates.iter().find(|d| d.join(TRAINER_FILE).is_file()).cloned().ok_or_else(|| {
+    let dir = out.join(CHECKPOINT_DIR);
+    complete_folder(&dir, TRAINER_FILE)?.ok_or_else(|| {
         NnError::format(
-            candidates[0].join(TRAINER_FILE),
+            dir.join(TRAINER_FILE),
             "missing: there is no checkpoint to resume from (train without --resume first)",
         )
         .into()
