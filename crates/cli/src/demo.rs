@@ -161,9 +161,7 @@ fn digits(kind: DeviceKind, arch: Arch) -> Result<(), CliError> {
         out: Some(out.clone()),
         skip_nonfinite: false,
         detect_anomaly: false,
-        checkpoint_dir: None,
-        checkpoint_every: 100,
-        resume: None,
+        resume: crate::train::ResumeArgs::default(),
     };
     let history = crate::train::train(&args, arch, &crate::job::Job::alone())?;
     let trained = history.last().and_then(|e| e.eval).map_or(0.0, |(_, a)| a);

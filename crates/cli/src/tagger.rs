@@ -6,10 +6,14 @@ use std::path::{Path, PathBuf};
 
 use nlp::classify::split_indices;
 use nlp::corpus::{TaggedDocument, read_brown};
-use nlp::tag::{Tagger, TaggerConfig, TaggingData, TaggingVocab, evaluate_tagger, train_tagger_epoch};
+use nlp::tag::{
+    EpochStart, Tagger, TaggerConfig, TaggerEpoch, TaggingData, TaggingVocab, evaluate_tagger, run_tagger_epoch,
+    train_tagger_epoch,
+};
 use nn_layers::ModuleExt;
 use nn_layers::NnError;
-use nn_layers::optim::{Adam, AdamConfig};
+use nn_layers::optim::{Adam, AdamConfig, Optimizer};
+use nn_layers::train::{EpochStats, Mean, TrainPosition, load_training, save_training};
 use serde_json::json;
 use tensor_core::TensorRng;
 use tessera::folder::{self, Architecture, FolderConfig, InputFormat, LossCurve};
@@ -17,6 +21,7 @@ use tessera::tagging::{ConllColumns, protect_tag, read_conll, unprotect_tag};
 
 use crate::devices::DeviceKind;
 use crate::error::CliError;
+use crate::train::ResumeArgs;
 
 /// Options of `tessera train tagger`.
 #[derive(clap::Args, Debug, Clone)]
@@ -70,7 +75,16 @@ pub struct TaggerArgs {
     /// Show a progress bar per epoch.
     #[arg(long, default_value_t = true)]
     pub progress: bool,
+    /// Training checkpoints and resuming.
+    #[command(flatten)]
+    pub resume: ResumeArgs,
 }
+
+/// The notes a tagger's training checkpoint keeps: the best validation accuracy so far, the
+/// test accuracy of that epoch, and the epoch.
+const BEST_VALID: &str = "best_valid_accuracy";
+const BEST_TEST: &str = "best_test_accuracy";
+const BEST_EPOCH: &str = "best_epoch";
 
 fn pick(docs: &[TaggedDocument], indices: &[usize]) -> Vec<TaggedDocument> {
     indices.iter().map(|&i| docs[i].clone()).collect()
@@ -132,19 +146,35 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
         vocab.tags.len()
     );
     let mut optimizer = Adam::new(tagger.parameters(), AdamConfig::adam(args.lr));
+    let mut position = match &args.resume.resume {
+        Some(dir) => load_training(dir, &tagger, &mut optimizer)?,
+        None => TrainPosition { epoch: 1, ..TrainPosition::default() },
+    };
+    let checkpoints = args.resume.checkpoints();
     let started = std::time::Instant::now();
-    let mut best = (0.0, 0.0, 0);
-    let mut curve = LossCurve::default();
-    for epoch in 1..=args.epochs {
-        let (loss, train_acc) = train_tagger_epoch(
-            &tagger,
-            &mut optimizer,
-            &train_data,
-            args.batch_size,
-            args.seed + epoch as u64,
-            &device,
-            args.progress,
-        )?;
+    let mut curve =
+        LossCurve { train: position.history.iter().map(|e| e.train_loss).collect(), ..LossCurve::default() };
+    for epoch in position.epoch..=args.epochs {
+        let epoch_started = std::time::Instant::now();
+        let start = EpochStart { batches_done: position.batches_done, loss: position.loss, hits: position.hits };
+        let mut save = |optimizer: &dyn Optimizer, at: &EpochStart| -> nn_layers::Result<()> {
+            let Some((dir, every)) = &checkpoints else { return Ok(()) };
+            position.step += 1;
+            if position.step.is_multiple_of(*every) {
+                (position.epoch, position.batches_done, position.loss, position.hits) =
+                    (epoch, at.batches_done, at.loss, at.hits);
+                save_training(dir, &tagger, optimizer, &position)?;
+            }
+            Ok(())
+        };
+        let run = TaggerEpoch {
+            batch_size: args.batch_size,
+            seed: args.seed + epoch as u64,
+            progress: args.progress,
+            start,
+            after_step: &mut save,
+        };
+        let (loss, train_acc) = run_tagger_epoch(&tagger, &mut optimizer, &train_data, &device, run)?;
         let valid_acc = evaluate_tagger(&tagger, &valid_data, &device)?;
         curve.train.push(loss);
         let test_acc = evaluate_tagger(&tagger, &test_data, &device)?;
@@ -155,8 +185,10 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
             100.0 * test_acc,
             started.elapsed().as_secs_f64()
         );
-        if valid_acc > best.0 {
-            best = (valid_acc, test_acc, epoch);
+        if valid_acc > position.note(BEST_VALID).unwrap_or(0.0) {
+            position.set_note(BEST_VALID, valid_acc);
+            position.set_note(BEST_TEST, test_acc);
+            position.set_note(BEST_EPOCH, epoch as f64);
             let folder_config = FolderConfig {
                 architecture: Architecture::Tagger(config),
                 input: InputFormat::Words { lowercase: false },
@@ -186,7 +218,25 @@ pub fn train(args: &TaggerArgs) -> Result<f64, CliError> {
                 &[(folder::VOCAB, &vocab.words), (folder::SUFFIXES, &vocab.suffixes)],
             )?;
         }
+        position.history.push(EpochStats {
+            epoch,
+            train_loss: loss,
+            train_accuracy: train_acc,
+            eval: None,
+            seconds: epoch_started.elapsed().as_secs_f64(),
+            skipped_steps: 0,
+        });
+        (position.epoch, position.batches_done, position.loss, position.hits) =
+            (epoch + 1, 0, Mean::default(), Mean::default());
+        if let Some((dir, _)) = &checkpoints {
+            save_training(dir, &tagger, &optimizer, &position)?;
+        }
     }
+    let best = (
+        position.note(BEST_VALID).unwrap_or(0.0),
+        position.note(BEST_TEST).unwrap_or(0.0),
+        position.note(BEST_EPOCH).unwrap_or(0.0) as usize,
+    );
     println!(
         "summary: held-out token accuracy {:.2}% (test documents, epoch {} chosen on validation {:.2}%) in {:.0} s; model folder {}",
         100.0 * best.1,

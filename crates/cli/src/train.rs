@@ -75,6 +75,14 @@ pub struct TrainArgs {
     /// NaN or an infinity (with its input shapes) in the error.
     #[arg(long)]
     pub detect_anomaly: bool,
+    /// Training checkpoints and resuming.
+    #[command(flatten)]
+    pub resume: ResumeArgs,
+}
+
+/// The training-checkpoint flags every `tessera train` command takes.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ResumeArgs {
     /// Write a training checkpoint (model, optimizer, schedule and data position) into this
     /// folder every `--checkpoint-every` steps and at each epoch's end, atomically.
     #[arg(long, value_name = "DIR")]
@@ -86,6 +94,13 @@ pub struct TrainArgs {
     /// flags); checkpoints go on being written there unless --checkpoint-dir says elsewhere.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
+}
+
+impl ResumeArgs {
+    /// Where checkpoints go and how often: `--checkpoint-dir`, else the `--resume` folder.
+    pub fn checkpoints(&self) -> Option<(PathBuf, usize)> {
+        self.checkpoint_dir.clone().or_else(|| self.resume.clone()).map(|d| (d, self.checkpoint_every.max(1)))
+    }
 }
 
 /// Options of `tessera eval`.
@@ -167,8 +182,8 @@ pub fn train(args: &TrainArgs, arch: Arch, job: &Job) -> Result<Vec<EpochStats>,
     }
     let mut optimizer = Adam::new(model.parameters(), AdamConfig::adam(args.lr));
     let nonfinite = if args.skip_nonfinite { NonFinitePolicy::Skip } else { NonFinitePolicy::Stop };
-    let resume = args.resume.as_ref().map(|dir| load_training(dir, &model, &mut optimizer)).transpose()?;
-    let checkpoint = args.checkpoint_dir.clone().or_else(|| args.resume.clone()).map(|d| (d, args.checkpoint_every));
+    let resume = args.resume.resume.as_ref().map(|dir| load_training(dir, &model, &mut optimizer)).transpose()?;
+    let checkpoint = args.resume.checkpoints();
     let config = FitConfig {
         progress: true,
         nonfinite,

@@ -64,6 +64,23 @@ const CNN: Job = Job {
     weights: |out| out.join("weights.safetensors"),
 };
 
+/// `tessera train tagger` (a BiLSTM with dropout) on four documents of the shipped Brown sample.
+const TAGGER: Job = Job {
+    name: "tagger",
+    args: |out, ckpt, resume| {
+        let mut args = strings(&["train", "tagger", "--corpus", "data/brown-sample/brown_sample.jsonl.gz"]);
+        args.extend(strings(&["--out", &out.display().to_string(), "--hidden", "8", "--epochs", "2"]));
+        args.extend(strings(&["--batch-size", "16", "--train-docs", "4", "--seed", "2"]));
+        if let Some(resume) = resume {
+            let flag = if resume { "--resume" } else { "--checkpoint-dir" };
+            args.extend(strings(&[flag, &ckpt.display().to_string(), "--checkpoint-every", "2"]));
+        }
+        args
+    },
+    started: in_own_folder,
+    weights: |out| out.join("weights.safetensors"),
+};
+
 /// A toy corpus for the language model, written beside the runs.
 const LM_TEXT: &str = "the cat sat on the mat\nthe dog sat on the log\na cat saw the dog\nthe dog saw a cat\n";
 
@@ -152,6 +169,11 @@ fn a_killed_mlp_run_resumes_to_identical_weights() {
 #[test]
 fn a_killed_cnn_run_resumes_to_identical_weights() {
     check(&CNN, 2);
+}
+
+#[test]
+fn a_killed_tagger_run_resumes_to_identical_weights() {
+    check(&TAGGER, 4);
 }
 
 #[test]

@@ -5,4 +5,4 @@ mod data;
 mod model;
 
 pub use data::{TaggedBatch, TaggingData, TaggingVocab};
-pub use model::{Tagger, TaggerConfig, evaluate_tagger, train_tagger_epoch};
+pub use model::{EpochStart, Tagger, TaggerConfig, TaggerEpoch, evaluate_tagger, run_tagger_epoch, train_tagger_epoch};

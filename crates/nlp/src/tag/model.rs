@@ -154,13 +154,61 @@ pub fn train_tagger_epoch(
     device: &Arc<dyn Device>,
     progress: bool,
 ) -> crate::Result<(f64, f64)> {
+    let run = TaggerEpoch { batch_size, seed, progress, start: EpochStart::default(), after_step: &mut |_, _| Ok(()) };
+    run_tagger_epoch(tagger, optimizer, data, device, run)
+}
+
+/// Where an epoch starts: the batches already applied and their running loss and token
+/// accuracy (all zero for a fresh epoch; a resumed run's training checkpoint holds them).
+#[derive(Clone, Debug, Default)]
+pub struct EpochStart {
+    /// Batches of the epoch already applied.
+    pub batches_done: usize,
+    /// Their running mean loss (weighted by tokens).
+    pub loss: Mean,
+    /// Their running token accuracy.
+    pub hits: Mean,
+}
+
+/// How one tagger epoch runs.
+pub struct TaggerEpoch<'a> {
+    /// Sentences per step.
+    pub batch_size: usize,
+    /// The epoch's seed: the batch order, and each step's dropout masks with the step's index.
+    pub seed: u64,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Where the epoch starts.
+    pub start: EpochStart,
+    /// Called after each optimizer step with the optimizer and where the epoch stands (e.g. to
+    /// write a training checkpoint).
+    pub after_step: &'a mut dyn FnMut(&dyn Optimizer, &EpochStart) -> nn_layers::Result<()>,
+}
+
+/// [`train_tagger_epoch`] with a starting point and a hook after each step. Dropout is
+/// reseeded from the epoch's seed and the step's index before each step, so the masks depend
+/// on the position alone and a resumed epoch trains exactly as an uninterrupted one.
+pub fn run_tagger_epoch(
+    tagger: &Tagger,
+    optimizer: &mut dyn Optimizer,
+    data: &TaggingData,
+    device: &Arc<dyn Device>,
+    run: TaggerEpoch<'_>,
+) -> crate::Result<(f64, f64)> {
     tagger.train();
     let named = tagger.parameters();
     let params: Vec<Var> = named.iter().map(|(_, p)| p.leaf().clone()).collect();
-    let batches = data.length_batches(batch_size, Some(seed));
-    let bar = progress.then(|| Progress::new(batches.len() as u64, "tagger"));
-    let (mut loss_mean, mut correct, mut counted) = (Mean::default(), 0, 0);
+    let batches = data.length_batches(run.batch_size, Some(run.seed));
+    let bar = run.progress.then(|| Progress::new(batches.len() as u64, "tagger"));
+    let mut at = run.start;
     for (step, indices) in batches.into_iter().enumerate() {
+        if step < at.batches_done {
+            if let Some(bar) = &bar {
+                bar.step(String::new());
+            }
+            continue;
+        }
+        tagger.dropout.reseed(run.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ step as u64);
         let batch = data.batch(&indices, device)?;
         optimizer.zero_grad();
         let (loss, flat) = tagger.loss(&batch)?;
@@ -170,17 +218,18 @@ pub fn train_tagger_epoch(
         clip_grad_norm(&params, 5.0)?;
         optimizer.step()?;
         let (c, n) = hits(&flat, &batch)?;
-        loss_mean.add(loss.value().to_scalar()?, n as f64);
-        correct += c;
-        counted += n;
+        at.loss.add(loss.value().to_scalar()?, n as f64);
+        at.hits.add(c as f64 / n.max(1) as f64, n as f64);
+        at.batches_done = step + 1;
+        (run.after_step)(optimizer, &at)?;
         if let Some(bar) = &bar {
-            bar.step(format!("loss {:.4}", loss_mean.value()));
+            bar.step(format!("loss {:.4}", at.loss.value()));
         }
     }
     if let Some(bar) = bar {
         bar.finish();
     }
-    Ok((loss_mean.value(), correct as f64 / counted.max(1) as f64))
+    Ok((at.loss.value(), at.hits.value()))
 }
 
 /// Token accuracy of `tagger` on `data`, in eval mode, without a graph.

@@ -24,6 +24,13 @@ impl Dropout {
         }
         Ok(Dropout { p, training: AtomicBool::new(true), rng: Mutex::new(TensorRng::new(seed)) })
     }
+
+    /// Draws the following masks from `seed`, as if newly made: a training loop that reseeds
+    /// before each step makes the masks a function of the step, so a resumed run draws the
+    /// masks an uninterrupted one would.
+    pub fn reseed(&self, seed: u64) {
+        *tensor_core::locks::lock(&self.rng) = TensorRng::new(seed);
+    }
 }
 
 impl Module for Dropout {

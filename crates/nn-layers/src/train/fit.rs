@@ -201,6 +201,7 @@ pub fn fit_classifier_on<R: Replicas>(
                     hits: hit_mean,
                     skipped: skipped_steps,
                     history: history.clone(),
+                    notes: Vec::new(),
                 };
                 save_training(dir, model, &*optimizer, &position)?;
             }

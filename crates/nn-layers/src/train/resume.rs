@@ -41,6 +41,24 @@ pub struct TrainPosition {
     pub skipped: usize,
     /// The finished epochs.
     pub history: Vec<EpochStats>,
+    /// Named numbers a training loop keeps across a resume (e.g. the best validation score and
+    /// its epoch); names hold no whitespace.
+    pub notes: Vec<(String, f64)>,
+}
+
+impl TrainPosition {
+    /// The note called `name`, if kept.
+    pub fn note(&self, name: &str) -> Option<f64> {
+        self.notes.iter().find(|(n, _)| n == name).map(|&(_, v)| v)
+    }
+
+    /// Keeps `value` as the note `name` (replacing an earlier one).
+    pub fn set_note(&mut self, name: &str, value: f64) {
+        match self.notes.iter_mut().find(|(n, _)| n == name) {
+            Some(note) => note.1 = value,
+            None => self.notes.push((name.to_string(), value)),
+        }
+    }
 }
 
 /// The temporary and the previous folder beside `dir`.
@@ -159,6 +177,9 @@ fn encode(p: &TrainPosition) -> String {
             e.skipped_steps
         ));
     }
+    for (name, value) in &p.notes {
+        out.push_str(&format!("note {name} {}\n", bits(*value)));
+    }
     out
 }
 
@@ -187,6 +208,7 @@ fn decode(text: &str) -> std::result::Result<TrainPosition, String> {
             Some("loss") => p.loss = Mean { sum: float(1)?, weight: float(2)? },
             Some("hits") => p.hits = Mean { sum: float(1)?, weight: float(2)? },
             Some("skipped") => p.skipped = int(1)?,
+            Some("note") if fields.len() == 3 => p.notes.push((fields[1].to_string(), float(2)?)),
             Some("finished") => p.history.push(EpochStats {
                 epoch: int(1)?,
                 train_loss: float(2)?,
