@@ -40,6 +40,8 @@ pub struct NgramCounter {
     /// n-grams that start at `<s>` (the only ones not contained in a top-order n-gram).
     pending: Vec<Vec<u128>>,
     counted: Vec<(Vec<u128>, Vec<u32>)>,
+    /// Occurrences buffered (over all orders) before they are sorted and merged.
+    buffer: usize,
     ids: Vec<u32>,
     tokens: u64,
     sentences: u64,
@@ -59,9 +61,17 @@ pub struct NgramCounts {
 }
 
 impl NgramCounter {
-    /// A counter for n-grams up to `order`.
+    /// A counter for n-grams up to `order`, buffering 4M occurrences (64 MiB) between merges.
     pub fn new(order: usize) -> Result<NgramCounter> {
+        NgramCounter::with_buffer(order, CHUNK_OCCURRENCES)
+    }
+
+    /// A counter that buffers at most `occurrences` n-gram occurrences (16 bytes each) before
+    /// sorting and merging them into the counts, like KenLM's `-S`: memory then grows with
+    /// the distinct n-grams, never with the corpus's length.
+    pub fn with_buffer(order: usize, occurrences: usize) -> Result<NgramCounter> {
         Ok(NgramCounter {
+            buffer: occurrences.max(1),
             order,
             packer: Packer::for_order(order)?,
             vocab: NgramVocab::new(),
@@ -98,7 +108,7 @@ impl NgramCounter {
         }
         self.tokens += self.ids.len() as u64 - 1;
         self.sentences += 1;
-        if self.pending.iter().map(Vec::len).sum::<usize>() >= CHUNK_OCCURRENCES {
+        if self.pending.iter().map(Vec::len).sum::<usize>() >= self.buffer {
             self.flush()?;
         }
         Ok(())

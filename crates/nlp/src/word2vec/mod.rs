@@ -24,7 +24,7 @@ mod train;
 mod word_ids;
 mod worker;
 
-pub use corpus::{Corpus, TextFiles, build_vocab};
+pub use corpus::{Corpus, MAX_DISTINCT_WORDS, TextFiles, build_vocab, build_vocab_capped};
 pub use embeddings::Embeddings;
 pub use evaluate::{AnalogyReport, AnalogySection, SimilarityReport, spearman};
 pub use format::VectorFormat;
