@@ -7,6 +7,7 @@
 //! - `lm-ptb`: a recurrent language model recipe on Penn Treebank (valid/test perplexity, time).
 //! - `lm-latency`: per-token latency of text generation (an LSTM and a Kneser-Ney 3-gram).
 //! - `gpt-shakespeare`: nanoGPT's character-level Shakespeare recipe, beside `gpt_jax.py train`.
+//! - `gpt-pretrain`: a BPE GPT pretrained on the whole shipped unlabeled corpus.
 //! - `fuzz`: every reader of outside input under a coverage-guided mutation loop (stable Rust;
 //!   `--seconds N` per target, `--target T` to pick); see `crates/fuzz-targets`.
 //! - `glue`: the GLUE-style leaderboard (Tessera's baselines over seeds, scikit-learn's TF-IDF +
@@ -29,6 +30,7 @@ mod core_distance;
 mod distributed;
 mod fuzz;
 mod glue;
+mod gpt_pretrain;
 mod gpt_shakespeare;
 mod lm_latency;
 mod lm_ptb;
@@ -48,13 +50,14 @@ fn main() -> ExitCode {
         Some("lm-ptb") => lm_ptb::run(&args[1..]),
         Some("lm-latency") => lm_latency::run(&args[1..]),
         Some("gpt-shakespeare") => gpt_shakespeare::run(&args[1..]),
+        Some("gpt-pretrain") => gpt_pretrain::run(&args[1..]),
         Some("bert-pretrain") => bert_pretrain::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("glue") => glue::run(&args[1..]),
         Some("distributed") => distributed::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|bert-pretrain|fuzz|glue|distributed> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]\n  glue [--models a,b] [--seeds N] [--quick]\n  distributed [--quick]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|gpt-pretrain|bert-pretrain|fuzz|glue|distributed> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  gpt-pretrain [--steps N] [--vocab N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]\n  glue [--models a,b] [--seeds N] [--quick]\n  distributed [--quick]"
             );
             return ExitCode::from(2);
         }

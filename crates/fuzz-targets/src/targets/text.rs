@@ -85,6 +85,12 @@ pub(super) fn targets() -> Vec<Target> {
                 text(nlp::lm::TokenStream::read(path, &vocab))
             },
         },
+        Target {
+            name: "mediawiki",
+            files: &["pages.xml"],
+            seeds: || vec![MEDIAWIKI.as_bytes().to_vec()],
+            read: |path| text(nlp::corpus::read_text(path).map(|xml| nlp::corpus::wiki_articles(&xml))),
+        },
     ]
 }
 
@@ -120,3 +126,11 @@ pub(crate) fn tokenizer() -> BpeTokenizer {
     let trainer = BpeTrainer { vocab_size: 280, min_frequency: 1, special_tokens: vec!["<|endoftext|>".into()] };
     trainer.train(SENTENCES.lines()).expect("a tokenizer trains on the seed text")
 }
+
+/// Two pages of a MediaWiki export: a redirect and an article with every kind of markup.
+const MEDIAWIKI: &str = "<mediawiki><page><title>AccessibleComputing</title><text xml:space=\"preserve\">#REDIRECT \
+    [[Computer accessibility]]</text></page><page><title>Albedo</title><text xml:space=\"preserve\">{{Infobox|a={{b}}}}\n\
+    &apos;&apos;&apos;Albedo&apos;&apos;&apos; is the [[reflection (physics)|reflectivity]] of a [[surface]].\
+    &lt;ref name=&quot;a&quot;&gt;{{cite web|url=x}}&lt;/ref&gt; See [http://example.org the site].\n\
+    == History ==\n* [[File:A.png|thumb|a [[caption]]]] caf&#233;\n{| class=x\n| cell\n|}\n&lt;!-- c --&gt;\
+    [[Category:Optics]] [[de:Albedo]]</text></page></mediawiki>";
