@@ -62,10 +62,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     println!("GPT pretraining on BPE ({vocab} tokens), {steps} steps");
     let run = lm_train(&flags, &train, "gpt-pretrain/model", extra, |line| line.trim_start().starts_with("step"))?;
-    println!(
-        "\nGPT pretraining: {}; wall time {:.1} min",
-        run.line.as_deref().unwrap_or("no validation line").trim(),
-        run.minutes
-    );
+    run.print_summary("GPT pretraining");
     Ok(())
 }

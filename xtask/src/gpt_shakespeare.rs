@@ -29,10 +29,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut flags: Vec<&str> = FLAGS.split_whitespace().collect();
     flags.extend(["--steps", &steps]);
     let run = lm_train(&flags, &text, "gpt-shakespeare", extra, |line| line.trim_start().starts_with("step"))?;
-    println!(
-        "\nGPT Shakespeare: {}; wall time {:.1} min",
-        run.line.as_deref().unwrap_or("no validation line").trim(),
-        run.minutes
-    );
+    run.print_summary("GPT Shakespeare");
     Ok(())
 }

@@ -14,6 +14,14 @@ pub(crate) struct Finished {
     pub minutes: f64,
 }
 
+impl Finished {
+    /// Prints `<label>: <the kept line>; wall time <minutes> min`, the recipe's last line.
+    pub(crate) fn print_summary(&self, label: &str) {
+        let line = self.line.as_deref().unwrap_or("no validation line").trim();
+        println!("\n{label}: {line}; wall time {:.1} min", self.minutes);
+    }
+}
+
 /// The recipe's arguments after `--` go to `tessera`; those before it are the recipe's own.
 pub(crate) fn split_args(args: &[String]) -> (&[String], &[String]) {
     match args.iter().position(|a| a == "--") {
