@@ -8,6 +8,7 @@ use autograd::Var;
 use backend_cpu::CpuDevice;
 use nn_layers::ModuleExt;
 use nn_layers::layers::Positions;
+use nn_layers::optim::Optimizer;
 use tensor_core::{Device, Tensor, TensorRng};
 use translate::transformer::{
     TransformerConfig, TransformerRecipe, TransformerSeq2Seq, TransformerTrainer, label_smoothed_loss,
@@ -96,6 +97,7 @@ fn learns(task: fn(&[u32]) -> Vec<u32>, steps: usize) {
         let loss = trainer.step(&source(&sources, &dev), &target(&targets, &dev)).unwrap();
         assert!(loss.is_finite(), "step {}: loss {loss}", trainer.steps());
     }
+    assert!(!trainer.optimizer().state().unwrap().is_empty(), "Adam's moments, for checkpoints");
     let tests = random_sentences(64, &mut TensorRng::new(99), &dev);
     let decoded = greedy(&model, &tests, 10, &dev);
     let exact = tests.iter().zip(&decoded).filter(|&(s, d)| task(s) == *d).count();
@@ -183,6 +185,23 @@ fn label_smoothing_matches_a_hand_computation() {
     let position1 = 0.9 * (lse1 - 0.5) + 0.1 * (lse1 - 0.0);
     assert!((loss - (position0 + position1) / 2.0).abs() < 1e-5, "{loss}");
     assert!(label_smoothed_loss(&var, &batch, 1.0).is_err());
+}
+
+#[test]
+fn the_recipe_warms_up_then_decays() {
+    let dev = CpuDevice::shared();
+    let model = TransformerSeq2Seq::new(tiny(Positions::Sinusoidal, true, 0.0), &mut TensorRng::new(1), &dev).unwrap();
+    let recipe = TransformerRecipe { peak_lr: 1e-3, warmup: 100, ..TransformerRecipe::default() };
+    let mut trainer = TransformerTrainer::new(&model, recipe);
+    assert!((trainer.next_lr() - 1e-5).abs() < 1e-15, "step 1 of 100 of the warm-up");
+    trainer.resume_at(99);
+    assert!((trainer.next_lr() - 1e-3).abs() < 1e-15, "the peak ends the warm-up");
+    trainer.resume_at(399);
+    assert!((trainer.next_lr() - 5e-4).abs() < 1e-15, "four times the warm-up: half the peak");
+    let rows = random_sentences(2, &mut TensorRng::new(2), &dev);
+    trainer.step(&source(&rows, &dev), &target(&rows, &dev)).unwrap();
+    assert_eq!(trainer.steps(), 400);
+    assert!((trainer.optimizer().lr() - 5e-4).abs() < 1e-15, "the update used the scheduled rate");
 }
 
 #[test]

@@ -80,10 +80,31 @@ impl<'m> TransformerTrainer<'m> {
         self.steps
     }
 
+    /// Continues a run from update `steps` (the schedule and the dropout seeds go on from
+    /// there); restore the moments with [`TransformerTrainer::optimizer_mut`].
+    pub fn resume_at(&mut self, steps: usize) {
+        self.steps = steps;
+    }
+
+    /// The optimizer, whose [`Optimizer::state`] a checkpoint saves.
+    pub fn optimizer(&self) -> &Adam {
+        &self.adam
+    }
+
+    /// The optimizer, for [`Optimizer::load_state`] when resuming.
+    pub fn optimizer_mut(&mut self) -> &mut Adam {
+        &mut self.adam
+    }
+
+    /// The learning rate the next update uses.
+    pub fn next_lr(&self) -> f64 {
+        self.recipe.schedule().lr(self.steps)
+    }
+
     /// One update on a batch (forward with dropout, label-smoothed loss, backward, Adam at
     /// the scheduled rate); returns the batch's loss per target token.
     pub fn step(&mut self, source: &SourceBatch, target: &TargetBatch) -> Result<f64> {
-        self.adam.set_lr(self.recipe.schedule().lr(self.steps));
+        self.adam.set_lr(self.next_lr());
         self.adam.zero_grad();
         let seed = self.recipe.seed.wrapping_add(self.steps as u64);
         let logits = self.model.logits(source, target, Some(seed))?;
