@@ -19,6 +19,7 @@
 
 mod bench;
 mod bench_gpu;
+mod bench_mt;
 mod bench_ngram;
 mod bench_peers;
 mod bench_predict;

@@ -1,12 +1,12 @@
 //! Losses against hand computations, stability for large logits, and optimizer updates
 //! against PyTorch's formulas.
 
-use autograd::Var;
+use autograd::{GradcheckOptions, Var, gradcheck};
 use backend_cpu::CpuDevice;
 use nn_layers::Param;
 use nn_layers::loss::{CrossEntropy, Reduction, bce_with_logits, cross_entropy, mse};
 use nn_layers::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
-use tensor_core::Tensor;
+use tensor_core::{DType, Tensor, TensorRng};
 
 fn t(values: &[f32], dims: &[usize]) -> Tensor {
     Tensor::from_vec(values.to_vec(), dims, &CpuDevice::shared()).unwrap()
@@ -37,6 +37,18 @@ fn cross_entropy_matches_the_formula() {
     let uniform = |r: &[f32]| lse(r) - r.iter().map(|&v| v as f64).sum::<f64>() / 3.0;
     let want = 0.9 * (nll0 + nll1) + 0.1 * (uniform(&logits[..3]) + uniform(&logits[3..]));
     assert!((scalar(cross_entropy(&x, &y, smooth).unwrap()) - want).abs() < 1e-5);
+}
+
+#[test]
+fn label_smoothed_cross_entropy_gradients_match_finite_differences() {
+    let dev = CpuDevice::shared();
+    let logits = TensorRng::new(3).normal([4, 5], 0.0, 2.0, DType::F64, &dev).unwrap();
+    let y = labels(&[1, -1, 4, 0]);
+    for reduction in [Reduction::Mean, Reduction::Sum] {
+        let options = CrossEntropy { ignore_index: Some(-1), label_smoothing: 0.1, reduction };
+        gradcheck(|v| cross_entropy(&v[0], &y, options), std::slice::from_ref(&logits), GradcheckOptions::default())
+            .unwrap();
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod model;
+pub mod transformer;
 
 pub use error::{Result, TranslateError};
 pub use model::{Seq2Seq, SourceBatch, TargetBatch};

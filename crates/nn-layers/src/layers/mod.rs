@@ -4,6 +4,7 @@ mod activation;
 mod attention;
 mod batch_norm;
 mod conv;
+mod decoder;
 mod dropout;
 mod embedding;
 mod layer_norm;
@@ -16,10 +17,12 @@ mod transformer;
 
 pub use activation::Activation;
 pub use attention::{
-    AttentionConfig, AttentionMask, KvCache, LayerKv, MultiHeadAttention, Positions, Rotary, sinusoidal_table,
+    AttentionConfig, AttentionMask, CrossAttention, KvCache, LayerKv, MemoryKv, MultiHeadAttention, Positions, Rotary,
+    sinusoidal_table,
 };
 pub use batch_norm::BatchNorm;
 pub use conv::{Conv, Conv1d, Conv2d, ConvConfig, ConvWindow};
+pub use decoder::DecoderBlock;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use layer_norm::LayerNorm;

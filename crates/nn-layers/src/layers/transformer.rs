@@ -47,7 +47,8 @@ impl BlockConfig {
     }
 }
 
-/// The feed-forward half of a block: `c_proj(act(c_fc(x)))`, `4·width` wide inside.
+/// The feed-forward half of a block: `c_proj(act(c_fc(x)))`, `4·width` wide inside (or as
+/// wide as [`TransformerBlock::with_ff`] says).
 #[derive(Debug)]
 pub struct Mlp {
     /// `[width, 4·width]`.
@@ -55,6 +56,27 @@ pub struct Mlp {
     /// `[4·width, width]`.
     pub c_proj: Projection,
     activation: Activation,
+}
+
+impl Mlp {
+    /// The MLP of a block of `config`, `ff` wide inside, initialised as GPT-2 (`c_fc`
+    /// N(0, 0.02), `c_proj` N(0, 0.02/√(2·layers)), zero biases).
+    pub(crate) fn for_block(
+        config: &BlockConfig,
+        ff: usize,
+        rng: &mut TensorRng,
+        device: &Arc<dyn Device>,
+    ) -> Result<Self> {
+        if ff == 0 {
+            return Err(TensorError::invalid("transformer", "the MLP's inner width must be positive"));
+        }
+        let proj_std = 0.02 / (2.0 * config.layers as f64).sqrt();
+        Ok(Mlp {
+            c_fc: Projection::normal(config.width, ff, 0.02, config.bias, rng, device)?,
+            c_proj: Projection::normal(ff, config.width, proj_std, config.bias, rng, device)?,
+            activation: config.activation,
+        })
+    }
 }
 
 impl Module for Mlp {
@@ -99,6 +121,18 @@ impl TransformerBlock {
         rng: &mut TensorRng,
         device: &Arc<dyn Device>,
     ) -> Result<Self> {
+        Self::with_ff(config, 4 * config.width, rotary, rng, device)
+    }
+
+    /// A block as [`TransformerBlock::new`] makes it, with an MLP `ff` wide inside instead of
+    /// `4·width` (the transformer of Vaswani et al. sets its own width).
+    pub fn with_ff(
+        config: &BlockConfig,
+        ff: usize,
+        rotary: Option<Rotary>,
+        rng: &mut TensorRng,
+        device: &Arc<dyn Device>,
+    ) -> Result<Self> {
         config.validate()?;
         let BlockConfig { width, heads, causal, bias, .. } = *config;
         let proj_std = 0.02 / (2.0 * config.layers as f64).sqrt();
@@ -110,11 +144,7 @@ impl TransformerBlock {
                 device,
             )?,
             ln_2: LayerNorm::with_bias(width, 1e-5, bias, device)?,
-            mlp: Mlp {
-                c_fc: Projection::normal(width, 4 * width, 0.02, bias, rng, device)?,
-                c_proj: Projection::normal(4 * width, width, proj_std, bias, rng, device)?,
-                activation: config.activation,
-            },
+            mlp: Mlp::for_block(config, ff, rng, device)?,
             dropout: config.dropout,
         })
     }

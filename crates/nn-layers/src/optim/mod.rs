@@ -7,7 +7,7 @@ mod schedule;
 mod sgd;
 
 pub use adam::{Adam, AdamConfig};
-pub use schedule::{Constant, Cosine, LrSchedule, StepDecay, Warmup};
+pub use schedule::{Constant, Cosine, InverseSqrt, LrSchedule, StepDecay, Warmup};
 pub use sgd::{Sgd, SgdConfig};
 
 use tensor_core::{Result, Tensor, UnaryOp};

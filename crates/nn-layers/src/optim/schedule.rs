@@ -70,6 +70,32 @@ impl<S: LrSchedule> LrSchedule for Warmup<S> {
     }
 }
 
+/// The inverse-square-root schedule of "Attention is all you need": a linear warm-up to
+/// `peak` over `warmup` steps, then `peak · √(warmup / step)` (1-based steps). Vaswani et al.
+/// set `peak = (width · warmup)^-½` ([`InverseSqrt::vaswani`]).
+#[derive(Clone, Copy, Debug)]
+pub struct InverseSqrt {
+    /// The rate at the end of warm-up, the highest.
+    pub peak: f64,
+    /// Warm-up length (at least 1 is used).
+    pub warmup: usize,
+}
+
+impl InverseSqrt {
+    /// Vaswani et al.'s rates for a model `width` wide: `width^-½ · min(s^-½, s · warmup^-1.5)`
+    /// at 1-based step `s`.
+    pub fn vaswani(width: usize, warmup: usize) -> InverseSqrt {
+        InverseSqrt { peak: ((width * warmup.max(1)) as f64).powf(-0.5), warmup }
+    }
+}
+
+impl LrSchedule for InverseSqrt {
+    fn lr(&self, step: usize) -> f64 {
+        let (s, w) = ((step + 1) as f64, self.warmup.max(1) as f64);
+        self.peak * (s / w).min((w / s).sqrt())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +108,16 @@ mod tests {
         assert!((c.lr(0) - 1.0).abs() < 1e-12 && (c.lr(50) - 0.5).abs() < 1e-12 && c.lr(100).abs() < 1e-12);
         let w = Warmup { inner: Constant(0.1), steps: 4 };
         assert!((w.lr(0) - 0.025).abs() < 1e-12 && (w.lr(3) - 0.1).abs() < 1e-12 && w.lr(10) == 0.1);
+    }
+
+    #[test]
+    fn inverse_square_root_follows_vaswani() {
+        let s = InverseSqrt::vaswani(512, 4000);
+        let formula = |step: f64| 512f64.powf(-0.5) * step.powf(-0.5).min(step * 4000f64.powf(-1.5));
+        for step in [0usize, 1, 999, 3998, 3999, 4000, 15_999, 99_999] {
+            assert!((s.lr(step) - formula((step + 1) as f64)).abs() < 1e-15, "step {step}");
+        }
+        assert!((s.lr(3999) - s.peak).abs() < 1e-15 && s.lr(3998) < s.peak && s.lr(4000) < s.peak);
+        assert!((s.lr(15_999) - s.peak / 2.0).abs() < 1e-15, "four times the warm-up: half the peak");
     }
 }

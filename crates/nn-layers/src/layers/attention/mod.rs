@@ -5,8 +5,10 @@
 //! bottom-right, key padding per batch row): a fused kernel where the backend has one, which
 //! never holds the `T x T` score matrix.
 
+mod cross;
 mod positions;
 
+pub use cross::{CrossAttention, MemoryKv};
 pub use positions::{Positions, Rotary, sinusoidal_table};
 pub use tensor_core::AttentionMask;
 
@@ -81,6 +83,24 @@ impl LayerKv {
         Ok((k_buffer.try_narrow(2, 0, needed)?, v_buffer.try_narrow(2, 0, needed)?))
     }
 
+    /// The cache of batch rows `rows` (`[B, ..]` axis 0), in that order (rows may repeat): what
+    /// beam search keeps of each step's hypotheses. The copy holds exactly the filled
+    /// positions, so its next step grows buffers of its own.
+    pub fn select(&self, rows: &[usize]) -> Result<LayerKv> {
+        let (Some(keys), Some(values)) = (&self.keys, &self.values) else {
+            return Ok(LayerKv::default());
+        };
+        if let Some(&bad) = rows.iter().find(|&&r| r >= keys.dims()[0]) {
+            return Err(TensorError::invalid(
+                "kv-cache",
+                format!("row {bad} selected from a cache of {} rows", keys.dims()[0]),
+            ));
+        }
+        let index = cross::row_index(rows, keys.device())?;
+        let pick = |buffer: &Tensor| buffer.try_narrow(2, 0, self.len)?.try_index_select(0, &index);
+        Ok(LayerKv { keys: Some(pick(keys)?), values: Some(pick(values)?), len: self.len })
+    }
+
     /// A buffer of `capacity` positions shaped like `like`, holding the filled part of `old`.
     fn regrow(&self, old: Option<&Tensor>, like: &Tensor, capacity: usize) -> Result<Tensor> {
         let dims = like.dims();
@@ -115,6 +135,11 @@ impl KvCache {
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The cache of batch rows `rows`, in that order, in every layer (see [`LayerKv::select`]).
+    pub fn select(&self, rows: &[usize]) -> Result<KvCache> {
+        Ok(KvCache { layers: self.layers.iter().map(|l| l.select(rows)).collect::<Result<_>>()? })
     }
 }
 
