@@ -3,7 +3,9 @@
 mod activation;
 mod attention;
 mod batch_norm;
+mod char_encoder;
 mod conv;
+mod crf;
 mod dropout;
 mod embedding;
 mod layer_norm;
@@ -19,7 +21,9 @@ pub use attention::{
     AttentionConfig, AttentionMask, KvCache, LayerKv, MultiHeadAttention, Positions, Rotary, sinusoidal_table,
 };
 pub use batch_norm::BatchNorm;
+pub use char_encoder::{CharCnn, CharCnnConfig};
 pub use conv::{Conv, Conv1d, Conv2d, ConvConfig, ConvWindow};
+pub use crf::{Crf, FORBIDDEN, TransitionMask};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use layer_norm::LayerNorm;
