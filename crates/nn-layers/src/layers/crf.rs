@@ -275,9 +275,16 @@ impl Crf {
     }
 }
 
-/// Host `values` as a tensor of `dtype` on `device`.
+/// Host `values` as a tensor of `dtype` on `device`, uploaded in that dtype (f64 only where
+/// asked for: a device without f64, like the simulated TPU, never sees one).
 fn host(values: Vec<f64>, dims: Vec<usize>, dtype: DType, device: &Arc<dyn Device>) -> Result<Tensor> {
-    Tensor::from_vec(values, dims, device)?.try_cast(dtype)
+    match dtype {
+        DType::F64 => Tensor::from_vec(values, dims, device),
+        DType::F32 => Tensor::from_vec(values.into_iter().map(|v| v as f32).collect::<Vec<f32>>(), dims, device),
+        other => {
+            Tensor::from_vec(values.into_iter().map(|v| v as f32).collect::<Vec<f32>>(), dims, device)?.try_cast(other)
+        }
+    }
 }
 
 impl Module for Crf {
