@@ -76,6 +76,9 @@ pub struct TrainArgs {
     /// Adam learning rate.
     #[arg(long, default_value_t = 2e-3)]
     pub lr: f64,
+    /// Inverse-time decay of the learning rate: epoch e trains at lr / (1 + decay (e - 1)).
+    #[arg(long, default_value_t = 0.1)]
+    pub lr_decay: f64,
     /// Seed of initialisation, dropout and shuffles.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -199,6 +202,7 @@ pub fn train(args: &TrainArgs) -> Result<EntityScores, CliError> {
         epochs: args.epochs,
         batch_size: args.batch_size,
         lr: args.lr,
+        lr_decay: args.lr_decay,
         clip: 5.0,
         time_limit: args.minutes.map(|m| m * 60.0),
         seed: args.seed,
@@ -206,7 +210,7 @@ pub fn train(args: &TrainArgs) -> Result<EntityScores, CliError> {
     };
     let mut history: Vec<EpochReport> = Vec::new();
     let save_args = json!({"head": args.head, "vectors": args.vectors, "freeze_words": args.freeze_words,
-        "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed});
+        "lr": args.lr, "lr_decay": args.lr_decay, "batch_size": args.batch_size, "seed": args.seed});
     let mut on_epoch = |tagger: &NerTagger, epoch: &EpochReport, improved: bool| -> ner::Result<()> {
         println!(
             "epoch {:>2}  loss {:.4}  valid F1 {:.2}  {:.1} min",

@@ -25,6 +25,9 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Adam's learning rate.
     pub lr: f64,
+    /// Inverse-time decay: epoch `e` (from 1) trains at `lr / (1 + lr_decay · (e - 1))`
+    /// (Ma & Hovy's schedule; 0 keeps the rate constant).
+    pub lr_decay: f64,
     /// Gradient-norm clip.
     pub clip: f64,
     /// Stop after the epoch during which this many seconds have passed, if set.
@@ -37,7 +40,16 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 16, lr: 2e-3, clip: 5.0, time_limit: None, seed: 1, progress: false }
+        TrainConfig {
+            epochs: 10,
+            batch_size: 16,
+            lr: 2e-3,
+            lr_decay: 0.0,
+            clip: 5.0,
+            time_limit: None,
+            seed: 1,
+            progress: false,
+        }
     }
 }
 
@@ -138,6 +150,7 @@ pub fn train(
     let mut epochs = Vec::new();
     let mut best = f64::NEG_INFINITY;
     for epoch in 1..=config.epochs {
+        optimizer.set_lr(config.lr / (1.0 + config.lr_decay * (epoch - 1) as f64));
         let loss = train_epoch(tagger, &mut optimizer, &data, config, epoch, device)?;
         let (scores, _) = evaluate(tagger, vocab, valid, device)?;
         let line = EpochReport { epoch, loss, valid_f1: scores.overall.f1(), elapsed: started.elapsed().as_secs_f64() };
