@@ -15,6 +15,9 @@ pub enum CliError {
     /// Reading or modelling text failed.
     #[error(transparent)]
     Nlp(#[from] nlp::NlpError),
+    /// Named-entity recognition input or a NER model folder failed.
+    #[error(transparent)]
+    Ner(#[from] ner::NerError),
     /// A model folder, a user's image or data file, or a prediction failed.
     #[error(transparent)]
     Use(#[from] tessera::UseError),

@@ -18,6 +18,7 @@ mod lm_train;
 mod lm_train_bert;
 mod lm_train_gpt;
 mod memory;
+mod ner;
 mod ngram;
 mod picture;
 mod predict;
@@ -74,6 +75,9 @@ enum Command {
     /// score, next, generate.
     #[command(subcommand)]
     Lm(lm::LmCommand),
+    /// Named-entity recognition (CoNLL-2003): train, eval, tag (see docs/ner-and-qa.md).
+    #[command(subcommand)]
+    Ner(ner::NerCommand),
     /// Byte-level BPE tokenizers: train, encode, decode.
     #[command(subcommand)]
     Tokenizer(TokenizerCommand),
@@ -181,6 +185,7 @@ fn main() -> ExitCode {
         Command::Ngram(NgramCommand::Score(args)) => ngram::score(&args),
         Command::Ngram(NgramCommand::Next(args)) => ngram::next(&args),
         Command::Lm(command) => lm::run(command, &job),
+        Command::Ner(command) => ner::run(command),
         Command::Tokenizer(TokenizerCommand::Train(args)) => tokenizer::train(&args),
         Command::Tokenizer(TokenizerCommand::Encode(args)) => tokenizer::encode(&args),
         Command::Tokenizer(TokenizerCommand::Decode(args)) => tokenizer::decode(&args),

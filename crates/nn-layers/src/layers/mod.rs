@@ -3,7 +3,9 @@
 mod activation;
 mod attention;
 mod batch_norm;
+mod char_encoder;
 mod conv;
+mod crf;
 mod decoder;
 mod dropout;
 mod embedding;
@@ -21,7 +23,9 @@ pub use attention::{
     sinusoidal_table,
 };
 pub use batch_norm::BatchNorm;
+pub use char_encoder::{CharCnn, CharCnnConfig};
 pub use conv::{Conv, Conv1d, Conv2d, ConvConfig, ConvWindow};
+pub use crf::{Crf, FORBIDDEN, TransitionMask};
 pub use decoder::DecoderBlock;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
