@@ -2,7 +2,7 @@
 //!
 //! Two tables. The training step of `TransformerConfig::small(8000)` on one batch of 32 pairs
 //! of 20 + 20 positions (`translate`'s `mt_bench step` example) against
-//! `tools/peers/mt_transformer_jax.py step` on the same shape and recipe, in paired rounds on 1
+//! `xtask/peers/mt_transformer_jax.py step` on the same shape and recipe, in paired rounds on 1
 //! and 2 threads, alternating which side goes first (see `bench_peers` for why); and greedy
 //! decoding of 8 sources to 50 output tokens with the key-value cache and by recomputation
 //! (`mt_bench decode`, Tessera only), whose ratio is the cache's speed-up.
@@ -70,7 +70,7 @@ fn value(rows: &Rows, case: &str) -> Option<f64> {
 pub(crate) fn report(root: &Path, quick: bool, rounds: usize) -> Result<String, String> {
     cargo(&["build", "--release", "--package", "translate", "--example", "mt_bench"], &[])?;
     let ours = root.join("target/release/examples/mt_bench");
-    let peer = root.join("tools/peers/mt_transformer_jax.py");
+    let peer = root.join("xtask/peers/mt_transformer_jax.py");
     let python = venv_python(root, "mt-venv", "jax, sacrebleu", &["jax", "sacrebleu"]);
     let (steps, warmup, reps) = if quick { ("5", "1", "2") } else { ("20", "3", "5") };
     // (threads, tessera ms, jax ms) per round.

@@ -5,7 +5,7 @@
 //! mt_bench step [steps] [warmup]   one training step of TransformerConfig::small(8000) on 32
 //!                                  pairs of 20 source and 20 target positions (lengths 20..16),
 //!                                  by the default recipe: ms/step. The peer is
-//!                                  `tools/peers/mt_transformer_jax.py step`.
+//!                                  `xtask/peers/mt_transformer_jax.py step`.
 //! mt_bench decode [reps]           greedy decoding of 8 sources (20 positions) to 50 output
 //!                                  tokens, with the key-value cache and by recomputation: ms
 //!                                  per batch of 8 for each (unit `ms/batch`).

@@ -1,5 +1,5 @@
 //! Writes a parallel set as the id files that `mt_peer_train` and the JAX peer
-//! (`tools/peers/mt_transformer_jax.py train`) read, so both train on the same tokens: a joint
+//! (`xtask/peers/mt_transformer_jax.py train`) read, so both train on the same tokens: a joint
 //! byte-level BPE (Tessera's `BpeTrainer`, specials `<pad>` `<s>` `</s>` = ids 0, 1, 2)
 //! learned on the training split's two columns only.
 //!

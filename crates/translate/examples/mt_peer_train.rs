@@ -1,5 +1,5 @@
 //! Trains `TransformerConfig::small` by the default recipe on the id files that the JAX peer
-//! reads (`tools/peers/mt_transformer_jax.py train DIR`), with the same batching rule, then
+//! reads (`xtask/peers/mt_transformer_jax.py train DIR`), with the same batching rule, then
 //! greedy-decodes the test sources and writes the detokenised hypotheses to `DIR/tessera.hyp`
 //! (score them with `sacrebleu DIR/test.ref -i DIR/tessera.hyp -m bleu chrf`).
 //!

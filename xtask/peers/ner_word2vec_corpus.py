@@ -5,7 +5,7 @@ tokenised the way CoNLL-2003 is (letter/digit runs joined by inner . ' -, every 
 character alone), lower-cased, every digit written 0 (the tagger's word normalisation).
 CoNLL-2003 itself is not used.
 
-Usage: python3 tools/ner_word2vec_corpus.py SHARED_DATA_DIR OUT.txt
+Usage: python3 xtask/peers/ner_word2vec_corpus.py SHARED_DATA_DIR OUT.txt
 """
 
 import gzip
