@@ -6,6 +6,7 @@
 //! for every architecture. Like the other model crates it never names a backend.
 
 pub mod error;
+pub mod metrics;
 pub mod model;
 
 pub use error::{Result, TranslateError};
