@@ -6,9 +6,12 @@
 //! for every architecture. Like the other model crates it never names a backend.
 
 pub mod data;
+pub mod decode;
 pub mod error;
 pub mod metrics;
 pub mod model;
+pub mod rnn;
+pub mod train;
 
 pub use error::{Result, TranslateError};
 pub use model::{Seq2Seq, SourceBatch, TargetBatch};
