@@ -18,6 +18,9 @@ mod lm_train;
 mod lm_train_bert;
 mod lm_train_gpt;
 mod memory;
+mod mt;
+mod mt_model;
+mod mt_train;
 mod ngram;
 mod picture;
 mod predict;
@@ -74,6 +77,9 @@ enum Command {
     /// score, next, generate.
     #[command(subcommand)]
     Lm(lm::LmCommand),
+    /// Machine translation: train an encoder-decoder, translate, score BLEU and chrF.
+    #[command(subcommand)]
+    Mt(mt::MtCommand),
     /// Byte-level BPE tokenizers: train, encode, decode.
     #[command(subcommand)]
     Tokenizer(TokenizerCommand),
@@ -181,6 +187,7 @@ fn main() -> ExitCode {
         Command::Ngram(NgramCommand::Score(args)) => ngram::score(&args),
         Command::Ngram(NgramCommand::Next(args)) => ngram::next(&args),
         Command::Lm(command) => lm::run(command, &job),
+        Command::Mt(command) => mt::run(command),
         Command::Tokenizer(TokenizerCommand::Train(args)) => tokenizer::train(&args),
         Command::Tokenizer(TokenizerCommand::Encode(args)) => tokenizer::encode(&args),
         Command::Tokenizer(TokenizerCommand::Decode(args)) => tokenizer::decode(&args),

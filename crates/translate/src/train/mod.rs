@@ -1,8 +1,13 @@
-//! Training an encoder-decoder: the teacher-forced loss and one optimisation step.
+//! Training an encoder-decoder: the teacher-forced loss, one optimisation step, the
+//! inverse-square-root schedule, and the resumable loop ([`fit`]).
+
+mod run;
+
+pub use run::{EpochReport, TrainConfig, TrainOutcome, fit, write_curves};
 
 use autograd::{Var, clip_grad_norm};
 use nn_layers::loss::{CrossEntropy, Reduction, cross_entropy};
-use nn_layers::optim::Optimizer;
+use nn_layers::optim::{LrSchedule, Optimizer};
 use nn_layers::{ModuleExt, Param};
 
 use crate::{Result, Seq2Seq, SourceBatch, TargetBatch};
@@ -43,4 +48,34 @@ pub fn train_step<M: Seq2Seq>(
     }
     optimizer.step()?;
     Ok(loss.value().to_f64_vec()?[0])
+}
+
+/// Linear warm-up to `peak` over `warmup` steps, then decay as `1/√step` (Vaswani et al.
+/// 2017's schedule, scaled so that its top is `peak`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InverseSqrt {
+    /// The rate at the end of warm-up.
+    pub peak: f64,
+    /// Warm-up steps (at least 1).
+    pub warmup: usize,
+}
+
+impl LrSchedule for InverseSqrt {
+    fn lr(&self, step: usize) -> f64 {
+        let (s, w) = ((step + 1) as f64, self.warmup.max(1) as f64);
+        self.peak * (s / w).min((w / s).sqrt())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inverse_sqrt_warms_up_then_decays() {
+        let s = InverseSqrt { peak: 1e-3, warmup: 100 };
+        assert!((s.lr(0) - 1e-5).abs() < 1e-12);
+        assert!((s.lr(99) - 1e-3).abs() < 1e-12);
+        assert!((s.lr(399) - 5e-4).abs() < 1e-12);
+    }
 }
