@@ -88,7 +88,12 @@ pub struct TranslateArgs {
 }
 
 /// Translates `texts` with the folder's model.
-pub fn translate_lines(folder: &Folder, texts: &[String], decode: &DecodeArgs, device: &DeviceArc) -> Result<Vec<String>, CliError> {
+pub fn translate_lines(
+    folder: &Folder,
+    texts: &[String],
+    decode: &DecodeArgs,
+    device: &DeviceArc,
+) -> Result<Vec<String>, CliError> {
     let options = decode.options()?;
     Ok(match &folder.model {
         MtModel::Rnn(m) => translate_texts(m, &folder.vocab, texts, &options, decode.batch, device)?,

@@ -53,7 +53,9 @@ impl MtModel {
 /// sizes); the one place that maps an architecture to a type.
 pub fn build_model(arch: Arch, model: &Value, seed: u64, device: &Arc<dyn Device>) -> Result<MtModel, CliError> {
     match arch {
-        Arch::Rnn => Ok(MtModel::Rnn(RnnSeq2Seq::new(RnnConfig::from_json(model)?, &mut TensorRng::new(seed), device)?)),
+        Arch::Rnn => {
+            Ok(MtModel::Rnn(RnnSeq2Seq::new(RnnConfig::from_json(model)?, &mut TensorRng::new(seed), device)?))
+        }
         Arch::Transformer => Err(CliError::Usage(
             "the transformer encoder-decoder (translate::transformer) is not in this build; use --arch rnn".into(),
         )),
@@ -86,8 +88,8 @@ pub fn load(dir: &Path, device: &Arc<dyn Device>) -> Result<Folder, CliError> {
     let config_path = required(dir, CONFIG)?;
     let text = std::fs::read_to_string(&config_path)
         .map_err(|e| tessera::UseError::folder(&config_path, format!("cannot read: {e}")))?;
-    let config: Value = serde_json::from_str(&text)
-        .map_err(|e| tessera::UseError::folder(&config_path, format!("not JSON: {e}")))?;
+    let config: Value =
+        serde_json::from_str(&text).map_err(|e| tessera::UseError::folder(&config_path, format!("not JSON: {e}")))?;
     let arch = match config["model"]["arch"].as_str() {
         Some("rnn") => Arch::Rnn,
         Some("transformer") => Arch::Transformer,
@@ -112,7 +114,9 @@ pub fn split_path(config: &Value, data: Option<&Path>, split: &str) -> Result<Pa
     let path = match data {
         Some(p) => p.to_path_buf(),
         None => PathBuf::from(
-            config["data"]["path"].as_str().ok_or_else(|| CliError::Usage("the model folder names no data; pass --data".into()))?,
+            config["data"]["path"]
+                .as_str()
+                .ok_or_else(|| CliError::Usage("the model folder names no data; pass --data".into()))?,
         ),
     };
     if path.is_dir() { Ok(translate::data::split_file(&path, split)?) } else { Ok(path) }

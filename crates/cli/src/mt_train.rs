@@ -118,7 +118,8 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     let model = build_model(args.arch, &model_json, args.seed, &device)?;
     let module = model.module();
     let mut optimizer = Adam::new(module.parameters(), AdamConfig::adam(args.lr));
-    std::fs::create_dir_all(&args.out).map_err(|e| tessera::UseError::folder(&args.out, format!("cannot create: {e}")))?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| tessera::UseError::folder(&args.out, format!("cannot create: {e}")))?;
     vocab.save(&tokenizer)?;
     println!(
         "mt train: {} {}→{} pairs ({} kept up to {} subwords), vocabulary {}, {} parameters, {}",
@@ -176,7 +177,8 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         let score = report.valid.map_or(f64::INFINITY, |v| v.0);
         if score >= best {
             best = score;
-            save(&args.out, &model, &vocab, &folder_config(&history, None)).map_err(|e| translate::TranslateError::Invalid(e.to_string()))?;
+            save(&args.out, &model, &vocab, &folder_config(&history, None))
+                .map_err(|e| translate::TranslateError::Invalid(e.to_string()))?;
         }
         Ok(())
     };

@@ -120,9 +120,11 @@ pub fn fit<M: Seq2Seq>(
     if train.is_empty() || config.max_tokens == 0 {
         return Err(TranslateError::Invalid("training needs at least one pair and a positive token budget".into()));
     }
-    let device = model.parameters().first().map(|(_, p)| p.value().device().clone()).ok_or_else(|| {
-        TranslateError::Invalid("the model has no parameters".into())
-    })?;
+    let device = model
+        .parameters()
+        .first()
+        .map(|(_, p)| p.value().device().clone())
+        .ok_or_else(|| TranslateError::Invalid("the model has no parameters".into()))?;
     let checkpoint = |position: &TrainPosition, optimizer: &dyn Optimizer| -> Result<()> {
         match &config.checkpoint_dir {
             Some(dir) => Ok(save_training(dir, model as &dyn Module, optimizer, position)?),
@@ -156,7 +158,12 @@ pub fn fit<M: Seq2Seq>(
                     bar.finish();
                 }
                 let history = position.history.iter().map(report).collect();
-                return Ok(TrainOutcome { history, steps: position.step, tokens_per_second: rate(run_tokens, run_start), stopped: true });
+                return Ok(TrainOutcome {
+                    history,
+                    steps: position.step,
+                    tokens_per_second: rate(run_tokens, run_start),
+                    stopped: true,
+                });
             }
             optimizer.set_lr(schedule.lr(position.step));
             let batch = pair_batch(train, indices, vocab, &device)?;
@@ -195,7 +202,12 @@ pub fn fit<M: Seq2Seq>(
             skipped_steps: 0,
         };
         position.history.push(stats);
-        position = TrainPosition { epoch: position.epoch + 1, step: position.step, history: position.history, ..TrainPosition::default() };
+        position = TrainPosition {
+            epoch: position.epoch + 1,
+            step: position.step,
+            history: position.history,
+            ..TrainPosition::default()
+        };
         checkpoint(&position, optimizer)?;
         on_epoch(&report(&stats))?;
     }
