@@ -86,8 +86,10 @@ fn train_resume_translate_and_eval_a_tiny_pair() {
     let args = tessera(&["mt", "translate", out_s, "zwei drei", "vier eins"]).ok().to_string();
     assert_eq!(args.lines().count(), 2, "{args}");
     let piped =
-        tessera_with_stdin(&["mt", "translate", out_s, "--beam", "2"], "zwei drei\nvier eins\nacht\n".as_bytes());
-    assert_eq!(piped.ok().lines().count(), 3);
+        tessera_with_stdin(&["mt", "translate", out_s, "--beam", "2"], "zwei drei\n\nacht 漢字 \u{1F600}\n".as_bytes());
+    let lines: Vec<String> = piped.ok().lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[1], "", "an empty line translates to an empty line");
 }
 
 #[test]

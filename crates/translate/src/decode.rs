@@ -244,7 +244,8 @@ fn top_indices(values: &[f64], count: usize) -> Vec<usize> {
 }
 
 /// Translates `texts` in batches of `batch_size` sentences: greedy when `options.beam` is 1,
-/// beam search otherwise; returns the detokenised best output of each text, in order.
+/// beam search otherwise; returns the detokenised best output of each text, in order (an empty
+/// line for an empty text). Any UTF-8 text is accepted: byte-level BPE has no unknown token.
 pub fn translate_texts<M: Seq2Seq>(
     model: &M,
     vocab: &Vocabulary,
@@ -254,8 +255,9 @@ pub fn translate_texts<M: Seq2Seq>(
     device: &Arc<dyn Device>,
 ) -> Result<Vec<String>> {
     let encoded: Vec<Vec<u32>> = texts.iter().map(|t| vocab.encode(t)).collect();
-    // Decode similar lengths together, then put the outputs back in order.
-    let mut order: Vec<usize> = (0..texts.len()).collect();
+    // Decode similar lengths together, then put the outputs back in order; an empty (or
+    // all-whitespace) text translates to an empty line without running the model.
+    let mut order: Vec<usize> = (0..texts.len()).filter(|&i| !texts[i].trim().is_empty()).collect();
     order.sort_by_key(|&i| encoded[i].len());
     let mut outputs = vec![String::new(); texts.len()];
     for chunk in order.chunks(batch_size.max(1)) {
