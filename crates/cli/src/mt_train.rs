@@ -149,15 +149,14 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         progress: true,
     };
     let mut best = f64::NEG_INFINITY;
-    let mut history: Vec<EpochReport> = Vec::new();
-    let folder_config = |history: &[EpochReport], steps: Option<usize>| {
+    let folder_config = |history: &[EpochReport]| {
         json!({
             "model": model.config_json(),
             "data": data_json(&args.data, &args.src, &args.tgt),
             "training": {
                 "epochs": args.epochs, "max_tokens": args.max_tokens, "lr": args.lr, "warmup": args.warmup,
                 "label_smoothing": args.label_smoothing, "clip": args.clip, "max_len": args.max_len, "seed": args.seed,
-                "steps": steps, "seconds": start.elapsed().as_secs_f64(),
+                "seconds": start.elapsed().as_secs_f64(),
             },
             "history": history.iter().map(|r| json!({
                 "epoch": r.epoch, "train_loss": r.train_loss, "valid_bleu": r.valid.map(|v| v.0),
@@ -165,19 +164,19 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
             })).collect::<Vec<_>>(),
         })
     };
-    let mut on_epoch = |report: &EpochReport| -> translate::Result<()> {
-        history.push(*report);
+    let mut on_epoch = |history: &[EpochReport]| -> translate::Result<()> {
+        let Some(report) = history.last() else { return Ok(()) };
         let (bleu, chrf) = report.valid.unwrap_or((f64::NAN, f64::NAN));
         println!(
             "epoch {:>3}: train loss {:.4}, valid BLEU {bleu:.2} chrF {chrf:.2} ({:.0} s)",
             report.epoch, report.train_loss, report.seconds
         );
-        write_curves(&args.out, &history)?;
+        write_curves(&args.out, history)?;
         // Keep the best validation BLEU (every epoch without a validation set).
         let score = report.valid.map_or(f64::INFINITY, |v| v.0);
         if score >= best {
             best = score;
-            save(&args.out, &model, &vocab, &folder_config(&history, None))
+            save(&args.out, &model, &vocab, &folder_config(history))
                 .map_err(|e| translate::TranslateError::Invalid(e.to_string()))?;
         }
         Ok(())

@@ -106,8 +106,8 @@ fn report(stats: &EpochStats) -> EpochReport {
 }
 
 /// Trains `model` on `train` with `optimizer`; after each epoch scores greedy translations of
-/// the first `valid_sentences` pairs of `valid` and calls `on_epoch` (e.g. to keep the best
-/// model and draw the curves).
+/// the first `valid_sentences` pairs of `valid` and calls `on_epoch` with every finished epoch
+/// so far, resumed ones included (e.g. to keep the best model and draw the curves).
 pub fn fit<M: Seq2Seq>(
     model: &M,
     optimizer: &mut dyn Optimizer,
@@ -115,7 +115,7 @@ pub fn fit<M: Seq2Seq>(
     train: &[Example],
     valid: &[Pair],
     config: &TrainConfig,
-    on_epoch: &mut dyn FnMut(&EpochReport) -> Result<()>,
+    on_epoch: &mut dyn FnMut(&[EpochReport]) -> Result<()>,
 ) -> Result<TrainOutcome> {
     if train.is_empty() || config.max_tokens == 0 {
         return Err(TranslateError::Invalid("training needs at least one pair and a positive token budget".into()));
@@ -209,7 +209,7 @@ pub fn fit<M: Seq2Seq>(
             ..TrainPosition::default()
         };
         checkpoint(&position, optimizer)?;
-        on_epoch(&report(&stats))?;
+        on_epoch(&position.history.iter().map(report).collect::<Vec<_>>())?;
     }
     let history = position.history.iter().map(report).collect();
     Ok(TrainOutcome { history, steps: position.step, tokens_per_second: rate(run_tokens, run_start), stopped: false })
