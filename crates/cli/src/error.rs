@@ -30,6 +30,9 @@ pub enum CliError {
     /// A simulated-TPU config or topology file could not be used.
     #[error(transparent)]
     Tpu(#[from] backend_tpu_sim::TpuError),
+    /// Machine translation failed (parallel data, a model, decoding).
+    #[error(transparent)]
+    Mt(#[from] translate::TranslateError),
     /// The command's arguments do not make sense together.
     #[error("{0}")]
     Usage(String),

@@ -18,6 +18,9 @@ mod lm_train;
 mod lm_train_bert;
 mod lm_train_gpt;
 mod memory;
+mod mt;
+mod mt_model;
+mod mt_train;
 mod ner;
 mod ngram;
 mod picture;
@@ -78,6 +81,9 @@ enum Command {
     /// Named-entity recognition (CoNLL-2003): train, eval, tag (see docs/ner-and-qa.md).
     #[command(subcommand)]
     Ner(ner::NerCommand),
+    /// Machine translation: train an encoder-decoder, translate, score BLEU and chrF.
+    #[command(subcommand)]
+    Mt(mt::MtCommand),
     /// Byte-level BPE tokenizers: train, encode, decode.
     #[command(subcommand)]
     Tokenizer(TokenizerCommand),
@@ -186,6 +192,7 @@ fn main() -> ExitCode {
         Command::Ngram(NgramCommand::Next(args)) => ngram::next(&args),
         Command::Lm(command) => lm::run(command, &job),
         Command::Ner(command) => ner::run(command),
+        Command::Mt(command) => mt::run(command),
         Command::Tokenizer(TokenizerCommand::Train(args)) => tokenizer::train(&args),
         Command::Tokenizer(TokenizerCommand::Encode(args)) => tokenizer::encode(&args),
         Command::Tokenizer(TokenizerCommand::Decode(args)) => tokenizer::decode(&args),

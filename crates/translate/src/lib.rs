@@ -5,8 +5,13 @@
 //! and `encode` / `step` / `select` for decoding, so greedy and beam search are written once
 //! for every architecture. Like the other model crates it never names a backend.
 
+pub mod data;
+pub mod decode;
 pub mod error;
+pub mod metrics;
 pub mod model;
+pub mod rnn;
+pub mod train;
 pub mod transformer;
 
 pub use error::{Result, TranslateError};

@@ -1,0 +1,198 @@
+//! `tessera mt train`: a joint BPE vocabulary from the training split, an encoder-decoder
+//! trained on token-count batches, validation BLEU per epoch, the best model kept as a folder,
+//! loss and BLEU curves, and `--resume` from a training checkpoint.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use nn_layers::ModuleExt;
+use nn_layers::optim::{Adam, AdamConfig};
+use serde_json::json;
+use translate::data::{Vocabulary, encode_pairs, read_splits};
+use translate::decode::DecodeOptions;
+use translate::train::{EpochReport, TrainConfig, fit, write_curves};
+
+use crate::devices::DeviceKind;
+use crate::error::CliError;
+use crate::mt_model::{Arch, MtModel, TOKENIZER, build_model, data_json, save};
+
+/// Arguments of `tessera mt train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// The architecture.
+    #[arg(long, value_enum, default_value_t = Arch::Rnn)]
+    pub arch: Arch,
+    /// A folder with train/valid/test .tsv(.gz) files, or one TSV file (all for training).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Source column of the TSV header.
+    #[arg(long)]
+    pub src: String,
+    /// Target column of the TSV header.
+    #[arg(long)]
+    pub tgt: String,
+    /// The model folder to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Joint BPE vocabulary size (3 specials + 256 bytes + merges).
+    #[arg(long, default_value_t = 8000)]
+    pub vocab_size: usize,
+    /// Recurrent cell: gru or lstm.
+    #[arg(long, default_value = "gru")]
+    pub cell: String,
+    /// Attention: luong or bahdanau.
+    #[arg(long, default_value = "luong")]
+    pub attention: String,
+    /// Embedding width.
+    #[arg(long, default_value_t = 256)]
+    pub embed: usize,
+    /// Hidden units (decoder, and each encoder direction).
+    #[arg(long, default_value_t = 256)]
+    pub hidden: usize,
+    /// Stacked layers.
+    #[arg(long, default_value_t = 1)]
+    pub layers: usize,
+    /// Dropout.
+    #[arg(long, default_value_t = 0.2)]
+    pub dropout: f64,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Padded tokens per batch.
+    #[arg(long, default_value_t = 4096)]
+    pub max_tokens: usize,
+    /// Adam's learning rate (the peak, with --warmup).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Inverse-square-root schedule with this many warm-up steps (default: constant rate).
+    #[arg(long)]
+    pub warmup: Option<usize>,
+    /// Label smoothing ε.
+    #[arg(long, default_value_t = 0.1)]
+    pub label_smoothing: f64,
+    /// Clip gradients to this global norm (0: no clipping).
+    #[arg(long, default_value_t = 1.0)]
+    pub clip: f64,
+    /// Training pairs with a side longer than this many subwords are left out.
+    #[arg(long, default_value_t = 100)]
+    pub max_len: usize,
+    /// Validation sentences translated (greedy) after each epoch.
+    #[arg(long, default_value_t = 500)]
+    pub valid_sentences: usize,
+    /// Seed of initialisation, batch order and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write a training checkpoint here (default: OUT/checkpoint).
+    #[arg(long)]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Steps between training checkpoints.
+    #[arg(long, default_value_t = 500)]
+    pub checkpoint_every: usize,
+    /// Continue from the training checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop after this many steps in all (a checkpoint is written; --resume continues).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Device to run on.
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
+}
+
+/// Runs `tessera mt train`.
+pub fn train(args: &TrainArgs) -> Result<(), CliError> {
+    let start = Instant::now();
+    let device = args.device.open()?;
+    let splits = read_splits(&args.data, &args.src, &args.tgt)?;
+    let tokenizer = args.out.join(TOKENIZER);
+    let vocab = if args.resume && tokenizer.is_file() {
+        Vocabulary::load(&tokenizer)?
+    } else {
+        Vocabulary::train(&splits.train, args.vocab_size)?
+    };
+    let examples = encode_pairs(&vocab, &splits.train, Some(args.max_len));
+    let model_json = json!({
+        "arch": "rnn", "cell": args.cell, "vocab_size": vocab.size(), "embed": args.embed, "hidden": args.hidden,
+        "layers": args.layers, "attention": args.attention, "dropout": args.dropout,
+    });
+    let model = build_model(args.arch, &model_json, args.seed, &device)?;
+    let module = model.module();
+    let mut optimizer = Adam::new(module.parameters(), AdamConfig::adam(args.lr));
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| tessera::UseError::folder(&args.out, format!("cannot create: {e}")))?;
+    vocab.save(&tokenizer)?;
+    println!(
+        "mt train: {} {}→{} pairs ({} kept up to {} subwords), vocabulary {}, {} parameters, {}",
+        splits.train.len(),
+        args.src,
+        args.tgt,
+        examples.len(),
+        args.max_len,
+        vocab.size(),
+        module.num_weights(),
+        crate::devices::describe(&device)
+    );
+    let config = TrainConfig {
+        epochs: args.epochs,
+        max_tokens: args.max_tokens,
+        lr: args.lr,
+        warmup: args.warmup,
+        smoothing: args.label_smoothing,
+        clip: (args.clip > 0.0).then_some(args.clip),
+        seed: args.seed,
+        valid_sentences: args.valid_sentences,
+        decode: DecodeOptions::default(),
+        checkpoint_dir: Some(args.checkpoint_dir.clone().unwrap_or_else(|| args.out.join("checkpoint"))),
+        checkpoint_every: args.checkpoint_every,
+        resume: args.resume,
+        max_steps: args.max_steps,
+        progress: true,
+    };
+    let mut best = f64::NEG_INFINITY;
+    let folder_config = |history: &[EpochReport]| {
+        json!({
+            "model": model.config_json(),
+            "data": data_json(&args.data, &args.src, &args.tgt),
+            "training": {
+                "epochs": args.epochs, "max_tokens": args.max_tokens, "lr": args.lr, "warmup": args.warmup,
+                "label_smoothing": args.label_smoothing, "clip": args.clip, "max_len": args.max_len, "seed": args.seed,
+                "seconds": start.elapsed().as_secs_f64(),
+            },
+            "history": history.iter().map(|r| json!({
+                "epoch": r.epoch, "train_loss": r.train_loss, "valid_bleu": r.valid.map(|v| v.0),
+                "valid_chrf": r.valid.map(|v| v.1), "seconds": r.seconds,
+            })).collect::<Vec<_>>(),
+        })
+    };
+    let mut on_epoch = |history: &[EpochReport]| -> translate::Result<()> {
+        let Some(report) = history.last() else { return Ok(()) };
+        let (bleu, chrf) = report.valid.unwrap_or((f64::NAN, f64::NAN));
+        println!(
+            "epoch {:>3}: train loss {:.4}, valid BLEU {bleu:.2} chrF {chrf:.2} ({:.0} s)",
+            report.epoch, report.train_loss, report.seconds
+        );
+        write_curves(&args.out, history)?;
+        // Keep the best validation BLEU (every epoch without a validation set).
+        let score = report.valid.map_or(f64::INFINITY, |v| v.0);
+        if score >= best {
+            best = score;
+            save(&args.out, &model, &vocab, &folder_config(history))
+                .map_err(|e| translate::TranslateError::Invalid(e.to_string()))?;
+        }
+        Ok(())
+    };
+    let outcome = match &model {
+        MtModel::Rnn(m) => fit(m, &mut optimizer, &vocab, &examples, &splits.valid, &config, &mut on_epoch)?,
+    };
+    println!(
+        "{} steps, {:.0} target tokens/s, {:.1} min; model in {}",
+        outcome.steps,
+        outcome.tokens_per_second,
+        start.elapsed().as_secs_f64() / 60.0,
+        args.out.display()
+    );
+    if outcome.stopped {
+        println!("stopped after {} steps; continue with --resume", outcome.steps);
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! `tessera mt` on a tiny made-up language pair (number words, German to English): train into a
+//! model folder (stopping and resuming halfway), translate arguments and standard input, score
+//! the test split; and bad input is a one-line error.
+
+mod common;
+
+use std::path::Path;
+
+use common::{number_after, scratch, tessera, tessera_with_stdin};
+
+const DE: [&str; 8] = ["eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht"];
+const EN: [&str; 8] = ["one", "two", "three", "four", "five", "six", "seven", "eight"];
+
+/// `count` pairs of 2 to 4 number words, header `de en`.
+fn tsv(count: usize, seed: u64) -> String {
+    let mut state = seed;
+    let mut next = move |n: u64| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    let mut out = String::from("de\ten\n");
+    for _ in 0..count {
+        let words: Vec<usize> = (0..2 + next(3)).map(|_| next(8) as usize).collect();
+        let de: Vec<&str> = words.iter().map(|&w| DE[w]).collect();
+        let en: Vec<&str> = words.iter().map(|&w| EN[w]).collect();
+        out.push_str(&format!("{}\t{}.\n", de.join(" "), en.join(" ")));
+    }
+    out
+}
+
+fn data_dir() -> std::path::PathBuf {
+    let dir = scratch("mt", "numbers");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("train.tsv"), tsv(1000, 1)).unwrap();
+    std::fs::write(dir.join("valid.tsv"), tsv(20, 2)).unwrap();
+    std::fs::write(dir.join("test.tsv"), tsv(40, 3)).unwrap();
+    dir
+}
+
+const SMALL: &[&str] = &[
+    "--vocab-size",
+    "300",
+    "--embed",
+    "32",
+    "--hidden",
+    "64",
+    "--epochs",
+    "12",
+    "--max-tokens",
+    "200",
+    "--lr",
+    "0.01",
+    "--dropout",
+    "0",
+    "--label-smoothing",
+    "0",
+    "--valid-sentences",
+    "20",
+];
+
+#[test]
+fn train_resume_translate_and_eval_a_tiny_pair() {
+    let data = data_dir();
+    let out = scratch("mt", "model");
+    let (data_s, out_s) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let base = ["mt", "train", "--data", data_s, "--src", "de", "--tgt", "en", "--out", out_s];
+    let mut first: Vec<&str> = base.to_vec();
+    first.extend(SMALL);
+    first.extend(["--max-steps", "100"]);
+    assert!(tessera(&first).ok().contains("continue with --resume"));
+    let mut resumed: Vec<&str> = base.to_vec();
+    resumed.extend(SMALL);
+    resumed.push("--resume");
+    let report = tessera(&resumed).ok().to_string();
+    assert!(report.contains("epoch  12:"), "{report}");
+    for file in ["config.json", "weights.safetensors", "tokenizer.json", "loss.svg", "bleu.svg"] {
+        assert!(Path::new(&out).join(file).is_file(), "{file} missing from the model folder");
+    }
+
+    let eval = tessera(&["mt", "eval", out_s, "--split", "test"]).ok().to_string();
+    let bleu = number_after(&eval, "BLEU");
+    assert!(bleu > 30.0, "test BLEU {bleu} after 12 epochs on number words:\n{report}\n{eval}");
+    let beam = tessera(&["mt", "eval", out_s, "--split", "test", "--beam", "3"]).ok().to_string();
+    assert!(number_after(&beam, "chrF") > 50.0, "{beam}");
+
+    let args = tessera(&["mt", "translate", out_s, "zwei drei", "vier eins"]).ok().to_string();
+    assert_eq!(args.lines().count(), 2, "{args}");
+    let piped =
+        tessera_with_stdin(&["mt", "translate", out_s, "--beam", "2"], "zwei drei\n\nacht 漢字 \u{1F600}\n".as_bytes());
+    let lines: Vec<String> = piped.ok().lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[1], "", "an empty line translates to an empty line");
+}
+
+#[test]
+fn bad_data_and_unknown_architectures_are_one_line_errors() {
+    let dir = scratch("mt", "bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.tsv");
+    std::fs::write(&bad, "de\ten\neins\tone\nzwei\n").unwrap();
+    let base = ["mt", "train", "--data", bad.to_str().unwrap(), "--src", "de", "--tgt", "en", "--out"];
+    let out = dir.join("model");
+    let mut args = base.to_vec();
+    args.push(out.to_str().unwrap());
+    let message = tessera(&args).error().to_string();
+    assert!(message.contains("bad.tsv:3:") && message.contains("column `en`"), "{message}");
+
+    let good = dir.join("good.tsv");
+    std::fs::write(&good, tsv(10, 5)).unwrap();
+    let message = tessera(&[
+        "mt",
+        "train",
+        "--arch",
+        "transformer",
+        "--data",
+        good.to_str().unwrap(),
+        "--src",
+        "de",
+        "--tgt",
+        "en",
+        "--out",
+        out.to_str().unwrap(),
+        "--vocab-size",
+        "300",
+    ])
+    .error()
+    .to_string();
+    assert!(message.contains("not in this build"), "{message}");
+    let message = tessera(&["mt", "translate", dir.join("none").to_str().unwrap(), "hallo"]).error().to_string();
+    assert!(message.contains("no such model folder"), "{message}");
+}
