@@ -97,6 +97,7 @@ pub fn translate_lines(
     let options = decode.options()?;
     Ok(match &folder.model {
         MtModel::Rnn(m) => translate_texts(m, &folder.vocab, texts, &options, decode.batch, device)?,
+        MtModel::Transformer(m) => translate_texts(m, &folder.vocab, texts, &options, decode.batch, device)?,
     })
 }
 

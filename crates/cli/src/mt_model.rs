@@ -11,6 +11,7 @@ use tensor_core::{Device, TensorRng};
 use tessera::folder::{CONFIG, WEIGHTS, load_weights, required};
 use translate::data::Vocabulary;
 use translate::rnn::{RnnConfig, RnnSeq2Seq};
+use translate::transformer::{TransformerConfig, TransformerSeq2Seq};
 
 use crate::error::CliError;
 
@@ -31,6 +32,8 @@ pub enum Arch {
 pub enum MtModel {
     /// The recurrent encoder-decoder.
     Rnn(RnnSeq2Seq),
+    /// The transformer encoder-decoder.
+    Transformer(TransformerSeq2Seq),
 }
 
 impl MtModel {
@@ -38,6 +41,7 @@ impl MtModel {
     pub fn module(&self) -> &dyn Module {
         match self {
             MtModel::Rnn(m) => m,
+            MtModel::Transformer(m) => m,
         }
     }
 
@@ -45,6 +49,7 @@ impl MtModel {
     pub fn config_json(&self) -> Value {
         match self {
             MtModel::Rnn(m) => m.config().to_json(),
+            MtModel::Transformer(m) => m.config().to_json(),
         }
     }
 }
@@ -56,9 +61,11 @@ pub fn build_model(arch: Arch, model: &Value, seed: u64, device: &Arc<dyn Device
         Arch::Rnn => {
             Ok(MtModel::Rnn(RnnSeq2Seq::new(RnnConfig::from_json(model)?, &mut TensorRng::new(seed), device)?))
         }
-        Arch::Transformer => Err(CliError::Usage(
-            "the transformer encoder-decoder (translate::transformer) is not in this build; use --arch rnn".into(),
-        )),
+        Arch::Transformer => Ok(MtModel::Transformer(TransformerSeq2Seq::new(
+            TransformerConfig::from_json(model)?,
+            &mut TensorRng::new(seed),
+            device,
+        )?)),
     }
 }
 

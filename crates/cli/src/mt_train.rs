@@ -11,6 +11,7 @@ use serde_json::json;
 use translate::data::{Vocabulary, encode_pairs, read_splits};
 use translate::decode::DecodeOptions;
 use translate::train::{EpochReport, TrainConfig, fit, write_curves};
+use translate::transformer::TransformerConfig;
 
 use crate::devices::DeviceKind;
 use crate::error::CliError;
@@ -43,15 +44,27 @@ pub struct TrainArgs {
     /// Attention: luong or bahdanau.
     #[arg(long, default_value = "luong")]
     pub attention: String,
-    /// Embedding width.
+    /// Embedding width (the transformer's model width).
     #[arg(long, default_value_t = 256)]
     pub embed: usize,
-    /// Hidden units (decoder, and each encoder direction).
+    /// Hidden units (decoder, and each encoder direction); the transformer's MLP width is
+    /// four times this unless --ff says otherwise.
     #[arg(long, default_value_t = 256)]
     pub hidden: usize,
-    /// Stacked layers.
-    #[arg(long, default_value_t = 1)]
-    pub layers: usize,
+    /// Stacked layers (the transformer's encoder and decoder blocks each; default 1 for the
+    /// recurrent model, 3 for the transformer).
+    #[arg(long)]
+    pub layers: Option<usize>,
+    /// Transformer: attention heads.
+    #[arg(long, default_value_t = 4)]
+    pub heads: usize,
+    /// Transformer: width inside each block's MLP.
+    #[arg(long, default_value_t = 1024)]
+    pub ff: usize,
+    /// Transformer: the longest source and target in subwords the positions table covers
+    /// (longer inputs are an error when translating).
+    #[arg(long, default_value_t = 256)]
+    pub max_positions: usize,
     /// Dropout.
     #[arg(long, default_value_t = 0.2)]
     pub dropout: f64,
@@ -111,10 +124,22 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         Vocabulary::train(&splits.train, args.vocab_size)?
     };
     let examples = encode_pairs(&vocab, &splits.train, Some(args.max_len));
-    let model_json = json!({
-        "arch": "rnn", "cell": args.cell, "vocab_size": vocab.size(), "embed": args.embed, "hidden": args.hidden,
-        "layers": args.layers, "attention": args.attention, "dropout": args.dropout,
-    });
+    let model_json = match args.arch {
+        Arch::Rnn => json!({
+            "arch": "rnn", "cell": args.cell, "vocab_size": vocab.size(), "embed": args.embed, "hidden": args.hidden,
+            "layers": args.layers.unwrap_or(1), "attention": args.attention, "dropout": args.dropout,
+        }),
+        Arch::Transformer => TransformerConfig {
+            layers: args.layers.unwrap_or(3),
+            width: args.embed,
+            heads: args.heads,
+            ff: args.ff,
+            dropout: args.dropout,
+            max_positions: args.max_positions.max(args.max_len + 2),
+            ..TransformerConfig::small(vocab.size())
+        }
+        .to_json(),
+    };
     let model = build_model(args.arch, &model_json, args.seed, &device)?;
     let module = model.module();
     let mut optimizer = Adam::new(module.parameters(), AdamConfig::adam(args.lr));
@@ -183,6 +208,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     };
     let outcome = match &model {
         MtModel::Rnn(m) => fit(m, &mut optimizer, &vocab, &examples, &splits.valid, &config, &mut on_epoch)?,
+        MtModel::Transformer(m) => fit(m, &mut optimizer, &vocab, &examples, &splits.valid, &config, &mut on_epoch)?,
     };
     println!(
         "{} steps, {:.0} target tokens/s, {:.1} min; model in {}",

@@ -59,6 +59,23 @@ const SMALL: &[&str] = &[
 ];
 
 #[test]
+fn a_tiny_transformer_trains_translates_and_evaluates() {
+    let data = data_dir();
+    let out = scratch("mt-transformer", "model");
+    let (data_s, out_s) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = vec!["mt", "train", "--arch", "transformer", "--data", data_s, "--src", "de", "--tgt", "en"];
+    args.extend(["--out", out_s, "--vocab-size", "300", "--embed", "32", "--heads", "2", "--ff", "64"]);
+    args.extend(["--layers", "1", "--dropout", "0", "--epochs", "12", "--max-tokens", "256", "--lr", "3e-3"]);
+    let report = tessera(&args).ok().to_string();
+    assert!(report.contains("epoch  12:"), "{report}");
+    let eval = tessera(&["mt", "eval", out_s, "--split", "test", "--beam", "2"]).ok().to_string();
+    let bleu = number_after(&eval, "BLEU");
+    assert!(bleu > 20.0, "test BLEU {bleu} after 12 epochs on number words:\n{report}\n{eval}");
+    let lines = tessera(&["mt", "translate", out_s, "zwei drei", "vier eins"]).ok().to_string();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+}
+
+#[test]
 fn train_resume_translate_and_eval_a_tiny_pair() {
     let data = data_dir();
     let out = scratch("mt", "model");
@@ -122,10 +139,14 @@ fn bad_data_and_unknown_architectures_are_one_line_errors() {
         out.to_str().unwrap(),
         "--vocab-size",
         "300",
+        "--embed",
+        "30",
+        "--heads",
+        "4",
     ])
     .error()
     .to_string();
-    assert!(message.contains("not in this build"), "{message}");
+    assert!(message.contains("width 30 must be a multiple of heads 4"), "{message}");
     let message = tessera(&["mt", "translate", dir.join("none").to_str().unwrap(), "hallo"]).error().to_string();
     assert!(message.contains("no such model folder"), "{message}");
 }

@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use nn_layers::optim::{Constant, LrSchedule, Optimizer};
+use nn_layers::optim::{Constant, InverseSqrt, LrSchedule, Optimizer};
 use nn_layers::train::{EpochStats, LossPlot, Progress, TrainPosition, load_training, save_training};
 use nn_layers::{Module, ModuleExt};
 
-use super::{InverseSqrt, train_step};
+use super::train_step;
 use crate::data::{Example, Pair, Vocabulary, pair_batch, token_batches};
 use crate::decode::{DecodeOptions, translate_texts};
 use crate::metrics::{corpus_bleu, corpus_chrf};

@@ -1,6 +1,7 @@
 //! The sizes and options of a [`super::TransformerSeq2Seq`].
 
 use nn_layers::layers::{Activation, BlockConfig, Positions};
+use serde_json::{Value, json};
 
 use crate::{Result, TranslateError};
 
@@ -93,5 +94,56 @@ impl TransformerConfig {
             return fail(format!("rotary positions need an even head width, got {}", self.head_dim()));
         }
         Ok(())
+    }
+
+    /// The `model` entry of a model folder's `config.json`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "arch": "transformer", "vocab_size": self.target_vocab, "source_vocab": self.source_vocab,
+            "layers": self.layers, "width": self.width, "heads": self.heads, "ff": self.ff,
+            "dropout": self.dropout, "positions": self.positions.name(),
+            "shared_embeddings": self.shared_embeddings, "tied_output": self.tied_output,
+            "max_positions": self.max_positions,
+        })
+    }
+
+    /// Reads a document written by [`TransformerConfig::to_json`], and validates it.
+    pub fn from_json(doc: &Value) -> Result<TransformerConfig> {
+        let bad = |m: String| TranslateError::Invalid(format!("transformer config: {m}"));
+        let size = |key: &str| {
+            doc[key].as_u64().map(|v| v as usize).ok_or_else(|| bad(format!("`{key}` must be a whole number")))
+        };
+        let flag = |key: &str| doc[key].as_bool().ok_or_else(|| bad(format!("`{key}` must be true or false")));
+        let positions = doc["positions"].as_str().unwrap_or_default();
+        let config = TransformerConfig {
+            source_vocab: size("source_vocab")?,
+            target_vocab: size("vocab_size")?,
+            layers: size("layers")?,
+            width: size("width")?,
+            heads: size("heads")?,
+            ff: size("ff")?,
+            dropout: doc["dropout"].as_f64().ok_or_else(|| bad("`dropout` must be a number".into()))?,
+            positions: Positions::from_name(positions)
+                .ok_or_else(|| bad(format!("unknown positions `{positions}` (learned, sinusoidal or rotary)")))?,
+            shared_embeddings: flag("shared_embeddings")?,
+            tied_output: flag("tied_output")?,
+            max_positions: size("max_positions")?,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_round_trips_through_json() {
+        let config = TransformerConfig { positions: Positions::Rotary, ..TransformerConfig::small(500) };
+        assert_eq!(TransformerConfig::from_json(&config.to_json()).unwrap(), config);
+        let mut doc = config.to_json();
+        doc["heads"] = json!(3);
+        assert!(TransformerConfig::from_json(&doc).unwrap_err().to_string().contains("multiple of heads"));
     }
 }
