@@ -96,8 +96,8 @@ pub fn translate_lines(
 ) -> Result<Vec<String>, CliError> {
     let options = decode.options()?;
     Ok(match &folder.model {
-        MtModel::Rnn(m) => translate_texts(m, &folder.vocab, texts, &options, decode.batch, device)?,
-        MtModel::Transformer(m) => translate_texts(m, &folder.vocab, texts, &options, decode.batch, device)?,
+        MtModel::Rnn(m) => translate_texts(m.as_ref(), &folder.vocab, texts, &options, decode.batch, device)?,
+        MtModel::Transformer(m) => translate_texts(m.as_ref(), &folder.vocab, texts, &options, decode.batch, device)?,
     })
 }
 

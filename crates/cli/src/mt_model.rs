@@ -31,17 +31,17 @@ pub enum Arch {
 #[derive(Debug)]
 pub enum MtModel {
     /// The recurrent encoder-decoder.
-    Rnn(RnnSeq2Seq),
+    Rnn(Box<RnnSeq2Seq>),
     /// The transformer encoder-decoder.
-    Transformer(TransformerSeq2Seq),
+    Transformer(Box<TransformerSeq2Seq>),
 }
 
 impl MtModel {
     /// The model as a module (parameters, checkpoints).
     pub fn module(&self) -> &dyn Module {
         match self {
-            MtModel::Rnn(m) => m,
-            MtModel::Transformer(m) => m,
+            MtModel::Rnn(m) => m.as_ref(),
+            MtModel::Transformer(m) => m.as_ref(),
         }
     }
 
@@ -58,14 +58,16 @@ impl MtModel {
 /// sizes); the one place that maps an architecture to a type.
 pub fn build_model(arch: Arch, model: &Value, seed: u64, device: &Arc<dyn Device>) -> Result<MtModel, CliError> {
     match arch {
-        Arch::Rnn => {
-            Ok(MtModel::Rnn(RnnSeq2Seq::new(RnnConfig::from_json(model)?, &mut TensorRng::new(seed), device)?))
-        }
-        Arch::Transformer => Ok(MtModel::Transformer(TransformerSeq2Seq::new(
+        Arch::Rnn => Ok(MtModel::Rnn(Box::new(RnnSeq2Seq::new(
+            RnnConfig::from_json(model)?,
+            &mut TensorRng::new(seed),
+            device,
+        )?))),
+        Arch::Transformer => Ok(MtModel::Transformer(Box::new(TransformerSeq2Seq::new(
             TransformerConfig::from_json(model)?,
             &mut TensorRng::new(seed),
             device,
-        )?)),
+        )?))),
     }
 }
 

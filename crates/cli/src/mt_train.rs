@@ -207,8 +207,10 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         Ok(())
     };
     let outcome = match &model {
-        MtModel::Rnn(m) => fit(m, &mut optimizer, &vocab, &examples, &splits.valid, &config, &mut on_epoch)?,
-        MtModel::Transformer(m) => fit(m, &mut optimizer, &vocab, &examples, &splits.valid, &config, &mut on_epoch)?,
+        MtModel::Rnn(m) => fit(m.as_ref(), &mut optimizer, &vocab, &examples, &splits.valid, &config, &mut on_epoch)?,
+        MtModel::Transformer(m) => {
+            fit(m.as_ref(), &mut optimizer, &vocab, &examples, &splits.valid, &config, &mut on_epoch)?
+        }
     };
     println!(
         "{} steps, {:.0} target tokens/s, {:.1} min; model in {}",
