@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use autograd::no_grad;
-use nlp::corpus::TaggedDocument;
+use nlp::corpus::{ConllLine, TaggedDocument};
 use nlp::tag::{Tagger, TaggerConfig, TaggingData, TaggingVocab};
 use nlp::tokenize::WordTokenizer;
 use nlp::vocab::{Vocab, VocabConfig};
@@ -35,48 +35,28 @@ impl Default for ConllColumns {
 /// Reads a CoNLL file (plain or gzip): sentences of (word, tag), one document per
 /// `-DOCSTART-` line (or one document if there is none). Lines starting with `#` are comments.
 pub fn read_conll(path: &Path, columns: ConllColumns) -> Result<Vec<TaggedDocument>> {
-    let bytes = nn_layers::data::read_maybe_gz(path)?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-        UseError::data(path, Some(line), format!("not UTF-8: {e}"))
-    })?;
-    let new_document = |n: usize| TaggedDocument { id: format!("doc{n}"), genre: String::new(), sentences: Vec::new() };
-    let mut documents = vec![new_document(0)];
-    let mut sentence = Vec::new();
     let needed = columns.word.max(columns.tag) + 1;
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.is_empty() || fields[0] == "-DOCSTART-" {
-            if !sentence.is_empty() {
-                documents.last_mut().expect("one document at least").sentences.push(std::mem::take(&mut sentence));
+    let mut documents = Vec::new();
+    for (n, lines) in nlp::corpus::read_conll_lines(path, true)?.into_iter().enumerate() {
+        let mut document = TaggedDocument { id: format!("doc{n}"), genre: String::new(), sentences: Vec::new() };
+        for sentence in lines {
+            let mut tagged = Vec::with_capacity(sentence.len());
+            for ConllLine { line, fields } in sentence {
+                if fields.len() < needed {
+                    let msg = format!(
+                        "{} columns, but the word is column {} and the tag column {}",
+                        fields.len(),
+                        columns.word + 1,
+                        columns.tag + 1
+                    );
+                    return Err(UseError::data(path, Some(line), msg));
+                }
+                tagged.push((fields[columns.word].clone(), fields[columns.tag].clone()));
             }
-            if fields.first() == Some(&"-DOCSTART-") && documents.last().is_some_and(|d| !d.sentences.is_empty()) {
-                documents.push(new_document(documents.len()));
-            }
-            continue;
+            document.sentences.push(tagged);
         }
-        if line.starts_with('#') {
-            continue;
-        }
-        if fields.len() < needed {
-            return Err(UseError::data(
-                path,
-                Some(number + 1),
-                format!(
-                    "{} columns, but the word is column {} and the tag column {}",
-                    fields.len(),
-                    columns.word + 1,
-                    columns.tag + 1
-                ),
-            ));
-        }
-        sentence.push((fields[columns.word].to_string(), fields[columns.tag].to_string()));
+        documents.push(document);
     }
-    if !sentence.is_empty() {
-        documents.last_mut().expect("one document at least").sentences.push(sentence);
-    }
-    documents.retain(|d| !d.sentences.is_empty());
     if documents.is_empty() {
         return Err(UseError::data(path, None, "no tagged sentences"));
     }

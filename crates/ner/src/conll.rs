@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use nlp::corpus::{ConllDocument, ConllLine};
+
 use crate::error::{NerError, Result};
 
 /// One sentence: its words and their NER tags (same length, at least one word).
@@ -16,43 +18,35 @@ pub struct Sentence {
     pub tags: Vec<String>,
 }
 
-/// Reads a CoNLL-2003 file (gunzipped when its name ends in `.gz`).
+/// Reads a CoNLL-2003 file (plain or gzip).
 pub fn read_conll(path: &Path) -> Result<Vec<Sentence>> {
-    let bytes = nn_layers::data::read_maybe_gz(path)?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-        NerError::Data { path: path.to_path_buf(), line, msg: format!("not UTF-8: {e}") }
-    })?;
-    parse_conll(text, path)
+    sentences(nlp::corpus::read_conll_lines(path, false)?, path)
 }
 
 /// Parses CoNLL-2003 text; `path` only names the source in errors.
 pub fn parse_conll(text: &str, path: &Path) -> Result<Vec<Sentence>> {
-    let mut sentences = Vec::new();
-    let mut current = Sentence { words: Vec::new(), tags: Vec::new() };
+    sentences(nlp::corpus::parse_conll_lines(text, false), path)
+}
+
+/// The sentences of the documents, each line checked: four columns, an IOB2 tag that may
+/// follow the one before it.
+fn sentences(documents: Vec<ConllDocument>, path: &Path) -> Result<Vec<Sentence>> {
     let error = |line: usize, msg: String| NerError::Data { path: path.to_path_buf(), line, msg };
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.is_empty() || fields[0] == "-DOCSTART-" {
-            if !current.words.is_empty() {
-                sentences.push(std::mem::replace(&mut current, Sentence { words: Vec::new(), tags: Vec::new() }));
+    let mut out = Vec::new();
+    for lines in documents.into_iter().flatten() {
+        let mut sentence = Sentence { words: Vec::with_capacity(lines.len()), tags: Vec::with_capacity(lines.len()) };
+        for ConllLine { line, mut fields } in lines {
+            if fields.len() != 4 {
+                return Err(error(line, format!("{} columns, expected 4 (word POS chunk NER)", fields.len())));
             }
-            continue;
+            let tag = fields.pop().unwrap_or_default();
+            check_iob2(&tag, sentence.tags.last().map(String::as_str)).map_err(|msg| error(line, msg))?;
+            sentence.words.push(fields.swap_remove(0));
+            sentence.tags.push(tag);
         }
-        if fields.len() != 4 {
-            return Err(error(number, format!("{} columns, expected 4 (word POS chunk NER)", fields.len())));
-        }
-        let tag = fields[3];
-        let previous = current.tags.last().map(String::as_str);
-        check_iob2(tag, previous).map_err(|msg| error(number, msg))?;
-        current.words.push(fields[0].to_string());
-        current.tags.push(tag.to_string());
+        out.push(sentence);
     }
-    if !current.words.is_empty() {
-        sentences.push(current);
-    }
-    Ok(sentences)
+    Ok(out)
 }
 
 /// The entity type of an IOB2 tag (`None` for `O`), or why the tag is not IOB2.

@@ -2,6 +2,7 @@
 //! input as a typed error naming the file and line.
 
 mod brown;
+mod conll;
 mod lines;
 mod pretraining;
 mod prose;
@@ -9,6 +10,7 @@ mod sentiment;
 mod wikitext;
 
 pub use brown::{TaggedDocument, read_brown, simplify_brown_tag};
+pub use conll::{ConllDocument, ConllLine, parse_conll_lines, read_conll_lines};
 pub use lines::{Lines, read_bytes, read_text, text_prefix};
 pub use pretraining::{
     PRETRAINING_SOURCES, PretrainingCorpus, Source, SourceCount, SourceFormat, build_pretraining_corpus,
