@@ -14,8 +14,13 @@
 //! ```
 
 pub mod error;
+pub mod features;
+pub mod folder;
 pub mod metric;
+pub mod model;
 pub mod squad;
 pub mod tokenize;
+pub mod train;
 
 pub use error::{QaError, Result};
+pub use model::{Reader, ReaderConfig};
