@@ -21,6 +21,7 @@ mod bench_gpu;
 mod bench_ngram;
 mod bench_peers;
 mod bench_predict;
+mod bench_qa;
 mod bench_tpu;
 mod bench_word2vec;
 mod bench_word2vec_scaling;
