@@ -12,7 +12,7 @@ use nn_layers::ModuleExt;
 use nn_layers::optim::{Adam, AdamConfig};
 use qa::features::Example;
 use qa::tokenize::tokenize;
-use qa::train::{answer, train_epoch};
+use qa::train::{EpochOptions, answer, train_epoch};
 use qa::{Reader, ReaderConfig, folder};
 use serde_json::json;
 use tensor_core::TensorRng;
@@ -39,11 +39,12 @@ fn qa(c: &mut Criterion) {
         })
         .collect();
     let mut adam = Adam::new(reader.parameters(), AdamConfig::adam(2e-3));
+    let once = EpochOptions { max_batches: Some(1), ..EpochOptions::new(BATCH, 0) };
     let mut group = c.benchmark_group(format!("cpu/qa/t{threads}"));
     group.sample_size(10);
     group.throughput(Throughput::Elements(BATCH as u64));
     group.bench_function(format!("train_step_b{BATCH}"), |b| {
-        b.iter(|| train_epoch(&reader, &mut adam, &items, BATCH, 0, &device, false, Some(1)).unwrap())
+        b.iter(|| train_epoch(&reader, &mut adam, &items, &once, &device).unwrap())
     });
     let (context, question) = (text(5, 140), text(6, 12));
     group.throughput(Throughput::Elements(1));

@@ -10,7 +10,7 @@ use nn_layers::ModuleExt;
 use nn_layers::optim::{Adam, AdamConfig};
 use qa::features::{build_vocab, examples};
 use qa::squad::SquadSet;
-use qa::train::{answer, predict_set, train_epoch};
+use qa::train::{EpochOptions, answer, predict_set, train_epoch};
 use qa::{QaError, Reader, ReaderConfig, folder, metric};
 use serde_json::json;
 use tensor_core::TensorRng;
@@ -83,6 +83,10 @@ pub struct TrainArgs {
     /// Keep the embeddings fixed during training.
     #[arg(long)]
     pub freeze_embeddings: bool,
+    /// Stop training after this many minutes (the epoch under way ends early, is scored and
+    /// counts); no limit by default.
+    #[arg(long)]
+    pub minutes: Option<f64>,
     /// Seed of the initialisation and shuffles.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -187,21 +191,23 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
     }
     let mut adam = Adam::new(reader.parameters(), AdamConfig::adam(args.lr));
     let (mut best, mut epochs) = ((-1.0, -1.0), Vec::new());
+    let deadline = args.minutes.map(|m| clock + std::time::Duration::from_secs_f64(m.max(0.0) * 60.0));
     for epoch in 1..=args.epochs {
-        let stats = train_epoch(
-            &reader,
-            &mut adam,
-            &items,
-            args.batch_size,
-            args.seed + epoch as u64,
-            &device,
-            !args.no_progress,
-            None,
-        )?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            println!("time limit reached before epoch {epoch}");
+            break;
+        }
+        let options = EpochOptions {
+            progress: !args.no_progress,
+            deadline,
+            ..EpochOptions::new(args.batch_size, args.seed + epoch as u64)
+        };
+        let stats = train_epoch(&reader, &mut adam, &items, &options, &device)?;
         let eval_clock = Instant::now();
         let score = metric::evaluate(&dev, &predict_set(&reader, &vocab, &dev, 64, &device)?);
         println!(
-            "epoch {epoch}: loss {:.4}, {:.1} questions/s ({:.0} s); dev EM {:.2}, F1 {:.2} ({:.0} s)",
+            "epoch {epoch}: {} questions, loss {:.4}, {:.1} questions/s ({:.0} s); dev EM {:.2}, F1 {:.2} ({:.0} s)",
+            stats.questions,
             stats.loss,
             stats.questions_per_second(),
             stats.seconds,
@@ -210,7 +216,7 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
             eval_clock.elapsed().as_secs_f64()
         );
         epochs.push(json!({
-            "epoch": epoch, "loss": stats.loss, "questions_per_second": stats.questions_per_second(),
+            "epoch": epoch, "questions": stats.questions, "loss": stats.loss, "questions_per_second": stats.questions_per_second(),
             "seconds": stats.seconds, "dev_exact_match": score.exact_match, "dev_f1": score.f1,
         }));
         if score.f1 > best.1 {

@@ -48,19 +48,37 @@ pub fn batch_loss(reader: &Reader, batch: &QaBatch) -> Result<Var> {
     Ok(start_loss.add(&end_loss)?)
 }
 
+/// How one training epoch runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochOptions {
+    /// Questions per step.
+    pub batch_size: usize,
+    /// Seed of this epoch's batch order.
+    pub seed: u64,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Stop after this many batches (benches).
+    pub max_batches: Option<usize>,
+    /// Stop at the first batch that would start after this instant (time-boxed runs).
+    pub deadline: Option<Instant>,
+}
+
+impl EpochOptions {
+    /// A whole epoch in batches of `batch_size`, order from `seed`, no progress bar.
+    pub fn new(batch_size: usize, seed: u64) -> EpochOptions {
+        EpochOptions { batch_size, seed, progress: false, max_batches: None, deadline: None }
+    }
+}
+
 /// One pass over `train` (examples with spans) in shuffled, length-grouped batches, clipping
-/// the gradient norm to 10. A non-finite loss or gradient stops it with
-/// [`nn_layers::NnError::NonFinite`]. `limit` stops after that many batches (for benches).
-#[allow(clippy::too_many_arguments)]
+/// the gradient norm to 10, ended early by `options`' batch limit or deadline. A non-finite
+/// loss or gradient stops it with [`nn_layers::NnError::NonFinite`].
 pub fn train_epoch(
     reader: &Reader,
     optimizer: &mut dyn Optimizer,
     train: &[Example],
-    batch_size: usize,
-    seed: u64,
+    options: &EpochOptions,
     device: &Arc<dyn Device>,
-    progress: bool,
-    limit: Option<usize>,
 ) -> Result<EpochStats> {
     if train.iter().any(|e| e.span.is_none()) {
         return Err(QaError::Invalid("every training example needs an answer span".into()));
@@ -68,11 +86,14 @@ pub fn train_epoch(
     reader.train();
     let named = reader.parameters();
     let params: Vec<Var> = named.iter().filter(|(_, p)| !p.is_frozen()).map(|(_, p)| p.leaf().clone()).collect();
-    let mut batches = length_batches(train, batch_size, Some(seed))?;
-    batches.truncate(limit.unwrap_or(usize::MAX));
-    let bar = progress.then(|| Progress::new(batches.len() as u64, "reader"));
+    let mut batches = length_batches(train, options.batch_size, Some(options.seed))?;
+    batches.truncate(options.max_batches.unwrap_or(usize::MAX));
+    let bar = options.progress.then(|| Progress::new(batches.len() as u64, "reader"));
     let (mut mean, mut questions, clock) = (Mean::default(), 0, Instant::now());
     for (step, indices) in batches.iter().enumerate() {
+        if options.deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
         let batch = QaBatch::new(train, indices, device)?;
         optimizer.zero_grad();
         let loss = batch_loss(reader, &batch)?;

@@ -7,7 +7,7 @@ use nn_layers::ModuleExt;
 use nn_layers::optim::{Adam, AdamConfig};
 use qa::features::{build_vocab, examples};
 use qa::squad::SquadSet;
-use qa::train::{answer, predict_set, train_epoch};
+use qa::train::{EpochOptions, answer, predict_set, train_epoch};
 use qa::{Reader, ReaderConfig, folder, metric};
 use serde_json::json;
 use tensor_core::{Device, TensorRng};
@@ -59,7 +59,7 @@ fn a_tiny_reader_learns_a_synthetic_span_task() {
     let mut adam = Adam::new(reader.parameters(), AdamConfig::adam(1e-2));
     let mut losses = Vec::new();
     for epoch in 0..12 {
-        losses.push(train_epoch(&reader, &mut adam, &items, 16, epoch, &device, false, None).unwrap().loss);
+        losses.push(train_epoch(&reader, &mut adam, &items, &EpochOptions::new(16, epoch), &device).unwrap().loss);
     }
     let predictions = predict_set(&reader, &vocab, &test, 32, &device).unwrap();
     let score = metric::evaluate(&test, &predictions);
