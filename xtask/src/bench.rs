@@ -3,7 +3,7 @@
 //! venv when Python is available, the n-gram builder beside KenLM's recorded numbers (see
 //! `bench_ngram`), word2vec beside gensim (see `bench_word2vec`), and prints one table per
 //! bench with ratios. The report is also written to
-//! `target/bench-report.md`. `--only kernels|training|gpu|tpu|ngram|word2vec|predict|mt|ner` runs one section (`training`: the training
+//! `target/bench-report.md`. `--only kernels|training|gpu|tpu|ngram|word2vec|predict|mt|ner|qa` runs one section (`training`: the training
 //! steps beside JAX, a part of `kernels`); `--quick` shortens
 //! criterion's measurements and trains word2vec for one epoch instead of three; `--rounds N`
 //! sets how many paired rounds compare the kernels with their peers (default 3).
@@ -66,6 +66,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     if wanted("ner") {
         report.push_str(&crate::bench_ner::report(&root, quick)?);
+    }
+    if wanted("qa") {
+        report.push_str(&crate::bench_qa::report(&root, quick)?);
     }
     println!("{report}");
     let path = root.join("target/bench-report.md");

@@ -24,6 +24,9 @@ pub enum CliError {
     /// The GLUE-style benchmark failed (a spec, a task's data, a run record).
     #[error(transparent)]
     Glue(#[from] glue::GlueError),
+    /// Question answering failed (a SQuAD file, a reader's folder, a prediction).
+    #[error(transparent)]
+    Qa(#[from] qa::QaError),
     /// The GPU backend could not start.
     #[error(transparent)]
     Gpu(#[from] backend_gpu::GpuError),

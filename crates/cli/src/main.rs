@@ -25,6 +25,7 @@ mod ner;
 mod ngram;
 mod picture;
 mod predict;
+mod qa;
 mod tagger;
 mod textcnn;
 mod tokenizer;
@@ -90,6 +91,9 @@ enum Command {
     /// word2vec: train word vectors, evaluate them, query neighbours and analogies.
     #[command(subcommand)]
     Word2vec(Word2vecCommand),
+    /// Extractive question answering on SQuAD v1.1: train, eval, answer.
+    #[command(subcommand)]
+    Qa(qa::QaCommand),
     /// Transfer learning: a pretrained body with a task head, as features, fine-tuned, with
     /// LoRA or with domain adaptation; `transfer curve` sweeps label budgets and seeds.
     Transfer(Box<transfer::TransferArgs>),
@@ -200,6 +204,7 @@ fn main() -> ExitCode {
         Command::Word2vec(Word2vecCommand::Eval(args)) => word2vec::eval(&args),
         Command::Word2vec(Word2vecCommand::Similar(args)) => word2vec::similar(&args),
         Command::Word2vec(Word2vecCommand::Analogy(args)) => word2vec::analogy(&args),
+        Command::Qa(command) => qa::run(command),
         Command::Transfer(args) => transfer::transfer(&args),
         Command::TpuSim(args) => tpu_sim::run(&args),
         Command::Conformance { device, verbose } => demo::conformance(device, verbose),

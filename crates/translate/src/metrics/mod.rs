@@ -7,7 +7,7 @@
 //!   ε-smoothed variant).
 //!
 //! Both take detokenised text. Scores are on sacreBLEU's 0-100 scale; the committed fixture
-//! `tests/fixtures/mt_metrics.json` (made by `tools/peers/make_mt_metric_fixtures.py`) holds
+//! `tests/fixtures/mt_metrics.json` (made by `xtask/peers/make_mt_metric_fixtures.py`) holds
 //! sacreBLEU's own numbers, and `tests/metrics.rs` checks ours against them.
 
 mod bleu;
