@@ -1,7 +1,6 @@
 //! The SQuAD v1.1 reader: the official JSON (plain or gzip), every record checked, each
 //! passage tokenised with character offsets and each answer mapped to a token span.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -116,16 +115,9 @@ impl SquadSet {
     }
 }
 
-/// The bytes of `path`, gunzipped when they start with gzip's magic bytes.
+/// The bytes of `path`, gunzipped when they are gzip (nn-layers' reader).
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| QaError::io(path, e))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| QaError::io(path, e))?;
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
+    Ok(nn_layers::data::read_maybe_gz(path)?)
 }
 
 fn read_paragraph(value: &Value, path: &Path, place: &str, answer_breaks: bool) -> Result<Paragraph> {
