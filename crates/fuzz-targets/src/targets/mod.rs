@@ -9,6 +9,7 @@
 mod models;
 mod tables;
 mod tasks;
+mod tasks_text;
 mod text;
 mod tpu;
 
@@ -95,6 +96,7 @@ pub fn all() -> Vec<Target> {
     let mut out = Vec::new();
     out.extend(tables::targets());
     out.extend(tasks::targets());
+    out.extend(tasks_text::targets());
     out.extend(text::targets());
     out.extend(models::targets());
     out.extend(tpu::targets());
