@@ -171,8 +171,10 @@ fn read_answer(value: &Value, context: &str, context_chars: usize, path: &Path, 
     if text.trim().is_empty() {
         return Err(QaError::record(path, place, "an answer's text is empty"));
     }
-    if start + len > context_chars || char_slice(context, start, start + len) != text {
-        let found = char_slice(context, start.min(context_chars), (start + len).min(context_chars));
+    // A start past the context (even one near usize::MAX) is an error, never an overflow.
+    let end = start.saturating_add(len);
+    if end > context_chars || char_slice(context, start, end) != text {
+        let found = char_slice(context, start.min(context_chars), end.min(context_chars));
         return Err(QaError::record(
             path,
             place,
