@@ -4,16 +4,8 @@
 
 use crate::metric::entities;
 
-/// A token of raw text and where it is: `start..end` in characters (not bytes) of the text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Token {
-    /// The token as written.
-    pub text: String,
-    /// Offset of its first character.
-    pub start: usize,
-    /// Offset one past its last character.
-    pub end: usize,
-}
+/// A token of raw text and where it is (character offsets).
+pub use nlp::tokenize::OffsetToken as Token;
 
 /// Splits text the way CoNLL-2003 is tokenised: a run of letters and digits, with inner
 /// `.`, `'`, `-` or `,` joining two such runs (`U.S`, `O'Neill`, `1996-08-22`, `1,000`),

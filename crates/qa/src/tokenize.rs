@@ -6,16 +6,8 @@
 //! Python string indices. Forced breaks (the start and end of every answer when reading
 //! training data) split a run there, so no answer ever begins or ends inside a token.
 
-/// One token: its text and its character span `[start, end)` in the source text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Token {
-    /// The token as written.
-    pub text: String,
-    /// Character offset of its first character.
-    pub start: usize,
-    /// Character offset one past its last character.
-    pub end: usize,
-}
+/// A token of raw text and where it is (character offsets).
+pub use nlp::tokenize::OffsetToken as Token;
 
 /// Tokens of `text` with their character offsets.
 ///
