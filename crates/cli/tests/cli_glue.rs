@@ -33,6 +33,10 @@ fn glue_add_run_board() {
     )
     .unwrap();
     let (data, registry, runs) = (dir.to_str().unwrap(), dir.join("tasks"), dir.join("runs"));
+    // A folder left by an earlier run whose process had the same id must not add its records.
+    for old in [&registry, &runs] {
+        let _ = std::fs::remove_dir_all(old);
+    }
     let place = ["--data-dir", data, "--registry", registry.to_str().unwrap()];
     let added = tessera(&[&["glue", "add", spec.to_str().unwrap()][..], &place[..]].concat()).ok().to_string();
     assert!(added.starts_with("added tiny (single)"), "{added}");
@@ -44,4 +48,5 @@ fn glue_add_run_board() {
     let board = tessera(&["glue", "board", "--runs", runs.to_str().unwrap(), "--out", data]).ok().to_string();
     assert!(board.contains("| tfidf-lr | cpu | 1 |") && board.contains("| majority | cpu | 1 |"), "{board}");
     assert!(dir.join("leaderboard.html").exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }
