@@ -2,12 +2,15 @@
 //! invisible, beam-search row selection of the memory and of the key-value cache, and cached
 //! decoding against the full pass.
 
+mod param_gradients;
+
 use std::sync::Arc;
 
 use autograd::{GradcheckOptions, Var, gradcheck, no_grad};
 use backend_cpu::CpuDevice;
 use nn_layers::layers::{Activation, BlockConfig, CrossAttention, DecoderBlock, LayerKv, Rotary};
 use nn_layers::{Module, ModuleExt};
+use param_gradients::check_parameter_gradients;
 use tensor_core::{DType, Device, Tensor, TensorRng};
 
 const WIDTH: usize = 8;
@@ -38,34 +41,6 @@ fn close(a: &[f32], b: &[f32], tol: f32) {
     assert_eq!(a.len(), b.len());
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         assert!((x - y).abs() <= tol, "element {i}: {x} vs {y}");
-    }
-}
-
-/// Checks a few elements of every parameter's gradient of `Σ f() ⊙ R` by central differences.
-fn check_parameter_gradients(module: &dyn Module, f: &dyn Fn() -> Var, dev: &Arc<dyn Device>) {
-    let weights = TensorRng::new(9).uniform(f().value().shape().clone(), 0.5, 1.5, DType::F64, dev).unwrap();
-    let loss = || f().mul(&Var::constant(weights.clone())).unwrap().sum_all().unwrap();
-    module.parameters().iter().for_each(|(_, p)| p.zero_grad());
-    loss().backward().unwrap();
-    for (name, p) in module.parameters() {
-        let analytic = p.grad().unwrap().to_vec::<f64>().unwrap();
-        let base = p.value().to_vec::<f64>().unwrap();
-        for j in [0, base.len() / 2, base.len() - 1] {
-            let at = |delta: f64| {
-                let mut moved = base.clone();
-                moved[j] += delta;
-                p.set_value(Tensor::from_vec(moved, p.value().shape().clone(), dev).unwrap()).unwrap();
-                let value = no_grad(loss).value().to_scalar().unwrap();
-                p.set_value(Tensor::from_vec(base.clone(), p.value().shape().clone(), dev).unwrap()).unwrap();
-                value
-            };
-            let numeric = (at(1e-6) - at(-1e-6)) / 2e-6;
-            assert!(
-                (analytic[j] - numeric).abs() < 1e-6 + 1e-4 * numeric.abs(),
-                "{name}[{j}]: {} vs {numeric}",
-                analytic[j]
-            );
-        }
     }
 }
 

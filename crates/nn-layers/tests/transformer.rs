@@ -1,6 +1,8 @@
 //! The transformer layers: GPT-2's parameter names, causality, key padding, the key-value cache
 //! against full recomputation, positions, and gradients against finite differences.
 
+mod param_gradients;
+
 use std::sync::Arc;
 
 use autograd::{GradcheckOptions, Var, gradcheck, no_grad};
@@ -9,6 +11,7 @@ use nn_layers::layers::{
     Activation, BlockConfig, KvCache, LayerNorm, Positions, Rotary, TransformerBlock, sinusoidal_table,
 };
 use nn_layers::{Module, ModuleExt};
+use param_gradients::check_parameter_gradients;
 use tensor_core::{DType, Device, Tensor, TensorRng};
 
 fn config(bias: bool, dropout: f64) -> BlockConfig {
@@ -199,30 +202,7 @@ fn block_gradients_match_finite_differences() {
     let options = GradcheckOptions { atol: 1e-6, rtol: 1e-4, ..GradcheckOptions::default() };
     gradcheck(|v| b.forward(&v[0]), std::slice::from_ref(&x), options).unwrap();
     // Every parameter's gradient, a few elements each, by central differences.
-    let weights = TensorRng::new(9).uniform([2, 4, 8], 0.5, 1.5, DType::F64, &dev).unwrap();
-    let loss = || b.forward(&Var::constant(x.clone())).unwrap().mul(&Var::constant(weights.clone())).unwrap().sum_all();
-    b.parameters().iter().for_each(|(_, p)| p.zero_grad());
-    loss().unwrap().backward().unwrap();
-    for (name, p) in b.parameters() {
-        let analytic = p.grad().unwrap().to_vec::<f64>().unwrap();
-        let base = p.value().to_vec::<f64>().unwrap();
-        for j in [0, base.len() / 2, base.len() - 1] {
-            let at = |delta: f64| {
-                let mut moved = base.clone();
-                moved[j] += delta;
-                p.set_value(Tensor::from_vec(moved, p.value().shape().clone(), &dev).unwrap()).unwrap();
-                let value = no_grad(loss).unwrap().value().to_scalar().unwrap();
-                p.set_value(Tensor::from_vec(base.clone(), p.value().shape().clone(), &dev).unwrap()).unwrap();
-                value
-            };
-            let numeric = (at(1e-6) - at(-1e-6)) / 2e-6;
-            assert!(
-                (analytic[j] - numeric).abs() < 1e-6 + 1e-4 * numeric.abs(),
-                "{name}[{j}]: {} vs {numeric}",
-                analytic[j]
-            );
-        }
-    }
+    check_parameter_gradients(&b, &|| b.forward(&Var::constant(x.clone())).unwrap(), &dev);
 }
 
 #[test]
