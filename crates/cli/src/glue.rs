@@ -74,9 +74,13 @@ pub enum GlueCommand {
 /// Options of `tessera glue run`.
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// Model (majority, tfidf-lr, word2vec-mlp, textcnn, bilstm).
+    /// Model (majority, tfidf-lr, word2vec-mlp, textcnn, bilstm; or a pretrained body used one
+    /// way: bert|gpt|rnn-features|finetune|lora, with --pretrained).
     #[arg(long)]
     pub model: String,
+    /// The model folder a pretrained model reads (`tessera lm train --arch bert|gpt|lstm`).
+    #[arg(long)]
+    pub pretrained: Option<PathBuf>,
     /// Tasks, comma-separated (all by default).
     #[arg(long, value_delimiter = ',')]
     pub tasks: Vec<String>,
@@ -184,7 +188,7 @@ fn run_glue(args: &RunArgs) -> Result<(), CliError> {
     let specs = registry::select(&args.tasks, Some(&args.place.registry))?;
     let device = args.device.open()?;
     let device_name = devices::describe(&device);
-    let ctx = Context { device, seed: args.seed, quick: args.quick };
+    let ctx = Context { device, seed: args.seed, quick: args.quick, pretrained: args.pretrained.clone() };
     if args.device == DeviceKind::TpuSim {
         devices::tpu_sim().reset_ledger();
     }

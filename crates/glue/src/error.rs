@@ -79,6 +79,9 @@ pub enum GlueError {
     /// A tensor operation failed.
     #[error(transparent)]
     Tensor(#[from] tensor_core::TensorError),
+    /// A pretrained model failed to load or train.
+    #[error(transparent)]
+    Transfer(#[from] transfer::TransferError),
 }
 
 impl GlueError {

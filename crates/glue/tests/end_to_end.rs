@@ -49,7 +49,7 @@ fn tiny_task_runs_end_to_end() {
     let runs = dir.join("runs");
     for name in ["majority", "tfidf-lr", "textcnn"] {
         for seed in [0, 1] {
-            let ctx = Context { device: device.clone(), seed, quick: true };
+            let ctx = Context { device: device.clone(), seed, quick: true, pretrained: None };
             let model = by_name(name).unwrap();
             let record = run_model(model.as_ref(), &specs, &dir, &ctx, "cpu", |_| {}).unwrap();
             assert_eq!(record.tasks.len(), 1);
@@ -117,7 +117,7 @@ fn tiny_tagging_and_pair_tasks_run() {
     )
     .unwrap();
     let specs = [tagging, pair];
-    let ctx = Context { device: backend_cpu::CpuDevice::shared(), seed: 0, quick: true };
+    let ctx = Context { device: backend_cpu::CpuDevice::shared(), seed: 0, quick: true, pretrained: None };
     for name in ["majority", "bilstm", "word2vec-mlp", "tfidf-lr"] {
         let model = by_name(name).unwrap();
         let record = run_model(model.as_ref(), &specs, &dir, &ctx, "cpu", |_| {}).unwrap();

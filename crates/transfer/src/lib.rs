@@ -43,6 +43,7 @@ mod finetune;
 mod lora;
 mod optim;
 mod pipeline;
+mod predict;
 mod task;
 mod words;
 
@@ -52,6 +53,7 @@ pub use error::{Result, TransferError};
 pub use finetune::{Adaptation, EpochRecord, FinetuneConfig, FinetuneReport, ScheduleKind, finetune};
 pub use lora::{Lora, LoraAdapter, LoraConfig};
 pub use optim::{GroupedAdam, SlantedTriangular, WarmupLinear, layer_groups, set_frozen};
-pub use pipeline::{Mode, RunConfig, RunOutcome, default_lora_targets, run};
+pub use pipeline::{Mode, RunConfig, RunOutcome, Trained, default_lora_targets, run, train_task};
+pub use predict::Prediction;
 pub use task::{Example, Target, TaskKind, TaskModel, class_labels, classes_of, score_outputs};
 pub use words::{ConvSpec, PAD_ID, UNK_ID, WordBody};

@@ -121,6 +121,16 @@ pub struct RunOutcome {
     pub body: BodyKind,
 }
 
+/// A task model trained by [`train_task`], with what its training gave.
+pub struct Trained {
+    /// The model, its head and (unfrozen) body trained.
+    pub model: TaskModel,
+    /// The training report (its history is the learning curve).
+    pub report: FinetuneReport,
+    /// Weights in all: body, head, and the adapters or domain classifier of the mode.
+    pub total: usize,
+}
+
 /// Loads `pretrained`, prepares `config.mode`, trains on `train` choosing by `dev`, and
 /// scores `test`. `target` holds unlabelled target-domain examples for DANN, CORAL and
 /// continued pretraining.
@@ -133,6 +143,22 @@ pub fn run(
     config: &RunConfig,
     device: &Arc<dyn Device>,
 ) -> Result<RunOutcome> {
+    let trained = train_task(pretrained, train, dev, target, config, device)?;
+    let test = trained.model.evaluate(test, 64)?;
+    let Trained { model, report, total } = trained;
+    Ok(RunOutcome { trainable: report.trainable, report, test, total, body: model.body.kind() })
+}
+
+/// [`run`] without the test: the trained model itself, for callers that predict with it (see
+/// [`TaskModel::predict`]).
+pub fn train_task(
+    pretrained: &Path,
+    train: &[Example],
+    dev: &[Example],
+    target: &[Example],
+    config: &RunConfig,
+    device: &Arc<dyn Device>,
+) -> Result<Trained> {
     let outputs = classes_of(config.task, train)?;
     let loaded = Body::load(pretrained, config.conv.as_ref(), device)?;
     let wrong = |expected: &str| TransferError::WrongKind {
@@ -192,7 +218,6 @@ pub fn run(
         _ => Adaptation::None,
     };
     let report = finetune(&model, train, dev, &config.finetune, &extra, adaptation)?;
-    let test = model.evaluate(test, 64)?;
     if let (Some(lora), Some(out)) = (&lora, &config.out) {
         std::fs::create_dir_all(out).map_err(|e| TransferError::Invalid(format!("{}: {e}", out.display())))?;
         lora.save(&out.join("adapters.safetensors"))?;
@@ -200,5 +225,5 @@ pub fn run(
     let domain = if config.mode == Mode::Dann { nn_layers::ModuleExt::num_weights(&classifier) } else { 0 };
     let adapters = lora.as_ref().map_or(0, Lora::num_weights);
     let total = nn_layers::ModuleExt::num_weights(&model) + adapters + domain;
-    Ok(RunOutcome { trainable: report.trainable, report, test, total, body: model.body.kind() })
+    Ok(Trained { model, report, total })
 }

@@ -2,15 +2,17 @@
 //!
 //! A model is given a loaded task and a [`Context`] (device, seed), trains on the train split,
 //! selects whatever it selects (an epoch, say) on dev, and returns its predictions for dev and
-//! test. A pretrained model (through `crates/transfer`, later) is one more implementation of
-//! the trait added to [`registry`]; nothing else changes.
+//! test. The pretrained models (through `crates/transfer`) are more implementations of the trait
+//! in [`registry`], reading the model folder of [`Context::pretrained`].
 
 mod majority;
 mod nets;
 mod neural;
+mod pretrained;
 mod tfidf;
 mod word2vec_mlp;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -18,6 +20,7 @@ use tensor_core::Device;
 
 pub use majority::Majority;
 pub use neural::{BiLstmModel, TextCnnModel};
+pub use pretrained::{PRETRAINED, Pretrained};
 pub use tfidf::{TfidfLogReg, TfidfVectorizer};
 pub use word2vec_mlp::Word2VecMlp;
 
@@ -34,6 +37,8 @@ pub struct Context {
     pub seed: u64,
     /// Fewer epochs and smaller sizes, for tests and smoke runs.
     pub quick: bool,
+    /// The model folder the pretrained models (`bert-finetune`, ...) read.
+    pub pretrained: Option<PathBuf>,
 }
 
 /// Predictions for one split.
@@ -74,13 +79,15 @@ pub trait Model {
 
 /// Every registered model.
 pub fn registry() -> Vec<Box<dyn Model>> {
-    vec![
+    let mut models: Vec<Box<dyn Model>> = vec![
         Box::new(Majority),
         Box::new(TfidfLogReg::default()),
         Box::new(Word2VecMlp),
         Box::new(TextCnnModel),
         Box::new(BiLstmModel),
-    ]
+    ];
+    models.extend(PRETRAINED.iter().map(|m| Box::new(*m) as Box<dyn Model>));
+    models
 }
 
 /// The model registered as `name`.
