@@ -252,7 +252,7 @@ pub fn transfer(args: &TransferArgs) -> Result<(), CliError> {
         .write(&curve)?;
     println!(
         "{} {} ({}), {} labels, seed {}: test {:.4} on {} examples; best epoch {} (dev {:.4}); {} of {} weights \
-         trained{}; {:.1}s; curve {}",
+         trained{}; {:.1}s{}; curve {}",
         pretrained.display(),
         mode.name(),
         outcome.body.name(),
@@ -266,6 +266,7 @@ pub fn transfer(args: &TransferArgs) -> Result<(), CliError> {
         outcome.total,
         if outcome.report.cached { " on cached features" } else { "" },
         start.elapsed().as_secs_f64(),
+        crate::memory::memory_note(),
         curve.display()
     );
     Ok(())
