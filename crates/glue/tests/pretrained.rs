@@ -47,18 +47,23 @@ fn bert_folder(dir: &Path, texts: &[String]) -> PathBuf {
     folder
 }
 
-#[test]
-fn bert_models_run_the_benchmark_tasks() {
-    let dir = temp("run");
-    let texts = write_tasks(&dir);
-    let bert = bert_folder(&dir, &texts);
-    let single = parse_spec(
+/// The sentiment task over `tiny.csv`.
+fn sentiment_spec() -> glue::spec::TaskSpec {
+    parse_spec(
         r#"{"name": "tiny-sentiment", "data": {"path": "tiny.csv", "format": "csv"}, "kind": "single",
             "text": "text", "label": "label", "labels": ["neg", "pos"], "metrics": ["accuracy", "mcc"],
             "split": {"group": "movie", "seed": 1, "fractions": [0.6, 0.2, 0.2]}}"#,
         "tiny.json",
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn bert_models_run_the_benchmark_tasks() {
+    let dir = temp("run");
+    let texts = write_tasks(&dir);
+    let bert = bert_folder(&dir, &texts);
+    let single = sentiment_spec();
     let pair = parse_spec(
         r#"{"name": "tiny-pair", "data": {"path": "pairs.tsv", "format": "tsv"}, "kind": "pair",
             "text": ["a", "b"], "label": "label", "metrics": ["accuracy"],
@@ -105,13 +110,7 @@ fn pretrained_models_need_the_right_folder() {
     let dir = temp("errors");
     let texts = write_tasks(&dir);
     let bert = bert_folder(&dir, &texts);
-    let spec = parse_spec(
-        r#"{"name": "tiny-sentiment", "data": {"path": "tiny.csv", "format": "csv"}, "kind": "single",
-            "text": "text", "label": "label", "labels": ["neg", "pos"], "metrics": ["accuracy"],
-            "split": {"group": "movie", "seed": 1, "fractions": [0.6, 0.2, 0.2]}}"#,
-        "tiny.json",
-    )
-    .unwrap();
+    let spec = sentiment_spec();
     let task = glue::data::load_task(&spec, &dir).unwrap();
     let device = backend_cpu::CpuDevice::shared();
 
