@@ -107,6 +107,19 @@ pub struct TrainArgs {
     /// Stop after this many steps in all (a checkpoint is written; --resume continues).
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// Stop when the training steps have used this many minutes of process CPU time (every
+    /// thread; validation not counted), then validate the epoch in progress. With the same
+    /// thread count (`RAYON_NUM_THREADS=1`) this is a fair budget on a shared machine.
+    #[arg(long)]
+    pub cpu_minutes: Option<f64>,
+    /// Stop when the training steps have taken this many wall-clock minutes, likewise.
+    #[arg(long)]
+    pub wall_minutes: Option<f64>,
+    /// Start from this model folder's weights and vocabulary (fine-tuning); its config fixes
+    /// the architecture and sizes, so --arch and the size options are ignored (--resume
+    /// then continues this run's own checkpoint).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
     /// Device to run on.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
@@ -118,36 +131,26 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     let device = args.device.open()?;
     let splits = read_splits(&args.data, &args.src, &args.tgt)?;
     let tokenizer = args.out.join(TOKENIZER);
-    let vocab = if args.resume && tokenizer.is_file() {
-        Vocabulary::load(&tokenizer)?
-    } else {
-        Vocabulary::train(&splits.train, args.vocab_size)?
+    let init = args.init.as_deref().map(|dir| crate::mt_model::load(dir, &device)).transpose()?;
+    let (model, vocab) = match init {
+        Some(folder) => (folder.model, folder.vocab),
+        None => {
+            let vocab = if args.resume && tokenizer.is_file() {
+                Vocabulary::load(&tokenizer)?
+            } else {
+                Vocabulary::train(&splits.train, args.vocab_size)?
+            };
+            (build_model(args.arch, &model_json(args, vocab.size()), args.seed, &device)?, vocab)
+        }
     };
     let examples = encode_pairs(&vocab, &splits.train, Some(args.max_len));
-    let model_json = match args.arch {
-        Arch::Rnn => json!({
-            "arch": "rnn", "cell": args.cell, "vocab_size": vocab.size(), "embed": args.embed, "hidden": args.hidden,
-            "layers": args.layers.unwrap_or(1), "attention": args.attention, "dropout": args.dropout,
-        }),
-        Arch::Transformer => TransformerConfig {
-            layers: args.layers.unwrap_or(3),
-            width: args.embed,
-            heads: args.heads,
-            ff: args.ff,
-            dropout: args.dropout,
-            max_positions: args.max_positions.max(args.max_len + 2),
-            ..TransformerConfig::small(vocab.size())
-        }
-        .to_json(),
-    };
-    let model = build_model(args.arch, &model_json, args.seed, &device)?;
     let module = model.module();
     let mut optimizer = Adam::new(module.parameters(), AdamConfig::adam(args.lr));
     std::fs::create_dir_all(&args.out)
         .map_err(|e| tessera::UseError::folder(&args.out, format!("cannot create: {e}")))?;
     vocab.save(&tokenizer)?;
     println!(
-        "mt train: {} {}→{} pairs ({} kept up to {} subwords), vocabulary {}, {} parameters, {}",
+        "mt train: {} {}→{} pairs ({} kept up to {} subwords), vocabulary {}, {} parameters, {}{}",
         splits.train.len(),
         args.src,
         args.tgt,
@@ -155,9 +158,11 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         args.max_len,
         vocab.size(),
         module.num_weights(),
-        crate::devices::describe(&device)
+        crate::devices::describe(&device),
+        args.init.as_ref().map(|d| format!(", starting from {}", d.display())).unwrap_or_default()
     );
     let config = TrainConfig {
+
         epochs: args.epochs,
         max_tokens: args.max_tokens,
         lr: args.lr,
@@ -171,6 +176,8 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         checkpoint_every: args.checkpoint_every,
         resume: args.resume,
         max_steps: args.max_steps,
+        cpu_budget: args.cpu_minutes.map(|m| m * 60.0),
+        wall_budget: args.wall_minutes.map(|m| m * 60.0),
         progress: true,
     };
     let mut best = f64::NEG_INFINITY;
@@ -181,6 +188,9 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
             "training": {
                 "epochs": args.epochs, "max_tokens": args.max_tokens, "lr": args.lr, "warmup": args.warmup,
                 "label_smoothing": args.label_smoothing, "clip": args.clip, "max_len": args.max_len, "seed": args.seed,
+                "cpu_minutes": args.cpu_minutes, "wall_minutes": args.wall_minutes,
+                "init": args.init.as_ref().map(|d| d.display().to_string()),
+                "threads": std::env::var("RAYON_NUM_THREADS").ok(),
                 "seconds": start.elapsed().as_secs_f64(),
             },
             "history": history.iter().map(|r| json!({
@@ -213,14 +223,37 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         }
     };
     println!(
-        "{} steps, {:.0} target tokens/s, {:.1} min; model in {}",
+        "{} steps, {:.0} target tokens/s, {:.1} min; training steps {:.2} CPU min, {:.2} wall min{}; model in {}",
         outcome.steps,
         outcome.tokens_per_second,
         start.elapsed().as_secs_f64() / 60.0,
+        outcome.cpu_seconds / 60.0,
+        outcome.step_seconds / 60.0,
+        if outcome.budget_spent { " (budget spent)" } else { "" },
         args.out.display()
     );
     if outcome.stopped {
         println!("stopped after {} steps; continue with --resume", outcome.steps);
     }
     Ok(())
+}
+
+/// The `model` entry of a fresh model's `config.json` from the size options.
+fn model_json(args: &TrainArgs, vocab_size: usize) -> serde_json::Value {
+    match args.arch {
+        Arch::Rnn => json!({
+            "arch": "rnn", "cell": args.cell, "vocab_size": vocab_size, "embed": args.embed, "hidden": args.hidden,
+            "layers": args.layers.unwrap_or(1), "attention": args.attention, "dropout": args.dropout,
+        }),
+        Arch::Transformer => TransformerConfig {
+            layers: args.layers.unwrap_or(3),
+            width: args.embed,
+            heads: args.heads,
+            ff: args.ff,
+            dropout: args.dropout,
+            max_positions: args.max_positions.max(args.max_len + 2),
+            ..TransformerConfig::small(vocab_size)
+        }
+        .to_json(),
+    }
 }
