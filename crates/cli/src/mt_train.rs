@@ -8,6 +8,7 @@ use std::time::Instant;
 use nn_layers::ModuleExt;
 use nn_layers::optim::{Adam, AdamConfig};
 use serde_json::json;
+use transfer::{Lora, LoraConfig};
 use translate::data::{Vocabulary, encode_pairs, read_splits};
 use translate::decode::DecodeOptions;
 use translate::train::{EpochReport, TrainConfig, fit, write_curves};
@@ -120,10 +121,26 @@ pub struct TrainArgs {
     /// then continues this run's own checkpoint).
     #[arg(long)]
     pub init: Option<PathBuf>,
+    /// With --init: train LoRA adapters of this rank (Hu et al. 2021; `transfer::Lora`) on the
+    /// weight matrices named by --lora-targets, the model itself frozen; the best epoch's
+    /// adapters are merged into the saved weights (and kept in OUT/lora.safetensors).
+    /// No gradient clipping, no training checkpoint (not resumable).
+    #[arg(long, requires = "init", conflicts_with = "resume")]
+    pub lora_rank: Option<usize>,
+    /// LoRA's scale numerator α (the change is α/rank · B·A).
+    #[arg(long, default_value_t = 16.0)]
+    pub lora_alpha: f64,
+    /// Weight matrices LoRA adapts, comma-separated patterns (`*` matches any run); the default
+    /// is every projection of the transformer's self-attention, cross-attention and MLPs.
+    #[arg(long, default_value = "*attn*weight,*cross*weight,*mlp*weight")]
+    pub lora_targets: String,
     /// Device to run on.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
 }
+
+/// The best epoch's LoRA adapters in the model folder (before they are merged).
+const LORA_FILE: &str = "lora.safetensors";
 
 /// Runs `tessera mt train`.
 pub fn train(args: &TrainArgs) -> Result<(), CliError> {
@@ -145,12 +162,21 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     };
     let examples = encode_pairs(&vocab, &splits.train, Some(args.max_len));
     let module = model.module();
-    let mut optimizer = Adam::new(module.parameters(), AdamConfig::adam(args.lr));
+    let lora = match args.lora_rank {
+        Some(rank) => {
+            let targets = args.lora_targets.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+            let config = LoraConfig { rank, alpha: args.lora_alpha, targets: targets.collect(), seed: args.seed };
+            Some(Lora::attach(module, &config).map_err(|e| CliError::Usage(format!("--lora-rank: {e}")))?)
+        }
+        None => None,
+    };
+    let trained = lora.as_ref().map_or_else(|| module.parameters(), Lora::parameters);
+    let mut optimizer = Adam::new(trained.clone(), AdamConfig::adam(args.lr));
     std::fs::create_dir_all(&args.out)
         .map_err(|e| tessera::UseError::folder(&args.out, format!("cannot create: {e}")))?;
     vocab.save(&tokenizer)?;
     println!(
-        "mt train: {} {}→{} pairs ({} kept up to {} subwords), vocabulary {}, {} parameters, {}{}",
+        "mt train: {} {}→{} pairs ({} kept up to {} subwords), vocabulary {}, {} parameters ({} trained), {}{}",
         splits.train.len(),
         args.src,
         args.tgt,
@@ -158,21 +184,23 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         args.max_len,
         vocab.size(),
         module.num_weights(),
+        trained.iter().map(|(_, p)| p.value().numel()).sum::<usize>(),
         crate::devices::describe(&device),
         args.init.as_ref().map(|d| format!(", starting from {}", d.display())).unwrap_or_default()
     );
     let config = TrainConfig {
-
         epochs: args.epochs,
         max_tokens: args.max_tokens,
         lr: args.lr,
         warmup: args.warmup,
         smoothing: args.label_smoothing,
-        clip: (args.clip > 0.0).then_some(args.clip),
+        clip: (args.clip > 0.0 && lora.is_none()).then_some(args.clip),
         seed: args.seed,
         valid_sentences: args.valid_sentences,
         decode: DecodeOptions::default(),
-        checkpoint_dir: Some(args.checkpoint_dir.clone().unwrap_or_else(|| args.out.join("checkpoint"))),
+        checkpoint_dir: lora
+            .is_none()
+            .then(|| args.checkpoint_dir.clone().unwrap_or_else(|| args.out.join("checkpoint"))),
         checkpoint_every: args.checkpoint_every,
         resume: args.resume,
         max_steps: args.max_steps,
@@ -180,7 +208,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         wall_budget: args.wall_minutes.map(|m| m * 60.0),
         progress: true,
     };
-    let mut best = f64::NEG_INFINITY;
+    let (mut best, mut best_config) = (f64::NEG_INFINITY, None);
     let folder_config = |history: &[EpochReport]| {
         json!({
             "model": model.config_json(),
@@ -190,6 +218,7 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
                 "label_smoothing": args.label_smoothing, "clip": args.clip, "max_len": args.max_len, "seed": args.seed,
                 "cpu_minutes": args.cpu_minutes, "wall_minutes": args.wall_minutes,
                 "init": args.init.as_ref().map(|d| d.display().to_string()),
+                "lora": args.lora_rank.map(|r| json!({ "rank": r, "alpha": args.lora_alpha, "targets": args.lora_targets })),
                 "threads": std::env::var("RAYON_NUM_THREADS").ok(),
                 "seconds": start.elapsed().as_secs_f64(),
             },
@@ -211,8 +240,12 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         let score = report.valid.map_or(f64::INFINITY, |v| v.0);
         if score >= best {
             best = score;
-            save(&args.out, &model, &vocab, &folder_config(history))
-                .map_err(|e| translate::TranslateError::Invalid(e.to_string()))?;
+            let config = folder_config(history);
+            save(&args.out, &model, &vocab, &config).map_err(|e| translate::TranslateError::Invalid(e.to_string()))?;
+            best_config = Some(config);
+            if let Some(lora) = &lora {
+                lora.save(&args.out.join(LORA_FILE)).map_err(|e| translate::TranslateError::Invalid(e.to_string()))?;
+            }
         }
         Ok(())
     };
@@ -222,6 +255,13 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
             fit(m.as_ref(), &mut optimizer, &vocab, &examples, &splits.valid, &config, &mut on_epoch)?
         }
     };
+    if let (Some(lora), Some(config)) = (lora, best_config) {
+        // The folder holds the frozen weights; fold the best epoch's adapters into them.
+        let adapted = |e: transfer::TransferError| CliError::Usage(format!("LoRA: {e}"));
+        lora.load(&args.out.join(LORA_FILE)).map_err(adapted)?;
+        lora.merge().map_err(adapted)?;
+        save(&args.out, &model, &vocab, &config)?;
+    }
     println!(
         "{} steps, {:.0} target tokens/s, {:.1} min; training steps {:.2} CPU min, {:.2} wall min{}; model in {}",
         outcome.steps,
