@@ -88,6 +88,24 @@ fn a_tiny_transformer_trains_translates_and_evaluates() {
     assert_eq!(read(&tuned), read(&out), "fine-tuning keeps the vocabulary");
     let eval = tessera(&["mt", "eval", tuned_s, "--split", "test"]).ok().to_string();
     assert!(number_after(&eval, "BLEU") > 20.0, "a gentle fine-tune forgot the task:\n{report}\n{eval}");
+
+    // LoRA: only the adapters train (far fewer numbers), and they are merged into the weights.
+    let lora = scratch("mt-transformer", "lora");
+    let lora_s = lora.to_str().unwrap();
+    let mut args = vec!["mt", "train", "--init", out_s, "--data", data_s, "--src", "de", "--tgt", "en"];
+    args.extend(["--out", lora_s, "--epochs", "1", "--max-tokens", "256", "--lr", "1e-3", "--lora-rank", "2"]);
+    let report = tessera(&args).ok().to_string();
+    let before = report.split(" parameters (").next().unwrap_or_default();
+    let all: f64 = before.split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0.0);
+    let trained = number_after(&report, "parameters (");
+    assert!(trained > 0.0 && trained < all / 4.0, "{trained} of {all} parameters trained:\n{report}");
+    assert!(lora.join("lora.safetensors").is_file());
+    let eval = tessera(&["mt", "eval", lora_s, "--split", "test"]).ok().to_string();
+    assert!(number_after(&eval, "BLEU") > 20.0, "{report}\n{eval}");
+    let mut bad = args.clone();
+    bad.extend(["--lora-targets", "*no_such_weight*"]);
+    let error = tessera(&bad).error().to_string();
+    assert!(error.contains("no_such_weight") && error.lines().count() == 1, "{error}");
 }
 
 #[test]
