@@ -5,7 +5,9 @@
 //! `xtask/peers/mt_transformer_jax.py step` on the same shape and recipe, in paired rounds on 1
 //! and 2 threads, alternating which side goes first (see `bench_peers` for why); and greedy
 //! decoding of 8 sources to 50 output tokens with the key-value cache and by recomputation
-//! (`mt_bench decode`, Tessera only), whose ratio is the cache's speed-up.
+//! (`mt_bench decode`, Tessera only), whose ratio is the cache's speed-up; and the library's
+//! greedy and beam-5 search (cache on) on those sources with every output 50 tokens long
+//! (`mt_bench search`), as sentences/s.
 //!
 //! Both programs print the peers' CSV rows; one thread is pinned to core 0 with taskset on both
 //! sides. The peer runs in `target/mt-venv` (jax and sacrebleu, made on first use).
@@ -22,6 +24,8 @@ use crate::cargo;
 const STEP_CASE: &str = "mt_transformer_l3_w256_h4_ff1024_v8000_b32_t20_step";
 const CACHE_CASE: &str = "mt_decode_cache_b8_s20_out50";
 const RECOMPUTE_CASE: &str = "mt_decode_recompute_b8_s20_out50";
+const GREEDY_CASE: &str = "mt_search_greedy_b8_s20_out50";
+const BEAM_CASE: &str = "mt_search_beam5_b8_s20_out50";
 /// Sentences per decoded batch.
 const DECODE_ROWS: f64 = 8.0;
 
@@ -128,19 +132,23 @@ pub(crate) fn report(root: &Path, quick: bool, rounds: usize) -> Result<String, 
     }
     out.push_str(
         "\n## Machine translation: greedy decoding of 8 sources (20 positions) to 50 tokens, key-value cache vs \
-         recomputation (backend-cpu)\n\n| threads | cache ms/batch | recompute ms/batch | cache speed-up | \
-         sentences/s (cache) |\n|---|---|---|---|---|\n",
+         recomputation, and the library's greedy and beam-5 search with the cache, every output 50 tokens \
+         (backend-cpu)\n\n| threads | cache ms/batch | recompute ms/batch | cache speed-up | greedy sentences/s | \
+         beam 5 sentences/s |\n|---|---|---|---|---|---|\n",
     );
     for threads in THREADS {
         let decoded = Ok(rows(&ours, &["decode", reps], threads, "ms/batch")?);
+        let searched = Ok(rows(&ours, &["search", reps], threads, "ms/batch")?);
         let (cache, recompute) = (value(&decoded, CACHE_CASE), value(&decoded, RECOMPUTE_CASE));
+        let per_second = |case: &str| value(&searched, case).map(|ms| DECODE_ROWS * 1e3 / ms);
         let _ = writeln!(
             out,
-            "| {threads} | {} | {} | {} | {} |",
+            "| {threads} | {} | {} | {} | {} | {} |",
             show(cache, 1),
             show(recompute, 1),
             show(cache.zip(recompute).map(|(c, r)| r / c), 2),
-            show(cache.map(|c| DECODE_ROWS * 1e3 / c), 1)
+            show(per_second(GREEDY_CASE), 1),
+            show(per_second(BEAM_CASE), 1)
         );
     }
     out.push('\n');

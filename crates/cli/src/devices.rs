@@ -76,7 +76,10 @@ pub fn describe(device: &Arc<dyn Device>) -> String {
             Err(e) => e.to_string(),
         };
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Rayon's global pool (the CPU backend's threads) follows RAYON_NUM_THREADS when it is set.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0);
+    let threads = threads.unwrap_or(cores);
     let mut features = Vec::new();
     #[cfg(target_arch = "x86_64")]
     {

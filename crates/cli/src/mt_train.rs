@@ -8,6 +8,7 @@ use std::time::Instant;
 use nn_layers::ModuleExt;
 use nn_layers::optim::{Adam, AdamConfig};
 use serde_json::json;
+use transfer::{Lora, LoraConfig};
 use translate::data::{Vocabulary, encode_pairs, read_splits};
 use translate::decode::DecodeOptions;
 use translate::train::{EpochReport, TrainConfig, fit, write_curves};
@@ -107,10 +108,39 @@ pub struct TrainArgs {
     /// Stop after this many steps in all (a checkpoint is written; --resume continues).
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// Stop when the training steps have used this many minutes of process CPU time (every
+    /// thread; validation not counted), then validate the epoch in progress. With the same
+    /// thread count (`RAYON_NUM_THREADS=1`) this is a fair budget on a shared machine.
+    #[arg(long)]
+    pub cpu_minutes: Option<f64>,
+    /// Stop when the training steps have taken this many wall-clock minutes, likewise.
+    #[arg(long)]
+    pub wall_minutes: Option<f64>,
+    /// Start from this model folder's weights and vocabulary (fine-tuning); its config fixes
+    /// the architecture and sizes, so --arch and the size options are ignored (--resume
+    /// then continues this run's own checkpoint).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// With --init: train LoRA adapters of this rank (Hu et al. 2021; `transfer::Lora`) on the
+    /// weight matrices named by --lora-targets, the model itself frozen; the best epoch's
+    /// adapters are merged into the saved weights (and kept in OUT/lora.safetensors).
+    /// No gradient clipping, no training checkpoint (not resumable).
+    #[arg(long, requires = "init", conflicts_with = "resume")]
+    pub lora_rank: Option<usize>,
+    /// LoRA's scale numerator α (the change is α/rank · B·A).
+    #[arg(long, default_value_t = 16.0)]
+    pub lora_alpha: f64,
+    /// Weight matrices LoRA adapts, comma-separated patterns (`*` matches any run); the default
+    /// is every projection of the transformer's self-attention, cross-attention and MLPs.
+    #[arg(long, default_value = "*attn*weight,*cross*weight,*mlp*weight")]
+    pub lora_targets: String,
     /// Device to run on.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
 }
+
+/// The best epoch's LoRA adapters in the model folder (before they are merged).
+const LORA_FILE: &str = "lora.safetensors";
 
 /// Runs `tessera mt train`.
 pub fn train(args: &TrainArgs) -> Result<(), CliError> {
@@ -118,36 +148,35 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
     let device = args.device.open()?;
     let splits = read_splits(&args.data, &args.src, &args.tgt)?;
     let tokenizer = args.out.join(TOKENIZER);
-    let vocab = if args.resume && tokenizer.is_file() {
-        Vocabulary::load(&tokenizer)?
-    } else {
-        Vocabulary::train(&splits.train, args.vocab_size)?
+    let init = args.init.as_deref().map(|dir| crate::mt_model::load(dir, &device)).transpose()?;
+    let (model, vocab) = match init {
+        Some(folder) => (folder.model, folder.vocab),
+        None => {
+            let vocab = if args.resume && tokenizer.is_file() {
+                Vocabulary::load(&tokenizer)?
+            } else {
+                Vocabulary::train(&splits.train, args.vocab_size)?
+            };
+            (build_model(args.arch, &model_json(args, vocab.size()), args.seed, &device)?, vocab)
+        }
     };
     let examples = encode_pairs(&vocab, &splits.train, Some(args.max_len));
-    let model_json = match args.arch {
-        Arch::Rnn => json!({
-            "arch": "rnn", "cell": args.cell, "vocab_size": vocab.size(), "embed": args.embed, "hidden": args.hidden,
-            "layers": args.layers.unwrap_or(1), "attention": args.attention, "dropout": args.dropout,
-        }),
-        Arch::Transformer => TransformerConfig {
-            layers: args.layers.unwrap_or(3),
-            width: args.embed,
-            heads: args.heads,
-            ff: args.ff,
-            dropout: args.dropout,
-            max_positions: args.max_positions.max(args.max_len + 2),
-            ..TransformerConfig::small(vocab.size())
-        }
-        .to_json(),
-    };
-    let model = build_model(args.arch, &model_json, args.seed, &device)?;
     let module = model.module();
-    let mut optimizer = Adam::new(module.parameters(), AdamConfig::adam(args.lr));
+    let lora = match args.lora_rank {
+        Some(rank) => {
+            let targets = args.lora_targets.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+            let config = LoraConfig { rank, alpha: args.lora_alpha, targets: targets.collect(), seed: args.seed };
+            Some(Lora::attach(module, &config).map_err(|e| CliError::Usage(format!("--lora-rank: {e}")))?)
+        }
+        None => None,
+    };
+    let trained = lora.as_ref().map_or_else(|| module.parameters(), Lora::parameters);
+    let mut optimizer = Adam::new(trained.clone(), AdamConfig::adam(args.lr));
     std::fs::create_dir_all(&args.out)
         .map_err(|e| tessera::UseError::folder(&args.out, format!("cannot create: {e}")))?;
     vocab.save(&tokenizer)?;
     println!(
-        "mt train: {} {}→{} pairs ({} kept up to {} subwords), vocabulary {}, {} parameters, {}",
+        "mt train: {} {}→{} pairs ({} kept up to {} subwords), vocabulary {}, {} parameters ({} trained), {}{}",
         splits.train.len(),
         args.src,
         args.tgt,
@@ -155,7 +184,9 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         args.max_len,
         vocab.size(),
         module.num_weights(),
-        crate::devices::describe(&device)
+        trained.iter().map(|(_, p)| p.value().numel()).sum::<usize>(),
+        crate::devices::describe(&device),
+        args.init.as_ref().map(|d| format!(", starting from {}", d.display())).unwrap_or_default()
     );
     let config = TrainConfig {
         epochs: args.epochs,
@@ -163,17 +194,21 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         lr: args.lr,
         warmup: args.warmup,
         smoothing: args.label_smoothing,
-        clip: (args.clip > 0.0).then_some(args.clip),
+        clip: (args.clip > 0.0 && lora.is_none()).then_some(args.clip),
         seed: args.seed,
         valid_sentences: args.valid_sentences,
         decode: DecodeOptions::default(),
-        checkpoint_dir: Some(args.checkpoint_dir.clone().unwrap_or_else(|| args.out.join("checkpoint"))),
+        checkpoint_dir: lora
+            .is_none()
+            .then(|| args.checkpoint_dir.clone().unwrap_or_else(|| args.out.join("checkpoint"))),
         checkpoint_every: args.checkpoint_every,
         resume: args.resume,
         max_steps: args.max_steps,
+        cpu_budget: args.cpu_minutes.map(|m| m * 60.0),
+        wall_budget: args.wall_minutes.map(|m| m * 60.0),
         progress: true,
     };
-    let mut best = f64::NEG_INFINITY;
+    let (mut best, mut best_config) = (f64::NEG_INFINITY, None);
     let folder_config = |history: &[EpochReport]| {
         json!({
             "model": model.config_json(),
@@ -181,6 +216,10 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
             "training": {
                 "epochs": args.epochs, "max_tokens": args.max_tokens, "lr": args.lr, "warmup": args.warmup,
                 "label_smoothing": args.label_smoothing, "clip": args.clip, "max_len": args.max_len, "seed": args.seed,
+                "cpu_minutes": args.cpu_minutes, "wall_minutes": args.wall_minutes,
+                "init": args.init.as_ref().map(|d| d.display().to_string()),
+                "lora": args.lora_rank.map(|r| json!({ "rank": r, "alpha": args.lora_alpha, "targets": args.lora_targets })),
+                "threads": std::env::var("RAYON_NUM_THREADS").ok(),
                 "seconds": start.elapsed().as_secs_f64(),
             },
             "history": history.iter().map(|r| json!({
@@ -201,8 +240,12 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         let score = report.valid.map_or(f64::INFINITY, |v| v.0);
         if score >= best {
             best = score;
-            save(&args.out, &model, &vocab, &folder_config(history))
-                .map_err(|e| translate::TranslateError::Invalid(e.to_string()))?;
+            let config = folder_config(history);
+            save(&args.out, &model, &vocab, &config).map_err(|e| translate::TranslateError::Invalid(e.to_string()))?;
+            best_config = Some(config);
+            if let Some(lora) = &lora {
+                lora.save(&args.out.join(LORA_FILE)).map_err(|e| translate::TranslateError::Invalid(e.to_string()))?;
+            }
         }
         Ok(())
     };
@@ -212,15 +255,45 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
             fit(m.as_ref(), &mut optimizer, &vocab, &examples, &splits.valid, &config, &mut on_epoch)?
         }
     };
+    if let (Some(lora), Some(config)) = (lora, best_config) {
+        // The folder holds the frozen weights; fold the best epoch's adapters into them.
+        let adapted = |e: transfer::TransferError| CliError::Usage(format!("LoRA: {e}"));
+        lora.load(&args.out.join(LORA_FILE)).map_err(adapted)?;
+        lora.merge().map_err(adapted)?;
+        save(&args.out, &model, &vocab, &config)?;
+    }
     println!(
-        "{} steps, {:.0} target tokens/s, {:.1} min; model in {}",
+        "{} steps, {:.0} target tokens/s, {:.1} min; training steps {:.2} CPU min, {:.2} wall min{}; model in {}",
         outcome.steps,
         outcome.tokens_per_second,
         start.elapsed().as_secs_f64() / 60.0,
+        outcome.cpu_seconds / 60.0,
+        outcome.step_seconds / 60.0,
+        if outcome.budget_spent { " (budget spent)" } else { "" },
         args.out.display()
     );
     if outcome.stopped {
         println!("stopped after {} steps; continue with --resume", outcome.steps);
     }
     Ok(())
+}
+
+/// The `model` entry of a fresh model's `config.json` from the size options.
+fn model_json(args: &TrainArgs, vocab_size: usize) -> serde_json::Value {
+    match args.arch {
+        Arch::Rnn => json!({
+            "arch": "rnn", "cell": args.cell, "vocab_size": vocab_size, "embed": args.embed, "hidden": args.hidden,
+            "layers": args.layers.unwrap_or(1), "attention": args.attention, "dropout": args.dropout,
+        }),
+        Arch::Transformer => TransformerConfig {
+            layers: args.layers.unwrap_or(3),
+            width: args.embed,
+            heads: args.heads,
+            ff: args.ff,
+            dropout: args.dropout,
+            max_positions: args.max_positions.max(args.max_len + 2),
+            ..TransformerConfig::small(vocab_size)
+        }
+        .to_json(),
+    }
 }

@@ -1,6 +1,7 @@
 //! `tessera mt` on a tiny made-up language pair (number words, German to English): train into a
 //! model folder (stopping and resuming halfway), translate arguments and standard input, score
-//! the test split; and bad input is a one-line error.
+//! the test split; fine-tune from a folder (`--init`) under a CPU budget; and bad input is a
+//! one-line error.
 
 mod common;
 
@@ -73,6 +74,38 @@ fn a_tiny_transformer_trains_translates_and_evaluates() {
     assert!(bleu > 20.0, "test BLEU {bleu} after 12 epochs on number words:\n{report}\n{eval}");
     let lines = tessera(&["mt", "translate", out_s, "zwei drei", "vier eins"]).ok().to_string();
     assert_eq!(lines.lines().count(), 2, "{lines}");
+
+    // Fine-tuning: --init starts from the folder's weights and vocabulary, and a CPU budget of
+    // 0.12 s ends training inside the first epoch, which is still validated and saved.
+    let tuned = scratch("mt-transformer", "tuned");
+    let tuned_s = tuned.to_str().unwrap();
+    let mut args = vec!["mt", "train", "--init", out_s, "--data", data_s, "--src", "de", "--tgt", "en"];
+    args.extend(["--out", tuned_s, "--epochs", "5", "--max-tokens", "32", "--lr", "1e-4", "--cpu-minutes", "0.002"]);
+    let report = tessera(&args).ok().to_string();
+    assert!(report.contains("starting from") && report.contains("(budget spent)"), "{report}");
+    assert!(report.contains("epoch   1:") && !report.contains("epoch   2:"), "{report}");
+    let read = |dir: &Path| std::fs::read_to_string(dir.join("tokenizer.json")).unwrap();
+    assert_eq!(read(&tuned), read(&out), "fine-tuning keeps the vocabulary");
+    let eval = tessera(&["mt", "eval", tuned_s, "--split", "test"]).ok().to_string();
+    assert!(number_after(&eval, "BLEU") > 20.0, "a gentle fine-tune forgot the task:\n{report}\n{eval}");
+
+    // LoRA: only the adapters train (far fewer numbers), and they are merged into the weights.
+    let lora = scratch("mt-transformer", "lora");
+    let lora_s = lora.to_str().unwrap();
+    let mut args = vec!["mt", "train", "--init", out_s, "--data", data_s, "--src", "de", "--tgt", "en"];
+    args.extend(["--out", lora_s, "--epochs", "1", "--max-tokens", "256", "--lr", "1e-3", "--lora-rank", "2"]);
+    let report = tessera(&args).ok().to_string();
+    let before = report.split(" parameters (").next().unwrap_or_default();
+    let all: f64 = before.split_whitespace().last().and_then(|n| n.parse().ok()).unwrap_or(0.0);
+    let trained = number_after(&report, "parameters (");
+    assert!(trained > 0.0 && trained < all / 4.0, "{trained} of {all} parameters trained:\n{report}");
+    assert!(lora.join("lora.safetensors").is_file());
+    let eval = tessera(&["mt", "eval", lora_s, "--split", "test"]).ok().to_string();
+    assert!(number_after(&eval, "BLEU") > 20.0, "{report}\n{eval}");
+    let mut bad = args.clone();
+    bad.extend(["--lora-targets", "*no_such_weight*"]);
+    let error = tessera(&bad).error().to_string();
+    assert!(error.contains("no_such_weight") && error.lines().count() == 1, "{error}");
 }
 
 #[test]

@@ -9,6 +9,10 @@
 //! mt_bench decode [reps]           greedy decoding of 8 sources (20 positions) to 50 output
 //!                                  tokens, with the key-value cache and by recomputation: ms
 //!                                  per batch of 8 for each (unit `ms/batch`).
+//! mt_bench search [reps]           the library's `greedy` and `beam_search` (width 5, cache on)
+//!                                  on the same 8 sources, every output exactly 50 tokens long
+//!                                  (the end-of-sentence id is one the model never emits, so
+//!                                  no hypothesis stops early): ms per batch of 8 (`ms/batch`).
 //! ```
 //!
 //! Threads: rayon's global pool, so `RAYON_NUM_THREADS` (the xtask sets it and pins one thread
@@ -19,6 +23,7 @@ use std::time::Instant;
 
 use backend_cpu::CpuDevice;
 use tensor_core::{Device, Tensor, TensorRng};
+use translate::decode::{DecodeOptions, beam_search, greedy};
 use translate::transformer::{TransformerConfig, TransformerRecipe, TransformerSeq2Seq, TransformerTrainer};
 use translate::{Seq2Seq, SourceBatch, TargetBatch};
 
@@ -110,15 +115,43 @@ fn decode(reps: usize) {
     }
 }
 
+fn search(reps: usize) {
+    let device = CpuDevice::shared();
+    let mut rng = TensorRng::new(0);
+    let model = TransformerSeq2Seq::new(TransformerConfig::small(VOCAB), &mut rng, &device).unwrap();
+    let lengths = vec![LENGTH; DECODE_ROWS];
+    let source = SourceBatch { ids: padded(&lengths, LENGTH, &mut rng, &device), lengths };
+    // Outputs capped at 0·|source| + 50 tokens; `VOCAB` is no token, so nothing ends sooner.
+    let (bos, never) = (1, VOCAB as u32);
+    for beam in [1, 5] {
+        let options = DecodeOptions { beam, max_len_a: 0.0, max_len_b: DECODE_STEPS, ..DecodeOptions::default() };
+        let mut run = || {
+            let lengths: Vec<usize> = if beam == 1 {
+                greedy(&model, &source, bos, never, &options).unwrap().iter().map(Vec::len).collect()
+            } else {
+                beam_search(&model, &source, bos, never, &options).unwrap().iter().map(|h| h[0].tokens.len()).collect()
+            };
+            assert!(lengths.iter().all(|&l| l == DECODE_STEPS), "outputs of {lengths:?} tokens, not {DECODE_STEPS}");
+        };
+        run();
+        let times = (0..reps).map(|_| time_ms(&mut run)).collect();
+        let how = if beam == 1 { "greedy".to_string() } else { format!("beam{beam}") };
+        report(&format!("mt_search_{how}_b{DECODE_ROWS}_s{LENGTH}_out{DECODE_STEPS}"), "ms/batch", times);
+    }
+}
+
 fn main() {
     backend_cpu::keep_freed_memory();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |i: usize, default: usize| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(default);
     match args.first().map(String::as_str) {
         Some("decode") => decode(number(1, 5)),
+        Some("search") => search(number(1, 3)),
         Some("step") | None => step(number(1, 10), number(2, 2)),
         Some(other) => {
-            eprintln!("mt_bench: unknown mode {other}; use `step [steps] [warmup]` or `decode [reps]`");
+            eprintln!(
+                "mt_bench: unknown mode {other}; use `step [steps] [warmup]`, `decode [reps]` or `search [reps]`"
+            );
             std::process::exit(2);
         }
     }

@@ -1,5 +1,5 @@
 //! A training run stopped halfway and resumed from its checkpoint ends with exactly the weights
-//! and history of the run that never stopped.
+//! and history of the run that never stopped; a CPU or wall-clock budget ends training early.
 
 use std::sync::Arc;
 
@@ -78,4 +78,47 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
         |o: &translate::train::TrainOutcome| o.history.iter().map(|r| (r.train_loss, r.valid)).collect::<Vec<_>>();
     assert_eq!(losses(&resumed), losses(&straight));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_cpu_or_wall_budget_stops_training_and_validates_the_epoch_in_progress() {
+    let device: Arc<dyn Device> = CpuDevice::shared();
+    let data = pairs();
+    let vocab = Vocabulary::train(&data, 290).unwrap();
+    let examples = encode_pairs(&vocab, &data, Some(50));
+    // Batches of 60 tokens: about a dozen steps an epoch, far more than a zero budget allows.
+    let mut config = TrainConfig::new(50, 60, 0.01);
+    config.valid_sentences = 10;
+    for (cpu, wall) in [(Some(0.0), None), (None, Some(0.0))] {
+        config.cpu_budget = cpu;
+        config.wall_budget = wall;
+        let m = model(&vocab, &device);
+        let mut optimizer = Adam::new(m.parameters(), AdamConfig::adam(config.lr));
+        let mut seen = Vec::new();
+        let outcome = fit(&m, &mut optimizer, &vocab, &examples, &data, &config, &mut |h| {
+            seen.push(h.len());
+            Ok(())
+        })
+        .unwrap();
+        // A zero budget is spent before the first step: nothing ran, nothing was validated.
+        assert!(outcome.budget_spent && !outcome.stopped, "{outcome:?}");
+        assert_eq!((outcome.steps, outcome.history.len(), seen.len()), (0, 0, 0));
+    }
+    // A budget of 2 steps' worth of CPU time ends inside the first epoch, which is validated.
+    let m = model(&vocab, &device);
+    let mut optimizer = Adam::new(m.parameters(), AdamConfig::adam(config.lr));
+    config.wall_budget = None;
+    config.max_steps = Some(1);
+    let one = fit(&m, &mut optimizer, &vocab, &examples, &data, &config, &mut |_| Ok(())).unwrap();
+    assert!(one.cpu_seconds > 0.0 && one.step_seconds > 0.0);
+    config.max_steps = None;
+    config.cpu_budget = Some(2.0 * one.cpu_seconds);
+    let m = model(&vocab, &device);
+    let mut optimizer = Adam::new(m.parameters(), AdamConfig::adam(config.lr));
+    let outcome = fit(&m, &mut optimizer, &vocab, &examples, &data, &config, &mut |_| Ok(())).unwrap();
+    assert!(outcome.budget_spent, "{outcome:?}");
+    assert!(outcome.steps >= 1 && outcome.steps < 50 * 5, "{} steps", outcome.steps);
+    assert!(outcome.cpu_seconds >= 2.0 * one.cpu_seconds);
+    let last = outcome.history.last().expect("the epoch in progress is validated");
+    assert!(last.valid.is_some() && last.train_loss.is_finite());
 }

@@ -1,8 +1,10 @@
 //! Training an encoder-decoder: the teacher-forced loss, one optimisation step, and the
 //! resumable loop ([`fit`]); the warm-up schedule is nn-layers' `InverseSqrt`.
 
+mod clock;
 mod run;
 
+pub use clock::process_cpu_seconds;
 pub use run::{EpochReport, TrainConfig, TrainOutcome, fit, write_curves};
 
 use autograd::{Var, clip_grad_norm};

@@ -11,6 +11,7 @@ use nn_layers::optim::{Constant, InverseSqrt, LrSchedule, Optimizer};
 use nn_layers::train::{EpochStats, LossPlot, Progress, TrainPosition, load_training, save_training};
 use nn_layers::{Module, ModuleExt};
 
+use super::clock::process_cpu_seconds;
 use super::train_step;
 use crate::data::{Example, Pair, Vocabulary, pair_batch, token_batches};
 use crate::decode::{DecodeOptions, translate_texts};
@@ -46,6 +47,14 @@ pub struct TrainConfig {
     pub resume: bool,
     /// Stop after this many optimizer steps in all (a checkpoint is written first).
     pub max_steps: Option<usize>,
+    /// Stop once the training steps of this run have used this many seconds of process CPU
+    /// time (`getrusage`: every thread, user and system; validation not counted). The epoch in
+    /// progress is then validated and ends there. Fair across runs on a shared machine when the
+    /// thread count is the same.
+    pub cpu_budget: Option<f64>,
+    /// Stop once the training steps of this run have taken this many wall-clock seconds, in
+    /// the same way as `cpu_budget`.
+    pub wall_budget: Option<f64>,
     /// Show a progress bar.
     pub progress: bool,
 }
@@ -68,6 +77,8 @@ impl TrainConfig {
             checkpoint_every: 500,
             resume: false,
             max_steps: None,
+            cpu_budget: None,
+            wall_budget: None,
             progress: false,
         }
     }
@@ -97,6 +108,13 @@ pub struct TrainOutcome {
     pub tokens_per_second: f64,
     /// Whether `max_steps` stopped training before the last epoch ended.
     pub stopped: bool,
+    /// Whether `cpu_budget` or `wall_budget` ended training (after validating the epoch in
+    /// progress).
+    pub budget_spent: bool,
+    /// Process CPU seconds the training steps of this run used (validation not included).
+    pub cpu_seconds: f64,
+    /// Wall-clock seconds the training steps of this run took (validation not included).
+    pub step_seconds: f64,
 }
 
 /// The epoch reports kept in a training checkpoint: validation BLEU and chrF travel in
@@ -144,7 +162,11 @@ pub fn fit<M: Seq2Seq>(
     let (valid_sources, valid_refs): (Vec<String>, Vec<String>) =
         valid.iter().take(config.valid_sentences).map(|p| (p.source.clone(), p.target.clone())).unzip();
     let (run_start, mut run_tokens) = (Instant::now(), 0usize);
-    while position.epoch <= config.epochs {
+    let (mut cpu_seconds, mut step_seconds, mut budget_spent) = (0.0, 0.0, false);
+    let over_budget = |cpu: f64, wall: f64| {
+        config.cpu_budget.is_some_and(|b| cpu >= b) || config.wall_budget.is_some_and(|b| wall >= b)
+    };
+    while position.epoch <= config.epochs && !budget_spent {
         let epoch_start = Instant::now();
         let batches = token_batches(&lengths, config.max_tokens, Some(config.seed.wrapping_add(position.epoch as u64)));
         let bar = config.progress.then(|| Progress::new(batches.len() as u64, &format!("epoch {}", position.epoch)));
@@ -163,8 +185,16 @@ pub fn fit<M: Seq2Seq>(
                     steps: position.step,
                     tokens_per_second: rate(run_tokens, run_start),
                     stopped: true,
+                    budget_spent: false,
+                    cpu_seconds,
+                    step_seconds,
                 });
             }
+            if over_budget(cpu_seconds, step_seconds) {
+                budget_spent = true;
+                break;
+            }
+            let (cpu_before, wall_before) = (process_cpu_seconds()?, Instant::now());
             optimizer.set_lr(schedule.lr(position.step));
             let batch = pair_batch(train, indices, vocab, &device)?;
             let tokens: usize = batch.1.lengths.iter().sum();
@@ -173,6 +203,8 @@ pub fn fit<M: Seq2Seq>(
             if !loss.is_finite() {
                 return Err(TranslateError::Invalid(format!("the loss is {loss} at step {}", position.step)));
             }
+            cpu_seconds += process_cpu_seconds()? - cpu_before;
+            step_seconds += wall_before.elapsed().as_secs_f64();
             position.loss.add(loss, tokens as f64);
             position.step += 1;
             position.batches_done += 1;
@@ -186,6 +218,10 @@ pub fn fit<M: Seq2Seq>(
         }
         if let Some(bar) = &bar {
             bar.finish();
+        }
+        if budget_spent && position.batches_done == 0 {
+            // The budget ran out exactly at an epoch boundary: nothing new to validate.
+            break;
         }
         let valid_scores = if valid_sources.is_empty() {
             None
@@ -212,7 +248,15 @@ pub fn fit<M: Seq2Seq>(
         on_epoch(&position.history.iter().map(report).collect::<Vec<_>>())?;
     }
     let history = position.history.iter().map(report).collect();
-    Ok(TrainOutcome { history, steps: position.step, tokens_per_second: rate(run_tokens, run_start), stopped: false })
+    Ok(TrainOutcome {
+        history,
+        steps: position.step,
+        tokens_per_second: rate(run_tokens, run_start),
+        stopped: false,
+        budget_spent,
+        cpu_seconds,
+        step_seconds,
+    })
 }
 
 /// Tokens per second since `start`.
