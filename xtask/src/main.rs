@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         Some("distributed") => distributed::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|gpt-pretrain|bert-pretrain|fuzz|glue|distributed> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict|mt|ner|qa]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  gpt-pretrain [--steps N] [--vocab N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]\n  glue [--models a,b] [--seeds N] [--quick]\n  distributed [--quick]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|gpt-pretrain|bert-pretrain|fuzz|glue|distributed> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict|mt|ner|qa]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  gpt-pretrain [--steps N] [--vocab N] [-- tessera flags]\n  bert-pretrain [--wordpiece [--vocab N]] [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]\n  glue [--models a,b] [--seeds N] [--quick]\n  distributed [--quick]"
             );
             return ExitCode::from(2);
         }
