@@ -98,9 +98,13 @@ pub struct TrainArgs {
     /// With --encoder: freeze the encoder and train the head alone (features).
     #[arg(long)]
     pub freeze: bool,
-    /// With --encoder: the peak learning rate (warm-up then linear decay; --lr when --freeze).
+    /// With --encoder: the peak learning rate (warm-up then linear decay; --lr with --freeze or --lora-rank).
     #[arg(long, default_value_t = 1e-4)]
     pub encoder_lr: f64,
+    /// With --encoder: train LoRA adapters of this rank on the attention queries and values
+    /// (and the head) instead of the whole encoder; merged before saving.
+    #[arg(long)]
+    pub lora_rank: Option<usize>,
     /// With --encoder: train on the first N training sentences only.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -190,10 +194,11 @@ pub fn train(args: &TrainArgs) -> Result<EntityScores, CliError> {
             freeze: args.freeze,
             epochs: args.epochs,
             batch: args.batch_size,
-            lr: if args.freeze { args.lr } else { args.encoder_lr },
+            lr: if args.freeze || args.lora_rank.is_some() { args.lr } else { args.encoder_lr },
             dropout: args.dropout.min(0.1),
             minutes: args.minutes,
             seed: args.seed,
+            lora: args.lora_rank,
             limit: args.limit,
         };
         let (scores, predicted) = crate::ner_bert::train(&settings, (&train, &valid, &test), &args.out, &device)?;

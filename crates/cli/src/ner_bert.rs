@@ -15,7 +15,7 @@ use nlp::encoder::save_bert;
 use nn_layers::checkpoint::{self, write_atomically};
 use serde_json::{Value, json};
 use tensor_core::Device;
-use transfer::{BertTagger, Body, FitConfig, fit, set_frozen};
+use transfer::{BertTagger, Body, FitConfig, Lora, LoraConfig, default_lora_targets, fit_with, set_frozen};
 
 use crate::error::CliError;
 
@@ -45,6 +45,9 @@ pub struct BertNerSettings<'a> {
     pub minutes: Option<f64>,
     /// Seed.
     pub seed: u64,
+    /// LoRA adapters of this rank on the attention queries and values (the encoder frozen),
+    /// merged into the weights before saving.
+    pub lora: Option<usize>,
     /// Sentences to train on (all when `None`).
     pub limit: Option<usize>,
 }
@@ -104,6 +107,19 @@ pub fn train(
     if settings.freeze {
         set_frozen(tagger.body.module(), "bert.*", true)?;
     }
+    let lora = match settings.lora {
+        Some(rank) => Some(Lora::attach(
+            tagger.body.module(),
+            &LoraConfig {
+                rank,
+                alpha: 2.0 * rank as f64,
+                targets: default_lora_targets(tagger.body.kind()),
+                seed: settings.seed,
+            },
+        )?),
+        None => None,
+    };
+    let extra = lora.as_ref().map(Lora::parameters).unwrap_or_default();
     let gold = tag_ids(train, &tags)?;
     let windows = tagger.windows(&words(train))?;
     println!(
@@ -112,7 +128,13 @@ pub fn train(
         train.len(),
         windows.len(),
         tags.len(),
-        if settings.freeze { "encoder frozen (features)" } else { "fine-tuning the encoder" }
+        if settings.freeze {
+            "encoder frozen (features)"
+        } else if settings.lora.is_some() {
+            "LoRA on the encoder"
+        } else {
+            "fine-tuning the encoder"
+        }
     );
     let config = FitConfig {
         epochs: settings.epochs,
@@ -122,13 +144,17 @@ pub fn train(
         seed: settings.seed,
         ..FitConfig::default()
     };
-    let report = fit(
+    let report = fit_with(
         &tagger,
+        &extra,
         &windows,
         &config,
         |batch, seed| tagger.loss(batch, &gold, Some(seed)),
         |step, loss| println!("step {step:>6}  loss {loss:.4}  {:.1} min", started.elapsed().as_secs_f64() / 60.0),
     )?;
+    if let Some(lora) = lora {
+        lora.merge()?;
+    }
     let (valid_scores, _) = evaluate(&tagger, &tags, valid)?;
     println!(
         "trained {} steps ({} weights){} in {:.1} min; valid F1 {:.2}",
@@ -143,7 +169,7 @@ pub fn train(
     let record = json!({
         "tags": tags,
         "encoder": settings.encoder,
-        "freeze": settings.freeze,
+        "freeze": settings.freeze, "lora_rank": settings.lora,
         "epochs": settings.epochs, "batch": settings.batch, "lr": settings.lr, "seed": settings.seed,
         "train_sentences": train.len(), "steps": report.steps, "epoch_losses": report.epoch_losses,
         "train_minutes": report.seconds / 60.0, "wall_minutes": started.elapsed().as_secs_f64() / 60.0,

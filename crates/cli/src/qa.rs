@@ -103,9 +103,13 @@ pub struct TrainArgs {
     /// With --encoder: freeze the encoder and train the span head alone.
     #[arg(long)]
     pub freeze: bool,
-    /// With --encoder: the peak learning rate (warm-up then linear decay; --lr when --freeze).
+    /// With --encoder: the peak learning rate (warm-up then linear decay; --lr with --freeze or --lora-rank).
     #[arg(long, default_value_t = 1e-4)]
     pub encoder_lr: f64,
+    /// With --encoder: train LoRA adapters of this rank on the attention queries and values
+    /// (and the head) instead of the whole encoder; merged before saving.
+    #[arg(long)]
+    pub lora_rank: Option<usize>,
     /// With --encoder: pieces shared by consecutive windows of a long context.
     #[arg(long, default_value_t = 32)]
     pub doc_stride: usize,
@@ -185,9 +189,10 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
             span: transfer::SpanConfig { max_question: 32, doc_stride: args.doc_stride, max_answer: args.max_answer },
             epochs: args.epochs,
             batch: args.batch_size,
-            lr: if args.freeze { args.lr } else { args.encoder_lr },
+            lr: if args.freeze || args.lora_rank.is_some() { args.lr } else { args.encoder_lr },
             minutes: args.minutes,
             seed: args.seed,
+            lora: args.lora_rank,
         };
         let score = crate::qa_bert::train(&settings, &train_set, &dev, &args.out, &device)?;
         return Ok((score.exact_match, score.f1));

@@ -16,7 +16,10 @@ use qa::metric::{self, SquadScore};
 use qa::squad::SquadSet;
 use serde_json::{Value, json};
 use tensor_core::Device;
-use transfer::{BertSpanReader, Body, FitConfig, SpanAnswer, SpanConfig, TransferError, fit, set_frozen};
+use transfer::{
+    BertSpanReader, Body, FitConfig, Lora, LoraConfig, SpanAnswer, SpanConfig, TransferError, default_lora_targets,
+    fit_with, set_frozen,
+};
 
 use crate::error::CliError;
 
@@ -46,6 +49,9 @@ pub struct BertQaSettings<'a> {
     pub minutes: Option<f64>,
     /// Seed.
     pub seed: u64,
+    /// LoRA adapters of this rank on the attention queries and values (the encoder frozen),
+    /// merged into the weights before saving.
+    pub lora: Option<usize>,
 }
 
 /// Answers every question of `set` (question id → answer text).
@@ -80,6 +86,19 @@ pub fn train(
     if settings.freeze {
         set_frozen(reader.body.module(), "bert.*", true)?;
     }
+    let lora = match settings.lora {
+        Some(rank) => Some(Lora::attach(
+            reader.body.module(),
+            &LoraConfig {
+                rank,
+                alpha: 2.0 * rank as f64,
+                targets: default_lora_targets(reader.body.kind()),
+                seed: settings.seed,
+            },
+        )?),
+        None => None,
+    };
+    let extra = lora.as_ref().map(Lora::parameters).unwrap_or_default();
     let mut windows = Vec::new();
     let (mut skipped, mut inside) = (0, 0);
     for paragraph in &train.paragraphs {
@@ -104,7 +123,13 @@ pub fn train(
         skipped,
         windows.len(),
         dev.len(),
-        if settings.freeze { "encoder frozen (features)" } else { "fine-tuning the encoder" }
+        if settings.freeze {
+            "encoder frozen (features)"
+        } else if settings.lora.is_some() {
+            "LoRA on the encoder"
+        } else {
+            "fine-tuning the encoder"
+        }
     );
     let config = FitConfig {
         epochs: settings.epochs,
@@ -114,13 +139,17 @@ pub fn train(
         seed: settings.seed,
         ..FitConfig::default()
     };
-    let report = fit(
+    let report = fit_with(
         &reader,
+        &extra,
         &windows,
         &config,
         |batch, seed| reader.loss(batch, Some(seed)),
         |step, loss| println!("step {step:>6}  loss {loss:.4}  {:.1} min", started.elapsed().as_secs_f64() / 60.0),
     )?;
+    if let Some(lora) = lora {
+        lora.merge()?;
+    }
     let eval_clock = Instant::now();
     let score = metric::evaluate(dev, &predict_set(&reader, dev)?);
     println!(
@@ -135,7 +164,7 @@ pub fn train(
         eval_clock.elapsed().as_secs_f64() / 60.0
     );
     let record = json!({
-        "encoder": settings.encoder, "freeze": settings.freeze,
+        "encoder": settings.encoder, "freeze": settings.freeze, "lora_rank": settings.lora,
         "max_question": settings.span.max_question, "doc_stride": settings.span.doc_stride,
         "max_answer": settings.span.max_answer,
         "epochs": settings.epochs, "batch": settings.batch, "lr": settings.lr, "seed": settings.seed,

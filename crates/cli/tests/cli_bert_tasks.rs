@@ -154,6 +154,33 @@ fn qa_with_a_bert_encoder_trains_answers_and_refuses_bad_input() {
     let text: String = "On that day Jane went to Kent with a letter .".chars().skip(start).take(end - start).collect();
     assert_eq!(found["answer"], json!(text));
 
+    let lora = scratch("bert-tasks", "qa-lora");
+    let out = tessera(&[
+        "qa",
+        "train",
+        "--encoder",
+        &p(&encoder),
+        "--train",
+        &p(&squad),
+        "--dev",
+        &p(&squad),
+        "--out",
+        &p(&lora),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--lora-rank",
+        "2",
+        "--doc-stride",
+        "4",
+        "--no-progress",
+    ])
+    .ok()
+    .to_string();
+    assert!(out.contains("LoRA on the encoder"), "{out}");
+    tessera(&["qa", "eval", "--model", &p(&lora), "--data", &p(&squad)]).ok();
+
     std::fs::write(&context, "☃☃ ☂☂ ☄").unwrap();
     let unknown = tessera(&["qa", "answer", "--model", &p(&model), "--context", &p(&context), "--question", "Where?"]);
     assert!(unknown.error().contains("all [UNK]"), "{}", unknown.error());

@@ -7,7 +7,7 @@ use std::time::Instant;
 use autograd::{Var, clip_grad_norm};
 use nn_layers::data::permutation;
 use nn_layers::optim::{AdamConfig, LrSchedule, Optimizer};
-use nn_layers::{Module, ModuleExt};
+use nn_layers::{Module, ModuleExt, Param};
 
 use crate::optim::{GroupedAdam, WarmupLinear, layer_groups};
 use crate::{Result, TransferError};
@@ -60,6 +60,19 @@ pub fn fit<T>(
     model: &dyn Module,
     items: &[T],
     config: &FitConfig,
+    loss: impl FnMut(&[&T], u64) -> Result<Var>,
+    progress: impl FnMut(usize, f64),
+) -> Result<FitReport> {
+    fit_with(model, &[], items, config, loss, progress)
+}
+
+/// [`fit`], also training `extra` parameters the model does not visit (LoRA adapters, from
+/// [`crate::Lora::parameters`]).
+pub fn fit_with<T>(
+    model: &dyn Module,
+    extra: &[(String, Param)],
+    items: &[T],
+    config: &FitConfig,
     mut loss: impl FnMut(&[&T], u64) -> Result<Var>,
     mut progress: impl FnMut(usize, f64),
 ) -> Result<FitReport> {
@@ -71,7 +84,8 @@ pub fn fit<T>(
             config.epochs
         )));
     }
-    let params: Vec<_> = model.parameters().into_iter().filter(|(_, p)| !p.is_frozen()).collect();
+    let mut params: Vec<_> = model.parameters().into_iter().filter(|(_, p)| !p.is_frozen()).collect();
+    params.extend(extra.iter().cloned());
     let trained_weights = params.iter().map(|(_, p)| p.value().numel()).sum();
     let leaves: Vec<Var> = params.iter().map(|(_, p)| p.leaf().clone()).collect();
     let mut optimizer = GroupedAdam::new(layer_groups(params), AdamConfig::adamw(config.lr), config.decay);

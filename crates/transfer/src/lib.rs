@@ -54,7 +54,7 @@ mod task;
 mod words;
 
 pub use adapt::{ContinueConfig, DomainClassifier, continue_pretraining, coral_loss};
-pub use bert_fit::{FitConfig, FitReport, fit};
+pub use bert_fit::{FitConfig, FitReport, fit, fit_with};
 pub use bert_span::{BertSpanReader, SpanAnswer, SpanConfig, SpanWindow, best_span, span_windows};
 pub use bert_tagger::{BertTagger, WordWindow, word_windows};
 pub use body::{Body, BodyKind, States, words_of};

@@ -10,7 +10,8 @@ use nlp::corpus::read_text;
 use nlp::encoder::{Bert, BertConfig, BertVocab, Tokenization, save_bert};
 use tensor_core::TensorRng;
 use transfer::{
-    BertSpanReader, BertTagger, Body, FitConfig, SpanConfig, TransferError, best_span, fit, span_windows, word_windows,
+    BertSpanReader, BertTagger, Body, FitConfig, Lora, LoraConfig, SpanConfig, TransferError, best_span,
+    default_lora_targets, fit, fit_with, span_windows, word_windows,
 };
 
 use common::{device, gpt_folder, temp};
@@ -196,4 +197,44 @@ fn bad_input_is_a_typed_error() {
     assert!(matches!(span_windows(&vocab, "Who?", "  ", None, 64, &config, "q"), Err(TransferError::Invalid(_))));
     assert!(matches!(span_windows(&vocab, "", "Emma", None, 64, &config, "q"), Err(TransferError::Invalid(_))));
     assert!(matches!(span_windows(&vocab, "Who?", "Emma", None, 8, &config, "q"), Err(TransferError::Invalid(_))));
+}
+
+#[test]
+fn lora_on_the_tagger_trains_adapters_and_head_only_then_merges() {
+    let (dir, _) = tiny_bert("tagger-lora", 16, 32);
+    let body = Body::load(&dir, None, &device()).unwrap();
+    let tagger = BertTagger::new(body, 2, 0.0, 1).unwrap();
+    let lora = Lora::attach(
+        tagger.body.module(),
+        &LoraConfig { rank: 2, alpha: 4.0, targets: default_lora_targets(tagger.body.kind()), seed: 0 },
+    )
+    .unwrap();
+    let query = |t: &BertTagger| {
+        let mut value = None;
+        t.body.module().visit_params("", &mut |n, p| {
+            if n == "bert.encoder.layer.0.attention.self.query.weight" {
+                value = Some(p.value().to_vec::<f32>().unwrap());
+            }
+        });
+        value.unwrap()
+    };
+    let before = query(&tagger);
+    let sentences: Vec<Vec<String>> =
+        austen_lines(40, 4).iter().map(|l| l.split_whitespace().take(12).map(String::from).collect()).collect();
+    let tags: Vec<Vec<i64>> = sentences
+        .iter()
+        .map(|s| s.iter().map(|w| i64::from(w.chars().next().is_some_and(char::is_uppercase))).collect())
+        .collect();
+    let windows = tagger.windows(&sentences).unwrap();
+    let config = FitConfig { epochs: 1, batch: 8, lr: 3e-3, ..FitConfig::default() };
+    let report =
+        fit_with(&tagger, &lora.parameters(), &windows, &config, |b, s| tagger.loss(b, &tags, Some(s)), |_, _| {})
+            .unwrap();
+    assert_eq!(report.trained_weights, lora.num_weights() + 32 * 2 + 2, "adapters and head only");
+    assert_eq!(query(&tagger), before, "the base weight is untouched");
+    let unmerged = tagger.predict(&sentences, 16).unwrap();
+    lora.merge().unwrap();
+    assert_ne!(query(&tagger), before);
+    assert_eq!(tagger.predict(&sentences, 16).unwrap(), unmerged, "merged predicts as unmerged");
+    let _ = std::fs::remove_dir_all(&dir);
 }
