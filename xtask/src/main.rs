@@ -13,7 +13,8 @@
 //! - `glue`: the GLUE-style leaderboard (Tessera's baselines over seeds, scikit-learn's TF-IDF +
 //!   logistic regression beside them), Markdown and HTML under `target/glue/`.
 //! - `bert-pretrain`: masked-LM pretraining of a small BERT on the shipped Austen novels,
-//!   time-boxed, with its held-out masked-token accuracy.
+//!   time-boxed, with its held-out masked-token accuracy; `--wordpiece` pretrains a cased
+//!   WordPiece BERT (128 positions) on the whole shipped pretraining corpus instead.
 //! - `distributed`: all-reduce bandwidth against a copy, and 2-rank against 1-rank training
 //!   throughput of the MLP, CNN and LSTM LM under `mpirun` (needs Open MPI).
 
