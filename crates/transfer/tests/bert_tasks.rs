@@ -108,6 +108,7 @@ fn spans_map_back_to_the_exact_characters_of_the_answer() {
 fn a_tiny_bert_learns_to_tag_capitalised_words() {
     let (dir, _) = tiny_bert("tagger", 16, 32);
     let body = Body::load(&dir, None, &device()).unwrap();
+    assert!(!body.word_level(), "word-level tagging heads refuse a WordPiece BERT; BertTagger takes it");
     let tagger = BertTagger::new(body, 2, 0.0, 1).unwrap();
     let lines = austen_lines(260, 4);
     let sentences: Vec<Vec<String>> =
