@@ -278,15 +278,23 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
 /// Scores a folder on a SQuAD file; returns (EM, F1).
 pub fn eval(args: &EvalArgs) -> Result<(f64, f64), CliError> {
     let device = args.device.open()?;
+    enum Loaded {
+        Bert(Box<transfer::BertSpanReader>),
+        Attentive(Box<(Reader, nlp::vocab::Vocab)>),
+    }
+    let model = if crate::qa_bert::is_bert_reader(&args.model) {
+        Loaded::Bert(Box::new(crate::qa_bert::load(&args.model, &device)?))
+    } else {
+        let (reader, vocab, _) = folder::load(&args.model, &device)?;
+        Loaded::Attentive(Box::new((reader, vocab)))
+    };
     let mut set = SquadSet::read(&args.data, false)?;
     if let Some(n) = args.questions {
         set = set.truncated(n);
     }
-    let predictions = if crate::qa_bert::is_bert_reader(&args.model) {
-        crate::qa_bert::predict_set(&crate::qa_bert::load(&args.model, &device)?, &set)?
-    } else {
-        let (reader, vocab, _) = folder::load(&args.model, &device)?;
-        predict_set(&reader, &vocab, &set, 64, &device)?
+    let predictions = match &model {
+        Loaded::Bert(reader) => crate::qa_bert::predict_set(reader, &set)?,
+        Loaded::Attentive(attentive) => predict_set(&attentive.0, &attentive.1, &set, 64, &device)?,
     };
     let score = metric::evaluate(&set, &predictions);
     if let Some(path) = &args.predictions {
