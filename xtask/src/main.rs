@@ -13,7 +13,8 @@
 //! - `glue`: the GLUE-style leaderboard (Tessera's baselines over seeds, scikit-learn's TF-IDF +
 //!   logistic regression beside them), Markdown and HTML under `target/glue/`.
 //! - `bert-pretrain`: masked-LM pretraining of a small BERT on the shipped Austen novels,
-//!   time-boxed, with its held-out masked-token accuracy.
+//!   time-boxed, with its held-out masked-token accuracy; `--wordpiece` pretrains a cased
+//!   WordPiece BERT (128 positions) on the whole shipped pretraining corpus instead.
 //! - `distributed`: all-reduce bandwidth against a copy, and 2-rank against 1-rank training
 //!   throughput of the MLP, CNN and LSTM LM under `mpirun` (needs Open MPI).
 
@@ -60,7 +61,7 @@ fn main() -> ExitCode {
         Some("distributed") => distributed::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|gpt-pretrain|bert-pretrain|fuzz|glue|distributed> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict|mt|ner|qa]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  gpt-pretrain [--steps N] [--vocab N] [-- tessera flags]\n  bert-pretrain [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]\n  glue [--models a,b] [--seeds N] [--quick]\n  distributed [--quick]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|gpt-pretrain|bert-pretrain|fuzz|glue|distributed> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict|mt|ner|qa]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  gpt-pretrain [--steps N] [--vocab N] [-- tessera flags]\n  bert-pretrain [--wordpiece [--vocab N]] [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]\n  glue [--models a,b] [--seeds N] [--quick]\n  distributed [--quick]"
             );
             return ExitCode::from(2);
         }

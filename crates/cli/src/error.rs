@@ -36,6 +36,9 @@ pub enum CliError {
     /// Machine translation failed (parallel data, a model, decoding).
     #[error(transparent)]
     Mt(#[from] translate::TranslateError),
+    /// A pretrained encoder could not be used for a task (wrong architecture, unreadable text).
+    #[error(transparent)]
+    Transfer(#[from] transfer::TransferError),
     /// The command's arguments do not make sense together.
     #[error("{0}")]
     Usage(String),

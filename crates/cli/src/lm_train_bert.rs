@@ -1,6 +1,7 @@
 //! `tessera lm train --arch bert`: a BERT-style encoder pretrained with the masked-LM objective
 //! on a text file (one sentence per line, or prose with `--prose`), over a word vocabulary with
-//! BERT's special tokens; validation every `--eval-every` steps reports the held-out masked-token
+//! BERT's special tokens, or over WordPiece subwords (`--wordpiece N`, learned from the training
+//! text, cased with `--cased`); validation every `--eval-every` steps reports the held-out masked-token
 //! accuracy beside the majority-token baseline, and the most accurate model is kept as a model
 //! folder (`<out>/best`).
 
@@ -27,6 +28,15 @@ pub struct BertArgs {
     /// word, 10% stay).
     #[arg(long, default_value_t = 0.15)]
     pub mask_rate: f64,
+    /// BERT: learn a WordPiece vocabulary of this many ids (specials included) from the training
+    /// text, read as Hugging Face's BertTokenizer reads a vocab.txt, instead of a word
+    /// vocabulary; lines are read as written (not with --prose, which lower-cases).
+    #[arg(long)]
+    pub wordpiece: Option<usize>,
+    /// BERT with --wordpiece: keep case and accents (a "cased" vocabulary); the default
+    /// lower-cases and strips accents.
+    #[arg(long)]
+    pub cased: bool,
 }
 
 /// Options the encoder does not take, as a usage error.
@@ -37,6 +47,15 @@ fn refuse_unsupported(args: &TrainArgs) -> Result<(), CliError> {
         (args.resume, "--resume"),
         (args.optimizer == Some(OptimizerArg::Sgd), "--optimizer sgd (a BERT pretrains with AdamW)"),
         (args.gpt.accumulate > 1, "--accumulate"),
+        (
+            args.bert.wordpiece.is_some() && args.text.prose,
+            "--prose with --wordpiece (prose is lower-cased; give lines)",
+        ),
+        (
+            args.bert.cased && args.bert.wordpiece.is_none(),
+            "--cased without --wordpiece (the word vocabulary is lower-cased)",
+        ),
+        (args.bert.wordpiece.is_some_and(|n| n < 64), "--wordpiece below 64 ids"),
     ];
     match refused.iter().find(|(given, _)| *given) {
         Some((_, flag)) => Err(CliError::Usage(format!("--arch bert does not take {flag}"))),
@@ -60,7 +79,12 @@ pub fn train_bert(args: &TrainArgs) -> Result<(), CliError> {
         }
         None => return Err(CliError::Usage(format!("--split must lie in (0, 1), got {}", args.gpt.split))),
     };
-    let vocab = BertVocab::build(train_lines.iter().map(String::as_str), args.min_count, args.vocab_size);
+    let vocab = match args.bert.wordpiece {
+        Some(size) => {
+            BertVocab::train_wordpiece(train_lines.iter().map(String::as_str), size, args.min_count, !args.bert.cased)
+        }
+        None => BertVocab::build(train_lines.iter().map(String::as_str), args.min_count, args.vocab_size),
+    };
     let ids = |lines: &[String]| -> Vec<Vec<u32>> { lines.iter().map(|l| vocab.tokenize(l)).collect() };
     let g = &args.gpt;
     let train = pack_inputs(&ids(&train_lines), &vocab, g.context, args.seed)?;
@@ -95,6 +119,14 @@ pub fn train_bert(args: &TrainArgs) -> Result<(), CliError> {
         progress: true,
     };
     let baseline = majority_baseline(&train, &vocab, &recipe.held_out_batches(&held_out, &vocab, &device)?);
+    if let Some(size) = args.bert.wordpiece {
+        println!(
+            "WordPiece vocabulary: {} of {size} ids learned ({}), {:.2} pieces per whitespace word on the held-out text",
+            vocab.size(),
+            if args.bert.cased { "cased" } else { "lower-cased" },
+            pieces_per_word(&vocab, &held_lines)
+        );
+    }
     println!(
         "training BERT {} layers x {} heads, width {}, {} positions ({} weights, {} ids) on {} inputs, validating on {} of {} held-out inputs; {} inputs per step, {} steps{}; majority-token baseline {:.4}",
         config.layers,
@@ -135,4 +167,11 @@ pub fn train_bert(args: &TrainArgs) -> Result<(), CliError> {
         args.out.join("accuracy.svg").display()
     );
     Ok(())
+}
+
+/// Pieces per whitespace-separated word of `lines` (1.0 for a word vocabulary).
+fn pieces_per_word(vocab: &BertVocab, lines: &[String]) -> f64 {
+    let words: usize = lines.iter().map(|l| l.split_whitespace().count()).sum();
+    let pieces: usize = lines.iter().map(|l| vocab.tokenize(l).len()).sum();
+    pieces as f64 / words.max(1) as f64
 }

@@ -20,7 +20,7 @@ use crate::error::CliError;
 #[derive(clap::Subcommand, Debug)]
 pub enum NerCommand {
     /// Train a tagger; the epoch best on validation is kept as a model folder, then scored on test.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Entity precision, recall and F1 (conlleval) of a model folder on a CoNLL file.
     Eval(EvalArgs),
     /// Tag raw text: entities with their character offsets and types.
@@ -91,6 +91,23 @@ pub struct TrainArgs {
     /// Show a progress bar per epoch.
     #[arg(long)]
     pub progress: bool,
+    /// Fine-tune this pretrained BERT model folder as the tagger's encoder (subword tokens, each
+    /// word's tag on its first piece; see crates/cli/src/ner_bert.rs) instead of a BiLSTM-CRF.
+    #[arg(long)]
+    pub encoder: Option<PathBuf>,
+    /// With --encoder: freeze the encoder and train the head alone (features).
+    #[arg(long)]
+    pub freeze: bool,
+    /// With --encoder: the peak learning rate (warm-up then linear decay; --lr with --freeze or --lora-rank).
+    #[arg(long, default_value_t = 1e-4)]
+    pub encoder_lr: f64,
+    /// With --encoder: train LoRA adapters of this rank on the attention queries and values
+    /// (and the head) instead of the whole encoder; merged before saving.
+    #[arg(long)]
+    pub lora_rank: Option<usize>,
+    /// With --encoder: train on the first N training sentences only.
+    #[arg(long)]
+    pub limit: Option<usize>,
 }
 
 /// Options of `tessera ner eval`.
@@ -171,6 +188,28 @@ fn scores_json(scores: &EntityScores) -> serde_json::Value {
 pub fn train(args: &TrainArgs) -> Result<EntityScores, CliError> {
     let device = args.device.open()?;
     let (train, valid, test) = (read(&args.train)?, read(&args.valid)?, read(&args.test)?);
+    if let Some(encoder) = &args.encoder {
+        let settings = crate::ner_bert::BertNerSettings {
+            encoder,
+            freeze: args.freeze,
+            epochs: args.epochs,
+            batch: args.batch_size,
+            lr: if args.freeze || args.lora_rank.is_some() { args.lr } else { args.encoder_lr },
+            dropout: args.dropout.min(0.1),
+            minutes: args.minutes,
+            seed: args.seed,
+            lora: args.lora_rank,
+            limit: args.limit,
+        };
+        let (scores, predicted) = crate::ner_bert::train(&settings, (&train, &valid, &test), &args.out, &device)?;
+        if let Some(path) = &args.predictions {
+            write_predictions(path, &test, &predicted)?;
+        }
+        return Ok(scores);
+    }
+    if args.freeze || args.limit.is_some() {
+        return Err(CliError::Usage("--freeze and --limit need --encoder".into()));
+    }
     let vectors = args.vectors.as_ref().map(|p| Embeddings::load(p, false)).transpose()?;
     let vocab = NerVocab::build(&train, vectors.as_ref(), &[&valid, &test]);
     let mut config = NerConfig::for_vocab(&vocab, Head::parse(&args.head)?);
@@ -248,6 +287,16 @@ pub fn train(args: &TrainArgs) -> Result<EntityScores, CliError> {
 /// Scores a model folder on a labelled file; returns the scores.
 pub fn eval(args: &EvalArgs) -> Result<EntityScores, CliError> {
     let device = args.device.open()?;
+    if crate::ner_bert::is_bert_tagger(&args.model) {
+        let (tagger, tags) = crate::ner_bert::load(&args.model, &device)?;
+        let sentences = read(&args.data)?;
+        let (scores, predicted) = crate::ner_bert::evaluate(&tagger, &tags, &sentences)?;
+        print!("{}", scores.table());
+        if let Some(path) = &args.predictions {
+            write_predictions(path, &sentences, &predicted)?;
+        }
+        return Ok(scores);
+    }
     let (tagger, vocab, _) = ner::folder::load(&args.model, &device)?;
     let sentences = read(&args.data)?;
     let (scores, predicted) = evaluate(&tagger, &vocab, &sentences, &device)?;
@@ -258,19 +307,25 @@ pub fn eval(args: &EvalArgs) -> Result<EntityScores, CliError> {
     Ok(scores)
 }
 
-fn tag_line(
-    tagger: &NerTagger,
-    vocab: &NerVocab,
-    line: &str,
-    json: bool,
-    device: &Arc<dyn Device>,
-) -> Result<String, CliError> {
+/// A loaded tagger of either kind.
+enum Loaded {
+    Lstm(Box<(NerTagger, NerVocab)>),
+    Bert(Box<(transfer::BertTagger, Vec<String>)>),
+}
+
+fn tag_line(tagger: &Loaded, line: &str, json: bool, device: &Arc<dyn Device>) -> Result<String, CliError> {
     let tokens = ner::text::tokenize(line);
     let spans = if tokens.is_empty() {
         Vec::new()
     } else {
         let words: Vec<Vec<&str>> = vec![tokens.iter().map(|t| t.text.as_str()).collect()];
-        let tags = predict(tagger, vocab, &words, device)?;
+        let tags = match tagger {
+            Loaded::Lstm(lstm) => predict(&lstm.0, &lstm.1, &words, device)?,
+            Loaded::Bert(bert) => {
+                let words: Vec<Vec<String>> = vec![tokens.iter().map(|t| t.text.clone()).collect()];
+                crate::ner_bert::predict(&bert.0, &bert.1, &words)?
+            }
+        };
         ner::text::spans(line, &tokens, &tags[0])
     };
     if json {
@@ -284,7 +339,13 @@ fn tag_line(
 /// Tags `--text` or every line of standard input.
 pub fn tag(args: &TagArgs) -> Result<(), CliError> {
     let device = args.device.open()?;
-    let (tagger, vocab, _) = ner::folder::load(&args.model, &device)?;
+    let tagger = if crate::ner_bert::is_bert_tagger(&args.model) {
+        let (tagger, tags) = crate::ner_bert::load(&args.model, &device)?;
+        Loaded::Bert(Box::new((tagger, tags)))
+    } else {
+        let (tagger, vocab, _) = ner::folder::load(&args.model, &device)?;
+        Loaded::Lstm(Box::new((tagger, vocab)))
+    };
     let lines: Vec<String> = match &args.text {
         Some(text) => vec![text.clone()],
         None => std::io::stdin()
@@ -293,7 +354,7 @@ pub fn tag(args: &TagArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::Usage(format!("standard input: {e}")))?,
     };
     for line in lines {
-        let out = tag_line(&tagger, &vocab, &line, args.json, &device)?;
+        let out = tag_line(&tagger, &line, args.json, &device)?;
         if !out.is_empty() {
             println!("{out}");
         }

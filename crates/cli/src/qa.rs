@@ -96,6 +96,26 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Fine-tune this pretrained BERT model folder as a span reader (see
+    /// crates/cli/src/qa_bert.rs) instead of the attentive reader.
+    #[arg(long)]
+    pub encoder: Option<PathBuf>,
+    /// With --encoder: freeze the encoder and train the span head alone.
+    #[arg(long)]
+    pub freeze: bool,
+    /// With --encoder: the peak learning rate (warm-up then linear decay; --lr with --freeze or --lora-rank).
+    #[arg(long, default_value_t = 1e-4)]
+    pub encoder_lr: f64,
+    /// With --encoder: train LoRA adapters of this rank on the attention queries and values
+    /// (and the head) instead of the whole encoder; merged before saving.
+    #[arg(long)]
+    pub lora_rank: Option<usize>,
+    /// With --encoder: pieces shared by consecutive windows of a long context.
+    #[arg(long, default_value_t = 32)]
+    pub doc_stride: usize,
+    /// With --encoder: the longest answer, in pieces.
+    #[arg(long, default_value_t = 30)]
+    pub max_answer: usize,
 }
 
 /// Options of `tessera qa eval`.
@@ -161,6 +181,21 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
     }
     if let Some(n) = args.dev_questions {
         dev = dev.truncated(n);
+    }
+    if let Some(encoder) = &args.encoder {
+        let settings = crate::qa_bert::BertQaSettings {
+            encoder,
+            freeze: args.freeze,
+            span: transfer::SpanConfig { max_question: 32, doc_stride: args.doc_stride, max_answer: args.max_answer },
+            epochs: args.epochs,
+            batch: args.batch_size,
+            lr: if args.freeze || args.lora_rank.is_some() { args.lr } else { args.encoder_lr },
+            minutes: args.minutes,
+            seed: args.seed,
+            lora: args.lora_rank,
+        };
+        let score = crate::qa_bert::train(&settings, &train_set, &dev, &args.out, &device)?;
+        return Ok((score.exact_match, score.f1));
     }
     let vocab = build_vocab(&train_set, args.max_words);
     let items = examples(&train_set, &vocab, Some(args.max_passage));
@@ -243,12 +278,24 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
 /// Scores a folder on a SQuAD file; returns (EM, F1).
 pub fn eval(args: &EvalArgs) -> Result<(f64, f64), CliError> {
     let device = args.device.open()?;
-    let (reader, vocab, _) = folder::load(&args.model, &device)?;
+    enum Loaded {
+        Bert(Box<transfer::BertSpanReader>),
+        Attentive(Box<(Reader, nlp::vocab::Vocab)>),
+    }
+    let model = if crate::qa_bert::is_bert_reader(&args.model) {
+        Loaded::Bert(Box::new(crate::qa_bert::load(&args.model, &device)?))
+    } else {
+        let (reader, vocab, _) = folder::load(&args.model, &device)?;
+        Loaded::Attentive(Box::new((reader, vocab)))
+    };
     let mut set = SquadSet::read(&args.data, false)?;
     if let Some(n) = args.questions {
         set = set.truncated(n);
     }
-    let predictions = predict_set(&reader, &vocab, &set, 64, &device)?;
+    let predictions = match &model {
+        Loaded::Bert(reader) => crate::qa_bert::predict_set(reader, &set)?,
+        Loaded::Attentive(attentive) => predict_set(&attentive.0, &attentive.1, &set, 64, &device)?,
+    };
     let score = metric::evaluate(&set, &predictions);
     if let Some(path) = &args.predictions {
         let text = serde_json::to_vec_pretty(&predictions).map_err(|e| QaError::format(path, e.to_string()))?;
@@ -260,7 +307,6 @@ pub fn eval(args: &EvalArgs) -> Result<(f64, f64), CliError> {
 
 fn answer_one(args: &AnswerArgs) -> Result<(), CliError> {
     let device = args.device.open()?;
-    let (reader, vocab, _) = folder::load(&args.model, &device)?;
     let context = std::fs::read_to_string(&args.context).map_err(|e| QaError::io(&args.context, e))?;
     if context.trim().is_empty() {
         return Err(QaError::format(&args.context, "the context file is empty").into());
@@ -268,11 +314,18 @@ fn answer_one(args: &AnswerArgs) -> Result<(), CliError> {
     if args.question.trim().is_empty() {
         return Err(CliError::Usage("--question is empty".into()));
     }
-    let found = answer(&reader, &vocab, &context, &args.question, &device)?;
-    if args.json {
-        println!("{}", json!({"answer": found.text, "start": found.start, "end": found.end, "score": found.score}));
+    let (text, start, end, score) = if crate::qa_bert::is_bert_reader(&args.model) {
+        let found = crate::qa_bert::answer(&crate::qa_bert::load(&args.model, &device)?, &args.question, &context)?;
+        (found.text, found.start, found.end, f64::from(found.score))
     } else {
-        println!("{}\t[{}, {})", found.text, found.start, found.end);
+        let (reader, vocab, _) = folder::load(&args.model, &device)?;
+        let found = answer(&reader, &vocab, &context, &args.question, &device)?;
+        (found.text, found.start, found.end, f64::from(found.score))
+    };
+    if args.json {
+        println!("{}", json!({"answer": text, "start": start, "end": end, "score": score}));
+    } else {
+        println!("{text}\t[{start}, {end})");
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use autograd::Var;
-use nlp::encoder::{Bert, BertBatch, BertVocab, EncodedInput, Pooling, load_bert};
+use nlp::encoder::{Bert, BertBatch, BertVocab, EncodedInput, Pooling, Tokenization, load_bert};
 use nlp::lm::{Gpt, LmNetwork, NeuralLm, NeuralVocab, RnnLm, Vocabulary, load_network, read_config};
 use nlp::tokenize::WordTokenizer;
 use nn_layers::{Module, Param};
@@ -228,9 +228,11 @@ impl Body {
         }
     }
 
-    /// Whether each word is one token, so token states align with words (tagging needs it).
+    /// Whether each word is one token, so token states align with words (tagging needs it; a
+    /// WordPiece BERT tags through [`crate::BertTagger`] instead).
     pub fn word_level(&self) -> bool {
         match &self.inner {
+            Inner::Bert(_, vocab) => vocab.tokenization() == Tokenization::Words,
             Inner::Gpt(lm) => matches!(lm.vocab(), NeuralVocab::Words(_)),
             Inner::Rnn(lm) => matches!(lm.vocab(), NeuralVocab::Words(_)),
             _ => true,

@@ -37,6 +37,17 @@ pub enum TransferError {
         /// A few of the names it could have matched.
         examples: String,
     },
+    /// A text the encoder's vocabulary cannot read: every piece of it is `[UNK]` (or it has
+    /// none), so a model would see nothing but unknowns.
+    #[error("{what} has no piece the encoder's vocabulary knows ({pieces} pieces, all [UNK]): {text:?}")]
+    AllUnknown {
+        /// Which text ("the context of question q17").
+        what: String,
+        /// Its pieces.
+        pieces: usize,
+        /// Its first characters.
+        text: String,
+    },
     /// An invalid configuration, argument or data set.
     #[error("{0}")]
     Invalid(String),

@@ -13,6 +13,10 @@
 //! - Domain adaptation: [`DomainClassifier`] behind autograd's gradient reversal (DANN),
 //!   [`coral_loss`], and [`continue_pretraining`] on target-domain text.
 //! - [`run`]: one mode end to end, as `tessera transfer` runs it.
+//! - Subword heads on a BERT body: [`BertTagger`] (token classification, each word's label on
+//!   its first piece, long sentences cut into [`word_windows`]) and [`BertSpanReader`] (start
+//!   and end scores over `[CLS] question [SEP] context [SEP]`, long contexts cut into
+//!   overlapping [`span_windows`], answers mapped back to characters), trained by [`fit`].
 //!
 //! ```
 //! use autograd::Var;
@@ -36,6 +40,9 @@
 #![warn(missing_docs)]
 
 mod adapt;
+mod bert_fit;
+mod bert_span;
+mod bert_tagger;
 mod body;
 pub mod data;
 mod error;
@@ -48,6 +55,9 @@ mod task;
 mod words;
 
 pub use adapt::{ContinueConfig, DomainClassifier, continue_pretraining, coral_loss};
+pub use bert_fit::{FitConfig, FitReport, fit, fit_with};
+pub use bert_span::{BertSpanReader, SpanAnswer, SpanConfig, SpanWindow, best_span, span_windows};
+pub use bert_tagger::{BertTagger, WordWindow, word_windows};
 pub use body::{Body, BodyKind, States, words_of};
 pub use error::{Result, TransferError};
 pub use finetune::{Adaptation, EpochRecord, FinetuneConfig, FinetuneReport, ScheduleKind, finetune};

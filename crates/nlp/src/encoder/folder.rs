@@ -1,6 +1,8 @@
 //! A BERT model folder: `config.json` (`"architecture": "bert"`), `weights.safetensors` under
 //! Hugging Face's names, and `vocab.txt`; written atomically, the config last, as the language
-//! models' folders are.
+//! models' folders are. The config also says how the vocabulary splits text: `"tokenizer":
+//! "wordpiece"` with `"lowercase": true|false`, or `"words"` (the default when absent, as in
+//! folders written before WordPiece existed).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use nn_layers::checkpoint::{self, write_atomically};
 use serde_json::Value;
 use tensor_core::{Device, TensorRng};
 
-use super::{Bert, BertConfig, BertVocab};
+use super::{Bert, BertConfig, BertVocab, Tokenization};
 use crate::lm::{MODEL_CONFIG, MODEL_VOCAB, MODEL_WEIGHTS, read_config};
 use crate::{NlpError, Result};
 
@@ -27,7 +29,14 @@ pub fn save_bert(folder: &Path, bert: &Bert, vocab: &BertVocab) -> Result<()> {
     std::fs::create_dir_all(folder).map_err(|source| NlpError::Io { path: folder.to_path_buf(), source })?;
     vocab.save(&folder.join(MODEL_VOCAB))?;
     checkpoint::save(&folder.join(MODEL_WEIGHTS), bert, None)?;
-    let config: Value = bert.config().to_json();
+    let mut config: Value = bert.config().to_json();
+    match vocab.tokenization() {
+        Tokenization::Words => config["tokenizer"] = "words".into(),
+        Tokenization::WordPiece { lowercase } => {
+            config["tokenizer"] = "wordpiece".into();
+            config["lowercase"] = lowercase.into();
+        }
+    }
     let text = serde_json::to_string_pretty(&config).expect("JSON values serialise");
     write_atomically(&folder.join(MODEL_CONFIG), |out| out.write_all(text.as_bytes()))?;
     Ok(())
@@ -40,7 +49,21 @@ pub fn load_bert(folder: &Path, device: &Arc<dyn Device>) -> Result<(Bert, BertV
     let (doc, config_path) = read_config(folder)?;
     let config = BertConfig::from_json(&doc, &config_path)?;
     let vocab_path = folder.join(MODEL_VOCAB);
-    let vocab = BertVocab::load(&vocab_path)?;
+    let tokenization = match (doc["tokenizer"].as_str(), doc["lowercase"].as_bool()) {
+        (None | Some("words"), _) => Tokenization::Words,
+        (Some("wordpiece"), Some(lowercase)) => Tokenization::WordPiece { lowercase },
+        (other, _) => {
+            return Err(NlpError::Parse {
+                path: config_path,
+                line: 0,
+                msg: format!(
+                    "`tokenizer` must be \"words\" or \"wordpiece\" (with a boolean `lowercase`), found {:?}",
+                    other.unwrap_or("wordpiece without `lowercase`")
+                ),
+            });
+        }
+    };
+    let vocab = BertVocab::load(&vocab_path)?.with_tokenization(tokenization);
     if vocab.size() != config.vocab_size {
         return Err(NnError::format(
             &vocab_path,

@@ -39,6 +39,8 @@ mod masking;
 mod model;
 mod pretrain;
 mod vocab;
+pub mod wordpiece;
+mod wordpiece_train;
 
 pub use batch::{BertBatch, EncodedInput};
 pub use config::BertConfig;
@@ -51,4 +53,6 @@ pub use pretrain::{
     EvalReport, MaskedScore, PretrainConfig, PretrainOutcome, evaluate_masked, majority_baseline, masked_batches,
     pretrain,
 };
-pub use vocab::{BertVocab, CLS, MASK, PAD, SEP, SPECIALS, UNK};
+pub use vocab::{BertVocab, CLS, MASK, PAD, SEP, SPECIALS, Tokenization, UNK};
+pub use wordpiece::Piece;
+pub use wordpiece_train::train_wordpiece;

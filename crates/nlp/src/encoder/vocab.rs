@@ -1,7 +1,9 @@
-//! The encoder's vocabulary: words of the word tokenizer (lower-cased, punctuation as tokens of
-//! its own) with BERT's special tokens `[PAD] [UNK] [CLS] [SEP] [MASK]`, kept as a `vocab.txt`
-//! of one token per line (id = line number, Hugging Face's layout), and the single-sentence and
-//! sentence-pair input forms.
+//! The encoder's vocabulary with BERT's special tokens `[PAD] [UNK] [CLS] [SEP] [MASK]`, kept
+//! as a `vocab.txt` of one token per line (id = line number, Hugging Face's layout), and the
+//! single-sentence and sentence-pair input forms. Two ways to split text ([`Tokenization`]):
+//! words of the word tokenizer (lower-cased, punctuation as tokens of its own), or WordPiece
+//! subwords read exactly as Hugging Face's `BertTokenizer` reads a `vocab.txt` (cased or
+//! lower-cased; see [`super::wordpiece`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,6 +11,8 @@ use std::path::Path;
 use nn_layers::checkpoint::write_atomically;
 
 use super::EncodedInput;
+use super::wordpiece::{self, Piece};
+use super::wordpiece_train::train_wordpiece;
 use crate::corpus::read_text;
 use crate::tokenize::WordTokenizer;
 use crate::vocab::{Vocab, VocabConfig};
@@ -28,6 +32,20 @@ pub const MASK: &str = "[MASK]";
 /// The five specials, in the order a built vocabulary gives them ids 0 to 4.
 pub const SPECIALS: [&str; 5] = [PAD, UNK, CLS, SEP, MASK];
 
+/// How a [`BertVocab`] splits text into tokens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tokenization {
+    /// Tessera's word tokenizer, lower-cased: one token per word (the original encoder).
+    #[default]
+    Words,
+    /// BERT's basic split then greedy longest-match-first WordPiece with `##` continuations
+    /// (Hugging Face's `BertTokenizer`), lower-cased and accent-stripped when `lowercase`.
+    WordPiece {
+        /// Lower-case and strip accents first (an "uncased" vocabulary).
+        lowercase: bool,
+    },
+}
+
 /// Words and special tokens with their ids.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BertVocab {
@@ -35,6 +53,7 @@ pub struct BertVocab {
     index: HashMap<String, u32>,
     specials: [u32; 5],
     tokenizer: WordTokenizer,
+    tokenization: Tokenization,
 }
 
 impl BertVocab {
@@ -83,7 +102,83 @@ impl BertVocab {
                 .get(name)
                 .ok_or_else(|| NlpError::Invalid(format!("the vocabulary lacks the special token {name}")))?;
         }
-        Ok(BertVocab { tokens, index, specials, tokenizer: WordTokenizer::default() })
+        Ok(BertVocab {
+            tokens,
+            index,
+            specials,
+            tokenizer: WordTokenizer::default(),
+            tokenization: Tokenization::Words,
+        })
+    }
+
+    /// A WordPiece vocabulary of at most `size` ids (specials included) learned from `texts` by
+    /// BPE merges over the words of BERT's basic split (see [`super::wordpiece_train`]); words
+    /// seen fewer than `min_count` times are left out.
+    pub fn train_wordpiece<'a>(
+        texts: impl IntoIterator<Item = &'a str>,
+        size: usize,
+        min_count: u64,
+        lowercase: bool,
+    ) -> BertVocab {
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for text in texts {
+            for word in wordpiece::basic_split(text, lowercase) {
+                *counts.entry(word.text).or_default() += 1;
+            }
+        }
+        let tokens = train_wordpiece(&counts, size.max(SPECIALS.len()), min_count, &SPECIALS);
+        BertVocab::from_tokens(tokens)
+            .expect("a trained vocabulary holds every special once")
+            .with_tokenization(Tokenization::WordPiece { lowercase })
+    }
+
+    /// The same ids, splitting text as `tokenization` says (e.g. a Hugging Face `vocab.txt`
+    /// loaded with [`BertVocab::load`], read as WordPiece).
+    pub fn with_tokenization(mut self, tokenization: Tokenization) -> BertVocab {
+        self.tokenization = tokenization;
+        self
+    }
+
+    /// How it splits text.
+    pub fn tokenization(&self) -> Tokenization {
+        self.tokenization
+    }
+
+    /// The pieces of `text` with their character spans in `text` and the index of the word
+    /// (of the basic split) each belongs to. With [`Tokenization::Words`] each word of the word
+    /// tokenizer is one piece, its span found in `text` (a word the tokenizer rewrote, e.g. by
+    /// lower-casing, is matched without case).
+    pub fn pieces(&self, text: &str) -> Vec<Piece> {
+        match self.tokenization {
+            Tokenization::WordPiece { lowercase } => wordpiece::tokenize(text, lowercase, &self.index, self.unk_id()),
+            Tokenization::Words => {
+                let chars: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+                let mut from = 0;
+                let mut pieces = Vec::new();
+                for (w, word) in self.tokenizer.tokenize(text).into_iter().enumerate() {
+                    let target: Vec<char> = word.chars().collect();
+                    let at = (from..chars.len().saturating_sub(target.len() - 1))
+                        .find(|&i| chars[i..i + target.len()] == target[..])
+                        .unwrap_or(from);
+                    let end = (at + target.len()).min(chars.len());
+                    let id = self.id(&word).unwrap_or(self.unk_id());
+                    pieces.push(Piece { id, start: at, end, word: w });
+                    from = end;
+                }
+                pieces
+            }
+        }
+    }
+
+    /// The ids of one word given alone (WordPiece: all the pieces of its basic split; words:
+    /// its id, or `[UNK]`). A word that normalises to nothing (e.g. a control character) gives
+    /// `[UNK]`, so every word has at least one id.
+    pub fn word_ids(&self, word: &str) -> Vec<u32> {
+        let ids: Vec<u32> = match self.tokenization {
+            Tokenization::WordPiece { .. } => self.pieces(word).into_iter().map(|p| p.id).collect(),
+            Tokenization::Words => vec![self.id(word).unwrap_or(self.unk_id())],
+        };
+        if ids.is_empty() { vec![self.unk_id()] } else { ids }
     }
 
     /// Writes one token per line, in id order, atomically.
@@ -155,14 +250,22 @@ impl BertVocab {
         self.specials.contains(&id)
     }
 
-    /// The word ids of `text` (lower-cased words and punctuation; unknown words are `[UNK]`).
+    /// The ids of `text`: lower-cased words and punctuation (unknown words are `[UNK]`), or
+    /// its WordPiece pieces.
     pub fn tokenize(&self, text: &str) -> Vec<u32> {
-        self.ids(&self.tokenizer.tokenize(text))
+        match self.tokenization {
+            Tokenization::Words => self.ids(&self.tokenizer.tokenize(text)),
+            Tokenization::WordPiece { .. } => self.pieces(text).into_iter().map(|p| p.id).collect(),
+        }
     }
 
-    /// The ids of words already split (unknown words are `[UNK]`).
+    /// The ids of words already split (unknown words are `[UNK]`; with WordPiece, each word's
+    /// pieces, as [`BertVocab::word_ids`] gives them).
     pub fn ids<S: AsRef<str>>(&self, words: &[S]) -> Vec<u32> {
-        words.iter().map(|w| self.id(w.as_ref()).unwrap_or(self.unk_id())).collect()
+        match self.tokenization {
+            Tokenization::Words => words.iter().map(|w| self.id(w.as_ref()).unwrap_or(self.unk_id())).collect(),
+            Tokenization::WordPiece { .. } => words.iter().flat_map(|w| self.word_ids(w.as_ref())).collect(),
+        }
     }
 
     /// `[CLS] a [SEP]`, all segment 0, `a` cut to fit `max_len` tokens (at least 3).
