@@ -236,8 +236,11 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
             report.epoch, report.train_loss, report.seconds
         );
         write_curves(&args.out, history)?;
-        // Keep the best validation BLEU (every epoch without a validation set).
+        // Keep the best validation BLEU (every epoch without a validation set). A resumed run
+        // starts from the best of the epochs before it: the folder already holds that model.
         let score = report.valid.map_or(f64::INFINITY, |v| v.0);
+        let earlier = &history[..history.len() - 1];
+        best = earlier.iter().filter_map(|r| r.valid.map(|v| v.0)).fold(best, f64::max);
         if score >= best {
             best = score;
             let config = folder_config(history);
