@@ -103,6 +103,30 @@ pub fn load_tensors(path: &Path, device: &std::sync::Arc<dyn tensor_core::Device
     Ok(out)
 }
 
+/// Checks, before a model is built from the sizes in the config file `config`, that the weights
+/// file `weights` can hold the `least_values` values those sizes need at the least. Every value
+/// a checkpoint holds takes at least 4 bytes (f32, f64, i64), so a smaller file cannot load into
+/// the model, and building the model first would allocate what the file cannot justify (a
+/// config asking for a vocabulary of a billion). The error names `config`.
+pub fn check_weights_hold(config: &Path, weights: &Path, least_values: u128) -> Result<()> {
+    let bytes = std::fs::metadata(weights).map_err(|e| NnError::io(weights, e))?.len();
+    if least_values.saturating_mul(4) > u128::from(bytes) {
+        return Err(NnError::format(
+            config,
+            format!(
+                "the sizes it gives need at least {least_values} weights, more than {} ({bytes} bytes) can hold",
+                weights.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The product of `factors`, saturating (for [`check_weights_hold`]'s bounds).
+pub fn saturating_product(factors: &[u64]) -> u128 {
+    factors.iter().fold(1u128, |a, &b| a.saturating_mul(u128::from(b)))
+}
+
 /// Saves a model's parameters, and the optimizer's buffers when given.
 pub fn save(path: &Path, model: &dyn Module, optimizer: Option<&dyn Optimizer>) -> Result<()> {
     let mut tensors: Vec<(String, Tensor)> = model.parameters().into_iter().map(|(n, p)| (n, p.value())).collect();

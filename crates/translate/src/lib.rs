@@ -5,6 +5,7 @@
 //! and `encode` / `step` / `select` for decoding, so greedy and beam search are written once
 //! for every architecture. Like the other model crates it never names a backend.
 
+pub mod bounds;
 pub mod data;
 pub mod decode;
 pub mod error;
