@@ -66,6 +66,8 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
         ("lm-folder-bpe", folder_with("lm-folder-bpe", "layers", "100000000000")),
         ("bert-folder", folder_with("bert-folder", "intermediate", "1000000000")),
         ("bert-folder", folder_with("bert-folder", "positions", "100000000000")),
+        ("lora-adapters", safetensors(1 << 20)),
+        ("train-checkpoint", join_files(&[b"tessera-train-state 1\nepoch 1\n", &safetensors(1 << 20)])),
         ("ner-folder", folder_with("ner-folder", "/model/words", "1000000000")),
         ("ner-folder", folder_with("ner-folder", "/model/hidden", "100000000")),
         ("ner-folder", folder_with("ner-folder", "/model/char_filters", "18446744073709551615")),
