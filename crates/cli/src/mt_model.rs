@@ -83,6 +83,7 @@ pub struct Folder {
 
 /// Writes a model folder: tokenizer, weights, then `config.json` last (so a folder with a
 /// config is complete).
+#[allow(clippy::expect_used, reason = "an invariant, not input: JSON values serialise")]
 pub fn save(dir: &Path, model: &MtModel, vocab: &Vocabulary, config: &Value) -> Result<(), CliError> {
     std::fs::create_dir_all(dir).map_err(|e| tessera::UseError::folder(dir, format!("cannot create: {e}")))?;
     vocab.save(&dir.join(TOKENIZER))?;

@@ -79,17 +79,10 @@ pub fn load_tensors(path: &Path, device: &std::sync::Arc<dyn tensor_core::Device
     let mut out = Vec::new();
     for (name, view) in file.tensors() {
         let bytes = view.data();
-        // The `expect`s below cannot fail: `chunks_exact(n)` yields slices of exactly n bytes.
         let buffer = match view.dtype() {
-            Dtype::F32 => HostBuffer::F32(
-                bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect(),
-            ),
-            Dtype::F64 => HostBuffer::F64(
-                bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
-            ),
-            Dtype::I64 => HostBuffer::I64(
-                bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
-            ),
+            Dtype::F32 => HostBuffer::F32(bytes.as_chunks::<4>().0.iter().map(|c| f32::from_le_bytes(*c)).collect()),
+            Dtype::F64 => HostBuffer::F64(bytes.as_chunks::<8>().0.iter().map(|c| f64::from_le_bytes(*c)).collect()),
+            Dtype::I64 => HostBuffer::I64(bytes.as_chunks::<8>().0.iter().map(|c| i64::from_le_bytes(*c)).collect()),
             other => {
                 return Err(NnError::format(
                     path,

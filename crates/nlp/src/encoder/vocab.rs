@@ -49,6 +49,7 @@ impl BertVocab {
 
     /// [`BertVocab::build`] from words already split (e.g. the sentences of
     /// [`crate::corpus::prose_sentences`]).
+    #[allow(clippy::expect_used, reason = "an invariant, not input: a built vocabulary holds every special once")]
     pub fn from_words<'a>(
         words: impl IntoIterator<Item = &'a str>,
         min_count: u64,
