@@ -1,4 +1,4 @@
-//! `tessera train mlp|cnn|tagger --resume` and `tessera lm train --resume`: a run killed with
+//! `tessera train mlp|cnn|textcnn|tagger --resume` and `tessera lm train --resume`: a run killed with
 //! SIGKILL at random moments (mid-epoch and in the middle of writing a checkpoint, which it does
 //! every two steps) and resumed each time from its training checkpoint ends with weights
 //! byte-identical to an uninterrupted one-thread run with the same seed.
@@ -106,6 +106,53 @@ const LM: Job = Job {
     weights: |out| out.join("checkpoint").join("weights.safetensors"),
 };
 
+/// Labelled sentences for the TextCNN, written beside the runs: positive and negative words.
+fn textcnn_data(out: &Path) -> String {
+    let data = out.with_file_name("reviews.csv");
+    if !data.exists() {
+        let words = [["great", "fine", "fun", "warm"], ["dull", "bad", "slow", "cold"]];
+        let mut text = String::from("text,label\n");
+        for i in 0..120usize {
+            let label = i % 2;
+            let w = &words[label];
+            text.push_str(&format!(
+                "a {} and {} film number {i},{}\n",
+                w[i % 4],
+                w[(i / 4) % 4],
+                ["pos", "neg"][label]
+            ));
+        }
+        std::fs::write(&data, text).unwrap();
+    }
+    data.display().to_string()
+}
+
+/// `tessera train textcnn` (dropout 0.5 before its head) on 120 labelled sentences.
+const TEXTCNN: Job = Job {
+    name: "textcnn",
+    args: |out, ckpt, resume| {
+        let data = textcnn_data(out);
+        let mut args = strings(&["train", "textcnn", "--data", &data, "--embedding", "8", "--filters", "4"]);
+        args.extend(strings(&[
+            "--epochs",
+            "3",
+            "--batch-size",
+            "8",
+            "--seed",
+            "6",
+            "--out",
+            &out.display().to_string(),
+        ]));
+        if let Some(resume) = resume {
+            let flag = if resume { "--resume" } else { "--checkpoint-dir" };
+            args.extend(strings(&[flag, &ckpt.display().to_string(), "--checkpoint-every", "2"]));
+        }
+        args
+    },
+    started: in_own_folder,
+    weights: |out| out.join("weights.safetensors"),
+};
+
 fn one_thread(command: &mut Command) -> &mut Command {
     command.env("RAYON_NUM_THREADS", "1").current_dir(test_support::workspace_root())
 }
@@ -174,6 +221,11 @@ fn a_killed_cnn_run_resumes_to_identical_weights() {
 #[test]
 fn a_killed_tagger_run_resumes_to_identical_weights() {
     check(&TAGGER, 4);
+}
+
+#[test]
+fn a_killed_textcnn_run_resumes_to_identical_weights() {
+    check(&TEXTCNN, 5);
 }
 
 #[test]
