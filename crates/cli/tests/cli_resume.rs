@@ -1,4 +1,4 @@
-//! `tessera train mlp|cnn|textcnn|tagger --resume` and `tessera lm train --resume`: a run killed with
+//! `tessera train mlp|cnn|textcnn|tagger --resume`, `tessera ner train --resume` and `tessera lm train --resume`: a run killed with
 //! SIGKILL at random moments (mid-epoch and in the middle of writing a checkpoint, which it does
 //! every two steps) and resumed each time from its training checkpoint ends with weights
 //! byte-identical to an uninterrupted one-thread run with the same seed.
@@ -153,6 +153,42 @@ const TEXTCNN: Job = Job {
     weights: |out| out.join("weights.safetensors"),
 };
 
+/// A synthetic CoNLL-2003-style split for the NER tagger, written beside the runs.
+fn ner_split(out: &Path, name: &str, count: usize, seed: u64) -> String {
+    let path = out.with_file_name(format!("ner-{name}.txt"));
+    if !path.exists() {
+        let mut text = String::from("-DOCSTART- -X- -X- O\n\n");
+        for sentence in ner::synthetic::sentences(count, seed) {
+            for (word, tag) in sentence.words.iter().zip(&sentence.tags) {
+                text.push_str(&format!("{word} NN O {tag}\n"));
+            }
+            text.push('\n');
+        }
+        std::fs::write(&path, text).unwrap();
+    }
+    path.display().to_string()
+}
+
+/// `tessera ner train` (a BiLSTM-CRF with char-CNN features and dropout) on 60 sentences.
+const NER: Job = Job {
+    name: "ner",
+    args: |out, ckpt, resume| {
+        let (train, valid) = (ner_split(out, "train", 60, 1), ner_split(out, "valid", 10, 2));
+        let test = ner_split(out, "test", 10, 3);
+        let mut args = strings(&["ner", "train", "--train", &train, "--valid", &valid, "--test", &test]);
+        args.extend(strings(&["--epochs", "3", "--word-dim", "8", "--char-filters", "4", "--hidden", "8"]));
+        args.extend(strings(&["--dropout", "0.3", "--batch-size", "8", "--seed", "7"]));
+        args.extend(strings(&["--out", &out.display().to_string()]));
+        if let Some(resume) = resume {
+            let flag = if resume { "--resume" } else { "--checkpoint-dir" };
+            args.extend(strings(&[flag, &ckpt.display().to_string(), "--checkpoint-every", "2"]));
+        }
+        args
+    },
+    started: in_own_folder,
+    weights: |out| out.join("weights.safetensors"),
+};
+
 fn one_thread(command: &mut Command) -> &mut Command {
     command.env("RAYON_NUM_THREADS", "1").current_dir(test_support::workspace_root())
 }
@@ -226,6 +262,11 @@ fn a_killed_tagger_run_resumes_to_identical_weights() {
 #[test]
 fn a_killed_textcnn_run_resumes_to_identical_weights() {
     check(&TEXTCNN, 5);
+}
+
+#[test]
+fn a_killed_ner_run_resumes_to_identical_weights() {
+    check(&NER, 6);
 }
 
 #[test]
