@@ -1,4 +1,4 @@
-//! `tessera train mlp|cnn|textcnn|tagger --resume`, `tessera ner train --resume` and `tessera lm train --resume`: a run killed with
+//! `tessera train mlp|cnn|textcnn|tagger --resume`, `tessera ner|qa train --resume` and `tessera lm train --resume`: a run killed with
 //! SIGKILL at random moments (mid-epoch and in the middle of writing a checkpoint, which it does
 //! every two steps) and resumed each time from its training checkpoint ends with weights
 //! byte-identical to an uninterrupted one-thread run with the same seed.
@@ -189,6 +189,45 @@ const NER: Job = Job {
     weights: |out| out.join("weights.safetensors"),
 };
 
+/// A SQuAD v1.1 file of `n` one-question paragraphs (the answer: the word after `key`),
+/// written beside the runs.
+fn squad(out: &Path, name: &str, n: usize) -> String {
+    let path = out.with_file_name(format!("squad-{name}.json"));
+    if !path.exists() {
+        let words = ["oak", "elm", "ash", "fir", "yew", "bay", "box", "lime"];
+        let paragraphs: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                let answer = words[(i * 3 + name.len()) % words.len()];
+                let context = format!("the {} grove has key {answer} trees near {}", words[i % 8], words[(i / 8) % 8]);
+                let start = context.find(" key ").unwrap() + 5;
+                serde_json::json!({"context": context, "qas": [{"id": format!("{name}{i}"),
+                    "question": "Which trees follow key?", "answers": [{"text": answer, "answer_start": start}]}]})
+            })
+            .collect();
+        let doc = serde_json::json!({"version": "1.1", "data": [{"title": "t", "paragraphs": paragraphs}]});
+        std::fs::write(&path, doc.to_string()).unwrap();
+    }
+    path.display().to_string()
+}
+
+/// `tessera qa train` (BiLSTM encoders with dropout) on 64 questions.
+const QA: Job = Job {
+    name: "qa",
+    args: |out, ckpt, resume| {
+        let (train, dev) = (squad(out, "train", 64), squad(out, "dev", 8));
+        let mut args = strings(&["qa", "train", "--train", &train, "--dev", &dev, "--epochs", "3"]);
+        args.extend(strings(&["--batch-size", "8", "--embedding", "8", "--hidden", "8", "--dropout", "0.3"]));
+        args.extend(strings(&["--seed", "8", "--no-progress", "--out", &out.display().to_string()]));
+        if let Some(resume) = resume {
+            let flag = if resume { "--resume" } else { "--checkpoint-dir" };
+            args.extend(strings(&[flag, &ckpt.display().to_string(), "--checkpoint-every", "2"]));
+        }
+        args
+    },
+    started: in_own_folder,
+    weights: |out| out.join("weights.safetensors"),
+};
+
 fn one_thread(command: &mut Command) -> &mut Command {
     command.env("RAYON_NUM_THREADS", "1").current_dir(test_support::workspace_root())
 }
@@ -267,6 +306,11 @@ fn a_killed_textcnn_run_resumes_to_identical_weights() {
 #[test]
 fn a_killed_ner_run_resumes_to_identical_weights() {
     check(&NER, 6);
+}
+
+#[test]
+fn a_killed_qa_run_resumes_to_identical_weights() {
+    check(&QA, 7);
 }
 
 #[test]
