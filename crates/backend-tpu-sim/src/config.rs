@@ -111,6 +111,7 @@ impl TpuConfig {
     /// filter SRAMs become the unified buffer, the ofmap SRAM the accumulators), counted in
     /// SCALE-Sim's timing. The rest comes from `bf16-128`; SCALE-Sim has no number format or
     /// clock.
+    #[allow(clippy::expect_used, reason = "an invariant, not input: a preset")]
     fn from_scalesim(ini: &Ini, origin: &str) -> Result<TpuConfig, TpuError> {
         let section = Section::new(ini, "architecture_presets", origin)?;
         let mut config = TpuConfig::preset("bf16-128").expect("a preset");

@@ -268,6 +268,7 @@ pub fn required(folder: &Path, name: &str) -> Result<PathBuf> {
 
 /// Writes a model folder (created if needed): vocabularies, weights, the loss curve, then the
 /// config. `vocabs` are (file name, vocabulary) pairs.
+#[allow(clippy::expect_used, reason = "an invariant, not input: JSON values serialise")]
 pub fn save(folder: &Path, config: &FolderConfig, model: &dyn Module, vocabs: &[(&str, &Vocab)]) -> Result<()> {
     std::fs::create_dir_all(folder).map_err(|e| UseError::folder(folder, format!("cannot create: {e}")))?;
     for (name, vocab) in vocabs {

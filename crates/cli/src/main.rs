@@ -1,6 +1,9 @@
 //! `tessera`: the command line of the Tessera deep-learning and NLP stack.
 
 #![warn(missing_docs)]
+// Outside input reaches this crate's readers: no `unwrap()`/`expect()` outside tests, except
+// where an `#[allow]` gives the reason it cannot fail (issue #28).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod demo;
 mod devices;

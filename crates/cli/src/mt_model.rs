@@ -83,6 +83,7 @@ pub struct Folder {
 
 /// Writes a model folder: tokenizer, weights, then `config.json` last (so a folder with a
 /// config is complete).
+#[allow(clippy::expect_used, reason = "an invariant, not input: JSON values serialise")]
 pub fn save(dir: &Path, model: &MtModel, vocab: &Vocabulary, config: &Value) -> Result<(), CliError> {
     std::fs::create_dir_all(dir).map_err(|e| tessera::UseError::folder(dir, format!("cannot create: {e}")))?;
     vocab.save(&dir.join(TOKENIZER))?;
@@ -104,7 +105,9 @@ pub fn load(dir: &Path, device: &Arc<dyn Device>) -> Result<Folder, CliError> {
         Some("transformer") => Arch::Transformer,
         other => return Err(tessera::UseError::folder(&config_path, format!("unknown model.arch {other:?}")).into()),
     };
-    let model = build_model(arch, &config["model"], 0, device)?;
+    translate::bounds::check_fits(&config["model"], &config_path, &required(dir, WEIGHTS)?)?;
+    let model = build_model(arch, &config["model"], 0, device)
+        .map_err(|e| tessera::UseError::folder(&config_path, format!("the model it describes cannot be built: {e}")))?;
     load_weights(dir, model.module())?;
     let vocab = Vocabulary::load(&required(dir, TOKENIZER)?)?;
     let vocab_size = config["model"]["vocab_size"].as_u64().unwrap_or(0) as usize;

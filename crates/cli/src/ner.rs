@@ -15,6 +15,7 @@ use tensor_core::{Device, TensorRng};
 
 use crate::devices::DeviceKind;
 use crate::error::CliError;
+use crate::train::ResumeArgs;
 
 /// The `ner` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -108,6 +109,9 @@ pub struct TrainArgs {
     /// With --encoder: train on the first N training sentences only.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Training checkpoints and resuming.
+    #[command(flatten)]
+    pub resume: ResumeArgs,
 }
 
 /// Options of `tessera ner eval`.
@@ -189,6 +193,7 @@ pub fn train(args: &TrainArgs) -> Result<EntityScores, CliError> {
     let device = args.device.open()?;
     let (train, valid, test) = (read(&args.train)?, read(&args.valid)?, read(&args.test)?);
     if let Some(encoder) = &args.encoder {
+        args.resume.refuse("--encoder")?;
         let settings = crate::ner_bert::BertNerSettings {
             encoder,
             freeze: args.freeze,
@@ -246,8 +251,9 @@ pub fn train(args: &TrainArgs) -> Result<EntityScores, CliError> {
         time_limit: args.minutes.map(|m| m * 60.0),
         seed: args.seed,
         progress: args.progress,
+        checkpoint: args.resume.checkpoints(),
+        resume: args.resume.resume.clone(),
     };
-    let mut history: Vec<EpochReport> = Vec::new();
     let save_args = json!({"head": args.head, "vectors": args.vectors, "freeze_words": args.freeze_words,
         "lr": args.lr, "lr_decay": args.lr_decay, "batch_size": args.batch_size, "seed": args.seed});
     let mut on_epoch = |tagger: &NerTagger, epoch: &EpochReport, improved: bool| -> ner::Result<()> {
@@ -258,14 +264,13 @@ pub fn train(args: &TrainArgs) -> Result<EntityScores, CliError> {
             100.0 * epoch.valid_f1,
             epoch.elapsed / 60.0
         );
-        history.push(epoch.clone());
         if !improved {
             return Ok(());
         }
         let report = json!({"settings": save_args, "epoch": epoch.epoch, "valid_f1": epoch.valid_f1});
         ner::folder::save(&args.out, tagger, &vocab, report)
     };
-    ner::train::train(&tagger, &vocab, &train, &valid, &settings, &device, &mut on_epoch)?;
+    let history = ner::train::train(&tagger, &vocab, &train, &valid, &settings, &device, &mut on_epoch)?;
     let (best, vocab, report) = ner::folder::load(&args.out, &device)?;
     let (scores, predicted) = evaluate(&best, &vocab, &test, &device)?;
     println!("test (epoch {}):\n{}", report["epoch"], scores.table());

@@ -7,22 +7,24 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use nn_layers::ModuleExt;
-use nn_layers::optim::{Adam, AdamConfig};
+use nn_layers::optim::{Adam, AdamConfig, Optimizer};
+use nn_layers::train::{EpochStats, Mean, TrainPosition, load_training, save_training};
 use qa::features::{build_vocab, examples};
 use qa::squad::SquadSet;
-use qa::train::{EpochOptions, answer, predict_set, train_epoch};
+use qa::train::{EpochOptions, answer, predict_set, train_epoch_from};
 use qa::{QaError, Reader, ReaderConfig, folder, metric};
 use serde_json::json;
 use tensor_core::TensorRng;
 
 use crate::devices::DeviceKind;
 use crate::error::CliError;
+use crate::train::ResumeArgs;
 
 /// `tessera qa` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum QaCommand {
     /// Train the attentive reader on SQuAD train; keeps the epoch best on dev F1.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Exact match and F1 (official v1.1 evaluation) of a reader's folder on a SQuAD file.
     Eval(EvalArgs),
     /// Answer a question about a passage: prints the answer and its character span.
@@ -116,6 +118,9 @@ pub struct TrainArgs {
     /// With --encoder: the longest answer, in pieces.
     #[arg(long, default_value_t = 30)]
     pub max_answer: usize,
+    /// Training checkpoints and resuming.
+    #[command(flatten)]
+    pub resume: ResumeArgs,
 }
 
 /// Options of `tessera qa eval`.
@@ -183,6 +188,7 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
         dev = dev.truncated(n);
     }
     if let Some(encoder) = &args.encoder {
+        args.resume.refuse("--encoder")?;
         let settings = crate::qa_bert::BertQaSettings {
             encoder,
             freeze: args.freeze,
@@ -225,9 +231,18 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
         reader.freeze("words.*");
     }
     let mut adam = Adam::new(reader.parameters(), AdamConfig::adam(args.lr));
-    let (mut best, mut epochs) = ((-1.0, -1.0), Vec::new());
+    let mut position = match &args.resume.resume {
+        Some(dir) => load_training(dir, &reader, &mut adam)?,
+        None => TrainPosition { epoch: 1, ..TrainPosition::default() },
+    };
+    let checkpoints = args.resume.checkpoints();
+    // The epochs a resumed run did before, from its checkpoint: loss, questions (kept as the
+    // "accuracy"), dev EM and F1, seconds.
+    let mut epochs: Vec<serde_json::Value> = position.history.iter().map(epoch_json).collect();
+    let mut best =
+        position.history.iter().filter_map(|e| e.eval).fold((-1.0, -1.0), |b, s| if s.1 > b.1 { s } else { b });
     let deadline = args.minutes.map(|m| clock + std::time::Duration::from_secs_f64(m.max(0.0) * 60.0));
-    for epoch in 1..=args.epochs {
+    for epoch in position.epoch..=args.epochs {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             println!("time limit reached before epoch {epoch}");
             break;
@@ -237,7 +252,17 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
             deadline,
             ..EpochOptions::new(args.batch_size, args.seed + epoch as u64)
         };
-        let stats = train_epoch(&reader, &mut adam, &items, &options, &device)?;
+        let start = if epoch == position.epoch { (position.batches_done, position.loss) } else { Default::default() };
+        let mut save = |optimizer: &dyn Optimizer, done: usize, loss: Mean| -> qa::Result<()> {
+            let Some((dir, every)) = &checkpoints else { return Ok(()) };
+            position.step += 1;
+            if position.step.is_multiple_of(*every) {
+                (position.epoch, position.batches_done, position.loss) = (epoch, done, loss);
+                save_training(dir, &reader, optimizer, &position)?;
+            }
+            Ok(())
+        };
+        let stats = train_epoch_from(&reader, &mut adam, &items, &options, &device, start, &mut save)?;
         let eval_clock = Instant::now();
         let score = metric::evaluate(&dev, &predict_set(&reader, &vocab, &dev, 64, &device)?);
         println!(
@@ -250,10 +275,15 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
             score.f1,
             eval_clock.elapsed().as_secs_f64()
         );
-        epochs.push(json!({
-            "epoch": epoch, "questions": stats.questions, "loss": stats.loss, "questions_per_second": stats.questions_per_second(),
-            "seconds": stats.seconds, "dev_exact_match": score.exact_match, "dev_f1": score.f1,
-        }));
+        let done = EpochStats {
+            epoch,
+            train_loss: stats.loss,
+            train_accuracy: stats.questions as f64,
+            eval: Some((score.exact_match, score.f1)),
+            seconds: stats.seconds,
+            skipped_steps: 0,
+        };
+        epochs.push(epoch_json(&done));
         if score.f1 > best.1 {
             best = (score.exact_match, score.f1);
             let training = json!({
@@ -264,6 +294,11 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
             });
             folder::save(&args.out, &reader, &vocab, training)?;
         }
+        position.history.push(done);
+        (position.epoch, position.batches_done, position.loss) = (epoch + 1, 0, Mean::default());
+        if let Some((dir, _)) = &checkpoints {
+            save_training(dir, &reader, &adam, &position)?;
+        }
     }
     println!(
         "best dev EM {:.2}, F1 {:.2}; model folder {} ({:.0} s in all)",
@@ -273,6 +308,17 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
         clock.elapsed().as_secs_f64()
     );
     Ok(best)
+}
+
+/// An epoch's line in the folder's `per_epoch` record.
+fn epoch_json(e: &EpochStats) -> serde_json::Value {
+    let (em, f1) = e.eval.unwrap_or((f64::NAN, f64::NAN));
+    let questions = e.train_accuracy as usize;
+    json!({
+        "epoch": e.epoch, "questions": questions, "loss": e.train_loss,
+        "questions_per_second": questions as f64 / e.seconds.max(1e-9),
+        "seconds": e.seconds, "dev_exact_match": em, "dev_f1": f1,
+    })
 }
 
 /// Scores a folder on a SQuAD file; returns (EM, F1).

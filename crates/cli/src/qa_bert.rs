@@ -177,7 +177,7 @@ pub fn train(
     std::fs::create_dir_all(out).map_err(|e| CliError::Usage(format!("{}: {e}", out.display())))?;
     save_bert(&out.join("encoder"), bert, vocab)?;
     checkpoint::save(&out.join("head.safetensors"), &reader.head, None)?;
-    let text = serde_json::to_string_pretty(&record).expect("JSON values serialise");
+    let text = format!("{record:#}");
     write_atomically(&out.join(MARKER), |w| w.write_all(text.as_bytes()))?;
     Ok(score)
 }

@@ -11,7 +11,7 @@ use nlp::tokenize::WordTokenizer;
 use nlp::vocab::{Vocab, VocabConfig};
 use nn_layers::ModuleExt;
 use nn_layers::optim::{Adam, AdamConfig};
-use nn_layers::train::{FitConfig, evaluate_classifier, fit_classifier};
+use nn_layers::train::{EpochStats, FitConfig, fit_classifier, load_training};
 use serde_json::json;
 use tensor_core::TensorRng;
 use tessera::UseError;
@@ -21,6 +21,7 @@ use tessera::text_data::{Labelled, TextFormat, read_labelled};
 
 use crate::devices::DeviceKind;
 use crate::error::CliError;
+use crate::train::ResumeArgs;
 
 /// The default data: VADER's movie-review sentences with their mean human rating.
 pub const DEFAULT_DATA: &str = "../shared/data/vader-sentiment/movieReviewSnippets_GroundTruth.txt.gz";
@@ -75,6 +76,9 @@ pub struct TextCnnArgs {
     /// Device to run on.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
+    /// Training checkpoints and resuming.
+    #[command(flatten)]
+    pub resume: ResumeArgs,
 }
 
 fn format_of(args: &TextCnnArgs, path: &std::path::Path) -> Result<TextFormat, CliError> {
@@ -173,34 +177,52 @@ pub fn train(args: &TextCnnArgs) -> Result<f64, CliError> {
         vocab.len()
     );
     let mut optimizer = Adam::new(model.parameters(), AdamConfig::adam(args.lr));
+    let resume = args.resume.resume.as_ref().map(|dir| load_training(dir, &model, &mut optimizer)).transpose()?;
+    // Epoch `e` shuffles with `seed + 1 + e`, the order of the one-epoch runs this replaced.
+    let fit = FitConfig {
+        checkpoint: args.resume.checkpoints(),
+        resume,
+        ..FitConfig::new(args.epochs, args.batch_size, args.seed + 1)
+    };
     let started = std::time::Instant::now();
-    let (mut curve, mut accuracy) = (LossCurve::default(), f64::NAN);
-    for epoch in 1..=args.epochs {
-        let history = fit_classifier(
-            &model,
-            &mut optimizer,
-            &train_set,
-            None,
-            FitConfig::new(1, args.batch_size, args.seed + epoch as u64),
-            &device,
-            |_| {},
-        )?;
-        let (test_loss, _) = evaluate_classifier(&model, &test_set, 500, &device)?;
-        // Accuracy as `tessera predict` computes it: each sentence padded only to the widest
-        // kernel, so the report and the folder's predictions agree exactly.
-        let logits = textcnn_logits(&model, &test_sequences, &device)?;
+    // Accuracy as `tessera predict` computes it: each sentence padded only to the widest
+    // kernel, so the report and the folder's predictions agree exactly.
+    let accuracy_of = |model: &TextCnn| -> Result<f64, CliError> {
+        let logits = textcnn_logits(model, &test_sequences, &device)?;
         let hits = logits.iter().zip(test_set.labels()).filter(|(row, label)| argmax(row) == **label as usize).count();
-        let test_accuracy = hits as f64 / test_set.len().max(1) as f64;
-        let train_loss = history.last().map_or(f64::NAN, |e| e.train_loss);
-        curve.train.push(train_loss);
-        curve.test.push(test_loss);
-        accuracy = test_accuracy;
+        Ok(hits as f64 / test_set.len().max(1) as f64)
+    };
+    let mut failed: Option<CliError> = None;
+    let report = |e: &EpochStats| {
+        if failed.is_some() {
+            return;
+        }
+        let test_accuracy = match accuracy_of(&model) {
+            Ok(a) => a,
+            Err(err) => {
+                failed = Some(err);
+                return;
+            }
+        };
+        let test_loss = e.eval.map_or(f64::NAN, |(loss, _)| loss);
         println!(
-            "epoch {epoch}: train loss {train_loss:.4}, test loss {test_loss:.4}, test acc {:.2}% ({:.1} s)",
+            "epoch {}: train loss {:.4}, test loss {test_loss:.4}, test acc {:.2}% ({:.1} s)",
+            e.epoch,
+            e.train_loss,
             100.0 * test_accuracy,
             started.elapsed().as_secs_f64()
         );
+    };
+    let test: Option<&dyn nn_layers::data::Examples> = (!test_set.is_empty()).then_some(&test_set);
+    let history = fit_classifier(&model, &mut optimizer, &train_set, test, fit, &device, report)?;
+    if let Some(err) = failed {
+        return Err(err);
     }
+    let accuracy = accuracy_of(&model)?;
+    let curve = LossCurve {
+        train: history.iter().map(|e| e.train_loss).collect(),
+        test: history.iter().map(|e| e.eval.map_or(f64::NAN, |(loss, _)| loss)).collect(),
+    };
     let folder_config = FolderConfig {
         architecture: Architecture::TextCnn(config),
         input: InputFormat::Words { lowercase: true },

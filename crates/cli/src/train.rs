@@ -101,6 +101,15 @@ impl ResumeArgs {
     pub fn checkpoints(&self) -> Option<(PathBuf, usize)> {
         self.checkpoint_dir.clone().or_else(|| self.resume.clone()).map(|d| (d, self.checkpoint_every.max(1)))
     }
+
+    /// A usage error when checkpoints or resuming were asked of a trainer that has neither
+    /// (`what` names it, e.g. "--encoder").
+    pub fn refuse(&self, what: &str) -> Result<(), CliError> {
+        match self.checkpoint_dir.is_some() || self.resume.is_some() {
+            true => Err(CliError::Usage(format!("--checkpoint-dir and --resume are not supported with {what}"))),
+            false => Ok(()),
+        }
+    }
 }
 
 /// Options of `tessera eval`.

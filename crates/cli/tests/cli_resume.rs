@@ -1,4 +1,4 @@
-//! `tessera train mlp|cnn|tagger --resume` and `tessera lm train --resume`: a run killed with
+//! `tessera train mlp|cnn|textcnn|tagger --resume`, `tessera ner|qa train --resume` and `tessera lm train --resume`: a run killed with
 //! SIGKILL at random moments (mid-epoch and in the middle of writing a checkpoint, which it does
 //! every two steps) and resumed each time from its training checkpoint ends with weights
 //! byte-identical to an uninterrupted one-thread run with the same seed.
@@ -106,6 +106,128 @@ const LM: Job = Job {
     weights: |out| out.join("checkpoint").join("weights.safetensors"),
 };
 
+/// Labelled sentences for the TextCNN, written beside the runs: positive and negative words.
+fn textcnn_data(out: &Path) -> String {
+    let data = out.with_file_name("reviews.csv");
+    if !data.exists() {
+        let words = [["great", "fine", "fun", "warm"], ["dull", "bad", "slow", "cold"]];
+        let mut text = String::from("text,label\n");
+        for i in 0..120usize {
+            let label = i % 2;
+            let w = &words[label];
+            text.push_str(&format!(
+                "a {} and {} film number {i},{}\n",
+                w[i % 4],
+                w[(i / 4) % 4],
+                ["pos", "neg"][label]
+            ));
+        }
+        std::fs::write(&data, text).unwrap();
+    }
+    data.display().to_string()
+}
+
+/// `tessera train textcnn` (dropout 0.5 before its head) on 120 labelled sentences.
+const TEXTCNN: Job = Job {
+    name: "textcnn",
+    args: |out, ckpt, resume| {
+        let data = textcnn_data(out);
+        let mut args = strings(&["train", "textcnn", "--data", &data, "--embedding", "8", "--filters", "4"]);
+        args.extend(strings(&[
+            "--epochs",
+            "3",
+            "--batch-size",
+            "8",
+            "--seed",
+            "6",
+            "--out",
+            &out.display().to_string(),
+        ]));
+        if let Some(resume) = resume {
+            let flag = if resume { "--resume" } else { "--checkpoint-dir" };
+            args.extend(strings(&[flag, &ckpt.display().to_string(), "--checkpoint-every", "2"]));
+        }
+        args
+    },
+    started: in_own_folder,
+    weights: |out| out.join("weights.safetensors"),
+};
+
+/// A synthetic CoNLL-2003-style split for the NER tagger, written beside the runs.
+fn ner_split(out: &Path, name: &str, count: usize, seed: u64) -> String {
+    let path = out.with_file_name(format!("ner-{name}.txt"));
+    if !path.exists() {
+        let mut text = String::from("-DOCSTART- -X- -X- O\n\n");
+        for sentence in ner::synthetic::sentences(count, seed) {
+            for (word, tag) in sentence.words.iter().zip(&sentence.tags) {
+                text.push_str(&format!("{word} NN O {tag}\n"));
+            }
+            text.push('\n');
+        }
+        std::fs::write(&path, text).unwrap();
+    }
+    path.display().to_string()
+}
+
+/// `tessera ner train` (a BiLSTM-CRF with char-CNN features and dropout) on 60 sentences.
+const NER: Job = Job {
+    name: "ner",
+    args: |out, ckpt, resume| {
+        let (train, valid) = (ner_split(out, "train", 60, 1), ner_split(out, "valid", 10, 2));
+        let test = ner_split(out, "test", 10, 3);
+        let mut args = strings(&["ner", "train", "--train", &train, "--valid", &valid, "--test", &test]);
+        args.extend(strings(&["--epochs", "3", "--word-dim", "8", "--char-filters", "4", "--hidden", "8"]));
+        args.extend(strings(&["--dropout", "0.3", "--batch-size", "8", "--seed", "7"]));
+        args.extend(strings(&["--out", &out.display().to_string()]));
+        if let Some(resume) = resume {
+            let flag = if resume { "--resume" } else { "--checkpoint-dir" };
+            args.extend(strings(&[flag, &ckpt.display().to_string(), "--checkpoint-every", "2"]));
+        }
+        args
+    },
+    started: in_own_folder,
+    weights: |out| out.join("weights.safetensors"),
+};
+
+/// A SQuAD v1.1 file of `n` one-question paragraphs (the answer: the word after `key`),
+/// written beside the runs.
+fn squad(out: &Path, name: &str, n: usize) -> String {
+    let path = out.with_file_name(format!("squad-{name}.json"));
+    if !path.exists() {
+        let words = ["oak", "elm", "ash", "fir", "yew", "bay", "box", "lime"];
+        let paragraphs: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                let answer = words[(i * 3 + name.len()) % words.len()];
+                let context = format!("the {} grove has key {answer} trees near {}", words[i % 8], words[(i / 8) % 8]);
+                let start = context.find(" key ").unwrap() + 5;
+                serde_json::json!({"context": context, "qas": [{"id": format!("{name}{i}"),
+                    "question": "Which trees follow key?", "answers": [{"text": answer, "answer_start": start}]}]})
+            })
+            .collect();
+        let doc = serde_json::json!({"version": "1.1", "data": [{"title": "t", "paragraphs": paragraphs}]});
+        std::fs::write(&path, doc.to_string()).unwrap();
+    }
+    path.display().to_string()
+}
+
+/// `tessera qa train` (BiLSTM encoders with dropout) on 64 questions.
+const QA: Job = Job {
+    name: "qa",
+    args: |out, ckpt, resume| {
+        let (train, dev) = (squad(out, "train", 64), squad(out, "dev", 8));
+        let mut args = strings(&["qa", "train", "--train", &train, "--dev", &dev, "--epochs", "3"]);
+        args.extend(strings(&["--batch-size", "8", "--embedding", "8", "--hidden", "8", "--dropout", "0.3"]));
+        args.extend(strings(&["--seed", "8", "--no-progress", "--out", &out.display().to_string()]));
+        if let Some(resume) = resume {
+            let flag = if resume { "--resume" } else { "--checkpoint-dir" };
+            args.extend(strings(&[flag, &ckpt.display().to_string(), "--checkpoint-every", "2"]));
+        }
+        args
+    },
+    started: in_own_folder,
+    weights: |out| out.join("weights.safetensors"),
+};
+
 fn one_thread(command: &mut Command) -> &mut Command {
     command.env("RAYON_NUM_THREADS", "1").current_dir(test_support::workspace_root())
 }
@@ -174,6 +296,21 @@ fn a_killed_cnn_run_resumes_to_identical_weights() {
 #[test]
 fn a_killed_tagger_run_resumes_to_identical_weights() {
     check(&TAGGER, 4);
+}
+
+#[test]
+fn a_killed_textcnn_run_resumes_to_identical_weights() {
+    check(&TEXTCNN, 5);
+}
+
+#[test]
+fn a_killed_ner_run_resumes_to_identical_weights() {
+    check(&NER, 6);
+}
+
+#[test]
+fn a_killed_qa_run_resumes_to_identical_weights() {
+    check(&QA, 7);
 }
 
 #[test]

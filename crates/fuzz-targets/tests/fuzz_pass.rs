@@ -56,6 +56,22 @@ fn every_target_has_seeds_and_its_regressions_replay_cleanly() {
     assert!(kept > 40, "only {kept} seeds and regressions");
 }
 
+/// Each target's first seed is a valid file: it reads without an error, so that mutations start
+/// from an input that reaches the whole reader (later seeds may be edge cases that fail).
+#[test]
+fn every_first_seed_reads_without_an_error() {
+    let work = runner::work_dir("seeds-read", std::process::id());
+    for target in targets::all() {
+        for (i, seed) in (target.seeds)().into_iter().enumerate().take(1) {
+            std::fs::create_dir_all(&work).unwrap();
+            let path = target.write_input(&work, &seed).unwrap();
+            let result = (target.read)(&path);
+            let _ = std::fs::remove_dir_all(&work);
+            assert!(result.is_ok(), "{} seed {i}: {}", target.name, result.unwrap_err());
+        }
+    }
+}
+
 #[test]
 fn a_short_mutation_pass_over_every_target_finds_nothing() {
     for target in targets::all() {

@@ -26,12 +26,16 @@ fn safetensors(n: u64) -> Vec<u8> {
     out
 }
 
-/// A seed folder of `target` with its config's `key` set to `value`.
+/// A seed folder of `target` with its config's `key` (or JSON pointer `/a/b`) set to `value`.
 fn folder_with(target: &str, key: &str, value: &str) -> Vec<u8> {
     let seed = (targets::find(target).expect("a target").seeds)().remove(0);
     let parts = targets::split_files(&seed);
     let mut config: serde_json::Value = serde_json::from_slice(parts[0]).expect("the seed config is JSON");
-    config[key] = serde_json::from_str(value).expect("a JSON value");
+    let value = serde_json::from_str(value).expect("a JSON value");
+    match key.strip_prefix('/') {
+        Some(_) => *config.pointer_mut(key).expect("the seed config has the key") = value,
+        None => config[key] = value,
+    }
     let config = serde_json::to_vec(&config).expect("JSON serialises");
     let mut files: Vec<&[u8]> = vec![&config];
     files.extend(&parts[1..]);
@@ -62,6 +66,17 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
         ("lm-folder-bpe", folder_with("lm-folder-bpe", "layers", "100000000000")),
         ("bert-folder", folder_with("bert-folder", "intermediate", "1000000000")),
         ("bert-folder", folder_with("bert-folder", "positions", "100000000000")),
+        ("lora-adapters", safetensors(1 << 20)),
+        ("train-checkpoint", join_files(&[b"tessera-train-state 1\nepoch 1\n", &safetensors(1 << 20)])),
+        ("ner-folder", folder_with("ner-folder", "/model/words", "1000000000")),
+        ("ner-folder", folder_with("ner-folder", "/model/hidden", "100000000")),
+        ("ner-folder", folder_with("ner-folder", "/model/char_filters", "18446744073709551615")),
+        ("qa-folder", folder_with("qa-folder", "/model/words", "1000000000")),
+        ("qa-folder", folder_with("qa-folder", "/model/hidden", "100000000")),
+        ("mt-folder-rnn", folder_with("mt-folder-rnn", "/model/vocab_size", "1000000000")),
+        ("mt-folder-rnn", folder_with("mt-folder-rnn", "/model/hidden", "100000000")),
+        ("mt-folder-transformer", folder_with("mt-folder-transformer", "/model/max_positions", "10000000000")),
+        ("mt-folder-transformer", folder_with("mt-folder-transformer", "/model/ff", "1000000000")),
     ]
 }
 

@@ -15,6 +15,9 @@
 //! assert_eq!(spec[0].name, "movie-sst");
 //! assert_eq!(spec[0].metrics, [Metric::Accuracy]);
 //! ```
+// Outside input reaches this crate's readers: no `unwrap()`/`expect()` outside tests, except
+// where an `#[allow]` gives the reason it cannot fail (issue #28).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod board;
 pub mod data;

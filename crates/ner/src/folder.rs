@@ -53,6 +53,7 @@ pub fn load(dir: &Path, device: &Arc<dyn Device>) -> Result<(NerTagger, NerVocab
     }
     let model = NerConfig::from_json(config.get("model").unwrap_or(&Value::Null))
         .map_err(|e| bad(config_path.clone(), e.to_string()))?;
+    checkpoint::check_weights_hold(&config_path, &dir.join(WEIGHTS), least_values(&model))?;
     let words = Vocab::load_counts(&dir.join(WORDS))?;
     let chars = Vocab::load_counts(&dir.join(CHARS))?;
     for (name, vocab, expected) in [(WORDS, &words, model.words), (CHARS, &chars, model.chars)] {
@@ -60,11 +61,33 @@ pub fn load(dir: &Path, device: &Arc<dyn Device>) -> Result<(NerTagger, NerVocab
             return Err(bad(dir.join(name), format!("{} entries, the config says {expected}", vocab.len())));
         }
     }
-    let tagger = NerTagger::new(&model, &mut TensorRng::new(0), device)?;
+    // Sizes and tags the model rejects (a dropout of 2, a tag that is not IOB2) come from the
+    // config, so the error names it.
+    let tagger = NerTagger::new(&model, &mut TensorRng::new(0), device)
+        .map_err(|e| bad(config_path.clone(), format!("the model it describes cannot be built: {e}")))?;
     let loaded = checkpoint::load(&dir.join(WEIGHTS), &tagger, None)?;
     if !loaded.missing.is_empty() {
         return Err(bad(dir.join(WEIGHTS), format!("lacks {}", loaded.missing.join(", "))));
     }
     let vocab = NerVocab { words, chars, tags: model.tags };
     Ok((tagger, vocab, config.get("report").cloned().unwrap_or(Value::Null)))
+}
+
+/// A lower bound on the values a tagger of `config`'s sizes holds in its weights file: the
+/// embedding tables, the char-CNN's filters, one LSTM matrix per direction, the output layer
+/// and (for a CRF) the transition matrix.
+fn least_values(config: &NerConfig) -> u128 {
+    use checkpoint::saturating_product as product;
+    let n = |x: usize| x as u64;
+    let tags = n(config.tags.len());
+    [
+        product(&[n(config.words), n(config.word_dim)]),
+        product(&[n(config.chars), n(config.char_dim)]),
+        product(&[n(config.char_filters), n(config.char_dim)]),
+        product(&[2, n(config.hidden), n(config.hidden)]),
+        product(&[2, n(config.hidden), tags]),
+        if config.head == crate::model::Head::Crf { product(&[tags, tags]) } else { 0 },
+    ]
+    .iter()
+    .fold(0u128, |a, &b| a.saturating_add(b))
 }

@@ -293,4 +293,12 @@ impl Module for NerTagger {
         self.lstm.set_training(training);
         self.dropout.set_training(training);
     }
+
+    fn reseed_dropout(&self, seed: u64) {
+        if let Some(chars) = &self.chars {
+            chars.reseed_dropout(seed ^ 0x1);
+        }
+        self.lstm.reseed_dropout(seed ^ 0x2);
+        self.dropout.reseed(seed);
+    }
 }

@@ -1,13 +1,16 @@
 //! Training and evaluating a tagger: epochs over length-sorted batches with Adam and gradient
 //! clipping, entity scores on held-out sentences, and the best epoch kept by validation F1.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use autograd::{Var, clip_grad_norm};
-use nn_layers::ModuleExt;
 use nn_layers::optim::{Adam, AdamConfig, Optimizer};
-use nn_layers::train::{Mean, NonFinitePolicy, Progress, check_step};
+use nn_layers::train::{
+    EpochStats, Mean, NonFinitePolicy, Progress, TrainPosition, check_step, load_training, save_training,
+};
+use nn_layers::{Module, ModuleExt};
 use tensor_core::Device;
 
 use crate::conll::Sentence;
@@ -36,6 +39,11 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Show a progress bar.
     pub progress: bool,
+    /// Write a training checkpoint (weights, Adam's state, the data position) into this folder
+    /// every so many steps and at each epoch's end.
+    pub checkpoint: Option<(PathBuf, usize)>,
+    /// Continue from the training checkpoint in this folder.
+    pub resume: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -49,6 +57,8 @@ impl Default for TrainConfig {
             time_limit: None,
             seed: 1,
             progress: false,
+            checkpoint: None,
+            resume: None,
         }
     }
 }
@@ -75,14 +85,34 @@ pub fn train_epoch(
     epoch: usize,
     device: &Arc<dyn Device>,
 ) -> Result<f64> {
+    train_epoch_from(tagger, optimizer, data, config, epoch, device, (0, Mean::default()), &mut |_, _, _| Ok(()))
+}
+
+/// [`train_epoch`] from `start` (batches already done, their loss), calling `after_step` with
+/// the optimizer, the batches done and the loss so far after each step. Dropout is reseeded
+/// before each step from the epoch's seed and the batch, so a resumed epoch draws the masks an
+/// uninterrupted one does.
+#[allow(clippy::too_many_arguments)]
+fn train_epoch_from(
+    tagger: &NerTagger,
+    optimizer: &mut dyn Optimizer,
+    data: &Encoded,
+    config: &TrainConfig,
+    epoch: usize,
+    device: &Arc<dyn Device>,
+    start: (usize, Mean),
+    after_step: &mut dyn FnMut(&dyn Optimizer, usize, Mean) -> Result<()>,
+) -> Result<f64> {
     tagger.train();
     let named = tagger.parameters();
     let params: Vec<Var> = named.iter().filter(|(_, p)| !p.is_frozen()).map(|(_, p)| p.leaf().clone()).collect();
     let batches = data.batches(config.batch_size, Some(config.seed.wrapping_add(epoch as u64)));
     let bar = config.progress.then(|| Progress::new(batches.len() as u64, &format!("epoch {epoch}")));
-    let mut loss_mean = Mean::default();
-    for (step, indices) in batches.into_iter().enumerate() {
+    let (done, mut loss_mean) = start;
+    let shuffle = config.seed.wrapping_add(epoch as u64);
+    for (step, indices) in batches.into_iter().enumerate().skip(done) {
         let batch = data.batch(&indices, device)?;
+        tagger.reseed_dropout(shuffle.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ step as u64);
         optimizer.zero_grad();
         let loss = tagger.loss(&batch)?;
         loss.backward()?;
@@ -93,6 +123,7 @@ pub fn train_epoch(
         if let Some(bar) = &bar {
             bar.step(format!("loss {:.4}", loss_mean.value()));
         }
+        after_step(&*optimizer, step + 1, loss_mean)?;
     }
     if let Some(bar) = bar {
         bar.finish();
@@ -146,18 +177,59 @@ pub fn train(
 ) -> Result<Vec<EpochReport>> {
     let data = Encoded::new(train, vocab)?;
     let mut optimizer = Adam::new(tagger.parameters(), AdamConfig::adam(config.lr));
+    let mut position = match &config.resume {
+        Some(dir) => load_training(dir, tagger, &mut optimizer)?,
+        None => TrainPosition { epoch: 1, ..TrainPosition::default() },
+    };
     let started = Instant::now();
-    let mut epochs = Vec::new();
-    let mut best = f64::NEG_INFINITY;
-    for epoch in 1..=config.epochs {
+    // Epochs before a resumed run's start, from its checkpoint (loss, validation F1, seconds).
+    let mut epochs: Vec<EpochReport> = position
+        .history
+        .iter()
+        .map(|e| EpochReport {
+            epoch: e.epoch,
+            loss: e.train_loss,
+            valid_f1: e.eval.map_or(0.0, |(f1, _)| f1),
+            elapsed: e.seconds,
+        })
+        .collect();
+    if epochs.last().is_some_and(|e| config.time_limit.is_some_and(|limit| e.elapsed >= limit)) {
+        return Ok(epochs);
+    }
+    let mut best = epochs.iter().map(|e| e.valid_f1).fold(f64::NEG_INFINITY, f64::max);
+    let offset = epochs.last().map_or(0.0, |e| e.elapsed);
+    for epoch in position.epoch..=config.epochs {
         optimizer.set_lr(config.lr / (1.0 + config.lr_decay * (epoch - 1) as f64));
-        let loss = train_epoch(tagger, &mut optimizer, &data, config, epoch, device)?;
+        let start = if epoch == position.epoch { (position.batches_done, position.loss) } else { Default::default() };
+        let mut save = |optimizer: &dyn Optimizer, done: usize, loss: Mean| -> Result<()> {
+            let Some((dir, every)) = &config.checkpoint else { return Ok(()) };
+            position.step += 1;
+            if position.step.is_multiple_of((*every).max(1)) {
+                (position.epoch, position.batches_done, position.loss) = (epoch, done, loss);
+                save_training(dir, tagger, optimizer, &position)?;
+            }
+            Ok(())
+        };
+        let loss = train_epoch_from(tagger, &mut optimizer, &data, config, epoch, device, start, &mut save)?;
         let (scores, _) = evaluate(tagger, vocab, valid, device)?;
-        let line = EpochReport { epoch, loss, valid_f1: scores.overall.f1(), elapsed: started.elapsed().as_secs_f64() };
+        let elapsed = offset + started.elapsed().as_secs_f64();
+        let line = EpochReport { epoch, loss, valid_f1: scores.overall.f1(), elapsed };
         let improved = line.valid_f1 > best;
         best = best.max(line.valid_f1);
         on_epoch(tagger, &line, improved)?;
         let over = config.time_limit.is_some_and(|limit| line.elapsed >= limit);
+        position.history.push(EpochStats {
+            epoch,
+            train_loss: loss,
+            train_accuracy: f64::NAN,
+            eval: Some((line.valid_f1, f64::NAN)),
+            seconds: line.elapsed,
+            skipped_steps: 0,
+        });
+        (position.epoch, position.batches_done, position.loss) = (epoch + 1, 0, Mean::default());
+        if let Some((dir, _)) = &config.checkpoint {
+            save_training(dir, tagger, &optimizer, &position)?;
+        }
         epochs.push(line);
         if over {
             break;

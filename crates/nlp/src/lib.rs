@@ -39,6 +39,9 @@
 //! ```
 
 #![warn(missing_docs)]
+// Outside input reaches this crate's readers: no `unwrap()`/`expect()` outside tests, except
+// where an `#[allow]` gives the reason it cannot fail (issue #28).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod classify;
 pub mod corpus;

@@ -79,17 +79,10 @@ pub fn load_tensors(path: &Path, device: &std::sync::Arc<dyn tensor_core::Device
     let mut out = Vec::new();
     for (name, view) in file.tensors() {
         let bytes = view.data();
-        // The `expect`s below cannot fail: `chunks_exact(n)` yields slices of exactly n bytes.
         let buffer = match view.dtype() {
-            Dtype::F32 => HostBuffer::F32(
-                bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect(),
-            ),
-            Dtype::F64 => HostBuffer::F64(
-                bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
-            ),
-            Dtype::I64 => HostBuffer::I64(
-                bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
-            ),
+            Dtype::F32 => HostBuffer::F32(bytes.as_chunks::<4>().0.iter().map(|c| f32::from_le_bytes(*c)).collect()),
+            Dtype::F64 => HostBuffer::F64(bytes.as_chunks::<8>().0.iter().map(|c| f64::from_le_bytes(*c)).collect()),
+            Dtype::I64 => HostBuffer::I64(bytes.as_chunks::<8>().0.iter().map(|c| i64::from_le_bytes(*c)).collect()),
             other => {
                 return Err(NnError::format(
                     path,
@@ -101,6 +94,30 @@ pub fn load_tensors(path: &Path, device: &std::sync::Arc<dyn tensor_core::Device
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+/// Checks, before a model is built from the sizes in the config file `config`, that the weights
+/// file `weights` can hold the `least_values` values those sizes need at the least. Every value
+/// a checkpoint holds takes at least 4 bytes (f32, f64, i64), so a smaller file cannot load into
+/// the model, and building the model first would allocate what the file cannot justify (a
+/// config asking for a vocabulary of a billion). The error names `config`.
+pub fn check_weights_hold(config: &Path, weights: &Path, least_values: u128) -> Result<()> {
+    let bytes = std::fs::metadata(weights).map_err(|e| NnError::io(weights, e))?.len();
+    if least_values.saturating_mul(4) > u128::from(bytes) {
+        return Err(NnError::format(
+            config,
+            format!(
+                "the sizes it gives need at least {least_values} weights, more than {} ({bytes} bytes) can hold",
+                weights.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The product of `factors`, saturating (for [`check_weights_hold`]'s bounds).
+pub fn saturating_product(factors: &[u64]) -> u128 {
+    factors.iter().fold(1u128, |a, &b| a.saturating_mul(u128::from(b)))
 }
 
 /// Saves a model's parameters, and the optimizer's buffers when given.

@@ -21,6 +21,12 @@ pub trait Module: Send + Sync {
     /// Switches training behaviour (dropout, batch statistics) on or off; containers pass it
     /// on.
     fn set_training(&self, _training: bool) {}
+
+    /// Reseeds the dropout masks that follow from `seed` (a training loop calls it before each
+    /// step with a seed made from the run's position, so a resumed run draws the same masks as
+    /// an uninterrupted one). Layers without dropout ignore it; a model forwards it to its
+    /// dropout layers.
+    fn reseed_dropout(&self, _seed: u64) {}
 }
 
 /// Joins a prefix and a name with a dot.

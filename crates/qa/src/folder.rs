@@ -94,6 +94,10 @@ pub fn read_config(folder: &Path) -> Result<(ReaderConfig, Value)> {
 /// match the config is an error naming the file.
 pub fn load(folder: &Path, device: &Arc<dyn Device>) -> Result<(Reader, Vocab, Value)> {
     let (config, training) = read_config(folder)?;
+    let least = checkpoint::saturating_product(&[config.words as u64, config.embedding as u64]).saturating_add(
+        checkpoint::saturating_product(&[config.layers as u64, config.hidden as u64, config.hidden as u64]),
+    );
+    checkpoint::check_weights_hold(&folder.join(CONFIG), &required(folder, WEIGHTS)?, least)?;
     let vocab_path = required(folder, VOCAB)?;
     let listed = Vocab::load_counts(&vocab_path)?;
     let counts = (0..listed.len()).filter_map(|i| listed.word(i).map(|w| (w.to_string(), listed.count(i))));
@@ -104,7 +108,9 @@ pub fn load(folder: &Path, device: &Arc<dyn Device>) -> Result<(Reader, Vocab, V
             format!("holds {} words but {CONFIG} says {}", vocab.len(), config.words),
         ));
     }
-    let reader = Reader::new(config, &mut TensorRng::new(0), device)?;
+    // Sizes the model rejects (a dropout of 2, a width of 0) come from the config: name it.
+    let reader = Reader::new(config, &mut TensorRng::new(0), device)
+        .map_err(|e| QaError::format(folder.join(CONFIG), format!("the model it describes cannot be built: {e}")))?;
     let weights = required(folder, WEIGHTS)?;
     let report = checkpoint::load(&weights, &reader, None)?;
     if !report.missing.is_empty() || !report.unexpected.is_empty() {

@@ -12,6 +12,9 @@
 //! assert!(exact_match("The Eiffel Tower.", "eiffel tower"));
 //! assert!((f1("the big red barn", "red barn") - 0.8).abs() < 1e-12);
 //! ```
+// Outside input reaches this crate's readers: no `unwrap()`/`expect()` outside tests, except
+// where an `#[allow]` gives the reason it cannot fail (issue #28).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod error;
 pub mod features;

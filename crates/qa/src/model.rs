@@ -182,4 +182,10 @@ impl Module for Reader {
         self.question.set_training(training);
         self.dropout.set_training(training);
     }
+
+    fn reseed_dropout(&self, seed: u64) {
+        self.passage.reseed_dropout(seed ^ 0x1);
+        self.question.reseed_dropout(seed ^ 0x2);
+        self.dropout.reseed(seed);
+    }
 }

@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use autograd::{Var, clip_grad_norm, no_grad};
 use nlp::vocab::Vocab;
-use nn_layers::ModuleExt;
 use nn_layers::loss::{CrossEntropy, cross_entropy};
 use nn_layers::optim::Optimizer;
 use nn_layers::train::{Mean, NonFinitePolicy, Progress, check_step};
+use nn_layers::{Module, ModuleExt};
 use tensor_core::Device;
 
 use crate::features::{Example, QaBatch, best_span, examples, length_batches};
@@ -80,6 +80,22 @@ pub fn train_epoch(
     options: &EpochOptions,
     device: &Arc<dyn Device>,
 ) -> Result<EpochStats> {
+    train_epoch_from(reader, optimizer, train, options, device, (0, Mean::default()), &mut |_, _, _| Ok(()))
+}
+
+/// [`train_epoch`] from `start` (batches already done, their loss), calling `after_step` with
+/// the optimizer, the batches done and the loss so far after each step: what a resumable run
+/// needs. Dropout is reseeded before each step from the epoch's seed and the batch, so a
+/// resumed epoch draws the masks an uninterrupted one does.
+pub fn train_epoch_from(
+    reader: &Reader,
+    optimizer: &mut dyn Optimizer,
+    train: &[Example],
+    options: &EpochOptions,
+    device: &Arc<dyn Device>,
+    start: (usize, Mean),
+    after_step: &mut dyn FnMut(&dyn Optimizer, usize, Mean) -> Result<()>,
+) -> Result<EpochStats> {
     if train.iter().any(|e| e.span.is_none()) {
         return Err(QaError::Invalid("every training example needs an answer span".into()));
     }
@@ -89,12 +105,14 @@ pub fn train_epoch(
     let mut batches = length_batches(train, options.batch_size, Some(options.seed))?;
     batches.truncate(options.max_batches.unwrap_or(usize::MAX));
     let bar = options.progress.then(|| Progress::new(batches.len() as u64, "reader"));
-    let (mut mean, mut questions, clock) = (Mean::default(), 0, Instant::now());
-    for (step, indices) in batches.iter().enumerate() {
+    let (done, mut mean) = start;
+    let (mut questions, clock) = (0, Instant::now());
+    for (step, indices) in batches.iter().enumerate().skip(done) {
         if options.deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
         let batch = QaBatch::new(train, indices, device)?;
+        reader.reseed_dropout(options.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ step as u64);
         optimizer.zero_grad();
         let loss = batch_loss(reader, &batch)?;
         loss.backward()?;
@@ -107,6 +125,7 @@ pub fn train_epoch(
             let rate = questions as f64 / clock.elapsed().as_secs_f64().max(1e-9);
             bar.step(format!("loss {:.3}, {rate:.0} questions/s", mean.value()));
         }
+        after_step(&*optimizer, step + 1, mean)?;
     }
     if let Some(bar) = bar {
         bar.finish();

@@ -151,6 +151,7 @@ impl BertSpanReader {
         Ok(BertSpanReader { body, head, config })
     }
 
+    #[allow(clippy::expect_used, reason = "an invariant, not input: new() refuses every other body")]
     fn bert(&self) -> (&Bert, &BertVocab) {
         self.body.bert().expect("checked at construction")
     }

@@ -98,6 +98,7 @@ impl BertTagger {
         self.tags
     }
 
+    #[allow(clippy::expect_used, reason = "an invariant, not input: new() refuses every other body")]
     fn bert(&self) -> (&Bert, &BertVocab) {
         self.body.bert().expect("checked at construction")
     }

@@ -39,6 +39,7 @@ impl TpuDevice {
 
     /// The `tpu-v1` geometry with f32 operands: products match the CPU to f32 rounding, so
     /// models train as they do there while every cycle is counted.
+    #[allow(clippy::expect_used, reason = "an invariant, not input: a preset")]
     pub fn exact() -> Arc<TpuDevice> {
         let mut config = TpuConfig::preset("tpu-v1").expect("a preset");
         config.input = InputType::F32;
@@ -108,6 +109,7 @@ fn i64s(data: Data) -> Vec<i64> {
 
 /// `layout` with `dims`, the stride of `axis` zeroed: the storage offset of each position's
 /// coordinate 0 along `axis`.
+#[allow(clippy::expect_used, reason = "an invariant, not input: a view inside the operand")]
 fn axis_base(dims: &[usize], layout: &Layout, axis: usize) -> Layout {
     let mut strides = layout.strides().to_vec();
     strides[axis] = 0;

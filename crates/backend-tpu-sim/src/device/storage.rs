@@ -58,6 +58,7 @@ pub(crate) fn unsupported(op: &'static str) -> TensorError {
 }
 
 /// The buffer behind a storage (the tensor layer keeps devices apart, so another is a bug).
+#[allow(clippy::expect_used, reason = "an invariant, not input: a storage of another device reached the TPU simulator")]
 pub(crate) fn buffer(storage: &Storage) -> &TpuStorage {
     storage.downcast_ref::<TpuStorage>().expect("a storage of another device reached the TPU simulator")
 }

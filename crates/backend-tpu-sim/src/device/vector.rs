@@ -5,6 +5,7 @@ use tensor_core::{ArgReduceOp, BinaryOp, DType, ReduceOp, Result, UnaryOp};
 
 use super::storage::{Data, unsupported};
 
+#[allow(clippy::expect_used, reason = "an invariant, not input: the tensor layer checks integer ops")]
 pub(crate) fn unary(op: UnaryOp, x: Data) -> Data {
     match x {
         Data::F32(v) => Data::F32(v.into_iter().map(|x| op.apply(x)).collect()),
@@ -14,6 +15,7 @@ pub(crate) fn unary(op: UnaryOp, x: Data) -> Data {
     }
 }
 
+#[allow(clippy::expect_used, reason = "an invariant, not input: the tensor layer checks integer ops")]
 pub(crate) fn binary(op: BinaryOp, a: Data, b: Data) -> Data {
     match (a, b) {
         (Data::F32(a), Data::F32(b)) => Data::F32(a.iter().zip(&b).map(|(&a, &b)| op.apply(a, b)).collect()),

@@ -6,12 +6,14 @@
 //! a panic, an abort, a run past the time limit, an allocation over the cap, or an error whose
 //! text does not name the file it read.
 
+mod apps;
 mod models;
 mod tables;
 mod tasks;
 mod tasks_text;
 mod text;
 mod tpu;
+mod transfer;
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +102,8 @@ pub fn all() -> Vec<Target> {
     out.extend(text::targets());
     out.extend(models::targets());
     out.extend(tpu::targets());
+    out.extend(apps::targets());
+    out.extend(transfer::targets());
     out
 }
 

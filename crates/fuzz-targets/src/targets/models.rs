@@ -73,7 +73,7 @@ fn save<M: LmNetwork>(dir: &Path, lm: NeuralLm<M>) {
 }
 
 /// The files of a folder `write` saves, joined as a folder target's input.
-fn folder_seed(files: &[&str], write: impl FnOnce(&Path)) -> Vec<u8> {
+pub(super) fn folder_seed(files: &[&str], write: impl FnOnce(&Path)) -> Vec<u8> {
     let dir = seed_scratch("folder");
     write(&dir);
     let parts: Vec<Vec<u8>> =

@@ -114,7 +114,7 @@ fn saved<E: std::fmt::Debug>(name: &str, write: impl FnOnce(&std::path::Path) ->
 }
 
 /// Three 4-dimensional vectors in `format`.
-fn vectors(format: VectorFormat) -> Vec<u8> {
+pub(super) fn vectors(format: VectorFormat) -> Vec<u8> {
     let words = ["the", "cat", "mat"].map(String::from).to_vec();
     let values = (0..12).map(|i| i as f32 * 0.25 - 1.0).collect();
     let embeddings = Embeddings::new(words, 4, values).expect("valid seed vectors");
@@ -123,7 +123,13 @@ fn vectors(format: VectorFormat) -> Vec<u8> {
 
 /// A small byte-level BPE tokenizer.
 pub(crate) fn tokenizer() -> BpeTokenizer {
-    let trainer = BpeTrainer { vocab_size: 280, min_frequency: 1, special_tokens: vec!["<|endoftext|>".into()] };
+    tokenizer_with(&["<|endoftext|>"])
+}
+
+/// A small byte-level BPE tokenizer whose first tokens are `specials`.
+pub(crate) fn tokenizer_with(specials: &[&str]) -> BpeTokenizer {
+    let special_tokens = specials.iter().map(|s| s.to_string()).collect();
+    let trainer = BpeTrainer { vocab_size: 280, min_frequency: 1, special_tokens };
     trainer.train(SENTENCES.lines()).expect("a tokenizer trains on the seed text")
 }
 

@@ -206,8 +206,9 @@ pub fn load_task(spec: &TaskSpec, root: &Path) -> Result<TaskData> {
     }
     if data.train.is_empty() || data.dev.is_empty() || data.test.is_empty() {
         return Err(GlueError::Invalid(format!(
-            "{}: a split is empty (train {}, dev {}, test {}): too few groups for the fractions",
+            "{}: a split of {} is empty (train {}, dev {}, test {}): too few groups for the fractions",
             spec.origin,
+            path.display(),
             data.train.len(),
             data.dev.len(),
             data.test.len()

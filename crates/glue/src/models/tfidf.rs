@@ -40,6 +40,7 @@ pub struct TfidfVectorizer {
 
 impl TfidfVectorizer {
     /// Fits the vocabulary and smoothed IDF on `docs`.
+    #[allow(clippy::expect_used, reason = "an invariant, not input: a valid literal pattern")]
     pub fn fit<'a>(docs: impl IntoIterator<Item = &'a str>) -> Self {
         let pattern = Regex::new(r"\b\w\w+\b").expect("a valid literal pattern");
         let mut vocab: HashMap<String, usize> = HashMap::new();

@@ -95,4 +95,8 @@ impl Module for TextCnn {
     fn set_training(&self, training: bool) {
         self.dropout.set_training(training);
     }
+
+    fn reseed_dropout(&self, seed: u64) {
+        self.dropout.reseed(seed);
+    }
 }

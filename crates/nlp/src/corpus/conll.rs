@@ -25,18 +25,18 @@ pub type ConllDocument = Vec<Vec<ConllLine>>;
 /// there is none), blank lines end sentences; with `comments`, lines starting with `#` are
 /// skipped. Empty documents are dropped.
 pub fn parse_conll_lines(text: &str, comments: bool) -> Vec<ConllDocument> {
-    let mut documents: Vec<ConllDocument> = vec![Vec::new()];
+    let mut documents: Vec<ConllDocument> = Vec::new();
+    let mut document: ConllDocument = Vec::new();
     let mut sentence: Vec<ConllLine> = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let starts_document = fields.first() == Some(&"-DOCSTART-");
         if fields.is_empty() || starts_document {
-            let document = documents.last_mut().expect("there is always a current document");
             if !sentence.is_empty() {
                 document.push(std::mem::take(&mut sentence));
             }
             if starts_document && !document.is_empty() {
-                documents.push(Vec::new());
+                documents.push(std::mem::take(&mut document));
             }
             continue;
         }
@@ -46,8 +46,9 @@ pub fn parse_conll_lines(text: &str, comments: bool) -> Vec<ConllDocument> {
         sentence.push(ConllLine { line: index + 1, fields: fields.into_iter().map(str::to_string).collect() });
     }
     if !sentence.is_empty() {
-        documents.last_mut().expect("there is always a current document").push(sentence);
+        document.push(sentence);
     }
+    documents.push(document);
     documents.retain(|d| !d.is_empty());
     documents
 }

@@ -18,6 +18,7 @@ use crate::{NlpError, Result};
 
 /// Writes `bert` and `vocab` into `folder` (created if needed): vocabulary, weights, then
 /// config.
+#[allow(clippy::expect_used, reason = "an invariant, not input: JSON values serialise")]
 pub fn save_bert(folder: &Path, bert: &Bert, vocab: &BertVocab) -> Result<()> {
     if vocab.size() != bert.config().vocab_size {
         return Err(NlpError::Invalid(format!(

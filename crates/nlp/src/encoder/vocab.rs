@@ -68,6 +68,7 @@ impl BertVocab {
 
     /// [`BertVocab::build`] from words already split (e.g. the sentences of
     /// [`crate::corpus::prose_sentences`]).
+    #[allow(clippy::expect_used, reason = "an invariant, not input: a built vocabulary holds every special once")]
     pub fn from_words<'a>(
         words: impl IntoIterator<Item = &'a str>,
         min_count: u64,
@@ -114,6 +115,7 @@ impl BertVocab {
     /// A WordPiece vocabulary of at most `size` ids (specials included) learned from `texts` by
     /// BPE merges over the words of BERT's basic split (see [`super::wordpiece_train`]); words
     /// seen fewer than `min_count` times are left out.
+    #[allow(clippy::expect_used, reason = "an invariant, not input: basic_split never yields a bracketed special")]
     pub fn train_wordpiece<'a>(
         texts: impl IntoIterator<Item = &'a str>,
         size: usize,

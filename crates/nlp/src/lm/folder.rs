@@ -30,6 +30,7 @@ pub const MODEL_TOKENIZER: &str = "tokenizer.json";
 pub const MODEL_CHARS: &str = "chars.json";
 
 /// Writes `lm` into `folder` (created if needed): vocabulary, weights, then config.
+#[allow(clippy::expect_used, reason = "an invariant, not input: JSON values serialise")]
 pub fn save_model_folder<M: LmNetwork>(folder: &Path, lm: &NeuralLm<M>) -> Result<()> {
     std::fs::create_dir_all(folder).map_err(|source| NlpError::Io { path: folder.to_path_buf(), source })?;
     let (vocabulary, end) = match lm.vocab() {

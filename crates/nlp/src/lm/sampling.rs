@@ -163,6 +163,7 @@ impl Sampler {
 
     /// Chooses the next token from `logits` (one per vocabulary entry), penalising the tokens of
     /// `history` (the prompt and what was generated so far).
+    #[allow(clippy::expect_used, reason = "an invariant, not input: at least one candidate is kept")]
     pub fn sample(&mut self, logits: &[f32], history: &[u32]) -> Result<u32, SamplingError> {
         let total = kept_candidates(&self.config, logits, history, &mut self.scratch)?;
         let candidates = &self.scratch.candidates;
@@ -209,6 +210,7 @@ pub fn top_k_tokens(logits: &[f32], k: usize) -> Result<Vec<(u32, f32)>, Samplin
 
 /// Fills `scratch.candidates` with the tokens that survive the configuration's filters and their
 /// unnormalised weights (the largest is 1), and returns the sum of the weights.
+#[allow(clippy::expect_used, reason = "an invariant, not input: check_logits found a finite logit")]
 fn kept_candidates(
     config: &SamplingConfig,
     logits: &[f32],

@@ -260,6 +260,7 @@ pub struct CharVocab {
 
 impl CharVocab {
     /// The characters of `text`, plus the newline and the unknown character.
+    #[allow(clippy::expect_used, reason = "an invariant, not input: the newline and the unknown character are present")]
     pub fn build(text: &str) -> CharVocab {
         let mut chars: Vec<char> = text.chars().chain(['\n', CHAR_UNKNOWN]).collect();
         chars.sort_unstable();
@@ -286,6 +287,7 @@ impl CharVocab {
     }
 
     /// Writes the characters as a JSON list of one-character strings, atomically.
+    #[allow(clippy::expect_used, reason = "an invariant, not input: strings serialise")]
     pub fn save(&self, path: &Path) -> Result<()> {
         let list: Vec<String> = self.chars.iter().map(char::to_string).collect();
         let text = serde_json::to_string(&list).expect("strings serialise");

@@ -21,6 +21,7 @@ pub struct AddK {
 
 impl AddK {
     /// The add-`k` model of `counts`; `k` must be positive.
+    #[allow(clippy::expect_used, reason = "an invariant, not input: pushed with the key")]
     pub fn new(counts: NgramCounts, k: f64) -> Result<AddK> {
         if !(k > 0.0 && k.is_finite()) {
             return Err(NlpError::Invalid(format!("add-k smoothing needs k > 0, got {k}")));

@@ -93,10 +93,6 @@ fn section_end(text: &str, start: usize) -> usize {
     text[start..].match_indices('\\').map(|(i, _)| start + i).find(|&i| bytes[i - 1] == b'\n').unwrap_or(text.len())
 }
 
-fn packer_of(packer: &Option<Packer>) -> Packer {
-    packer.expect("the unigram section, which sets the packing, comes first")
-}
-
 /// Reads an ARPA file (plain or gzip). Malformed input is an [`NlpError::Parse`] naming the line.
 /// The unigrams are read first; the higher orders are then parsed in parallel chunks.
 pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
@@ -152,7 +148,8 @@ pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
                             n == declared.len(),
                             first_line,
                             &vocab,
-                            packer_of(&packer),
+                            packer
+                                .ok_or_else(|| parse_error(number, "an n-gram section before the unigrams".into()))?,
                         )
                         .map_err(|(line, msg)| parse_error(line, msg))?;
                         number += lines;
@@ -166,9 +163,12 @@ pub fn read_arpa(path: &Path) -> Result<BackoffModel> {
             Section::Ngrams(_) if line.is_empty() => {}
             Section::Ngrams(n) => {
                 debug_assert_eq!(n, 1, "higher orders are skipped over");
-                // Cannot fail: `next_section` opens `\\1-grams:` (pushing a count and setting the packer) first.
-                *listed_counts.last_mut().expect("a section is open") += 1;
-                let packer = packer.expect("set with the first section");
+                // `next_section` opens `\\1-grams:` (pushing a count and setting the packer) first,
+                // so these are there; a typed error all the same, this being a reader.
+                let (Some(count), Some(packer)) = (listed_counts.last_mut(), packer) else {
+                    return Err(parse_error(number, "an n-gram before any `\\N-grams:` section".into()));
+                };
+                *count += 1;
                 let entry = parse_entry(line, 1, declared.len() == 1, &mut ids, &mut |_, word| Ok(vocab.intern(word)))
                     .map_err(|msg| parse_error(number, msg))?;
                 packer.check_vocab(vocab.len()).map_err(|e| parse_error(number, e.to_string()))?;

@@ -43,6 +43,7 @@ impl Embeddings {
     }
 
     /// The word vectors of a trained model (moved, not copied).
+    #[allow(clippy::expect_used, reason = "an invariant, not input: a model's vocabulary is consistent")]
     pub fn from_model(model: Word2Vec) -> Embeddings {
         let words = (0..model.vocab.len()).map(|i| model.vocab.word(i).unwrap_or_default().to_string()).collect();
         Embeddings::new(words, model.config.size, model.vectors).expect("a model's vocabulary is consistent")

@@ -22,6 +22,7 @@ pub enum VectorFormat {
 
 impl Embeddings {
     /// Writes the vectors in `format`, atomically.
+    #[allow(clippy::expect_used, reason = "an invariant, not input: every listed word has a vector")]
     pub fn save(&self, path: &Path, format: VectorFormat) -> Result<()> {
         nn_layers::checkpoint::write_atomically(path, |out| {
             writeln!(out, "{} {}", self.len(), self.dim())?;
@@ -131,8 +132,8 @@ fn read_text(path: &Path, body: &[u8], count: usize, dim: usize) -> Result<(Vec<
             return Err(parse(path, number, format!("wrong count: more than the {count} vectors the header promises")));
         }
         let mut fields = line.split_whitespace();
-        // Cannot fail: blank lines were filtered out above, so the line has a first field.
-        let word = fields.next().expect("the line is not blank");
+        // Blank lines were filtered out above, so the line has a first field.
+        let Some(word) = fields.next() else { continue };
         let before = vectors.len();
         for field in fields {
             vectors.push(field.parse::<f32>().map_err(|_| parse(path, number, format!("`{field}` is not a number")))?);

@@ -30,6 +30,7 @@ pub(crate) struct WordIds {
 
 impl WordIds {
     /// The table of every word of `vocab`.
+    #[allow(clippy::expect_used, reason = "an invariant, not input: ids below len are words")]
     pub(crate) fn new(vocab: &Vocab) -> WordIds {
         // At most half full, so a miss (an out-of-vocabulary token) ends after a probe or two.
         let size = (2 * vocab.len()).next_power_of_two().max(16);
@@ -82,6 +83,7 @@ impl WordIds {
     /// then a 128-bit multiply folded back to 64 bits, so every input bit reaches the low bits
     /// the mask keeps.
     #[inline(always)]
+    #[allow(clippy::expect_used, reason = "an invariant, not input: 8 bytes")]
     fn home(&self, bytes: &[u8; INLINE]) -> usize {
         let word = |i: usize| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"));
         let mixed = word(0).wrapping_mul(0x9E37_79B9_7F4A_7C15)

@@ -78,4 +78,8 @@ impl Module for CharCnn {
     fn set_training(&self, training: bool) {
         self.dropout.set_training(training);
     }
+
+    fn reseed_dropout(&self, seed: u64) {
+        self.dropout.reseed(seed);
+    }
 }

@@ -49,4 +49,8 @@ impl Module for Dropout {
     fn set_training(&self, training: bool) {
         self.training.store(training, Ordering::Relaxed);
     }
+
+    fn reseed_dropout(&self, seed: u64) {
+        self.reseed(seed);
+    }
 }

@@ -321,6 +321,7 @@ fn padded(lo: f64, hi: f64, fraction: f64) -> std::ops::Range<f64> {
 
 /// A tick value with at most four significant digits and no trailing zeros (`0.25`, `1500`,
 /// `1.2e-5`).
+#[allow(clippy::expect_used, reason = "an invariant, not input: `{:e}` writes an exponent")]
 fn tick_label(value: f64) -> String {
     if value == 0.0 || !value.is_finite() {
         return format!("{}", if value == 0.0 { 0.0 } else { value });

@@ -126,6 +126,7 @@ impl TrainerState {
 }
 
 /// Writes the checkpoint of `state` into `out/checkpoint/`.
+#[allow(clippy::expect_used, reason = "an invariant, not input: JSON values serialise")]
 pub(super) fn save<M: LmNetwork>(
     out: &Path,
     lm: &NeuralLm<M>,

@@ -8,11 +8,13 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 /// GPT-2's pattern without its look-ahead `\s+(?!\S)`, which [`split`] applies by hand.
+#[allow(clippy::expect_used, reason = "an invariant, not input: a literal pattern that compiles")]
 static PIECES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+").expect("a valid pattern")
 });
 
 /// The character standing for each byte.
+#[allow(clippy::expect_used, reason = "an invariant, not input: U+0000..U+01FF are all valid chars")]
 pub(crate) static BYTE_CHARS: LazyLock<[char; 256]> = LazyLock::new(|| {
     let printable = |b: u32| (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
     let mut table = ['\0'; 256];

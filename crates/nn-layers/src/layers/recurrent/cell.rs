@@ -88,6 +88,7 @@ impl Run<'_> {
     }
 
     /// One step: `x` and `r` are the input and recurrent projections `[N, gates · hidden]`.
+    #[allow(clippy::expect_used, reason = "an invariant, not input: an LSTM carries a cell state")]
     fn cell(&self, x: &Var, r: &Var, h: &Var, c: Option<&Var>) -> Result<(Var, Option<Var>)> {
         let hid = self.hidden;
         let gate = |v: &Var, k: usize| v.narrow(1, k * hid, hid);
