@@ -46,7 +46,9 @@ fn task_data(name: &str, path: &std::path::Path) -> Result<(), String> {
 /// Forty rated snippets in the VADER movie layout (`id<TAB>score<TAB>text`), enough groups for
 /// every split.
 fn movie_rows() -> String {
-    (0..40).map(|i| format!("{i}_1\t{}\tA film, number {i}, {}.\n", i % 5 - 2, ["fine", "dull"][i % 2])).collect()
+    (0..40)
+        .map(|i| format!("{i}_1\t{}\tA film, number {i}, {}.\n", (i % 5) as i64 - 2, ["fine", "dull"][i % 2]))
+        .collect()
 }
 
 /// Thirty chapters of a work in the Austen layout, enough groups for every split.
