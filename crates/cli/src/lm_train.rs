@@ -112,9 +112,14 @@ pub struct TrainArgs {
     /// SGD: epochs at the initial rate.
     #[arg(long, default_value_t = 4)]
     pub decay_after: usize,
-    /// SGD: factor per later epoch.
+    /// SGD: factor per later epoch (per epoch without improvement with --plateau).
     #[arg(long, default_value_t = 0.5)]
     pub decay: f64,
+    /// SGD: instead of --decay-after, multiply the rate by --decay after each epoch whose
+    /// validation perplexity is no better than the best so far (PyTorch's word-language-model
+    /// example: --lr 20 --decay 0.25 --mean-loss --clip 0.25).
+    #[arg(long)]
+    pub plateau: bool,
     /// AdamW: warm-up steps [default: 0, GPT 100].
     #[arg(long)]
     pub warmup: Option<usize>,
@@ -180,6 +185,9 @@ pub(crate) fn train_config(args: &TrainArgs) -> TrainConfig {
     let lr = pick(args.lr, 1.0, 1e-3);
     let (optimizer, schedule) =
         match args.optimizer.unwrap_or(if gpt { OptimizerArg::Adamw } else { OptimizerArg::Sgd }) {
+            OptimizerArg::Sgd if args.plateau => {
+                (OptimizerKind::Sgd, Schedule::Plateau { base: lr, factor: args.decay })
+            }
             OptimizerArg::Sgd => {
                 (OptimizerKind::Sgd, Schedule::Step { base: lr, decay_after: args.decay_after, factor: args.decay })
             }
@@ -241,6 +249,10 @@ pub(crate) fn train_in_job<M: nlp::lm::LmNetwork>(
 /// Runs `tessera lm train` (data-parallel under `mpirun` with the `mpi` feature, for the
 /// recurrent models; rank 0 prints and writes).
 pub fn train(args: &TrainArgs, job: &Job) -> Result<(), CliError> {
+    let sgd = args.optimizer.unwrap_or(if args.arch == Arch::Gpt { OptimizerArg::Adamw } else { OptimizerArg::Sgd });
+    if args.plateau && sgd != OptimizerArg::Sgd {
+        return Err(CliError::Usage("--plateau anneals SGD; AdamW follows its warm-up and cosine".into()));
+    }
     match args.arch {
         Arch::Gpt => return crate::lm_train_gpt::train_gpt(args, job),
         Arch::Bert if job.size() > 1 => {

@@ -246,6 +246,44 @@ fn resuming_ends_on_the_same_weights_as_an_uninterrupted_run() {
     });
 }
 
+#[test]
+fn plateau_annealing_cuts_the_rate_after_each_epoch_without_improvement() {
+    use nlp::lm::train::EpochReport;
+    let report = |epoch, best| EpochReport {
+        epoch,
+        train_ppl: 1.0,
+        valid_ppl: 1.0,
+        lr: 0.0,
+        seconds: 0.0,
+        tokens_per_second: 0.0,
+        best,
+    };
+    let schedule = Schedule::Plateau { base: 20.0, factor: 0.25 };
+    let history = [report(1, true), report(2, true), report(3, false), report(4, true), report(5, false)];
+    let rates: Vec<f64> = (0..=history.len()).map(|e| schedule.lr(e, 0, 100, &history[..e])).collect();
+    assert_eq!(rates, [20.0, 20.0, 20.0, 5.0, 5.0, 1.25]);
+
+    // In training, each epoch runs at the rate its predecessors' validation gives; a rate of
+    // 40 on the toy text overshoots, so some epochs fail to improve and the rate drops.
+    let vocab = toy_vocab();
+    let stream = toy_stream(&vocab, 3);
+    let config = TrainConfig {
+        epochs: 8,
+        streams: 3,
+        window: 5,
+        schedule: Schedule::Plateau { base: 40.0, factor: 0.25 },
+        ..TrainConfig::zaremba_small()
+    };
+    let lm = toy_lm(CellKind::Lstm, false, 0.0, 3);
+    let out = scratch("plateau");
+    let history = train(&lm, &stream, &stream, &config, &out, false, &mut |_| {}).unwrap().history;
+    for (e, epoch) in history.iter().enumerate() {
+        let misses = history[..e].iter().filter(|r| !r.best).count();
+        assert_eq!(epoch.lr, 40.0 * 0.25f64.powi(misses as i32), "epoch {}: {history:?}", epoch.epoch);
+    }
+    assert!(history.iter().any(|r| !r.best), "no epoch failed to improve at rate 40: {history:?}");
+}
+
 /// An epoch report with the timing fields of the matching epoch of `other` (wall time differs
 /// between runs; everything else must not).
 fn rest_like(e: &nlp::lm::train::EpochReport, other: &[nlp::lm::train::EpochReport]) -> nlp::lm::train::EpochReport {

@@ -57,6 +57,15 @@ pub enum Schedule {
         /// Factor per later epoch.
         factor: f64,
     },
+    /// `base`, multiplied by `factor` after each epoch whose validation perplexity was no
+    /// better than the best before it (PyTorch's word-language-model example: 20, 0.25). The
+    /// rate follows from the epoch history alone, so a resumed run goes on with it.
+    Plateau {
+        /// Initial rate.
+        base: f64,
+        /// Factor per epoch without improvement.
+        factor: f64,
+    },
     /// Linear warm-up to `base` over `warmup` steps, then cosine decay to `min` at the last
     /// step of training.
     WarmupCosine {
@@ -70,11 +79,15 @@ pub enum Schedule {
 }
 
 impl Schedule {
-    /// The rate at `step` (0-based) of `epoch` (0-based), `total` steps in all.
-    pub fn lr(&self, epoch: usize, step: usize, total: usize) -> f64 {
+    /// The rate at `step` (0-based) of `epoch` (0-based), `total` steps in all, after the
+    /// finished epochs of `history`.
+    pub fn lr(&self, epoch: usize, step: usize, total: usize, history: &[EpochReport]) -> f64 {
         match *self {
             Schedule::Step { base, decay_after, factor } => {
                 base * factor.powi((epoch + 1).saturating_sub(decay_after) as i32)
+            }
+            Schedule::Plateau { base, factor } => {
+                base * factor.powi(history.iter().filter(|report| !report.best).count() as i32)
             }
             Schedule::WarmupCosine { base, warmup, min } => {
                 let inner = Cosine { base, min, total: total.saturating_sub(warmup) };
@@ -367,7 +380,7 @@ pub fn train_on<M: LmNetwork, R: Replicas>(
         if config.progress && leads && bar.is_none() {
             bar = Some(Progress::new(source.len() as u64, &format!("epoch {}", state.epoch + 1)));
         }
-        let lr = config.schedule.lr(state.epoch, state.step, total_steps);
+        let lr = config.schedule.lr(state.epoch, state.step, total_steps, &state.history);
         optimizer.set_lr(lr);
         optimizer.zero_grad();
         let parts = accumulate.min(source.len() - state.window);
