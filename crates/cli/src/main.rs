@@ -5,6 +5,7 @@
 // where an `#[allow]` gives the reason it cannot fail (issue #28).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod bert_task;
 mod demo;
 mod devices;
 mod error;

@@ -13,6 +13,7 @@ use nlp::word2vec::Embeddings;
 use serde_json::json;
 use tensor_core::{Device, TensorRng};
 
+use crate::bert_task::{EncoderArgs, Schedule};
 use crate::devices::DeviceKind;
 use crate::error::CliError;
 use crate::train::ResumeArgs;
@@ -92,20 +93,9 @@ pub struct TrainArgs {
     /// Show a progress bar per epoch.
     #[arg(long)]
     pub progress: bool,
-    /// Fine-tune this pretrained BERT model folder as the tagger's encoder (subword tokens, each
-    /// word's tag on its first piece; see crates/cli/src/ner_bert.rs) instead of a BiLSTM-CRF.
-    #[arg(long)]
-    pub encoder: Option<PathBuf>,
-    /// With --encoder: freeze the encoder and train the head alone (features).
-    #[arg(long)]
-    pub freeze: bool,
-    /// With --encoder: the peak learning rate (warm-up then linear decay; --lr with --freeze or --lora-rank).
-    #[arg(long, default_value_t = 1e-4)]
-    pub encoder_lr: f64,
-    /// With --encoder: train LoRA adapters of this rank on the attention queries and values
-    /// (and the head) instead of the whole encoder; merged before saving.
-    #[arg(long)]
-    pub lora_rank: Option<usize>,
+    /// A pretrained BERT encoder instead of the model trained from scratch.
+    #[command(flatten)]
+    pub bert: EncoderArgs,
     /// With --encoder: train on the first N training sentences only.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -192,18 +182,18 @@ fn scores_json(scores: &EntityScores) -> serde_json::Value {
 pub fn train(args: &TrainArgs) -> Result<EntityScores, CliError> {
     let device = args.device.open()?;
     let (train, valid, test) = (read(&args.train)?, read(&args.valid)?, read(&args.test)?);
-    if let Some(encoder) = &args.encoder {
+    if let Some(encoder) = &args.bert.encoder {
         args.resume.refuse("--encoder")?;
-        let settings = crate::ner_bert::BertNerSettings {
-            encoder,
-            freeze: args.freeze,
+        let schedule = Schedule {
             epochs: args.epochs,
             batch: args.batch_size,
-            lr: if args.freeze || args.lora_rank.is_some() { args.lr } else { args.encoder_lr },
-            dropout: args.dropout.min(0.1),
+            lr: args.lr,
             minutes: args.minutes,
             seed: args.seed,
-            lora: args.lora_rank,
+        };
+        let settings = crate::ner_bert::BertNerSettings {
+            run: args.bert.run(encoder, schedule),
+            dropout: args.dropout.min(0.1),
             limit: args.limit,
         };
         let (scores, predicted) = crate::ner_bert::train(&settings, (&train, &valid, &test), &args.out, &device)?;
@@ -212,7 +202,7 @@ pub fn train(args: &TrainArgs) -> Result<EntityScores, CliError> {
         }
         return Ok(scores);
     }
-    if args.freeze || args.limit.is_some() {
+    if args.bert.freeze || args.limit.is_some() {
         return Err(CliError::Usage("--freeze and --limit need --encoder".into()));
     }
     let vectors = args.vectors.as_ref().map(|p| Embeddings::load(p, false)).transpose()?;

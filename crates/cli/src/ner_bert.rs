@@ -11,12 +11,11 @@ use std::time::Instant;
 
 use ner::conll::Sentence;
 use ner::metric::EntityScores;
-use nlp::encoder::save_bert;
-use nn_layers::checkpoint::{self, write_atomically};
-use serde_json::{Value, json};
+use serde_json::json;
 use tensor_core::Device;
-use transfer::{BertTagger, Body, FitConfig, Lora, LoraConfig, default_lora_targets, fit_with, set_frozen};
+use transfer::{BertTagger, Body};
 
+use crate::bert_task::{EncoderRun, fit_summary, load_head, read_marker, save_folder};
 use crate::error::CliError;
 
 /// The file that marks a BERT tagger's folder.
@@ -29,25 +28,10 @@ pub fn is_bert_tagger(folder: &Path) -> bool {
 
 /// Settings of a BERT tagger run, from `ner train`'s options.
 pub struct BertNerSettings<'a> {
-    /// The pretrained encoder folder.
-    pub encoder: &'a Path,
-    /// Train the head alone on frozen states.
-    pub freeze: bool,
-    /// Passes over the training sentences.
-    pub epochs: usize,
-    /// Windows per step.
-    pub batch: usize,
-    /// Peak learning rate.
-    pub lr: f64,
+    /// The encoder, what trains, and the schedule.
+    pub run: EncoderRun<'a>,
     /// Dropout on the states the head reads.
     pub dropout: f64,
-    /// Time box in minutes.
-    pub minutes: Option<f64>,
-    /// Seed.
-    pub seed: u64,
-    /// LoRA adapters of this rank on the attention queries and values (the encoder frozen),
-    /// merged into the weights before saving.
-    pub lora: Option<usize>,
     /// Sentences to train on (all when `None`).
     pub limit: Option<usize>,
 }
@@ -102,101 +86,39 @@ pub fn train(
     tags.sort();
     tags.dedup();
     let train = &train[..settings.limit.unwrap_or(train.len()).min(train.len())];
-    let body = Body::load(settings.encoder, None, device)?;
-    let tagger = BertTagger::new(body, tags.len(), settings.dropout, settings.seed)?;
-    if settings.freeze {
-        set_frozen(tagger.body.module(), "bert.*", true)?;
-    }
-    let lora = match settings.lora {
-        Some(rank) => Some(Lora::attach(
-            tagger.body.module(),
-            &LoraConfig {
-                rank,
-                alpha: 2.0 * rank as f64,
-                targets: default_lora_targets(tagger.body.kind()),
-                seed: settings.seed,
-            },
-        )?),
-        None => None,
-    };
-    let extra = lora.as_ref().map(Lora::parameters).unwrap_or_default();
+    let run = &settings.run;
+    let body = Body::load(run.encoder, None, device)?;
+    let tagger = BertTagger::new(body, tags.len(), settings.dropout, run.schedule.seed)?;
+    let lora = run.prepare(&tagger.body)?;
     let gold = tag_ids(train, &tags)?;
     let windows = tagger.windows(&words(train))?;
     println!(
         "ner with {}: {} train sentences in {} windows, {} tags, {}",
-        settings.encoder.display(),
+        run.encoder.display(),
         train.len(),
         windows.len(),
         tags.len(),
-        if settings.freeze {
-            "encoder frozen (features)"
-        } else if settings.lora.is_some() {
-            "LoRA on the encoder"
-        } else {
-            "fine-tuning the encoder"
-        }
+        run.mode()
     );
-    let config = FitConfig {
-        epochs: settings.epochs,
-        batch: settings.batch,
-        lr: settings.lr,
-        seconds: settings.minutes.map(|m| m * 60.0),
-        seed: settings.seed,
-        ..FitConfig::default()
-    };
-    let report = fit_with(
-        &tagger,
-        &extra,
-        &windows,
-        &config,
-        |batch, seed| tagger.loss(batch, &gold, Some(seed)),
-        |step, loss| println!("step {step:>6}  loss {loss:.4}  {:.1} min", started.elapsed().as_secs_f64() / 60.0),
-    )?;
-    if let Some(lora) = lora {
-        lora.merge()?;
-    }
+    let report = run.fit(&tagger, lora, &windows, |batch, seed| tagger.loss(batch, &gold, Some(seed)), started)?;
     let (valid_scores, _) = evaluate(&tagger, &tags, valid)?;
-    println!(
-        "trained {} steps ({} weights){} in {:.1} min; valid F1 {:.2}",
-        report.steps,
-        report.trained_weights,
-        if report.stopped_by_time { ", stopped by --minutes" } else { "" },
-        report.seconds / 60.0,
-        100.0 * valid_scores.overall.f1()
-    );
+    println!("{}; valid F1 {:.2}", fit_summary(&report), 100.0 * valid_scores.overall.f1());
     let (scores, predicted) = evaluate(&tagger, &tags, test)?;
     println!("test:\n{}", scores.table());
-    let record = json!({
+    let record = run.record(json!({
         "tags": tags,
-        "encoder": settings.encoder,
-        "freeze": settings.freeze, "lora_rank": settings.lora,
-        "epochs": settings.epochs, "batch": settings.batch, "lr": settings.lr, "seed": settings.seed,
         "train_sentences": train.len(), "steps": report.steps, "epoch_losses": report.epoch_losses,
         "train_minutes": report.seconds / 60.0, "wall_minutes": started.elapsed().as_secs_f64() / 60.0,
         "valid_f1": valid_scores.overall.f1(), "test_f1": scores.overall.f1(),
         "test_precision": scores.overall.precision(), "test_recall": scores.overall.recall(),
-    });
-    save(out, &tagger, &record)?;
+    }));
+    save_folder(out, &tagger.body, &tagger.head, MARKER, &record)?;
     Ok((scores, predicted))
-}
-
-/// Writes the folder: encoder, head, then the marker file last.
-fn save(out: &Path, tagger: &BertTagger, record: &Value) -> Result<(), CliError> {
-    let (bert, vocab) = tagger.body.bert().ok_or_else(|| CliError::Usage("the tagger's body is not a BERT".into()))?;
-    std::fs::create_dir_all(out).map_err(|e| CliError::Usage(format!("{}: {e}", out.display())))?;
-    save_bert(&out.join("encoder"), bert, vocab)?;
-    checkpoint::save(&out.join("head.safetensors"), &tagger.head, None)?;
-    let text = format!("{record:#}");
-    write_atomically(&out.join(MARKER), |w| w.write_all(text.as_bytes()))?;
-    Ok(())
 }
 
 /// Loads a BERT tagger folder: the tagger and its tags.
 pub fn load(folder: &Path, device: &Arc<dyn Device>) -> Result<(BertTagger, Vec<String>), CliError> {
-    let marker = folder.join(MARKER);
-    let text = std::fs::read_to_string(&marker).map_err(|e| CliError::Usage(format!("{}: {e}", marker.display())))?;
-    let record: Value =
-        serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", marker.display())))?;
+    let (marker, record) = read_marker(folder, MARKER)?;
     let tags: Vec<String> = record["tags"]
         .as_array()
         .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
@@ -204,10 +126,6 @@ pub fn load(folder: &Path, device: &Arc<dyn Device>) -> Result<(BertTagger, Vec<
         .ok_or_else(|| CliError::Usage(format!("{}: `tags` must list at least two tags", marker.display())))?;
     let body = Body::load(&folder.join("encoder"), None, device)?;
     let tagger = BertTagger::new(body, tags.len(), 0.0, 0)?;
-    let head = folder.join("head.safetensors");
-    let report = checkpoint::load(&head, &tagger.head, None)?;
-    if !report.missing.is_empty() {
-        return Err(nn_layers::NnError::format(&head, format!("missing tensors {:?}", report.missing)).into());
-    }
+    load_head(folder, &tagger.head)?;
     Ok((tagger, tags))
 }

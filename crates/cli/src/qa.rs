@@ -16,6 +16,7 @@ use qa::{QaError, Reader, ReaderConfig, folder, metric};
 use serde_json::json;
 use tensor_core::TensorRng;
 
+use crate::bert_task::{EncoderArgs, Schedule};
 use crate::devices::DeviceKind;
 use crate::error::CliError;
 use crate::train::ResumeArgs;
@@ -98,20 +99,9 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
-    /// Fine-tune this pretrained BERT model folder as a span reader (see
-    /// crates/cli/src/qa_bert.rs) instead of the attentive reader.
-    #[arg(long)]
-    pub encoder: Option<PathBuf>,
-    /// With --encoder: freeze the encoder and train the span head alone.
-    #[arg(long)]
-    pub freeze: bool,
-    /// With --encoder: the peak learning rate (warm-up then linear decay; --lr with --freeze or --lora-rank).
-    #[arg(long, default_value_t = 1e-4)]
-    pub encoder_lr: f64,
-    /// With --encoder: train LoRA adapters of this rank on the attention queries and values
-    /// (and the head) instead of the whole encoder; merged before saving.
-    #[arg(long)]
-    pub lora_rank: Option<usize>,
+    /// A pretrained BERT encoder instead of the model trained from scratch.
+    #[command(flatten)]
+    pub bert: EncoderArgs,
     /// With --encoder: pieces shared by consecutive windows of a long context.
     #[arg(long, default_value_t = 32)]
     pub doc_stride: usize,
@@ -187,18 +177,18 @@ pub fn train(args: &TrainArgs) -> Result<(f64, f64), CliError> {
     if let Some(n) = args.dev_questions {
         dev = dev.truncated(n);
     }
-    if let Some(encoder) = &args.encoder {
+    if let Some(encoder) = &args.bert.encoder {
         args.resume.refuse("--encoder")?;
-        let settings = crate::qa_bert::BertQaSettings {
-            encoder,
-            freeze: args.freeze,
-            span: transfer::SpanConfig { max_question: 32, doc_stride: args.doc_stride, max_answer: args.max_answer },
+        let schedule = Schedule {
             epochs: args.epochs,
             batch: args.batch_size,
-            lr: if args.freeze || args.lora_rank.is_some() { args.lr } else { args.encoder_lr },
+            lr: args.lr,
             minutes: args.minutes,
             seed: args.seed,
-            lora: args.lora_rank,
+        };
+        let settings = crate::qa_bert::BertQaSettings {
+            run: args.bert.run(encoder, schedule),
+            span: transfer::SpanConfig { max_question: 32, doc_stride: args.doc_stride, max_answer: args.max_answer },
         };
         let score = crate::qa_bert::train(&settings, &train_set, &dev, &args.out, &device)?;
         return Ok((score.exact_match, score.f1));

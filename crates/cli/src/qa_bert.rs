@@ -10,17 +10,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use nlp::encoder::save_bert;
-use nn_layers::checkpoint::{self, write_atomically};
 use qa::metric::{self, SquadScore};
 use qa::squad::SquadSet;
-use serde_json::{Value, json};
+use serde_json::json;
 use tensor_core::Device;
-use transfer::{
-    BertSpanReader, Body, FitConfig, Lora, LoraConfig, SpanAnswer, SpanConfig, TransferError, default_lora_targets,
-    fit_with, set_frozen,
-};
+use transfer::{BertSpanReader, Body, SpanAnswer, SpanConfig, TransferError};
 
+use crate::bert_task::{EncoderRun, fit_summary, load_head, read_marker, save_folder};
 use crate::error::CliError;
 
 /// The file that marks a BERT reader's folder.
@@ -33,25 +29,10 @@ pub fn is_bert_reader(folder: &Path) -> bool {
 
 /// Settings of a BERT reader run, from `qa train`'s options.
 pub struct BertQaSettings<'a> {
-    /// The pretrained encoder folder.
-    pub encoder: &'a Path,
-    /// Train the head alone on frozen states.
-    pub freeze: bool,
+    /// The encoder, what trains, and the schedule.
+    pub run: EncoderRun<'a>,
     /// Window and answer sizes.
     pub span: SpanConfig,
-    /// Passes over the training windows.
-    pub epochs: usize,
-    /// Windows per step.
-    pub batch: usize,
-    /// Peak learning rate.
-    pub lr: f64,
-    /// Time box in minutes.
-    pub minutes: Option<f64>,
-    /// Seed.
-    pub seed: u64,
-    /// LoRA adapters of this rank on the attention queries and values (the encoder frozen),
-    /// merged into the weights before saving.
-    pub lora: Option<usize>,
 }
 
 /// Answers every question of `set` (question id → answer text).
@@ -81,24 +62,10 @@ pub fn train(
     device: &Arc<dyn Device>,
 ) -> Result<SquadScore, CliError> {
     let started = Instant::now();
-    let body = Body::load(settings.encoder, None, device)?;
-    let reader = BertSpanReader::new(body, settings.span, settings.seed)?;
-    if settings.freeze {
-        set_frozen(reader.body.module(), "bert.*", true)?;
-    }
-    let lora = match settings.lora {
-        Some(rank) => Some(Lora::attach(
-            reader.body.module(),
-            &LoraConfig {
-                rank,
-                alpha: 2.0 * rank as f64,
-                targets: default_lora_targets(reader.body.kind()),
-                seed: settings.seed,
-            },
-        )?),
-        None => None,
-    };
-    let extra = lora.as_ref().map(Lora::parameters).unwrap_or_default();
+    let run = &settings.run;
+    let body = Body::load(run.encoder, None, device)?;
+    let reader = BertSpanReader::new(body, settings.span, run.schedule.seed)?;
+    let lora = run.prepare(&reader.body)?;
     let mut windows = Vec::new();
     let (mut skipped, mut inside) = (0, 0);
     for paragraph in &train.paragraphs {
@@ -117,77 +84,40 @@ pub fn train(
     }
     println!(
         "qa with {}: {} training questions ({} answers inside a window, {} contexts unreadable) in {} windows, {} dev questions; {}",
-        settings.encoder.display(),
+        run.encoder.display(),
         train.len(),
         inside,
         skipped,
         windows.len(),
         dev.len(),
-        if settings.freeze {
-            "encoder frozen (features)"
-        } else if settings.lora.is_some() {
-            "LoRA on the encoder"
-        } else {
-            "fine-tuning the encoder"
-        }
+        run.mode()
     );
-    let config = FitConfig {
-        epochs: settings.epochs,
-        batch: settings.batch,
-        lr: settings.lr,
-        seconds: settings.minutes.map(|m| m * 60.0),
-        seed: settings.seed,
-        ..FitConfig::default()
-    };
-    let report = fit_with(
-        &reader,
-        &extra,
-        &windows,
-        &config,
-        |batch, seed| reader.loss(batch, Some(seed)),
-        |step, loss| println!("step {step:>6}  loss {loss:.4}  {:.1} min", started.elapsed().as_secs_f64() / 60.0),
-    )?;
-    if let Some(lora) = lora {
-        lora.merge()?;
-    }
+    let report = run.fit(&reader, lora, &windows, |batch, seed| reader.loss(batch, Some(seed)), started)?;
     let eval_clock = Instant::now();
     let score = metric::evaluate(dev, &predict_set(&reader, dev)?);
     println!(
-        "trained {} steps ({} weights){} in {:.1} min; dev EM {:.2}, F1 {:.2} on {} questions ({:.1} min)",
-        report.steps,
-        report.trained_weights,
-        if report.stopped_by_time { ", stopped by --minutes" } else { "" },
-        report.seconds / 60.0,
+        "{}; dev EM {:.2}, F1 {:.2} on {} questions ({:.1} min)",
+        fit_summary(&report),
         score.exact_match,
         score.f1,
         score.questions,
         eval_clock.elapsed().as_secs_f64() / 60.0
     );
-    let record = json!({
-        "encoder": settings.encoder, "freeze": settings.freeze, "lora_rank": settings.lora,
+    let record = run.record(json!({
         "max_question": settings.span.max_question, "doc_stride": settings.span.doc_stride,
         "max_answer": settings.span.max_answer,
-        "epochs": settings.epochs, "batch": settings.batch, "lr": settings.lr, "seed": settings.seed,
         "train_questions": train.len(), "windows": windows.len(), "steps": report.steps,
         "epoch_losses": report.epoch_losses, "train_minutes": report.seconds / 60.0,
         "wall_minutes": started.elapsed().as_secs_f64() / 60.0,
         "dev_questions": score.questions, "dev_exact_match": score.exact_match, "dev_f1": score.f1,
-    });
-    let (bert, vocab) = reader.body.bert().ok_or_else(|| CliError::Usage("the reader's body is not a BERT".into()))?;
-    std::fs::create_dir_all(out).map_err(|e| CliError::Usage(format!("{}: {e}", out.display())))?;
-    save_bert(&out.join("encoder"), bert, vocab)?;
-    checkpoint::save(&out.join("head.safetensors"), &reader.head, None)?;
-    let text = format!("{record:#}");
-    write_atomically(&out.join(MARKER), |w| w.write_all(text.as_bytes()))?;
+    }));
+    save_folder(out, &reader.body, &reader.head, MARKER, &record)?;
     Ok(score)
 }
 
 /// Loads a BERT reader folder.
 pub fn load(folder: &Path, device: &Arc<dyn Device>) -> Result<BertSpanReader, CliError> {
-    let marker = folder.join(MARKER);
-    let text = std::fs::read_to_string(&marker).map_err(|e| CliError::Usage(format!("{}: {e}", marker.display())))?;
-    let record: Value =
-        serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", marker.display())))?;
+    let (marker, record) = read_marker(folder, MARKER)?;
     let size = |key: &str| {
         record[key]
             .as_u64()
@@ -200,11 +130,7 @@ pub fn load(folder: &Path, device: &Arc<dyn Device>) -> Result<BertSpanReader, C
         max_answer: size("max_answer")?,
     };
     let reader = BertSpanReader::new(Body::load(&folder.join("encoder"), None, device)?, span, 0)?;
-    let head = folder.join("head.safetensors");
-    let report = checkpoint::load(&head, &reader.head, None)?;
-    if !report.missing.is_empty() {
-        return Err(nn_layers::NnError::format(&head, format!("missing tensors {:?}", report.missing)).into());
-    }
+    load_head(folder, &reader.head)?;
     Ok(reader)
 }
 
