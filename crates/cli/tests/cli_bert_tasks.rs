@@ -189,4 +189,6 @@ fn qa_with_a_bert_encoder_trains_answers_and_refuses_bad_input() {
     std::fs::write(wrong.join("config.json"), r#"{"architecture": "resnet"}"#).unwrap();
     let refused = tessera(&["qa", "train", "--encoder", &p(&wrong), "--train", &p(&squad), "--dev", &p(&squad)]);
     assert!(refused.error().contains("architecture resnet"), "{}", refused.error());
+    let resume = tessera(&["qa", "train", "--encoder", &p(&encoder), "--train", &p(&squad), "--resume", &p(&wrong)]);
+    assert!(resume.error().contains("not supported with --encoder"), "{}", resume.error());
 }
