@@ -64,15 +64,6 @@ pub(super) struct Decode<'a, F> {
     pub scale: F,
 }
 
-/// Keys whose weighted value rows are summed side by side.
-const KEYS: usize = 4;
-
-/// The `LANES` values of `row` from column `c0`.
-#[inline(always)]
-fn lanes_of<F>(row: &[F], c0: usize) -> &[F; LANES] {
-    row[c0..][..LANES].try_into().expect("a slice of LANES values")
-}
-
 /// `Σ a_i b_i` with independent partial sums, so the loop vectorises.
 #[inline(always)]
 fn dot<F: AttnFloat>(a: &[F], b: &[F]) -> F {
@@ -116,35 +107,20 @@ fn head_body<F: AttnFloat>(call: &Decode<'_, F>, bh: usize) -> (Vec<F>, Vec<F>) 
         }
         let max = row_max(&scores, call.scale);
         let sum = exp_row(&mut scores, end, call.scale, max);
-        // The weighted sum of value rows, 16 output columns at a time held in registers, in
-        // KEYS independent sums (one sum would make every key wait for the previous key's add).
+        // The weighted sum of value rows, 16 output columns at a time held in registers.
         let inverse = F::ONE / sum;
         let row = &mut out[i * dv..][..dv];
         let full = dv - dv % LANES;
-        let whole = end - end % KEYS;
         for c0 in (0..full).step_by(LANES) {
-            let [mut a0, mut a1, mut a2, mut a3] = [[F::ZERO; LANES]; KEYS];
-            for j in (0..whole).step_by(KEYS) {
-                let (w0, w1, w2, w3) = (scores[j], scores[j + 1], scores[j + 2], scores[j + 3]);
-                let v0 = lanes_of(call.v.row(b, h, j), c0);
-                let v1 = lanes_of(call.v.row(b, h, j + 1), c0);
-                let v2 = lanes_of(call.v.row(b, h, j + 2), c0);
-                let v3 = lanes_of(call.v.row(b, h, j + 3), c0);
+            let mut acc = [F::ZERO; LANES];
+            for (j, &weight) in scores.iter().enumerate() {
+                let values: &[F; LANES] = call.v.row(b, h, j)[c0..][..LANES].try_into().expect("LANES long");
                 for lane in 0..LANES {
-                    a0[lane] += w0 * v0[lane];
-                    a1[lane] += w1 * v1[lane];
-                    a2[lane] += w2 * v2[lane];
-                    a3[lane] += w3 * v3[lane];
+                    acc[lane] += weight * values[lane];
                 }
             }
-            for j in whole..end {
-                let (weight, values) = (scores[j], lanes_of(call.v.row(b, h, j), c0));
-                for lane in 0..LANES {
-                    a0[lane] += weight * values[lane];
-                }
-            }
-            for (lane, o) in row[c0..][..LANES].iter_mut().enumerate() {
-                *o = ((a0[lane] + a1[lane]) + (a2[lane] + a3[lane])) * inverse;
+            for (o, a) in row[c0..][..LANES].iter_mut().zip(acc) {
+                *o = a * inverse;
             }
         }
         for (j, &weight) in scores.iter().enumerate() {
