@@ -47,3 +47,24 @@ fn csv_problems_name_the_line() {
     assert!(read_digits_csv(&write("short.csv", short.as_bytes())).unwrap_err().to_string().contains("3 fields"));
     assert_eq!(read_digits_csv(&write("good.csv", good.as_bytes())).unwrap().len(), 1);
 }
+
+#[test]
+fn a_gzip_bomb_is_refused_and_ordinary_gzip_reads_whole() {
+    use nn_layers::data::{GZIP_FLOOR, read_maybe_gz};
+    use std::io::Write;
+    let gzip = |bytes: &[u8]| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    };
+    // 40 MiB of zeros compress to about 40 KiB: far past 100 times that, and past the floor.
+    let zeros = vec![0u8; 40 << 20];
+    let bomb = write("bomb.gz", &gzip(&zeros));
+    let err = read_maybe_gz(&bomb).unwrap_err().to_string();
+    assert!(err.contains("bomb.gz") && err.contains("decompression bomb"), "{err}");
+    // Up to the floor, any expansion is read.
+    let floor = write("floor.gz", &gzip(&zeros[..GZIP_FLOOR]));
+    assert_eq!(read_maybe_gz(&floor).unwrap().len(), GZIP_FLOOR);
+    let text = b"1,2,3\n".repeat(1000);
+    assert_eq!(read_maybe_gz(&write("text.csv.gz", &gzip(&text))).unwrap(), text);
+}

@@ -16,17 +16,39 @@ use std::path::Path;
 
 use crate::{NnError, Result};
 
+/// How far a gzip file read whole may expand: its decompressed bytes may be at most this many
+/// times its compressed size, or [`GZIP_FLOOR`] bytes, whichever is larger. Real text and
+/// images compress 3-8x; far more is a decompression bomb, refused before anything is
+/// allocated for it.
+pub const GZIP_MAX_EXPANSION: usize = 100;
+
+/// The decompressed size every gzip file may reach whatever its compressed size.
+pub const GZIP_FLOOR: usize = 16 << 20;
+
 /// The bytes of a file, gunzipped when its name ends in `.gz` or it starts with gzip's magic
-/// bytes (concatenated gzip members are read as one stream, as `gunzip` does).
+/// bytes (concatenated gzip members are read as one stream, as `gunzip` does). The
+/// decompressed size is counted first and checked against [`GZIP_MAX_EXPANSION`], so the
+/// buffer is allocated once, at its size.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
-    if path.extension().is_some_and(|e| e == "gz") || raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| NnError::format(path, format!("not valid gzip: {e}")))?;
-        Ok(out)
-    } else {
-        Ok(raw)
+    if !(path.extension().is_some_and(|e| e == "gz") || raw.starts_with(&[0x1f, 0x8b])) {
+        return Ok(raw);
     }
+    let invalid = |e: std::io::Error| NnError::format(path, format!("not valid gzip: {e}"));
+    let limit = raw.len().saturating_mul(GZIP_MAX_EXPANSION).max(GZIP_FLOOR);
+    let mut counted = flate2::read::MultiGzDecoder::new(raw.as_slice()).take(limit as u64 + 1);
+    let size = std::io::copy(&mut counted, &mut std::io::sink()).map_err(invalid)?;
+    if size > limit as u64 {
+        return Err(NnError::format(
+            path,
+            format!(
+                "gzip data expands past {limit} bytes, more than {GZIP_MAX_EXPANSION} times its {} compressed \
+                 bytes (a decompression bomb?)",
+                raw.len()
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(size as usize);
+    flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(invalid)?;
+    Ok(out)
 }
