@@ -12,7 +12,7 @@ use nn_layers::layers::{Conv1d, Embedding};
 use nn_layers::{Module, Param, join};
 use tensor_core::{DType, Device, HostBuffer, Tensor, TensorRng, Window1d};
 
-use crate::Result;
+use crate::{Result, TransferError};
 
 /// Padding id of a [`WordBody`].
 pub const PAD_ID: usize = 0;
@@ -57,6 +57,10 @@ impl WordBody {
     ) -> Result<WordBody> {
         let binary = path.extension().is_some_and(|e| e == "bin");
         let vectors = Embeddings::load(path, binary)?;
+        if vectors.len() == 0 {
+            // Nothing bounds the width an empty file states, and there is nothing to build on.
+            return Err(TransferError::Invalid(format!("{}: the file holds no word vectors", path.display())));
+        }
         let dim = vectors.dim();
         let mut words = vec!["<pad>".to_string(), "<unk>".to_string()];
         words.extend(vectors.words().iter().cloned());
