@@ -57,7 +57,7 @@ impl WordBody {
     ) -> Result<WordBody> {
         let binary = path.extension().is_some_and(|e| e == "bin");
         let vectors = Embeddings::load(path, binary)?;
-        if vectors.len() == 0 {
+        if vectors.is_empty() {
             // Nothing bounds the width an empty file states, and there is nothing to build on.
             return Err(TransferError::Invalid(format!("{}: the file holds no word vectors", path.display())));
         }
