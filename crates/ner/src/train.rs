@@ -112,7 +112,7 @@ fn train_epoch_from(
     let shuffle = config.seed.wrapping_add(epoch as u64);
     for (step, indices) in batches.into_iter().enumerate().skip(done) {
         let batch = data.batch(&indices, device)?;
-        tagger.reseed_dropout(shuffle.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ step as u64);
+        tagger.reseed_dropout(nn_layers::train::dropout_seed(shuffle, step));
         optimizer.zero_grad();
         let loss = tagger.loss(&batch)?;
         loss.backward()?;

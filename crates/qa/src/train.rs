@@ -112,7 +112,7 @@ pub fn train_epoch_from(
             break;
         }
         let batch = QaBatch::new(train, indices, device)?;
-        reader.reseed_dropout(options.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ step as u64);
+        reader.reseed_dropout(nn_layers::train::dropout_seed(options.seed, step));
         optimizer.zero_grad();
         let loss = batch_loss(reader, &batch)?;
         loss.backward()?;

@@ -208,7 +208,7 @@ pub fn run_tagger_epoch(
             }
             continue;
         }
-        tagger.dropout.reseed(run.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ step as u64);
+        tagger.dropout.reseed(nn_layers::train::dropout_seed(run.seed, step));
         let batch = data.batch(&indices, device)?;
         optimizer.zero_grad();
         let (loss, flat) = tagger.loss(&batch)?;

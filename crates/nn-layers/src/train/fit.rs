@@ -139,7 +139,7 @@ pub fn fit_classifier_on<R: Replicas>(
             step += 1;
             // Dropout masks from the position (the epoch's shuffle seed and the batch), so a
             // resumed run draws the masks an uninterrupted one does.
-            model.reseed_dropout((config.seed + epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ index as u64);
+            model.reseed_dropout(super::dropout_seed(config.seed + epoch as u64, index));
             optimizer.zero_grad();
             // [loss sum, hits, examples] of this shard, then of the whole batch.
             let mut sums = [0.0f64; 3];
