@@ -16,7 +16,8 @@
 
 use std::ops::Range;
 
-use super::tile::{AttnFloat, KEY_TILE, QUERY_BLOCK, exp_row, has_avx512, row_max};
+use super::tile::{AttnFloat, KEY_TILE, QUERY_BLOCK, exp_row, row_max};
+use crate::simd::has_avx512;
 
 /// One (batch, head)'s operands, each contiguous.
 pub(super) struct Head<'a, F> {

@@ -11,6 +11,8 @@
 //! Empty problems (any size 0) take the default bodies, which handle them without tiles.
 
 mod decode;
+#[cfg(target_arch = "x86_64")]
+mod decode_x86;
 mod kernels;
 mod tile;
 
@@ -91,7 +93,10 @@ fn decode_call<'a, F: AttnFloat>(
     })
 }
 
-fn forward_typed<F: AttnFloat>(inputs: &AttentionInputs<'_>, plan: &Plan) -> Result<(HostBuffer, HostBuffer)> {
+fn forward_typed<F: decode::DecodeFloat>(
+    inputs: &AttentionInputs<'_>,
+    plan: &Plan,
+) -> Result<(HostBuffer, HostBuffer)> {
     let op = "attention";
     let (qb, kb, vb) = (cpu(inputs.q.storage()).read(), cpu(inputs.k.storage()).read(), cpu(inputs.v.storage()).read());
     if let Some(call) = decode_call::<F>(inputs, plan, [&qb, &kb, &vb]) {

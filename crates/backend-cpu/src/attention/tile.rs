@@ -147,20 +147,20 @@ pub(super) fn exp_row<F: AttnFloat>(row: &mut [F], valid: usize, scale: F, shift
 /// The largest of the first `valid` scores of a row, times `scale` (`scale > 0` or not).
 #[inline(always)]
 pub(super) fn row_max<F: AttnFloat>(row: &[F], scale: F) -> F {
-    row.iter().fold(F::NEG_INFINITY, |best, &x| {
+    const LANES: usize = 16;
+    // A maximum per lane, so the loop vectorises; then the lanes' maximum.
+    let mut best = [F::NEG_INFINITY; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for lane in 0..LANES {
+            let s = chunk[lane] * scale;
+            best[lane] = if s > best[lane] { s } else { best[lane] };
+        }
+    }
+    for (lane, &x) in tail.iter().enumerate() {
         let s = x * scale;
-        if s > best { s } else { best }
-    })
-}
-
-/// Whether this CPU runs the AVX-512 build of the kernels.
-pub(super) fn has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
+        best[lane] = if s > best[lane] { s } else { best[lane] };
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    best.into_iter().fold(F::NEG_INFINITY, |max, x| if x > max { x } else { max })
 }

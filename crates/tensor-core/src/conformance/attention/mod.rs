@@ -14,7 +14,7 @@ use crate::{AttentionMask, AttentionOutput, Composite, DType, HostBuffer, Layout
 use reference::{Expected, Problem};
 
 pub(crate) fn run(s: &mut Suite) {
-    let sizes_and_masks: [([usize; 6], bool, Option<Vec<usize>>); 16] = [
+    let sizes_and_masks: [([usize; 6], bool, Option<Vec<usize>>); 18] = [
         ([1, 1, 1, 1, 1, 1], false, None),
         ([2, 3, 5, 5, 4, 3], true, None),
         ([2, 2, 3, 7, 8, 5], false, None),
@@ -28,6 +28,9 @@ pub(crate) fn run(s: &mut Suite) {
         // Decoding shapes: a few query rows against a long cache, rows wider than one vector.
         ([1, 2, 1, 100, 40, 24], true, None),
         ([2, 2, 8, 100, 40, 24], true, Some(vec![100, 37])),
+        // Keys not a multiple of 8, rows with a tail past the vectors, values past two blocks.
+        ([1, 2, 1, 37, 13, 70], false, None),
+        ([1, 4, 2, 300, 64, 48], true, Some(vec![299])),
         ([0, 2, 3, 3, 4, 4], true, None),
         ([1, 1, 0, 4, 4, 4], false, None),
         ([1, 2, 3, 0, 4, 4], false, None),
