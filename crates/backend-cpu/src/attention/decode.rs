@@ -108,10 +108,11 @@ pub(super) trait DecodeFloat: AttnFloat + Send + Sync {
 impl DecodeFloat for f64 {}
 
 impl DecodeFloat for f32 {
+    /// Eight keys at a time on AVX2 ([`super::decode_x86`]), else one at a time.
     fn scores(query: &[f32], keys: &HeadRows<'_, f32>, scores: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if super::decode_x86::available() {
-            return super::decode_x86::scores(query, keys, scores);
+        if super::decode_x86::scores(query, keys, scores) {
+            return;
         }
         for (j, score) in scores.iter_mut().enumerate() {
             *score = dot(query, keys.row(j));

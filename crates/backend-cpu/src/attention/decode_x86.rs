@@ -13,16 +13,15 @@ use super::decode::{HeadRows, dot};
 /// Keys per step (one 8-lane register of f32).
 const KEYS: usize = 8;
 
-/// Whether this CPU has AVX2 and FMA.
-pub(super) fn available() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-}
-
-/// `scores[j] = query · keys.row(j)`. The caller checked [`available`].
-pub(super) fn scores(query: &[f32], keys: &HeadRows<'_, f32>, scores: &mut [f32]) {
-    assert!(available(), "the caller checks for AVX2 and FMA");
-    // SAFETY: the CPU has AVX2 and FMA (asserted just above).
-    unsafe { scores_avx2(query, keys, scores) }
+/// `scores[j] = query · keys.row(j)` when this CPU has AVX2 and FMA; `false` (nothing
+/// written) when it has not.
+pub(super) fn scores(query: &[f32], keys: &HeadRows<'_, f32>, scores: &mut [f32]) -> bool {
+    if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")) {
+        return false;
+    }
+    // SAFETY: the CPU has AVX2 and FMA (checked just above).
+    unsafe { scores_avx2(query, keys, scores) };
+    true
 }
 
 #[target_feature(enable = "avx2,fma")]

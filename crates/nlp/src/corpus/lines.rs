@@ -10,19 +10,14 @@ use crate::{NlpError, Result};
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// The whole content of a file, gunzipped when it starts with the gzip magic bytes.
+/// The whole content of a file, gunzipped when it starts with the gzip magic bytes (with the
+/// decompression-bomb limit of [`nn_layers::data::gunzip_limited`]).
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|source| NlpError::Io { path: path.to_path_buf(), source })?;
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(bytes);
     }
-    let mut plain = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes.as_slice()).read_to_end(&mut plain).map_err(|e| NlpError::Parse {
-        path: path.to_path_buf(),
-        line: 0,
-        msg: format!("not valid gzip: {e}"),
-    })?;
-    Ok(plain)
+    nn_layers::data::gunzip_limited(&bytes).map_err(|msg| NlpError::Parse { path: path.to_path_buf(), line: 0, msg })
 }
 
 /// The lines of a text file (gunzipped on the fly when the file starts with the gzip magic

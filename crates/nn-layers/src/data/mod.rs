@@ -26,29 +26,33 @@ pub const GZIP_MAX_EXPANSION: usize = 100;
 pub const GZIP_FLOOR: usize = 16 << 20;
 
 /// The bytes of a file, gunzipped when its name ends in `.gz` or it starts with gzip's magic
-/// bytes (concatenated gzip members are read as one stream, as `gunzip` does). The
-/// decompressed size is counted first and checked against [`GZIP_MAX_EXPANSION`], so the
-/// buffer is allocated once, at its size.
+/// bytes, through [`gunzip_limited`].
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
     if !(path.extension().is_some_and(|e| e == "gz") || raw.starts_with(&[0x1f, 0x8b])) {
         return Ok(raw);
     }
-    let invalid = |e: std::io::Error| NnError::format(path, format!("not valid gzip: {e}"));
+    gunzip_limited(&raw).map_err(|message| NnError::format(path, message))
+}
+
+/// `raw` gunzipped whole (concatenated gzip members are read as one stream, as `gunzip` does).
+/// The decompressed size is counted first and checked against [`GZIP_MAX_EXPANSION`], so a
+/// bomb is refused before anything is allocated for it and the buffer is allocated once, at
+/// its size. The error is a sentence saying what was wrong, for the caller to put beside the
+/// file's name.
+pub fn gunzip_limited(raw: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let invalid = |e: std::io::Error| format!("not valid gzip: {e}");
     let limit = raw.len().saturating_mul(GZIP_MAX_EXPANSION).max(GZIP_FLOOR);
-    let mut counted = flate2::read::MultiGzDecoder::new(raw.as_slice()).take(limit as u64 + 1);
+    let mut counted = flate2::read::MultiGzDecoder::new(raw).take(limit as u64 + 1);
     let size = std::io::copy(&mut counted, &mut std::io::sink()).map_err(invalid)?;
     if size > limit as u64 {
-        return Err(NnError::format(
-            path,
-            format!(
-                "gzip data expands past {limit} bytes, more than {GZIP_MAX_EXPANSION} times its {} compressed \
-                 bytes (a decompression bomb?)",
-                raw.len()
-            ),
+        return Err(format!(
+            "gzip data expands past {limit} bytes, more than {GZIP_MAX_EXPANSION} times its {} compressed bytes (a \
+             decompression bomb?)",
+            raw.len()
         ));
     }
     let mut out = Vec::with_capacity(size as usize);
-    flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(invalid)?;
+    flate2::read::MultiGzDecoder::new(raw).read_to_end(&mut out).map_err(invalid)?;
     Ok(out)
 }
