@@ -60,3 +60,16 @@ fn malformed_tagged_documents_name_the_line() {
         read_brown(&write("untagged.jsonl", b"{\"id\": \"a\", \"genre\": \"g\", \"tagged_text\": \"word\"}\n"));
     assert!(untagged.unwrap_err().to_string().contains("`word` is not word/tag"));
 }
+
+#[test]
+fn a_gzip_bomb_read_whole_is_a_typed_error_naming_the_file() {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![b'a'; 40 << 20]).unwrap();
+    let bomb = write("bomb.arpa.gz", &encoder.finish().unwrap());
+    let err = nlp::corpus::read_bytes(&bomb).unwrap_err().to_string();
+    assert!(err.contains("bomb.arpa.gz") && err.contains("decompression bomb"), "{err}");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(b"the cat sat\n").unwrap();
+    assert_eq!(nlp::corpus::read_bytes(&write("ok.txt.gz", &encoder.finish().unwrap())).unwrap(), b"the cat sat\n");
+}

@@ -2,7 +2,7 @@
 //! memory. Invalid UTF-8 is a typed error naming the file and line.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use crate::{NlpError, Result};
