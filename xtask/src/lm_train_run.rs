@@ -33,7 +33,7 @@ pub(crate) fn split_args(args: &[String]) -> (&[String], &[String]) {
 /// The value after `flag` in `args`, or `default`.
 pub(crate) fn option(args: &[String], flag: &str, default: &str) -> Result<String, String> {
     match args.iter().position(|a| a == flag) {
-        Some(i) => args.get(i + 1).cloned().ok_or_else(|| format!("{flag} needs a number")),
+        Some(i) => args.get(i + 1).cloned().ok_or_else(|| format!("{flag} needs a value")),
         None => Ok(default.to_string()),
     }
 }

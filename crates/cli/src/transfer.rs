@@ -33,6 +33,11 @@ pub struct CommonArgs {
     /// Take the test split from --target (domain shift: train on --data, test on the target).
     #[arg(long)]
     pub test_on_target: bool,
+    /// Use the text of the whole training pool, labels ignored, as the unlabelled text of dann,
+    /// coral and continue (ULMFiT's semi-supervised setting: the language model is fine-tuned on
+    /// the task's own sentences, never on its dev or test split). Excludes --target.
+    #[arg(long, conflicts_with = "target")]
+    pub unlabelled_pool: bool,
     /// Size of the fixed test split.
     #[arg(long, default_value_t = 2000)]
     pub test: usize,
@@ -125,6 +130,20 @@ pub enum TransferCommand {
     /// Sweep label budgets × seeds for each pretrained body and mode: a table of mean ± spread
     /// and a plot of accuracy against labels.
     Curve(CurveArgs),
+    /// Write the training pool's sentences, labels dropped, one tokenised sentence per line: the
+    /// task's own unlabelled text for pretraining word vectors or a language model on
+    /// (ULMFiT's semi-supervised setting). The dev and test splits are never written.
+    PoolText(PoolTextArgs),
+}
+
+/// Options of `tessera transfer pool-text`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PoolTextArgs {
+    /// Where to write the sentences.
+    #[arg(short, long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Options of `tessera transfer curve`.
@@ -168,7 +187,11 @@ fn load_data(common: &CommonArgs) -> Result<Data, CliError> {
             (Splits::new(examples, common.test, common.dev).map_err(usage)?, read_examples(path, task).map_err(usage)?)
         }
         (None, true) => return Err(CliError::Usage("--test-on-target needs --target".into())),
-        (None, false) => (Splits::new(examples, common.test, common.dev).map_err(usage)?, Vec::new()),
+        (None, false) => {
+            let splits = Splits::new(examples, common.test, common.dev).map_err(usage)?;
+            let target = if common.unlabelled_pool { splits.pool.clone() } else { Vec::new() };
+            (splits, target)
+        }
     };
     Ok(Data { splits, target, task })
 }
@@ -223,8 +246,10 @@ fn run_config(
 
 /// `tessera transfer`: one run, a summary and `out/curve.svg`.
 pub fn transfer(args: &TransferArgs) -> Result<(), CliError> {
-    if let Some(TransferCommand::Curve(curve_args)) = &args.command {
-        return curve(curve_args);
+    match &args.command {
+        Some(TransferCommand::Curve(curve_args)) => return curve(curve_args),
+        Some(TransferCommand::PoolText(pool_args)) => return pool_text(pool_args),
+        None => {}
     }
     let pretrained = args.pretrained.clone().ok_or_else(|| CliError::Usage("--pretrained is required".into()))?;
     let mode = Mode::parse(&args.mode).map_err(usage)?;
@@ -331,5 +356,24 @@ pub fn curve(args: &CurveArgs) -> Result<(), CliError> {
     nn_layers::checkpoint::write_atomically(&tsv, |out| out.write_all(table.as_bytes()))?;
     plot.write(&args.out.join("curve.svg"))?;
     println!("table {}, plot {}", tsv.display(), args.out.join("curve.svg").display());
+    Ok(())
+}
+
+/// `tessera transfer pool-text`: the pool's sentences as unlabelled text.
+pub fn pool_text(args: &PoolTextArgs) -> Result<(), CliError> {
+    let data = load_data(&args.common)?;
+    let mut text = String::new();
+    for example in &data.splits.pool {
+        text.push_str(&example.words.join(" "));
+        text.push('\n');
+    }
+    nn_layers::checkpoint::write_atomically(&args.out, |out| out.write_all(text.as_bytes()))?;
+    println!(
+        "wrote {} pool sentences to {} (held out: {} dev, {} test)",
+        data.splits.pool.len(),
+        args.out.display(),
+        data.splits.dev.len(),
+        data.splits.test.len()
+    );
     Ok(())
 }

@@ -93,3 +93,47 @@ fn transfer_run_curve_and_errors() {
     let error = tessera(&[&["transfer", "--pretrained", &vectors, "--freeze", "encoder.*"][..], &common[..]].concat());
     assert!(error.error().contains("matches no parameter"), "{}", error.stderr);
 }
+
+#[test]
+fn pool_text_writes_the_training_pool_and_never_dev_or_test() {
+    let (data, vectors) = inputs();
+    // 120 distinct sentences, so that set arithmetic on the written lines is exact.
+    let unique = scratch("transfer", "unique.txt");
+    let text: String = (0..120)
+        .map(|i| format!("{i}\t{}\tsentence number w{i} here\n", if i % 2 == 0 { 1.0 } else { -1.0 }))
+        .collect();
+    std::fs::write(&unique, text).unwrap();
+    let unique = unique.display().to_string();
+    let pool_text = |test: &str, dev: &str, name: &str| -> (String, Vec<String>) {
+        let out = scratch("transfer", name).display().to_string();
+        let run = tessera(&["transfer", "pool-text", "--data", &unique, "--test", test, "--dev", dev, "-o", &out]);
+        let stdout = run.ok().to_string();
+        (stdout, std::fs::read_to_string(&out).unwrap().lines().map(String::from).collect())
+    };
+    let (stdout, pool) = pool_text("40", "20", "pool.txt");
+    assert!(stdout.contains("wrote 60 pool sentences") && stdout.contains("(held out: 20 dev, 40 test)"), "{stdout}");
+    assert_eq!(pool.len(), 60);
+    assert!(pool.iter().all(|s| s.split(' ').count() == 4), "tokenised, one sentence per line: {pool:?}");
+    // The split is fixed: without a dev split the same 40 test sentences are held out, so the
+    // pool is the dev split and the pool above, and never meets the test split.
+    let (_, pool_and_dev) = pool_text("40", "0", "pool-and-dev.txt");
+    let (_, all) = pool_text("0", "0", "all.txt");
+    assert_eq!((pool_and_dev.len(), all.len()), (80, 120));
+    assert!(pool.iter().all(|s| pool_and_dev.contains(s)));
+    let test: Vec<&String> = all.iter().filter(|s| !pool_and_dev.contains(s)).collect();
+    assert_eq!(test.len(), 40);
+    assert!(pool.iter().all(|s| !test.contains(&s)), "no test sentence in the pool");
+    // --unlabelled-pool feeds that text to the adaptation modes; it excludes --target.
+    let out = scratch("transfer", "unlabelled-pool").display().to_string();
+    let common = ["--data", &data, "--test", "40", "--dev", "20", "--epochs", "3", "--labels", "20", "--out", &out];
+    let run = tessera(
+        &[&["transfer", "--pretrained", &vectors, "--mode", "coral", "--unlabelled-pool"][..], &common].concat(),
+    );
+    assert!(run.ok().lines().last().unwrap().contains("coral"), "{}", run.stdout);
+    let error = tessera(&[&["transfer", "--pretrained", &vectors, "--mode", "coral"][..], &common].concat());
+    assert!(error.error().contains("needs unlabelled target-domain text"), "{}", error.stderr);
+    let error = tessera(
+        &[&["transfer", "--pretrained", &vectors, "--unlabelled-pool", "--target", &data][..], &common].concat(),
+    );
+    assert!(error.stderr.contains("cannot be used with"), "{}", error.stderr);
+}
