@@ -19,10 +19,12 @@ mod comm;
 mod ddp;
 mod error;
 pub mod launch;
+#[cfg(feature = "mpi")]
+mod shm;
 
 pub use buckets::{BucketPlan, Slot};
 #[cfg(feature = "mpi")]
-pub use comm::Mpi;
+pub use comm::{Mpi, PIECE_VARIABLE, SHM_VARIABLE};
 #[cfg(feature = "mpi")]
 pub use ddp::{CommStats, DataParallel, DdpConfig, broadcast_module};
 pub use error::{DistError, Result};
