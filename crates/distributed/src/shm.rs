@@ -139,7 +139,7 @@ impl NodeReducer {
                     (&raw mut pointer).cast::<c_void>(),
                 )
             };
-            if code != 0 || (size as usize) < segment || pointer.is_null() || pointer as usize % 8 != 0 {
+            if code != 0 || (size as usize) < segment || pointer.is_null() || !pointer.cast::<u64>().is_aligned() {
                 return Err(DistError::SharedMemory(format!(
                     "rank {rank}'s segment is unusable (MPI_Win_shared_query {code}, {size} bytes at {pointer:p})"
                 )));
