@@ -8,8 +8,12 @@
 //!   itself (SIGKILL) at that step, so the tests can time how fast the whole job ends.
 //! - `bench mlp|cnn|lstm <global-batch> <steps> [overlap|serial]`: times training steps and
 //!   prints throughput and where backward's time went.
-//! - `allreduce <megabytes> <repeats>`: times a blocking all-reduce (sum) of that many bytes of
-//!   f32 against a plain copy of the same bytes in one process.
+//! - `allreduce <megabytes> <repeats>` (megabytes may be fractional): times a blocking all-reduce (sum) of that many bytes of
+//!   f32, MPI's (`MPI_Allreduce`) and the job's own (`Mpi::sum_f32`: over shared memory when
+//!   every rank is on this machine), against a plain copy of the same bytes in one process.
+//! - `sums`: checks `Mpi::sum_f32` and `Mpi::sum_f64` against a reference summed in rank order
+//!   (bit for bit) for lengths from 0 to several pieces, that every rank gets the same bits,
+//!   and that ranks passing different lengths get an error instead of waiting for each other.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -96,8 +100,8 @@ fn run(mpi: &Mpi, args: &[String]) -> Result<(), Failure> {
         }
         "allreduce" => {
             use mpi::collective::{CommunicatorCollectives, SystemOperation};
-            let (megabytes, repeats) = (number(1)?, number(2)?.max(1));
-            let len = megabytes * (1 << 20) / 4;
+            let (megabytes, repeats): (f64, usize) = (arg(1)?.parse()?, number(2)?.max(1));
+            let len = (megabytes * (1 << 20) as f64 / 4.0) as usize;
             let send = vec![1.0f32; len];
             let mut recv = vec![0.0f32; len];
             mpi.world().all_reduce_into(&send[..], &mut recv[..], SystemOperation::sum());
@@ -107,6 +111,14 @@ fn run(mpi: &Mpi, args: &[String]) -> Result<(), Failure> {
                 mpi.world().all_reduce_into(&send[..], &mut recv[..], SystemOperation::sum());
             }
             let reduce = started.elapsed().as_secs_f64() / repeats as f64;
+            // The job's own all-reduce, from a private input to a private output as above.
+            mpi.sum_f32_into(&send, &mut recv)?;
+            mpi.barrier();
+            let started = Instant::now();
+            for _ in 0..repeats {
+                mpi.sum_f32_into(std::hint::black_box(&send), &mut recv)?;
+            }
+            let own = started.elapsed().as_secs_f64() / repeats as f64;
             let started = Instant::now();
             for _ in 0..repeats {
                 recv.copy_from_slice(std::hint::black_box(&send));
@@ -115,18 +127,103 @@ fn run(mpi: &Mpi, args: &[String]) -> Result<(), Failure> {
             let copy = started.elapsed().as_secs_f64() / repeats as f64;
             if mpi.rank() == 0 {
                 println!(
-                    "allreduce ranks {} megabytes {megabytes} allreduce_ms {:.3} copy_ms {:.3} ratio {:.2} busbw_gbs {:.2}",
+                    "allreduce ranks {} megabytes {megabytes} allreduce_ms {:.4} copy_ms {:.4} ratio {:.2} shm {} \
+                     own_ms {:.4} own_ratio {:.2} busbw_gbs {:.2}",
                     mpi.size(),
                     1e3 * reduce,
                     1e3 * copy,
                     reduce / copy,
+                    mpi.shared_memory(),
+                    1e3 * own,
+                    own / copy,
                     // NCCL's "bus bandwidth": what each link carries in a ring all-reduce.
                     2.0 * (mpi.size() as f64 - 1.0) / mpi.size() as f64 * (4 * len) as f64 / reduce / 1e9
                 );
             }
         }
+        "sums" => sums(mpi)?,
         other => return Err(format!("unknown mode {other}").into()),
     }
+    Ok(())
+}
+
+/// Rank `rank`'s input of the `sums` check: values of varied signs and magnitudes, so that a
+/// different order of summation would show in the low bits.
+fn input(rank: usize, len: usize, salt: u64) -> Vec<f64> {
+    let mut state = (rank as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt;
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let mantissa = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            mantissa * 2f64.powi((state % 24) as i32 - 12)
+        })
+        .collect()
+}
+
+/// The `sums` mode (see the file's documentation); prints `sums ok rank r ...` on success.
+fn sums(mpi: &Mpi) -> Result<(), Failure> {
+    let (rank, ranks) = (mpi.rank(), mpi.size());
+    let piece: usize = std::env::var(distributed::PIECE_VARIABLE).ok().and_then(|v| v.parse().ok()).unwrap_or(512);
+    let (f32s, f64s) = (piece * 256, piece * 128);
+    let mut lens = vec![0, 1, 2, 3, 15, 16, 17, 31, 33, 1000, 1001, 4097, 8191, 8193, 40_000];
+    lens.extend([f32s - 1, f32s, f32s + 1, 2 * f32s + 5, 3 * f32s + 17]);
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut mix = |bits: u64| hash = (hash ^ bits).wrapping_mul(0x0100_0000_01b3);
+    for (i, &len) in lens.iter().enumerate() {
+        let salt = i as u64;
+        let original: Vec<f32> = input(rank, len, salt).iter().map(|&x| x as f32).collect();
+        let mut mine = original.clone();
+        mpi.sum_f32(&mut mine)?;
+        // Into another buffer: the same bits.
+        let mut into = vec![f32::NAN; len];
+        mpi.sum_f32_into(&original, &mut into)?;
+        if mine.iter().zip(&into).any(|(a, b)| a.to_bits() != b.to_bits()) {
+            return Err(format!("f32 length {len}: sum_f32_into differs from sum_f32").into());
+        }
+        let mut reference = vec![0.0f32; len];
+        for r in 0..ranks {
+            for (acc, x) in reference.iter_mut().zip(input(r, len, salt)) {
+                *acc = if r == 0 { x as f32 } else { *acc + x as f32 };
+            }
+        }
+        if let Some(at) = (0..len).find(|&k| mine[k].to_bits() != reference[k].to_bits()) {
+            return Err(format!("f32 length {len}: element {at} is {} not {}", mine[at], reference[at]).into());
+        }
+        mine.iter().for_each(|x| mix(u64::from(x.to_bits())));
+    }
+    for &len in &[0, 3, 1001, f64s - 1, f64s + 1, 2 * f64s + 3] {
+        let mut mine = input(rank, len, 99);
+        mpi.sum_f64(&mut mine)?;
+        let mut reference = vec![0.0f64; len];
+        for r in 0..ranks {
+            for (acc, x) in reference.iter_mut().zip(input(r, len, 99)) {
+                *acc = if r == 0 { x } else { *acc + x };
+            }
+        }
+        if mine.iter().zip(&reference).any(|(a, b)| a.to_bits() != b.to_bits()) {
+            return Err(format!("f64 length {len}: the sums differ from the reference").into());
+        }
+        mine.iter().for_each(|x| mix(x.to_bits()));
+    }
+    let hashes = mpi.all_gather_u64(hash);
+    if hashes.iter().any(|&h| h != hashes[0]) {
+        return Err(format!("the ranks' sums differ: {hashes:x?}").into());
+    }
+    // Ranks that disagree on the length fail, on every rank, instead of waiting.
+    let mismatch = if mpi.shared_memory() {
+        let mut odd = vec![1.0f32; 10 + rank];
+        match mpi.sum_f32(&mut odd) {
+            Err(error @ distributed::DistError::Mismatch { .. }) => error.to_string(),
+            other => return Err(format!("different lengths gave {other:?}").into()),
+        }
+    } else {
+        "not checked".into()
+    };
+    println!(
+        "sums ok rank {rank} of {ranks} shared {} lengths {} mismatch: {mismatch}",
+        mpi.shared_memory(),
+        lens.len()
+    );
     Ok(())
 }
 

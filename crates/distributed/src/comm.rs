@@ -6,11 +6,22 @@ use mpi::environment::Universe;
 use mpi::topology::{Communicator, SimpleCommunicator};
 
 use crate::launch::{check_world, launcher_size};
+use crate::shm::NodeReducer;
 use crate::{DistError, Result};
+
+/// Environment variable: `off` (or `0`) on any rank makes every rank use MPI's all-reduce
+/// instead of the shared-memory one.
+pub const SHM_VARIABLE: &str = "TESSERA_SHM_ALLREDUCE";
+/// Environment variable: the shared-memory all-reduce's piece (one buffer), in KiB (default
+/// 512); the ranks use the smallest they are given.
+pub const PIECE_VARIABLE: &str = "TESSERA_SHM_PIECE_KB";
+const DEFAULT_PIECE_KB: u64 = 512;
 
 /// This process's place in an MPI job: the world communicator, its rank and size. MPI is
 /// finalised when it is dropped. Create one per process, with [`Mpi::init`].
 pub struct Mpi {
+    // Declared first so the shared window is freed (collectively) before the rest.
+    node: Option<NodeReducer>,
     world: SimpleCommunicator,
     rank: usize,
     size: usize,
@@ -27,9 +38,21 @@ impl Mpi {
         let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Funneled).ok_or(DistError::Init)?;
         let world = universe.world();
         let (rank, size) = (world.rank() as usize, world.size() as usize);
-        let mpi = Mpi { world, rank, size, _universe: universe };
+        let mut mpi = Mpi { node: None, world, rank, size, _universe: universe };
         if let Err(error) = check_world(launcher_size(|name| std::env::var(name).ok()), size) {
             mpi.abort(&error.to_string());
+        }
+        // Every rank must take the same decision: the smallest of the ranks' settings.
+        let variable = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_ascii_lowercase());
+        let wanted = u64::from(!matches!(variable(SHM_VARIABLE).as_deref(), Some("off" | "0" | "false")));
+        let piece_kb = variable(PIECE_VARIABLE).and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_PIECE_KB).max(4);
+        let mut agreed = [0u64; 2];
+        mpi.world.all_reduce_into(&[wanted, piece_kb][..], &mut agreed[..], SystemOperation::min());
+        if agreed[0] == 1 && size > 1 {
+            match NodeReducer::new(&mpi.world, agreed[1] as usize * 1024) {
+                Ok(node) => mpi.node = node,
+                Err(error) => mpi.abort(&error.to_string()),
+            }
         }
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -62,10 +85,51 @@ impl Mpi {
         abort_world(1)
     }
 
-    /// Adds `values` up over every rank, in place.
-    pub fn sum_f64(&self, values: &mut [f64]) {
-        let send = values.to_vec();
-        self.world.all_reduce_into(&send[..], values, SystemOperation::sum());
+    /// Whether the all-reduces ([`Mpi::sum_f32`], [`Mpi::sum_f64`]) run over shared memory
+    /// (every rank on this machine, and not turned off with [`SHM_VARIABLE`]).
+    pub fn shared_memory(&self) -> bool {
+        self.node.is_some()
+    }
+
+    /// Adds `values` up over every rank, in place; every rank gets the same bits. Every rank
+    /// must call it with the same length ([`DistError::Mismatch`] otherwise, over shared
+    /// memory).
+    pub fn sum_f32(&self, values: &mut [f32]) -> Result<()> {
+        match &self.node {
+            Some(node) => node.all_reduce_sum(None, values),
+            None => {
+                let send = values.to_vec();
+                self.world.all_reduce_into(&send[..], values, SystemOperation::sum());
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes into `output` the sum over every rank of `input` (of `output`'s length; as
+    /// [`Mpi::sum_f32`], without copying `input` first).
+    pub fn sum_f32_into(&self, input: &[f32], output: &mut [f32]) -> Result<()> {
+        match &self.node {
+            Some(node) => node.all_reduce_sum(Some(input), output),
+            None => {
+                if input.len() != output.len() {
+                    return Err(DistError::Lengths { input: input.len(), output: output.len() });
+                }
+                self.world.all_reduce_into(input, output, SystemOperation::sum());
+                Ok(())
+            }
+        }
+    }
+
+    /// Adds `values` up over every rank, in place (as [`Mpi::sum_f32`]).
+    pub fn sum_f64(&self, values: &mut [f64]) -> Result<()> {
+        match &self.node {
+            Some(node) => node.all_reduce_sum(None, values),
+            None => {
+                let send = values.to_vec();
+                self.world.all_reduce_into(&send[..], values, SystemOperation::sum());
+                Ok(())
+            }
+        }
     }
 
     /// Replaces `values` on every rank by rank 0's.

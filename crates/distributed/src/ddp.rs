@@ -83,7 +83,8 @@ impl<'m> DataParallel<'m> {
         let plan = BucketPlan::new(&lens, (config.bucket_bytes / 4).max(1));
         let index = leaves.iter().enumerate().map(|(i, v)| (v.id(), i)).collect();
         let send = plan.sizes.iter().map(|&n| vec![0.0; n]).collect();
-        let recv = plan.sizes.iter().map(|&n| vec![0.0; n]).collect();
+        // Over shared memory the sums land in the send buffers.
+        let recv = plan.sizes.iter().map(|&n| vec![0.0; if mpi.shared_memory() { 0 } else { n }]).collect();
         Ok(DataParallel { mpi, config, leaves, index, plan, send, recv, stats: CommStats::default() })
     }
 
@@ -140,6 +141,58 @@ impl<'m> DataParallel<'m> {
             }
         }
         Ok(())
+    }
+
+    /// Backward over shared memory: each bucket, once ready (in order; all after backward
+    /// without [`DdpConfig::overlap`]), is filled and summed in place, blocking until every
+    /// rank has summed it; the sums land in `self.send`. The time spent in those all-reduces
+    /// counts as exposed: nothing runs beside them.
+    fn reduce_shared(&mut self, loss: Option<&Var>, scale: f32) -> Result<()> {
+        let buckets = self.plan.sizes.len();
+        let mut left: Vec<usize> = (0..buckets).map(|b| self.plan.members(b).count()).collect();
+        let mut send = std::mem::take(&mut self.send);
+        let this = &*self;
+        let (mut next, mut overlapped, mut exposed) = (0usize, 0usize, 0.0);
+        let mut first_error: Option<DistError> = None;
+        let run = |bucket: usize, send: &mut Vec<f32>, exposed: &mut f64| {
+            let filled = this.fill(bucket, send, scale);
+            let started = Instant::now();
+            // Summed even when filling failed, so that the ranks' all-reduces stay matched.
+            let summed = this.mpi.sum_f32(send);
+            *exposed += started.elapsed().as_secs_f64();
+            filled.and(summed)
+        };
+        if let Some(loss) = loss {
+            let backward = loss.backward_with_hook(&mut |leaf| {
+                if !this.config.overlap {
+                    return Ok(());
+                }
+                if let Some(&param) = this.index.get(&leaf.id()) {
+                    left[this.plan.slots[param].bucket] -= 1;
+                }
+                while next < buckets && left[next] == 0 {
+                    if let Err(error) = run(next, &mut send[next], &mut exposed) {
+                        first_error.get_or_insert(error);
+                    }
+                    next += 1;
+                    overlapped += 1;
+                }
+                Ok(())
+            });
+            if let Err(error) = backward {
+                first_error.get_or_insert(error.into());
+            }
+        }
+        while next < buckets {
+            if let Err(error) = run(next, &mut send[next], &mut exposed) {
+                first_error.get_or_insert(error);
+            }
+            next += 1;
+        }
+        self.send = send;
+        self.stats.overlapped_buckets += overlapped;
+        self.stats.exposed_seconds += exposed;
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Backward with the buckets all-reduced as they become ready (see [`DdpConfig::overlap`]);
@@ -225,12 +278,12 @@ impl<'m> DataParallel<'m> {
         filled
     }
 
-    /// Writes the averaged gradients from the receive buffers into the parameters.
-    fn write_back(&self) -> Result<()> {
+    /// Writes the averaged gradients from the buckets' sums into the parameters.
+    fn write_back(&self, sums: &[Vec<f32>]) -> Result<()> {
         for slot in &self.plan.slots {
             let leaf = &self.leaves[slot.param];
             let value = leaf.value();
-            let data = self.recv[slot.bucket][slot.offset..slot.offset + slot.len].to_vec();
+            let data = sums[slot.bucket][slot.offset..slot.offset + slot.len].to_vec();
             leaf.set_grad(Some(Tensor::from_vec(data, value.shape().clone(), value.device())?));
         }
         Ok(())
@@ -249,9 +302,11 @@ impl Replicas for DataParallel<'_> {
     fn backward(&mut self, loss: Option<&Var>, local: usize, global: usize) -> nn_layers::Result<()> {
         let started = Instant::now();
         let scale = local as f32 / global.max(1) as f32;
-        let result = self.reduce(loss, scale).and_then(|()| {
+        let shared = self.mpi.shared_memory();
+        let reduced = if shared { self.reduce_shared(loss, scale) } else { self.reduce(loss, scale) };
+        let result = reduced.and_then(|()| {
             let copying = Instant::now();
-            self.write_back()?;
+            self.write_back(if shared { &self.send } else { &self.recv })?;
             self.stats.exposed_seconds += copying.elapsed().as_secs_f64();
             Ok(())
         });
@@ -263,8 +318,7 @@ impl Replicas for DataParallel<'_> {
     }
 
     fn sum(&mut self, values: &mut [f64]) -> nn_layers::Result<()> {
-        self.mpi.sum_f64(values);
-        Ok(())
+        Ok(self.mpi.sum_f64(values)?)
     }
 }
 

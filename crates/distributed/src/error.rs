@@ -34,6 +34,34 @@ pub enum DistError {
     /// The replicas' parameters differ after an update (they must stay bit-identical).
     #[error("the ranks' parameters differ: hashes range over {0:?}")]
     OutOfSync(Vec<u64>),
+    /// The node's shared-memory window could not be set up, or an earlier all-reduce over it
+    /// failed (after which the ranks no longer agree where they are).
+    #[error("shared-memory all-reduce: {0}")]
+    SharedMemory(String),
+    /// An all-reduce's input and output differ in length.
+    #[error("all-reduce of {input} elements into {output}")]
+    Lengths {
+        /// The input's length.
+        input: usize,
+        /// The output's.
+        output: usize,
+    },
+    /// The ranks called an all-reduce with different lengths or element types.
+    #[error("all-reduce mismatch: this rank sums {ours} elements, rank {rank} {theirs} (or another element type)")]
+    Mismatch {
+        /// The other rank.
+        rank: usize,
+        /// This rank's element count.
+        ours: u64,
+        /// The other rank's.
+        theirs: u64,
+    },
+    /// A rank this one waits for in a shared-memory all-reduce has exited.
+    #[error("rank {rank} exited while this rank waited for it in an all-reduce")]
+    RankGone {
+        /// The rank that exited.
+        rank: usize,
+    },
     /// A tensor op failed.
     #[error(transparent)]
     Tensor(#[from] tensor_core::TensorError),

@@ -8,7 +8,9 @@
 //! plan ([`buckets`]); the sampler is [`nn_layers::train::Replicas::shard`] over the shared
 //! shuffled batches. The `mpi` feature adds [`Mpi`] (the job, its collectives, the panic hook
 //! and error path that abort every rank) and [`DataParallel`] (a
-//! [`nn_layers::train::Replicas`] that the training loops take).
+//! [`nn_layers::train::Replicas`] that the training loops take). When every rank runs on one
+//! machine, the all-reduces go through a shared-memory window (the private `shm` module, the
+//! crate's only `unsafe` code) instead of MPI's collectives.
 
 #![warn(missing_docs)]
 
@@ -19,10 +21,12 @@ mod comm;
 mod ddp;
 mod error;
 pub mod launch;
+#[cfg(feature = "mpi")]
+mod shm;
 
 pub use buckets::{BucketPlan, Slot};
 #[cfg(feature = "mpi")]
-pub use comm::Mpi;
+pub use comm::{Mpi, PIECE_VARIABLE, SHM_VARIABLE};
 #[cfg(feature = "mpi")]
 pub use ddp::{CommStats, DataParallel, DdpConfig, broadcast_module};
 pub use error::{DistError, Result};

@@ -1,7 +1,8 @@
 //! The data-parallel guarantees, checked by launching `examples/ddp_worker.rs` under `mpirun`:
 //! two ranks with global batch B train the same parameters as one rank with batch B (MLP,
 //! CNN, LSTM language model), every rank ends bit-identical, and a rank that panics, fails or
-//! is killed ends the whole job within seconds with its message. These need MPI: built with
+//! is killed ends the whole job within seconds with its message; the shared-memory all-reduce
+//! sums like a reference in rank order, bit for bit, on 2 and 3 ranks and in pieces. These need MPI: built with
 //! `--features mpi` and `mpirun` on the PATH; elsewhere they skip with the reason (and fail
 //! under `CI=true`).
 
@@ -26,8 +27,14 @@ fn launcher() -> Result<PathBuf, String> {
 
 /// `mpirun -n <ranks> ddp_worker <args>` with root allowed (CI runs as root), and its time.
 fn mpirun(worker: &PathBuf, ranks: usize, args: &[&str]) -> (Output, Duration) {
+    mpirun_with(worker, ranks, args, &[])
+}
+
+/// [`mpirun`] with extra environment variables.
+fn mpirun_with(worker: &PathBuf, ranks: usize, args: &[&str], env: &[(&str, &str)]) -> (Output, Duration) {
     let started = Instant::now();
     let output = Command::new("mpirun")
+        .envs(env.iter().copied())
         .args(["-n", &ranks.to_string(), "--oversubscribe"])
         .arg(worker)
         .args(args)
@@ -111,6 +118,40 @@ fn a_rank_that_fails_ends_the_job_with_its_message() {
 #[test]
 fn a_killed_rank_ends_the_job() {
     job_ends("kill", "rank 1");
+}
+
+/// The worker's `sums` check on `ranks` ranks with `env`; every rank must report success over
+/// shared memory (or over MPI when `shared` is false).
+fn sums(ranks: usize, env: &[(&str, &str)], shared: bool) {
+    let Some(worker) = test_support::require("MPI", launcher()) else { return };
+    let (output, _) = mpirun_with(&worker, ranks, &["sums"], env);
+    let all = text(&output);
+    assert!(output.status.success(), "{ranks} ranks {env:?}: {all}");
+    let ok: Vec<&str> = all.lines().filter(|l| l.starts_with("sums ok")).collect();
+    assert_eq!(ok.len(), ranks, "every rank reports: {all}");
+    for line in ok {
+        assert!(line.contains(&format!("shared {shared}")), "{line}");
+        if shared {
+            assert!(line.contains("mismatch: all-reduce mismatch"), "different lengths are an error: {line}");
+        }
+    }
+}
+
+#[test]
+fn shared_memory_sums_match_a_reference_on_two_ranks() {
+    sums(2, &[], true);
+}
+
+#[test]
+fn shared_memory_sums_in_small_pieces_on_two_and_three_ranks() {
+    // 4 KiB pieces: most lengths take several pieces, and 3 ranks split them unevenly.
+    sums(2, &[("TESSERA_SHM_PIECE_KB", "4")], true);
+    sums(3, &[("TESSERA_SHM_PIECE_KB", "4")], true);
+}
+
+#[test]
+fn mpi_sums_match_the_same_reference() {
+    sums(2, &[("TESSERA_SHM_ALLREDUCE", "off")], false);
 }
 
 #[test]
