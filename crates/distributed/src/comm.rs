@@ -3,10 +3,11 @@
 
 use mpi::collective::{CommunicatorCollectives, Root, SystemOperation};
 use mpi::environment::Universe;
+use mpi::datatype::Equivalence;
 use mpi::topology::{Communicator, SimpleCommunicator};
 
 use crate::launch::{check_world, launcher_size};
-use crate::shm::NodeReducer;
+use crate::shm::{Element, NodeReducer};
 use crate::{DistError, Result};
 
 /// Environment variable: `off` (or `0`) on any rank makes every rank use MPI's all-reduce
@@ -95,14 +96,7 @@ impl Mpi {
     /// must call it with the same length ([`DistError::Mismatch`] otherwise, over shared
     /// memory).
     pub fn sum_f32(&self, values: &mut [f32]) -> Result<()> {
-        match &self.node {
-            Some(node) => node.all_reduce_sum(None, values),
-            None => {
-                let send = values.to_vec();
-                self.world.all_reduce_into(&send[..], values, SystemOperation::sum());
-                Ok(())
-            }
-        }
+        self.sum_in_place(values)
     }
 
     /// Writes into `output` the sum over every rank of `input` (of `output`'s length; as
@@ -122,6 +116,12 @@ impl Mpi {
 
     /// Adds `values` up over every rank, in place (as [`Mpi::sum_f32`]).
     pub fn sum_f64(&self, values: &mut [f64]) -> Result<()> {
+        self.sum_in_place(values)
+    }
+
+    /// The in-place sum behind [`Mpi::sum_f32`] and [`Mpi::sum_f64`]: over shared memory when
+    /// the node has a window, else `MPI_Allreduce` from a copy.
+    fn sum_in_place<T: Element + Equivalence>(&self, values: &mut [T]) -> Result<()> {
         match &self.node {
             Some(node) => node.all_reduce_sum(None, values),
             None => {
