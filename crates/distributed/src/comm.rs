@@ -2,8 +2,8 @@
 //! and error path that abort the whole job, and the collectives training uses.
 
 use mpi::collective::{CommunicatorCollectives, Root, SystemOperation};
-use mpi::environment::Universe;
 use mpi::datatype::Equivalence;
+use mpi::environment::Universe;
 use mpi::topology::{Communicator, SimpleCommunicator};
 
 use crate::launch::{check_world, launcher_size};
