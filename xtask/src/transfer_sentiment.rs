@@ -7,7 +7,7 @@
 //!
 //! 1. The shipped pretraining corpus (`nlp::corpus::build_pretraining_corpus`: Shakespeare,
 //!    Austen, Moby Dick, the State of the Union, the Wikipedia sample and the Brown text; never
-//!    VitaminC, the Penn Treebank or any task's data), tokenised as `transfer`'s word bodies
+//!    VitaminC, the Penn Treebank or sentiment data), tokenised as `transfer`'s word bodies
 //!    read text (Tessera's word tokenizer, lower-cased).
 //! 2. The task's own unlabelled text: `tessera transfer pool-text` writes the training pool's
 //!    sentences without their labels (never the dev or test split), repeated `--pool-copies`
@@ -22,7 +22,8 @@
 //! TextCNN initialised with the vectors above learns from `--shift-labels` movie labels and is
 //! tested on 2,000 sentences of each of the amazon, tweets and nyt sets: source-only, DANN and
 //! CORAL (against the target's other sentences, unlabelled), continued pretraining (the vectors
-//! retrained with the target's unlabelled sentences added to their text), and the in-domain
+//! retrained with the target's unlabelled sentences added `--pool-copies` times to their text),
+//! and the in-domain
 //! ceiling (the same number of the target's own labels).
 
 use std::path::{Path, PathBuf};
@@ -56,7 +57,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let job = Job::prepare(&option(args, "--out", "target/transfer-sentiment")?)?;
     let vectors = job.vectors("vectors.txt", &vec![job.pool.clone(); copies])?;
     if args.iter().any(|a| a == "--shift") {
-        shift(&job, &vectors, &seeds, &option(args, "--shift-labels", "1000")?)?;
+        shift(&job, &vectors, copies, &seeds, &option(args, "--shift-labels", "1000")?)?;
     } else {
         few_labels(&job, &vectors, &seeds, &option(args, "--labels", "100,300,1000,all")?)?;
     }
@@ -80,7 +81,7 @@ fn few_labels(job: &Job, vectors: &Path, seeds: &str, labels: &str) -> Result<()
 }
 
 /// The domain-shift table: every method on every target.
-fn shift(job: &Job, vectors: &Path, seeds: &str, labels: &str) -> Result<(), String> {
+fn shift(job: &Job, vectors: &Path, copies: usize, seeds: &str, labels: &str) -> Result<(), String> {
     let vader = job.root.join("../shared/data/vader-sentiment");
     let vectors = path(vectors);
     for (name, file) in TARGETS {
@@ -109,8 +110,8 @@ fn shift(job: &Job, vectors: &Path, seeds: &str, labels: &str) -> Result<(), Str
             "-o",
             &pool_out,
         ])?;
-        let mut texts = vec![job.pool.clone(); 3];
-        texts.extend(vec![target_pool; 3]);
+        let mut texts = vec![job.pool.clone(); copies];
+        texts.extend(vec![target_pool; copies.max(1)]);
         let continued = path(&job.vectors(&format!("vectors-{name}.txt"), &texts)?);
         let continued_out = out("continued");
         let mut args = vec!["transfer", "curve", "--modes", "finetune", "--pretrained", &continued];

@@ -362,6 +362,9 @@ pub fn curve(args: &CurveArgs) -> Result<(), CliError> {
 /// `tessera transfer pool-text`: the pool's sentences as unlabelled text.
 pub fn pool_text(args: &PoolTextArgs) -> Result<(), CliError> {
     let data = load_data(&args.common)?;
+    if data.task == TaskKind::Pair {
+        return Err(CliError::Usage("pool-text writes single sentences: use --task classify or regress".into()));
+    }
     let mut text = String::new();
     for example in &data.splits.pool {
         text.push_str(&example.words.join(" "));

@@ -142,9 +142,25 @@ fn run(mpi: &Mpi, args: &[String]) -> Result<(), Failure> {
             }
         }
         "sums" => sums(mpi)?,
+        "lengths" => lengths(mpi)?,
         other => return Err(format!("unknown mode {other}").into()),
     }
     Ok(())
+}
+
+/// A rank that passes an input of the wrong length fails alone (`Lengths`) and the others,
+/// already waiting in the same all-reduce, fail too (`Mismatch`) instead of waiting for it.
+fn lengths(mpi: &Mpi) -> Result<(), Failure> {
+    let mut output = vec![1.0f32; 10];
+    let result = if mpi.rank() == 1 { mpi.sum_f32_into(&[1.0; 5], &mut output) } else { mpi.sum_f32(&mut output) };
+    match (mpi.rank(), result) {
+        (1, Err(error @ distributed::DistError::Lengths { .. }))
+        | (_, Err(error @ distributed::DistError::Mismatch { .. })) => {
+            println!("lengths ok rank {}: {error}", mpi.rank());
+            Ok(())
+        }
+        (rank, other) => Err(format!("rank {rank}: a wrong length on rank 1 gave {other:?}").into()),
+    }
 }
 
 /// Rank `rank`'s input of the `sums` check: values of varied signs and magnitudes, so that a

@@ -140,6 +140,9 @@ impl NodeReducer {
                 )
             };
             if code != 0 || (size as usize) < segment || pointer.is_null() || !pointer.cast::<u64>().is_aligned() {
+                // Leaked, not freed: the free is collective, and the other ranks may be waiting
+                // in the barrier below rather than in it.
+                reducer.poisoned.set(true);
                 return Err(DistError::SharedMemory(format!(
                     "rank {rank}'s segment is unusable (MPI_Win_shared_query {code}, {size} bytes at {pointer:p})"
                 )));
@@ -183,11 +186,12 @@ impl NodeReducer {
     /// mismatch is [`DistError::Mismatch`] on every rank, after which every call fails.
     pub(crate) fn all_reduce_sum<T: Element>(&self, input: Option<&[T]>, output: &mut [T]) -> Result<()> {
         let data = output;
-        if let Some(input) = input.filter(|input| input.len() != data.len()) {
-            return Err(DistError::Lengths { input: input.len(), output: data.len() });
-        }
         if self.poisoned.get() {
             return Err(DistError::SharedMemory("an earlier all-reduce failed".into()));
+        }
+        if let Some(input) = input.filter(|input| input.len() != data.len()) {
+            self.fail_collectively();
+            return Err(DistError::Lengths { input: input.len(), output: data.len() });
         }
         let shape = ((data.len() as u64) << 4) | std::mem::size_of::<T>() as u64;
         let piece = self.piece_bytes / std::mem::size_of::<T>();
@@ -196,7 +200,7 @@ impl NodeReducer {
             let end = (start + piece).min(data.len());
             let result = self.piece(input.map(|input| &input[start..end]), &mut data[start..end], shape);
             if result.is_err() {
-                self.poisoned.set(true);
+                self.fail_collectively();
                 return result;
             }
             start = end;
@@ -204,6 +208,20 @@ impl NodeReducer {
                 return Ok(());
             }
         }
+    }
+
+    /// Publishes one more generation with a shape no all-reduce has (the low four bits of a
+    /// real shape are an element size, 4 or 8), so that every rank waiting for this one fails
+    /// with [`DistError::Mismatch`] instead of waiting on; then refuses further use.
+    fn fail_collectively(&self) {
+        if !self.poisoned.get() && self.ranks() > 1 {
+            let generation = self.generation.get() + 1;
+            self.generation.set(generation);
+            let control = self.control(self.rank);
+            control.shape[(generation % 2) as usize].store(u64::MAX, Ordering::Relaxed);
+            control.arrived.store(generation, Ordering::Release);
+        }
+        self.poisoned.set(true);
     }
 
     /// One piece (at most one buffer) of an all-reduce of `shape`.
@@ -377,6 +395,11 @@ fn alive(pid: u64) -> bool {
 
 impl Drop for NodeReducer {
     fn drop(&mut self) {
+        if self.poisoned.get() {
+            // Leaked: the free is collective, and a rank that failed or left the protocol
+            // would keep it waiting. A job in this state ends by aborting.
+            return;
+        }
         // SAFETY: `window` is live and freed once; no reference into it outlives `self`.
         // `MPI_Win_free` is collective: `Mpi` drops this only on the way to `MPI_Finalize`,
         // which every rank of a job that did not abort reaches.

@@ -169,3 +169,15 @@ fn ranks_that_do_not_see_each_other_are_refused() {
     assert!(!output.status.success());
     assert!(text(&output).contains("the ranks do not see each other"), "{}", text(&output));
 }
+
+#[test]
+/// Over shared memory (every rank of the test on this machine).
+fn a_wrong_length_on_one_rank_fails_every_rank_instead_of_waiting() {
+    let Some(worker) = test_support::require("MPI", launcher()) else { return };
+    let (output, took) = mpirun_with(&worker, 2, &["lengths"], &[]);
+    let all = text(&output);
+    assert!(took < Duration::from_secs(10), "the ranks waited: {took:?}: {all}");
+    assert!(output.status.success(), "{all}");
+    assert!(all.contains("lengths ok rank 1: ") && all.contains("lengths ok rank 0: "), "{all}");
+    assert!(all.contains("all-reduce mismatch"), "rank 0 is told: {all}");
+}
