@@ -14,9 +14,11 @@ use crate::{DistError, Result};
 /// instead of the shared-memory one.
 pub const SHM_VARIABLE: &str = "TESSERA_SHM_ALLREDUCE";
 /// Environment variable: the shared-memory all-reduce's piece (one buffer), in KiB (default
-/// 512); the ranks use the smallest they are given.
+/// 512, clamped to 4 KiB-64 MiB); the ranks use the smallest they are given.
 pub const PIECE_VARIABLE: &str = "TESSERA_SHM_PIECE_KB";
 const DEFAULT_PIECE_KB: u64 = 512;
+/// The largest piece a rank may ask for, in KiB (each rank maps two).
+const MAX_PIECE_KB: u64 = 64 << 10;
 
 /// This process's place in an MPI job: the world communicator, its rank and size. MPI is
 /// finalised when it is dropped. Create one per process, with [`Mpi::init`].
@@ -46,7 +48,8 @@ impl Mpi {
         // Every rank must take the same decision: the smallest of the ranks' settings.
         let variable = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_ascii_lowercase());
         let wanted = u64::from(!matches!(variable(SHM_VARIABLE).as_deref(), Some("off" | "0" | "false")));
-        let piece_kb = variable(PIECE_VARIABLE).and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_PIECE_KB).max(4);
+        let piece_kb =
+            variable(PIECE_VARIABLE).and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_PIECE_KB).clamp(4, MAX_PIECE_KB);
         let mut agreed = [0u64; 2];
         mpi.world.all_reduce_into(&[wanted, piece_kb][..], &mut agreed[..], SystemOperation::min());
         if agreed[0] == 1 && size > 1 {
