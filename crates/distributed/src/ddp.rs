@@ -143,6 +143,24 @@ impl<'m> DataParallel<'m> {
         Ok(())
     }
 
+    /// The buckets that `leaf`'s final gradient makes ready, in bucket order: counts the leaf
+    /// off its bucket, then moves `next` past every bucket from `next` on whose gradients are
+    /// all final and returns them. None while [`DdpConfig::overlap`] is off: every bucket then
+    /// waits for the end of backward.
+    fn newly_ready(&self, leaf: usize, left: &mut [usize], next: &mut usize) -> std::ops::Range<usize> {
+        let start = *next;
+        if !self.config.overlap {
+            return start..start;
+        }
+        if let Some(&param) = self.index.get(&leaf) {
+            left[self.plan.slots[param].bucket] -= 1;
+        }
+        while *next < left.len() && left[*next] == 0 {
+            *next += 1;
+        }
+        start..*next
+    }
+
     /// Backward over shared memory: each bucket, once ready (in order; all after backward
     /// without [`DdpConfig::overlap`]), is filled and summed in place, blocking until every
     /// rank has summed it; the sums land in `self.send`. The time spent in those all-reduces
@@ -164,17 +182,10 @@ impl<'m> DataParallel<'m> {
         };
         if let Some(loss) = loss {
             let backward = loss.backward_with_hook(&mut |leaf| {
-                if !this.config.overlap {
-                    return Ok(());
-                }
-                if let Some(&param) = this.index.get(&leaf.id()) {
-                    left[this.plan.slots[param].bucket] -= 1;
-                }
-                while next < buckets && left[next] == 0 {
-                    if let Err(error) = run(next, &mut send[next], &mut exposed) {
+                for bucket in this.newly_ready(leaf.id(), &mut left, &mut next) {
+                    if let Err(error) = run(bucket, &mut send[bucket], &mut exposed) {
                         first_error.get_or_insert(error);
                     }
-                    next += 1;
                     overlapped += 1;
                 }
                 Ok(())
@@ -212,18 +223,11 @@ impl<'m> DataParallel<'m> {
             if let Some(loss) = loss {
                 let mut done = Vec::new();
                 let backward = loss.backward_with_hook(&mut |leaf| {
-                    if !this.config.overlap {
-                        return Ok(());
-                    }
-                    if let Some(&param) = this.index.get(&leaf.id()) {
-                        left[this.plan.slots[param].bucket] -= 1;
-                    }
-                    while next < buckets && left[next] == 0 {
-                        let (out, into) = (sends[next].take(), recvs[next].take());
-                        if let Err(error) = this.launch(scope, requests, next, out, into, scale) {
+                    for bucket in this.newly_ready(leaf.id(), &mut left, &mut next) {
+                        let (out, into) = (sends[bucket].take(), recvs[bucket].take());
+                        if let Err(error) = this.launch(scope, requests, bucket, out, into, scale) {
                             first_error.get_or_insert(error);
                         }
-                        next += 1;
                         overlapped += 1;
                     }
                     // Gives MPI a chance to progress the buckets in flight (Testsome answers
