@@ -74,11 +74,13 @@ pub enum GlueCommand {
 /// Options of `tessera glue run`.
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// Model (majority, tfidf-lr, word2vec-mlp, textcnn, bilstm; or a pretrained body used one
-    /// way: bert|gpt|rnn-features|finetune|lora, with --pretrained).
+    /// Model (majority, tfidf-lr, word2vec-mlp, textcnn, bilstm; lm-tfidf with a language model
+    /// as --pretrained; or a pretrained body used one way: bert|gpt|rnn-features|finetune|lora,
+    /// with --pretrained).
     #[arg(long)]
     pub model: String,
-    /// The model folder a pretrained model reads (`tessera lm train --arch bert|gpt|lstm`).
+    /// The model folder a pretrained model reads (`tessera lm train --arch bert|gpt|lstm`), or
+    /// for lm-tfidf any language model (an ARPA file from `tessera ngram train`, or a folder).
     #[arg(long)]
     pub pretrained: Option<PathBuf>,
     /// Tasks, comma-separated (all by default).

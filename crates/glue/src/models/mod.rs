@@ -5,6 +5,7 @@
 //! test. The pretrained models (through `crates/transfer`) are more implementations of the trait
 //! in [`registry`], reading the model folder of [`Context::pretrained`].
 
+mod lm_tfidf;
 mod majority;
 mod nets;
 mod neural;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tensor_core::Device;
 
+pub use lm_tfidf::{LM_COLUMN_NAMES, LM_COLUMNS, LmTfidf, Unigram, lm_columns};
 pub use majority::Majority;
 pub use neural::{BiLstmModel, TextCnnModel};
 pub use pretrained::{PRETRAINED, Pretrained};
@@ -85,6 +87,7 @@ pub fn registry() -> Vec<Box<dyn Model>> {
         Box::new(Word2VecMlp),
         Box::new(TextCnnModel),
         Box::new(BiLstmModel),
+        Box::new(LmTfidf::default()),
     ];
     models.extend(PRETRAINED.iter().map(|m| Box::new(*m) as Box<dyn Model>));
     models

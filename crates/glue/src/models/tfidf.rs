@@ -214,21 +214,60 @@ impl Model for TfidfLogReg {
     }
 
     fn fit(&self, task: &TaskData, ctx: &Context) -> Result<Fitted> {
+        self.fit_with(task, ctx, &NoExtra)
+    }
+}
+
+/// Dense features appended to every TF-IDF row (a pair's after both fields' vectors), e.g. a
+/// language model's scores of the text ([`super::LmTfidf`]).
+pub(crate) trait ExtraFeatures {
+    /// Number of extra columns.
+    fn width(&self) -> usize;
+
+    /// The extra columns of `example`, `width()` values.
+    fn features(&self, example: &Example) -> Vec<f64>;
+
+    /// What the run record says about them.
+    fn describe(&self) -> serde_json::Value;
+}
+
+/// No extra columns: plain TF-IDF.
+struct NoExtra;
+
+impl ExtraFeatures for NoExtra {
+    fn width(&self) -> usize {
+        0
+    }
+
+    fn features(&self, _: &Example) -> Vec<f64> {
+        Vec::new()
+    }
+
+    fn describe(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+}
+
+impl TfidfLogReg {
+    /// Fits the linear model on TF-IDF rows with `extra`'s columns after them.
+    pub(crate) fn fit_with(&self, task: &TaskData, ctx: &Context, extra: &dyn ExtraFeatures) -> Result<Fitted> {
         let device = &ctx.device;
         let pair = task.spec.kind == TaskKind::Pair;
         let regression = task.spec.kind == TaskKind::Regression;
         let fit_docs = task.train.iter().flat_map(|e| std::iter::once(e.text.as_str()).chain(e.second.as_deref()));
         let vectorizer = TfidfVectorizer::fit(fit_docs);
         let f = vectorizer.len();
+        let text_width = if pair { 2 * f } else { f };
         let features = |e: &Example| {
             let mut row = vectorizer.transform(&e.text);
             if pair {
                 let second = e.second.as_deref().unwrap_or("");
                 row.extend(vectorizer.transform(second).into_iter().map(|(id, v)| (id + f, v)));
             }
+            row.extend(extra.features(e).into_iter().enumerate().map(|(i, v)| (text_width + i, v)));
             row
         };
-        let width = (if pair { 2 * f } else { f }).max(1);
+        let width = (text_width + extra.width()).max(1);
         let encode = |split: &[Example]| sparse_batch(&split.iter().map(features).collect::<Vec<_>>(), width, device);
         let (train, dev, test) = (encode(&task.train)?, encode(&task.dev)?, encode(&task.test)?);
         let classes = task.classes.len();
@@ -279,6 +318,7 @@ impl Model for TfidfLogReg {
             config: json!({
                 "C": self.c, "features": width, "optimizer": "full-batch Adam, cosine",
                 "steps": steps, "lr": self.lr, "final_objective": last_loss,
+                "extra_features": extra.describe(),
             }),
             examples_seen: task.train.len() * steps,
         })
