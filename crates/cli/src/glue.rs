@@ -80,7 +80,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub model: String,
     /// The model folder a pretrained model reads (`tessera lm train --arch bert|gpt|lstm`), or
-    /// for lm-tfidf any language model (an ARPA file from `tessera ngram train`, or a folder).
+    /// for lm-tfidf a word-level language model (an ARPA file from `tessera ngram train`, or a
+    /// folder of `tessera lm train` with a word vocabulary).
     #[arg(long)]
     pub pretrained: Option<PathBuf>,
     /// Tasks, comma-separated (all by default).

@@ -56,6 +56,31 @@ fn columns_follow_their_definitions_on_a_written_unigram_model() {
     }
 }
 
+#[test]
+fn unigram_leaves_a_training_text_out_of_its_own_counts() {
+    let texts = [vec!["a".to_string(), "a".into(), "b".into()], vec!["a".to_string()]];
+    let unigram = Unigram::count(texts.iter().map(Vec::as_slice));
+    // 6 tokens with the two ends, 4 types with the unknown and the end: denominator 10.
+    let seen = unigram.log10_probs(&texts[1], false);
+    assert!((seen[0] - 0.4f64.log10()).abs() < 1e-12 && (seen[1] - 0.3f64.log10()).abs() < 1e-12, "{seen:?}");
+    // Without the text `a`: 4 tokens, one end, still 4 types: a 3/8, the end 2/8.
+    let left_out = unigram.log10_probs(&texts[1], true);
+    assert!((left_out[0] - (3f64 / 8.0).log10()).abs() < 1e-12, "{left_out:?}");
+    assert!((left_out[1] - (2f64 / 8.0).log10()).abs() < 1e-12, "{left_out:?}");
+}
+
+#[test]
+fn an_unknown_word_of_a_model_without_unk_is_floored() {
+    let dir = temp("floor");
+    let arpa = dir.join("no-unk.arpa");
+    std::fs::write(&arpa, "\\data\\\nngram 1=3\n\n\\1-grams:\n-99\t<s>\n-0.5\t</s>\n-0.3\ta\n\n\\end\\\n").unwrap();
+    let model = read_arpa(&arpa).unwrap();
+    let unigram = Unigram::count([["a".to_string()].as_slice()]);
+    let columns = lm_columns(&model, &unigram, &["a".to_string(), "zebra".to_string()]).unwrap();
+    assert!(columns.iter().all(|c| c.is_finite()), "{columns:?}");
+    assert_eq!(columns[2], -20.0, "the lowest token log10 probability is floored: {columns:?}");
+}
+
 /// Sentences of a small grammar, `the ADJ NOUN VERB the NOUN ADV`.
 fn sentence(i: usize) -> Vec<&'static str> {
     const ADJ: [&str; 4] = ["big", "small", "old", "red"];

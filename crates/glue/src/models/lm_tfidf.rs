@@ -1,14 +1,16 @@
 //! `lm-tfidf`: TF-IDF + logistic regression with a pretrained language model's view of each
 //! text as extra columns, the acceptability measures of Lau, Clark & Lappin (2017, "Grammaticality,
-//! acceptability, and probability"). Any model [`nlp::lm::load_model`] opens works (an ARPA
-//! n-gram file or a neural model folder, [`Context::pretrained`]); `cargo xtask glue` pretrains
-//! a Kneser-Ney model on shipped text that no task evaluates on.
+//! acceptability, and probability"). Any word-level model [`nlp::lm::load_model`] opens works (an
+//! ARPA n-gram file, or a neural model folder with a word vocabulary: [`Context::pretrained`]);
+//! a model that scores subwords or characters is a typed error. `cargo xtask glue` pretrains a
+//! Kneser-Ney model on shipped text that no task evaluates on.
 //!
 //! Per text (for a pair, per field), from the model's token scores (the end token included):
 //!
 //! - mean log10 probability per token, and SLOR: that mean minus the mean log10 unigram
-//!   probability, the unigram counted (add-one) on the task's training texts, so that rare
-//!   words do not read as disfluent;
+//!   probability, the unigram counted (add-one) on the task's training texts (a training text's
+//!   own words left out of the counts it is measured against), so that rare words do not read
+//!   as disfluent;
 //! - the lowest token log10 probability and the mean of the lowest three (a corruption is local),
 //!   and the same of each token's log10 probability minus its unigram's (a token SLOR: a rare word
 //!   is improbable anywhere, a misplaced one only where it stands);
@@ -16,7 +18,8 @@
 //!   words, for an n-gram model), and the share outside its vocabulary;
 //! - the log of the length.
 //!
-//! Each column is standardised on the training split (clipped to ±5) and appended to the TF-IDF
+//! Log-probabilities are floored at 10^−20 and a NaN score is an error. Each column is
+//! standardised on the training split (clipped to ±5) and appended to the TF-IDF
 //! row; the regression is [`TfidfLogReg`]'s, so with the columns left out the model is `tfidf-lr`.
 
 use std::collections::HashMap;
@@ -25,7 +28,7 @@ use nlp::lm::{LanguageModel, load_model};
 use nlp::tokenize::WordTokenizer;
 use serde_json::json;
 
-use super::tfidf::ExtraFeatures;
+use super::tfidf::ExtraColumns;
 use super::{Context, Fitted, Model, TfidfLogReg};
 use crate::data::{Example, TaskData};
 use crate::error::{GlueError, Result};
@@ -55,7 +58,12 @@ pub struct LmTfidf {
     pub regression: TfidfLogReg,
 }
 
+/// Log10 probabilities below this are read as this: an impossible token (`-inf`) or an unknown
+/// word of a model without `<unk>` (−100) would otherwise swamp the training mean of a column.
+const LOG10_FLOOR: f64 = -20.0;
+
 /// Add-one unigram log10 probabilities counted on training texts.
+#[derive(Clone, Debug)]
 pub struct Unigram {
     counts: HashMap<String, u64>,
     /// End tokens counted: one per text.
@@ -78,29 +86,78 @@ impl Unigram {
         Unigram { counts, ends, total }
     }
 
-    /// The log10 probability of `token` (the end token when `None`).
-    pub fn log10_prob(&self, token: Option<&str>) -> f64 {
-        let count = token.map_or(self.ends, |t| self.counts.get(t).copied().unwrap_or(0));
-        let types = self.counts.len() as u64 + 2;
-        ((count + 1) as f64 / (self.total + types) as f64).log10()
+    /// The log10 probability of each of `tokens` and of the end token after them. With
+    /// `leave_out`, the text was one of those counted and its own tokens are taken off first
+    /// (leave-one-out), so that a training text's words are as new to it as a test text's are.
+    pub fn log10_probs(&self, tokens: &[String], leave_out: bool) -> Vec<f64> {
+        let mut own: HashMap<&str, u64> = HashMap::new();
+        let (mut total, mut ends) = (self.total, self.ends);
+        if leave_out {
+            tokens.iter().for_each(|t| *own.entry(t.as_str()).or_insert(0) += 1);
+            total = total.saturating_sub(tokens.len() as u64 + 1);
+            ends = ends.saturating_sub(1);
+        }
+        let denominator = (total + self.counts.len() as u64 + 2) as f64;
+        let prob = |count: u64| ((count + 1) as f64 / denominator).log10();
+        let words = tokens.iter().map(|t| {
+            let count = self.counts.get(t).copied().unwrap_or(0);
+            prob(count.saturating_sub(own.get(t.as_str()).copied().unwrap_or(0)))
+        });
+        words.chain([prob(ends)]).collect()
     }
 }
 
-/// The [`LM_COLUMNS`] measures of one tokenised text.
-pub fn lm_columns(model: &dyn LanguageModel, unigram: &Unigram, tokens: &[String]) -> Result<Vec<f64>> {
+/// What a language model says of one text: each token's log10 probability (the end token
+/// last, floored at [`LOG10_FLOOR`]), how many tokens it scored from a unigram alone, and how
+/// many were outside its vocabulary.
+#[derive(Clone, Debug)]
+struct LmScores {
+    logs: Vec<f64>,
+    backoffs: f64,
+    oovs: f64,
+}
+
+/// Scores `tokens` with `model`, which must read words: one score per token and one for the end.
+fn score_words(model: &dyn LanguageModel, tokens: &[String]) -> Result<LmScores> {
     let score = model.score_sentence(&tokens.join(" "))?;
-    let n = score.tokens.len().max(1) as f64;
-    let unigram_logs: Vec<f64> =
-        tokens.iter().map(|t| Some(t.as_str())).chain([None]).map(|t| unigram.log10_prob(t)).collect();
-    let logs: Vec<f64> = score.tokens.iter().map(|t| t.score.log10_prob).collect();
-    let token_slor: Vec<f64> = logs.iter().zip(&unigram_logs).map(|(lm, uni)| lm - uni).collect();
-    let mean = logs.iter().sum::<f64>() / n;
-    let unigram_mean = unigram_logs.iter().sum::<f64>() / n;
-    let (lowest, low3) = lowest_and_low3(logs);
-    let (lowest_slor, low3_slor) = lowest_and_low3(token_slor);
+    if score.tokens.len() != tokens.len() + 1 {
+        return Err(GlueError::Invalid(format!(
+            "lm-tfidf reads word-level language models (an n-gram ARPA file, or a model folder with a word \
+             vocabulary); {} gave {} scores for {} words and the end",
+            model.describe(),
+            score.tokens.len(),
+            tokens.len()
+        )));
+    }
+    let mut logs = Vec::with_capacity(score.tokens.len());
+    for token in &score.tokens {
+        let log = token.score.log10_prob;
+        if log.is_nan() {
+            return Err(GlueError::Invalid(format!("{} scored `{}` as NaN", model.describe(), token.token)));
+        }
+        logs.push(log.clamp(LOG10_FLOOR, 0.0));
+    }
     let backoffs = score.tokens.iter().filter(|t| !t.oov && t.score.order_used <= 1).count() as f64;
-    let oov_share = score.tokens.iter().filter(|t| t.oov).count() as f64 / n;
-    Ok(vec![mean, mean - unigram_mean, lowest, low3, lowest_slor, low3_slor, backoffs / n, backoffs, oov_share, n.ln()])
+    let oovs = score.tokens.iter().filter(|t| t.oov).count() as f64;
+    Ok(LmScores { logs, backoffs, oovs })
+}
+
+/// The [`LM_COLUMNS`] measures from a text's scores and its unigram log-probabilities (both with
+/// the end token last).
+fn columns_of(scores: &LmScores, unigram_logs: &[f64]) -> Vec<f64> {
+    let n = scores.logs.len() as f64;
+    let token_slor: Vec<f64> = scores.logs.iter().zip(unigram_logs).map(|(lm, uni)| lm - uni).collect();
+    let mean = scores.logs.iter().sum::<f64>() / n;
+    let unigram_mean = unigram_logs.iter().sum::<f64>() / n;
+    let (lowest, low3) = lowest_and_low3(scores.logs.clone());
+    let (lowest_slor, low3_slor) = lowest_and_low3(token_slor);
+    let b = scores.backoffs;
+    vec![mean, mean - unigram_mean, lowest, low3, lowest_slor, low3_slor, b / n, b, scores.oovs / n, n.ln()]
+}
+
+/// The [`LM_COLUMNS`] measures of one tokenised text that was not among those `unigram` counted.
+pub fn lm_columns(model: &dyn LanguageModel, unigram: &Unigram, tokens: &[String]) -> Result<Vec<f64>> {
+    Ok(columns_of(&score_words(model, tokens)?, &unigram.log10_probs(tokens, false)))
 }
 
 /// The lowest value and the mean of the lowest three (of all, when fewer).
@@ -110,70 +167,48 @@ fn lowest_and_low3(mut values: Vec<f64>) -> (f64, f64) {
     (lowest, values.iter().take(3).sum::<f64>() / values.len().clamp(1, 3) as f64)
 }
 
-/// Standardised language-model columns of every example of a task.
-struct LmColumns {
-    /// Columns by the example's text (and second text), standardised.
-    by_text: HashMap<(String, Option<String>), Vec<f64>>,
-    width: usize,
-    model: String,
-}
-
-impl ExtraFeatures for LmColumns {
-    fn width(&self) -> usize {
-        self.width
-    }
-
-    fn features(&self, example: &Example) -> Vec<f64> {
-        let key = (example.text.clone(), example.second.clone());
-        self.by_text.get(&key).cloned().unwrap_or_else(|| vec![0.0; self.width])
-    }
-
-    fn describe(&self) -> serde_json::Value {
-        json!({ "language_model": self.model, "columns_per_text": LM_COLUMN_NAMES })
-    }
-}
-
-/// Scores every text of `task` with `model` and standardises the columns on the training split.
-fn lm_columns_of(task: &TaskData, model: &dyn LanguageModel) -> Result<LmColumns> {
+/// Scores every text of `task` with `model` (named `name` in the run record) and standardises
+/// the columns on the training split.
+fn lm_columns_of(task: &TaskData, model: &dyn LanguageModel, name: String) -> Result<ExtraColumns> {
     let tokenizer = WordTokenizer::default();
     let pair = task.spec.kind == TaskKind::Pair;
-    let tokenize = |e: &Example| -> Vec<Vec<String>> {
+    let fields = |e: &Example| -> Vec<Vec<String>> {
         let mut fields = vec![tokenizer.tokenize(&e.text)];
         if pair {
             fields.push(tokenizer.tokenize(e.second.as_deref().unwrap_or("")));
         }
         fields
     };
-    let train_tokens: Vec<Vec<Vec<String>>> = task.train.iter().map(tokenize).collect();
-    let unigram = Unigram::count(train_tokens.iter().flatten().map(Vec::as_slice));
-    let width = if pair { 2 * LM_COLUMNS } else { LM_COLUMNS };
-    let mut raw: HashMap<(String, Option<String>), Vec<f64>> = HashMap::new();
-    let mut train_rows = Vec::with_capacity(task.train.len());
-    for (split, example) in [(0, &task.train), (1, &task.dev), (2, &task.test)]
-        .into_iter()
-        .flat_map(|(split, examples)| examples.iter().map(move |e| (split, e)))
-    {
-        let key = (example.text.clone(), example.second.clone());
-        if !raw.contains_key(&key) {
-            let mut row = Vec::with_capacity(width);
-            for tokens in tokenize(example) {
-                row.extend(lm_columns(model, &unigram, &tokens)?);
+    let train_fields: Vec<Vec<Vec<String>>> = task.train.iter().map(fields).collect();
+    let unigram = Unigram::count(train_fields.iter().flatten().map(Vec::as_slice));
+    // A text's language-model scores do not depend on the split: each distinct text is scored once.
+    let mut scored: HashMap<String, LmScores> = HashMap::new();
+    let mut rows = |examples: &mut dyn Iterator<Item = Vec<Vec<String>>>, leave_out: bool| -> Result<Vec<Vec<f64>>> {
+        let mut out = Vec::new();
+        for example in examples {
+            let mut row = Vec::with_capacity(example.len() * LM_COLUMNS);
+            for tokens in &example {
+                let key = tokens.join(" ");
+                if !scored.contains_key(&key) {
+                    let scores = score_words(model, tokens)?;
+                    scored.insert(key.clone(), scores);
+                }
+                row.extend(columns_of(&scored[&key], &unigram.log10_probs(tokens, leave_out)));
             }
-            raw.insert(key.clone(), row);
+            out.push(row);
         }
-        if split == 0 {
-            train_rows.push(raw[&key].clone());
-        }
+        Ok(out)
+    };
+    let mut train = rows(&mut train_fields.into_iter(), true)?;
+    let mut dev = rows(&mut task.dev.iter().map(fields), false)?;
+    let mut test = rows(&mut task.test.iter().map(fields), false)?;
+    let width = if pair { 2 * LM_COLUMNS } else { LM_COLUMNS };
+    let (mean, std) = column_moments(&train, width);
+    for row in train.iter_mut().chain(dev.iter_mut()).chain(test.iter_mut()) {
+        row.iter_mut().zip(&mean).zip(&std).for_each(|((v, m), s)| *v = ((*v - m) / s).clamp(-5.0, 5.0));
     }
-    let (mean, std) = column_moments(&train_rows, width);
-    let by_text = raw
-        .into_iter()
-        .map(|(key, row)| {
-            let z = row.iter().zip(&mean).zip(&std).map(|((v, m), s)| ((v - m) / s).clamp(-5.0, 5.0)).collect();
-            (key, z)
-        })
-        .collect();
-    Ok(LmColumns { by_text, width, model: model.describe() })
+    let describe = json!({ "language_model": name, "columns_per_text": LM_COLUMN_NAMES });
+    Ok(ExtraColumns { width, train, dev, test, describe })
 }
 
 /// Mean and standard deviation (1 where a column is constant) of each column.
@@ -201,12 +236,13 @@ impl Model for LmTfidf {
     fn fit(&self, task: &TaskData, ctx: &Context) -> Result<Fitted> {
         let path = ctx.pretrained.as_deref().ok_or_else(|| {
             GlueError::Invalid(
-                "model `lm-tfidf` needs a language model (--pretrained: an ARPA file or an LM model folder)".into(),
+                "model `lm-tfidf` needs a word-level language model (--pretrained: an ARPA file or an LM model folder)"
+                    .into(),
             )
         })?;
         let model = load_model(path, &ctx.device)?;
-        let columns = lm_columns_of(task, model.as_ref())?;
+        let columns = lm_columns_of(task, model.as_ref(), format!("{} ({})", model.describe(), path.display()))?;
         drop(model);
-        self.regression.fit_with(task, ctx, &columns)
+        self.regression.fit_with(task, ctx, Some(&columns))
     }
 }

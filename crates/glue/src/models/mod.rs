@@ -39,7 +39,8 @@ pub struct Context {
     pub seed: u64,
     /// Fewer epochs and smaller sizes, for tests and smoke runs.
     pub quick: bool,
-    /// The model folder the pretrained models (`bert-finetune`, ...) read.
+    /// The model folder the pretrained models (`bert-finetune`, ...) read, or the language model
+    /// (an ARPA file or a word-level LM folder) `lm-tfidf` reads.
     pub pretrained: Option<PathBuf>,
 }
 

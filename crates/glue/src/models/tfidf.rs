@@ -214,43 +214,28 @@ impl Model for TfidfLogReg {
     }
 
     fn fit(&self, task: &TaskData, ctx: &Context) -> Result<Fitted> {
-        self.fit_with(task, ctx, &NoExtra)
+        self.fit_with(task, ctx, None)
     }
 }
 
-/// Dense features appended to every TF-IDF row (a pair's after both fields' vectors), e.g. a
-/// language model's scores of the text ([`super::LmTfidf`]).
-pub(crate) trait ExtraFeatures {
-    /// Number of extra columns.
-    fn width(&self) -> usize;
-
-    /// The extra columns of `example`, `width()` values.
-    fn features(&self, example: &Example) -> Vec<f64>;
-
+/// Dense columns appended to every TF-IDF row (a pair's after both fields' vectors), one row
+/// per example of each split, e.g. a language model's scores of the text ([`super::LmTfidf`]).
+pub(crate) struct ExtraColumns {
+    /// Columns per row.
+    pub width: usize,
+    /// One row per training example, in order.
+    pub train: Vec<Vec<f64>>,
+    /// One row per development example, in order.
+    pub dev: Vec<Vec<f64>>,
+    /// One row per test example, in order.
+    pub test: Vec<Vec<f64>>,
     /// What the run record says about them.
-    fn describe(&self) -> serde_json::Value;
-}
-
-/// No extra columns: plain TF-IDF.
-struct NoExtra;
-
-impl ExtraFeatures for NoExtra {
-    fn width(&self) -> usize {
-        0
-    }
-
-    fn features(&self, _: &Example) -> Vec<f64> {
-        Vec::new()
-    }
-
-    fn describe(&self) -> serde_json::Value {
-        serde_json::Value::Null
-    }
+    pub describe: serde_json::Value,
 }
 
 impl TfidfLogReg {
     /// Fits the linear model on TF-IDF rows with `extra`'s columns after them.
-    pub(crate) fn fit_with(&self, task: &TaskData, ctx: &Context, extra: &dyn ExtraFeatures) -> Result<Fitted> {
+    pub(crate) fn fit_with(&self, task: &TaskData, ctx: &Context, extra: Option<&ExtraColumns>) -> Result<Fitted> {
         let device = &ctx.device;
         let pair = task.spec.kind == TaskKind::Pair;
         let regression = task.spec.kind == TaskKind::Regression;
@@ -258,18 +243,24 @@ impl TfidfLogReg {
         let vectorizer = TfidfVectorizer::fit(fit_docs);
         let f = vectorizer.len();
         let text_width = if pair { 2 * f } else { f };
-        let features = |e: &Example| {
+        let features = |e: &Example, extra_row: Option<&Vec<f64>>| {
             let mut row = vectorizer.transform(&e.text);
             if pair {
                 let second = e.second.as_deref().unwrap_or("");
                 row.extend(vectorizer.transform(second).into_iter().map(|(id, v)| (id + f, v)));
             }
-            row.extend(extra.features(e).into_iter().enumerate().map(|(i, v)| (text_width + i, v)));
+            row.extend(extra_row.into_iter().flatten().enumerate().map(|(i, &v)| (text_width + i, v)));
             row
         };
-        let width = (text_width + extra.width()).max(1);
-        let encode = |split: &[Example]| sparse_batch(&split.iter().map(features).collect::<Vec<_>>(), width, device);
-        let (train, dev, test) = (encode(&task.train)?, encode(&task.dev)?, encode(&task.test)?);
+        let width = (text_width + extra.map_or(0, |x| x.width)).max(1);
+        let encode = |split: &[Example], rows: Option<&Vec<Vec<f64>>>| {
+            let matrix: Vec<_> =
+                split.iter().enumerate().map(|(i, e)| features(e, rows.and_then(|r| r.get(i)))).collect();
+            sparse_batch(&matrix, width, device)
+        };
+        let train = encode(&task.train, extra.map(|x| &x.train))?;
+        let dev = encode(&task.dev, extra.map(|x| &x.dev))?;
+        let test = encode(&task.test, extra.map(|x| &x.test))?;
         let classes = task.classes.len();
         let outputs = if regression || classes == 2 { 1 } else { classes };
         let model = Linear {
@@ -318,7 +309,7 @@ impl TfidfLogReg {
             config: json!({
                 "C": self.c, "features": width, "optimizer": "full-batch Adam, cosine",
                 "steps": steps, "lr": self.lr, "final_objective": last_loss,
-                "extra_features": extra.describe(),
+                "extra_features": extra.map_or(serde_json::Value::Null, |x| x.describe.clone()),
             }),
             examples_seen: task.train.len() * steps,
         })
