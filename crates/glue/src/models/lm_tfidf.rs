@@ -23,6 +23,7 @@
 //! row; the regression is [`TfidfLogReg`]'s, so with the columns left out the model is `tfidf-lr`.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use nlp::lm::{LanguageModel, load_model};
 use nlp::tokenize::WordTokenizer;
@@ -117,16 +118,17 @@ struct LmScores {
     oovs: f64,
 }
 
-/// Scores `tokens` with `model`, which must read words: one score per token and one for the end.
-fn score_words(model: &dyn LanguageModel, tokens: &[String]) -> Result<LmScores> {
-    let score = model.score_sentence(&tokens.join(" "))?;
-    if score.tokens.len() != tokens.len() + 1 {
+/// Scores `sentence` (`words` tokens joined by spaces) with `model`, which must read words: one
+/// score per word and one for the end.
+fn score_words(model: &dyn LanguageModel, sentence: &str, words: usize) -> Result<LmScores> {
+    let score = model.score_sentence(sentence)?;
+    if score.tokens.len() != words + 1 {
         return Err(GlueError::Invalid(format!(
             "lm-tfidf reads word-level language models (an n-gram ARPA file, or a model folder with a word \
              vocabulary); {} gave {} scores for {} words and the end",
             model.describe(),
             score.tokens.len(),
-            tokens.len()
+            words
         )));
     }
     let mut logs = Vec::with_capacity(score.tokens.len());
@@ -157,7 +159,7 @@ fn columns_of(scores: &LmScores, unigram_logs: &[f64]) -> Vec<f64> {
 
 /// The [`LM_COLUMNS`] measures of one tokenised text that was not among those `unigram` counted.
 pub fn lm_columns(model: &dyn LanguageModel, unigram: &Unigram, tokens: &[String]) -> Result<Vec<f64>> {
-    Ok(columns_of(&score_words(model, tokens)?, &unigram.log10_probs(tokens, false)))
+    Ok(columns_of(&score_words(model, &tokens.join(" "), tokens.len())?, &unigram.log10_probs(tokens, false)))
 }
 
 /// The lowest value and the mean of the lowest three (of all, when fewer).
@@ -179,29 +181,14 @@ fn lm_columns_of(task: &TaskData, model: &dyn LanguageModel, name: String) -> Re
         }
         fields
     };
-    let train_fields: Vec<Vec<Vec<String>>> = task.train.iter().map(fields).collect();
+    let split_fields = |split: &[Example]| split.iter().map(fields).collect::<Vec<_>>();
+    let train_fields = split_fields(&task.train);
     let unigram = Unigram::count(train_fields.iter().flatten().map(Vec::as_slice));
     // A text's language-model scores do not depend on the split: each distinct text is scored once.
-    let mut scored: HashMap<String, LmScores> = HashMap::new();
-    let mut rows = |examples: &mut dyn Iterator<Item = Vec<Vec<String>>>, leave_out: bool| -> Result<Vec<Vec<f64>>> {
-        let mut out = Vec::new();
-        for example in examples {
-            let mut row = Vec::with_capacity(example.len() * LM_COLUMNS);
-            for tokens in &example {
-                let key = tokens.join(" ");
-                if !scored.contains_key(&key) {
-                    let scores = score_words(model, tokens)?;
-                    scored.insert(key.clone(), scores);
-                }
-                row.extend(columns_of(&scored[&key], &unigram.log10_probs(tokens, leave_out)));
-            }
-            out.push(row);
-        }
-        Ok(out)
-    };
-    let mut train = rows(&mut train_fields.into_iter(), true)?;
-    let mut dev = rows(&mut task.dev.iter().map(fields), false)?;
-    let mut test = rows(&mut task.test.iter().map(fields), false)?;
+    let mut scored = HashMap::new();
+    let mut train = rows_of(&train_fields, true, model, &unigram, &mut scored)?;
+    let mut dev = rows_of(&split_fields(&task.dev), false, model, &unigram, &mut scored)?;
+    let mut test = rows_of(&split_fields(&task.test), false, model, &unigram, &mut scored)?;
     let width = if pair { 2 * LM_COLUMNS } else { LM_COLUMNS };
     let (mean, std) = column_moments(&train, width);
     for row in train.iter_mut().chain(dev.iter_mut()).chain(test.iter_mut()) {
@@ -209,6 +196,34 @@ fn lm_columns_of(task: &TaskData, model: &dyn LanguageModel, name: String) -> Re
     }
     let describe = json!({ "language_model": name, "columns_per_text": LM_COLUMN_NAMES });
     Ok(ExtraColumns { width, train, dev, test, describe })
+}
+
+/// The columns of examples given as their fields' tokens, each distinct field scored once:
+/// looked up in `scored`, or scored and added to it. `leave_out` for training examples (see
+/// [`Unigram::log10_probs`]).
+fn rows_of(
+    examples: &[Vec<Vec<String>>],
+    leave_out: bool,
+    model: &dyn LanguageModel,
+    unigram: &Unigram,
+    scored: &mut HashMap<String, LmScores>,
+) -> Result<Vec<Vec<f64>>> {
+    let mut rows = Vec::with_capacity(examples.len());
+    for fields in examples {
+        let mut row = Vec::with_capacity(fields.len() * LM_COLUMNS);
+        for tokens in fields {
+            let scores = match scored.entry(tokens.join(" ")) {
+                Entry::Occupied(seen) => seen.into_mut(),
+                Entry::Vacant(new) => {
+                    let scores = score_words(model, new.key(), tokens.len())?;
+                    new.insert(scores)
+                }
+            };
+            row.extend(columns_of(scores, &unigram.log10_probs(tokens, leave_out)));
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// Mean and standard deviation (1 where a column is constant) of each column.
