@@ -17,6 +17,8 @@
 //!   WordPiece BERT (128 positions) on the whole shipped pretraining corpus instead.
 //! - `distributed`: all-reduce bandwidth against a copy, and 2-rank against 1-rank training
 //!   throughput of the MLP, CNN and LSTM LM under `mpirun` (needs Open MPI).
+//! - `mt-table`: the recurrent and the transformer translation models trained for the same CPU
+//!   budget on the three shipped parallel sets, scored greedy and with beam 5 (BLEU, chrF).
 //! - `transfer-sentiment`: few-label movie sentiment with word vectors pretrained on the shipped
 //!   corpus and the task's unlabelled pool, against a TextCNN from scratch; `--shift`: the
 //!   domain-shift table (movie labels, amazon/tweets/nyt tests) with DANN, CORAL, continued
@@ -43,6 +45,7 @@ mod gpt_shakespeare;
 mod lm_latency;
 mod lm_ptb;
 mod lm_train_run;
+mod mt_table;
 mod transfer_sentiment;
 
 use std::process::{Command, ExitCode};
@@ -64,10 +67,11 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("glue") => glue::run(&args[1..]),
         Some("distributed") => distributed::run(&args[1..]),
+        Some("mt-table") => mt_table::run(&args[1..]),
         Some("transfer-sentiment") => transfer_sentiment::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|gpt-pretrain|bert-pretrain|fuzz|glue|distributed|transfer-sentiment> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict|mt|ner|qa]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  gpt-pretrain [--steps N] [--vocab N] [-- tessera flags]\n  bert-pretrain [--wordpiece [--vocab N]] [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]\n  glue [--models a,b] [--seeds N] [--quick]\n  distributed [--quick]\n  transfer-sentiment [--shift] [--seeds N] [--labels 100,300,1000,all] [--shift-labels N] [--pool-copies N] [--out DIR]"
+                "usage: cargo xtask <test|ci|bench|lm-ptb|lm-latency|gpt-shakespeare|gpt-pretrain|bert-pretrain|fuzz|glue|distributed|mt-table|transfer-sentiment> [args]\n  test [cargo test args]\n  ci\n  bench [--quick] [--rounds N] [--only kernels|training|gpu|tpu|ngram|word2vec|predict|mt|ner|qa]\n  lm-ptb --config small|medium|tied [--epochs N] [-- tessera flags]\n  lm-latency [--quick]\n  gpt-shakespeare [--steps N] [-- tessera flags]\n  gpt-pretrain [--steps N] [--vocab N] [-- tessera flags]\n  bert-pretrain [--wordpiece [--vocab N]] [--steps N] [--minutes M] [-- tessera flags]\n  fuzz [--target T]... [--seconds N] [--plain]\n  glue [--models a,b] [--seeds N] [--quick]\n  distributed [--quick]\n  mt-table [--cpu-minutes M] [--sets a,b] [--valid-limit N] [--test-limit N] [--out DIR]\n  transfer-sentiment [--shift] [--seeds N] [--labels 100,300,1000,all] [--shift-labels N] [--pool-copies N] [--out DIR]"
             );
             return ExitCode::from(2);
         }
