@@ -63,6 +63,7 @@ struct Score {
     chrf: f64,
 }
 
+/// `cargo xtask mt-table [--cpu-minutes M] [--sets a,b] [--valid-limit N] [--test-limit N] [--out DIR]`.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let minutes = option(args, "--cpu-minutes", "20")?;
     let valid_limit = option(args, "--valid-limit", "300")?;
@@ -103,6 +104,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// One `mt-table` run: the CLI binary, the output folder, the data and the budget.
 struct Job {
     tessera: PathBuf,
     out: PathBuf,
