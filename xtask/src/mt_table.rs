@@ -10,7 +10,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::lm_train_run::option;
 use crate::workspace_root;
@@ -119,7 +119,9 @@ impl Job {
     fn model(&self, set: &'static Set, (arch, flags): &(&'static str, &[&str])) -> Result<Row, String> {
         let dir = self.out.join(format!("{}-{arch}", set.name));
         let log = self.out.join(format!("{}-{arch}.log", set.name));
-        if !finished(&log) {
+        // A finished log ends with the summary line: the folder holds the best epoch.
+        let mut text = std::fs::read_to_string(&log).unwrap_or_default();
+        if !text.contains("model in") {
             let data = self.data.join(set.name);
             let mut args: Vec<String> = ["mt", "train", "--data"].map(String::from).to_vec();
             args.push(data.display().to_string());
@@ -130,9 +132,12 @@ impl Job {
             args.extend(["--label-smoothing", "0.1", "--clip", "1", "--cpu-minutes", &self.minutes].map(String::from));
             println!("{} {arch}: training for {} CPU minutes, log in {}", set.name, self.minutes, log.display());
             let file = File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-            self.tessera(&args, Stdio::from(file))?;
+            let status = self.command(&args).stdout(file).status().map_err(|e| self.cannot_run(e))?;
+            if !status.success() {
+                return Err(format!("`tessera {}` failed ({status})", args.join(" ")));
+            }
+            text = std::fs::read_to_string(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         }
-        let text = std::fs::read_to_string(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let last = text.lines().rev().find(|l| l.contains("model in")).unwrap_or_default();
         let greedy = self.eval(&dir, "test", "1", "0.6")?;
         let beam_default = self.eval(&dir, "test", "5", "0.6")?;
@@ -190,24 +195,21 @@ impl Job {
         Ok(Score { bleu: number_after("BLEU ")?, chrf: number_after("chrF ")? })
     }
 
-    /// Runs `tessera ARGS` on one thread, its standard output to `stdout`.
-    fn tessera(&self, args: &[String], stdout: Stdio) -> Result<(), String> {
-        let status = Command::new(&self.tessera)
-            .args(args)
-            .env("RAYON_NUM_THREADS", "1")
-            .stdout(stdout)
-            .status()
-            .map_err(|e| format!("cannot run {}: {e}", self.tessera.display()))?;
-        if status.success() { Ok(()) } else { Err(format!("`tessera {}` failed ({status})", args.join(" "))) }
+    /// `tessera ARGS` on one thread.
+    fn command(&self, args: &[String]) -> Command {
+        let mut command = Command::new(&self.tessera);
+        command.args(args).env("RAYON_NUM_THREADS", "1");
+        command
+    }
+
+    /// The error of a `tessera` that could not start.
+    fn cannot_run(&self, e: std::io::Error) -> String {
+        format!("cannot run {}: {e}", self.tessera.display())
     }
 
     /// Runs `tessera ARGS` on one thread and returns the last line it printed.
     fn tessera_output(&self, args: &[String]) -> Result<String, String> {
-        let output = Command::new(&self.tessera)
-            .args(args)
-            .env("RAYON_NUM_THREADS", "1")
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", self.tessera.display()))?;
+        let output = self.command(args).output().map_err(|e| self.cannot_run(e))?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             return Err(format!("`tessera {}` failed ({}): {}", args.join(" "), output.status, stderr.trim()));
@@ -215,11 +217,6 @@ impl Job {
         let stdout = String::from_utf8_lossy(&output.stdout);
         Ok(stdout.lines().last().unwrap_or_default().to_string())
     }
-}
-
-/// Whether a training log ends with the summary line (the folder holds the best epoch).
-fn finished(log: &Path) -> bool {
-    std::fs::read_to_string(log).is_ok_and(|text| text.contains("model in"))
 }
 
 /// The word just before `marker` in `text` (e.g. the count before " parameters"), or `?`.
